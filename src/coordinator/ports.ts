@@ -1,0 +1,138 @@
+/**
+ * The outside world as the coordinator loop sees it. Three narrow ports, each with a real
+ * adapter (src/etcd, src/mysql, the system clock) and a simulated one (test/sim).
+ * Every call takes a deadline: an absolute time on the Clock's monotonic scale after which
+ * the implementation must give up and reject with DeadlineExceededError.
+ */
+
+/** Monotonic milliseconds; never goes backwards, unrelated to wall-clock time. */
+export type MonoMs = number;
+
+export interface Clock {
+  /** Monotonic time in ms (performance.now() in production, virtual time in the simulation). */
+  now(): MonoMs;
+  /** Wall-clock ms since epoch, only for human-readable records (history `at` fields). */
+  wallNow(): number;
+  /** Resolves after ms, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Store (etcd)
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  createRevision: number;
+  modRevision: number;
+  lease?: string;
+}
+
+export type Compare =
+  | { key: string; target: 'createRevision'; equals: number } // 0 means "key absent"
+  | { key: string; target: 'modRevision'; equals: number }
+  | { key: string; target: 'value'; equals: string };
+
+export type Op =
+  { put: string; value: string; lease?: string } | { delete: string } | { deletePrefix: string };
+
+export interface TxnResult {
+  succeeded: boolean;
+  revision: number;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+}
+
+export interface Watch {
+  /** Fires for every change after the start revision; after a reconnect or compaction the
+   * implementation re-reads the prefix and emits the differences, so no change is lost. */
+  close(): void;
+}
+
+/** A lease we keep alive ourselves; validUntil is our own conservative deadline (send time of the
+ * last acknowledged keepalive + TTL - margin), never the library's `lost` event. */
+export interface Session {
+  readonly leaseId: string;
+  readonly ttlMs: number;
+  /** Monotonic deadline until which the lease is provably alive at the server. */
+  validUntil(): MonoMs;
+  /** Aborted as soon as validUntil() has passed or the lease was revoked/expired. */
+  readonly signal: AbortSignal;
+  /** Revoke the lease (graceful shutdown). */
+  close(deadline: MonoMs): Promise<void>;
+}
+
+export interface Election {
+  /** Campaign under prefix with our session; resolves once we hold the lowest create-revision.
+   * Rejects when the session ends or the signal aborts. */
+  campaign(value: string, signal: AbortSignal): Promise<Leadership>;
+  /** The current leader's key/value, if any (for followers and the CLI). */
+  leader(deadline: MonoMs): Promise<KeyValue | undefined>;
+}
+
+export interface Leadership {
+  readonly key: string;
+  readonly createRevision: number;
+  /** Guarded write: the txn only succeeds while our leader key still has this create-revision. */
+  guardedTxn(compares: Compare[], ops: Op[], deadline: MonoMs): Promise<TxnResult>;
+  resign(deadline: MonoMs): Promise<void>;
+}
+
+export interface Store {
+  get(key: string, deadline: MonoMs): Promise<KeyValue | undefined>;
+  getPrefix(prefix: string, deadline: MonoMs): Promise<{ kvs: KeyValue[]; revision: number }>;
+  put(key: string, value: string, deadline: MonoMs, lease?: string): Promise<number>;
+  txn(compares: Compare[], ops: Op[], deadline: MonoMs): Promise<TxnResult>;
+  watchPrefix(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch;
+  createSession(ttlMs: number, deadline: MonoMs): Promise<Session>;
+  election(prefix: string, session: Session): Election;
+}
+
+// ---------------------------------------------------------------------------------------
+// Database (one MySQL/MariaDB server)
+
+export interface ReplicationStatus {
+  sourceHost: string;
+  sourcePort: number;
+  ioRunning: 'yes' | 'no' | 'connecting';
+  sqlRunning: boolean;
+  /** GTIDs received into the relay log (MariaDB Gtid_IO_Pos / MySQL Retrieved_Gtid_Set). */
+  retrievedGtids: string;
+  lastError?: string;
+  secondsBehind?: number;
+}
+
+export interface Probe {
+  readOnly: boolean;
+  executedGtids: string;
+  replication: ReplicationStatus[];
+  /** Exact lag behind the writer from the heartbeat row, when available. */
+  heartbeatLagMs?: number;
+  serverId: number;
+  version: string;
+}
+
+export interface Database {
+  probe(deadline: MonoMs): Promise<Probe>;
+  /** read_only=ON (with a session lock_wait_timeout), then kill client connections (never
+   * replication, system or our own threads). Returns the executed GTID set after fencing. */
+  fence(deadline: MonoMs): Promise<{ executedGtids: string }>;
+  /** read_only=OFF. */
+  openWrites(deadline: MonoMs): Promise<void>;
+  /** Resolves true when the server has executed gtids, false when the deadline passes first. */
+  waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean>;
+  /** Point replication at another source (GTID auto-positioning), and start it. */
+  repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void>;
+  stopReplication(deadline: MonoMs): Promise<void>;
+  startReplication(deadline: MonoMs): Promise<void>;
+  /** Writer only: update the heartbeat row so replicas can compute exact lag. */
+  writeHeartbeat(deadline: MonoMs): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DeadlineExceededError extends Error {
+  override name = 'DeadlineExceededError';
+}
