@@ -1,0 +1,39 @@
+/**
+ * Tunables of the decision core. Durations are in ms on the timebase of decide()'s `now`.
+ */
+
+export type FailoverPolicy = 'consistency' | 'availability';
+
+export interface HealthConfig {
+  /** Down after this many consecutive failed probes… */
+  downAfterFailures: number;
+  /** …that also span at least this long (first failure to latest), so a burst is not enough. */
+  downAfterMs: number;
+  /** Up again after this many consecutive successful probes. */
+  upAfterSuccesses: number;
+}
+
+export interface CoreConfig {
+  policy: FailoverPolicy;
+  /** availability: a candidate whose last known lag exceeds this is not promoted automatically. */
+  maxLagOnFailoverMs: number;
+  /** A report not refreshed within this long is stale and its observer does not vote. */
+  reportFreshMs: number;
+  /** No automatic writer change within this long after any writer change. */
+  cooldownMs: number;
+  /** At most `count` automatic failovers per `windowMs`; the next one pins the cluster instead. */
+  failoverBudget: { count: number; windowMs: number };
+  /** Bound on waiting for a target to execute GTIDs during switchover/failover. */
+  catchupTimeoutMs: number;
+  health: HealthConfig;
+}
+
+export const DEFAULT_CORE_CONFIG: CoreConfig = {
+  policy: 'consistency',
+  maxLagOnFailoverMs: 5_000,
+  reportFreshMs: 10_000,
+  cooldownMs: 300_000,
+  failoverBudget: { count: 3, windowMs: 3_600_000 },
+  catchupTimeoutMs: 10_000,
+  health: { downAfterFailures: 3, downAfterMs: 3_000, upAfterSuccesses: 3 },
+};

@@ -1,0 +1,66 @@
+/**
+ * What one coordinator saw of the databases. Observers publish a report to
+ * /baton/<cluster>/observations/<coordinator> (lease-bound); the leader reads all of them and
+ * judges health from the quorum, never from its own view alone.
+ *
+ * GTID sets travel as the flavour's native strings (what the server printed) so a report stays
+ * readable with etcdctl; the core parses them with `parseGtidSet`.
+ */
+
+export type MonoMs = number;
+
+/** Replication IO thread state as the server reports it. */
+export type IoThreadState = 'yes' | 'no' | 'connecting';
+
+/** One replication channel of a node (a co-master has one; multi-source would have several). */
+export interface ReplicationObservation {
+  /** Node name of the source, resolved by the observer from host:port; undefined if unknown. */
+  source?: string;
+  sourceHost: string;
+  sourcePort: number;
+  ioState: IoThreadState;
+  sqlRunning: boolean;
+  /** GTIDs received into the relay log (MariaDB Gtid_IO_Pos / MySQL Retrieved_Gtid_Set). */
+  retrievedGtids: string;
+  lastError?: string;
+}
+
+/**
+ * Health after the observer's hysteresis (see health.ts): `reachable` is the raw result of the
+ * last probe, `health` is the filtered verdict that the quorum logic counts. Keeping both lets
+ * the decision core rank candidates on fresh reachability while judging death only on the
+ * debounced signal.
+ */
+export type HealthVerdict = 'up' | 'down';
+
+export interface NodeObservation {
+  node: string;
+  reachable: boolean;
+  health: HealthVerdict;
+  /** Unknown (undefined) when the node was not reachable at the last probe. */
+  readOnly?: boolean;
+  executedGtids?: string;
+  /** Union of the retrieved sets of every channel; lag that this node already holds locally. */
+  retrievedGtids?: string;
+  replication?: ReplicationObservation[];
+  /** Lag behind the writer (heartbeat row, or Seconds_Behind_Master × 1000 as a fallback). */
+  lagMs?: number;
+  error?: string;
+  /** Observer's own monotonic clock; only comparable with that observer's other times. */
+  observedAt: MonoMs;
+}
+
+export interface ObserverReport {
+  coordinator: string;
+  /** Observer's own monotonic clock at publication (informational: clocks differ by process). */
+  publishedAt: MonoMs;
+  /**
+   * When the process running decide() last saw this report written or refreshed, on the same
+   * timebase as decide()'s `now`. Freshness is judged on this, because observers' clocks are
+   * not comparable with the reader's.
+   */
+  receivedAt: MonoMs;
+  /** False when the observer's lease is known to be gone (the loop may keep its last report). */
+  sessionAlive: boolean;
+  nodes: NodeObservation[];
+}

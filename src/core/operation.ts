@@ -1,0 +1,76 @@
+/**
+ * A multi-step writer change (switchover or failover), journalled in the store at
+ * /baton/<cluster>/operation before each step runs. A leader that dies mid-way leaves the
+ * journal behind; the next leader reads it and calls the same step machine, which either
+ * finishes the operation (after the commit) or rolls it back (before the commit). Every step's
+ * action is idempotent, so re-running the current step after a crash is safe.
+ */
+
+import type { ReasonCode } from './reasons.js';
+
+export type OperationKind = 'switchover' | 'failover';
+
+/**
+ * Steps in order. Before `commit` the operation can roll back (the old writer keeps its role);
+ * from `open-target` on it only moves forward, because the new epoch is already the truth.
+ *
+ * - fence-old:      make the old writer read-only and kill client connections (switchover)
+ * - wait-catchup:   target executes the old writer's final GTIDs (switchover/consistency) or
+ *                   what it already received (availability)
+ * - commit:         guarded txn writes the writer record with the new epoch
+ * - open-target:    read_only=OFF on the target
+ * - repoint:        replicas and the co-master follow the new writer
+ * - done / rolling-back / rolled-back / aborted: terminal or unwinding
+ */
+export type OperationStep =
+  | 'fence-old'
+  | 'wait-catchup'
+  | 'commit'
+  | 'open-target'
+  | 'repoint'
+  | 'done'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'aborted';
+
+export interface OperationJournal {
+  id: string;
+  kind: OperationKind;
+  /** Why the operation started (e.g. writer-dead-quorum, switchover-requested). */
+  reason: ReasonCode;
+  intentId?: string;
+  /** Old writer; undefined when there was none (bootstrap). */
+  from?: string;
+  to: string;
+  /** Writer epoch before the operation; the commit writes previousEpoch + 1. */
+  previousEpoch: number;
+  epoch: number;
+  step: OperationStep;
+  startedAt: number;
+  /** When the current step started; bounds waits. */
+  stepStartedAt: number;
+  /** Old writer's executed set captured when it was fenced (what the target must execute). */
+  fencedGtids?: string;
+  /** GTIDs the target must execute before the commit. */
+  requiredGtids?: string;
+  /** availability/forced: GTIDs the old writer had that the target may never get. */
+  lostGtids?: string;
+  /** The operator accepted data loss (forced failover). */
+  acceptDataLoss: boolean;
+  /** Whether automatic (counts against the failover budget). */
+  automatic: boolean;
+  error?: string;
+}
+
+/**
+ * Result of executing the current step's actions, fed back with `recordStepOutcome`. `ok` means
+ * every action of the step succeeded; a fence reports the executed set it returned.
+ */
+export interface StepOutcome {
+  operationId: string;
+  step: OperationStep;
+  ok: boolean;
+  /** fence-old: executed GTID set of the old writer after fencing. */
+  executedGtids?: string;
+  error?: string;
+}

@@ -1,0 +1,99 @@
+/**
+ * Everything decide() reads: one immutable, plain-JSON view of a cluster that the leader's loop
+ * assembles from etcd (/baton/<cluster>/…) each cycle.
+ *
+ * Timebase: every time stamp in the snapshot (cooldownUntil, failover times, operation step
+ * times, reports' receivedAt) is on the same clock as decide()'s `now`. Persisted times are
+ * read by the next leader on another machine, so in production the loop should use a clock that
+ * means the same on every coordinator (wall-clock ms); the simulation uses its virtual clock.
+ */
+
+import type { Intent } from './intent.js';
+import type { ObserverReport } from './observation.js';
+import type { OperationJournal } from './operation.js';
+import type { ReasonCode } from './reasons.js';
+import type { ClusterSpec, CoordinatorSpec } from './topology.js';
+
+/** /baton/<cluster>/writer — the desired writer. Epoch only increases. */
+export interface WriterRecord {
+  node: string;
+  epoch: number;
+  since: number;
+  reason: ReasonCode;
+}
+
+/** /baton/<cluster>/pin — no automatic writer change while present. */
+export interface PinRecord {
+  /** Node the writer is pinned to; undefined means "whatever the writer is now". */
+  node?: string;
+  by: string;
+  at: number;
+  reason: ReasonCode;
+  message?: string;
+}
+
+/** /baton/<cluster>/cooldown — survives restarts and leader changes (invariant 6). */
+export interface AntiFlapState {
+  /** No automatic writer change before this time. */
+  cooldownUntil?: number;
+  /** Times of automatic failovers still inside the budget window, oldest first. */
+  failoverTimes: number[];
+}
+
+/**
+ * What the guardian of one colo (the coordinator in that colo) tells the leader. The leader only
+ * promotes away from a writer once that writer's guardian is gone or confirms it fenced/dead.
+ */
+export interface GuardianStatus {
+  coordinator: string;
+  /** False once the guardian's lease is known expired or revoked. */
+  sessionAlive: boolean;
+  /** Set when the guardian fenced (or found read-only) the node it guarded as writer. */
+  fencedWriter?: FencedWriter;
+}
+
+/** A guardian's record that it fenced the writer of `epoch`; moot once the epoch moves on. */
+export interface FencedWriter {
+  node: string;
+  epoch: number;
+  /** Executed set returned by the fence: everything that writer ever acknowledged. */
+  executedGtids: string;
+  at: number;
+}
+
+export type QuarantineStatus = 'awaiting-return' | 'errant';
+
+/**
+ * An ex-writer that lost the role without being fenced cleanly. It may come back with
+ * transactions the new writer never saw; nothing replicates from it until compared.
+ */
+export interface QuarantineRecord {
+  node: string;
+  since: number;
+  /** Writer epoch that replaced it. */
+  epoch: number;
+  status: QuarantineStatus;
+  errantGtids?: string;
+}
+
+/** The parts of the snapshot decide() may change; the loop persists each one that differs. */
+export interface PersistedState {
+  pin?: PinRecord;
+  antiFlap: AntiFlapState;
+  /** /baton/<cluster>/operation — journal of the in-flight switchover/failover. */
+  operation?: OperationJournal;
+  /** /baton/<cluster>/quarantine — by node name. */
+  quarantine: Record<string, QuarantineRecord>;
+}
+
+export interface ClusterSnapshot extends PersistedState {
+  spec: ClusterSpec;
+  coordinators: CoordinatorSpec[];
+  /** Absent before the cluster was ever bootstrapped. */
+  writer?: WriterRecord;
+  /** Pending and in-progress intents (the loop may omit done/failed ones). */
+  intents: Intent[];
+  reports: ObserverReport[];
+  /** By colo (database colos only). */
+  guardians: Record<string, GuardianStatus>;
+}
