@@ -9,3 +9,4 @@ export * from './history.js';
 export * from './snapshot.js';
 export * from './decision.js';
 export * from './guardian.js';
+export * from './gtid.js';
