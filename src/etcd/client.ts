@@ -1,0 +1,66 @@
+/**
+ * Builds the etcd3 client every etcd adapter shares. All settings that matter for failure
+ * detection live here: gRPC keepalive (without it a partitioned watch never notices), a
+ * default deadline as a safety net for any call that forgot ours, and our fault policies.
+ */
+import { Etcd3, type IOptions } from 'etcd3';
+import { hostBreaker, retryUnavailable, watchBackoff } from './fault-policy.js';
+
+export interface EtcdClientSettings {
+  /** e.g. ["http://10.0.0.1:2379", "http://10.0.1.1:2379", "http://10.0.2.1:2379"]. */
+  endpoints: string[];
+  /** Password auth; read the password from a file or env by the caller, never from argv. */
+  auth?: { username: string; password: string };
+  /** PEM contents (not paths). Endpoints must use https:// when set. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** gRPC keepalive ping interval; etcd rejects pings more frequent than 5 s. Default 5000. */
+  keepaliveTimeMs?: number;
+  /** How long an unanswered ping waits before the connection is declared dead. Default 2000. */
+  keepaliveTimeoutMs?: number;
+  /** Deadline for calls made without one (ours always pass one). Default 5000. */
+  defaultCallTimeoutMs?: number;
+  /** Connection establishment timeout. Default 2000. */
+  dialTimeoutMs?: number;
+}
+
+/** etcd refuses keepalive pings more often than every 5 s (ENHANCE_YOUR_CALM, connection dropped). */
+export const MIN_GRPC_KEEPALIVE_MS = 5000;
+
+export function etcdClientOptions(settings: EtcdClientSettings): IOptions {
+  if (settings.endpoints.length === 0) throw new Error('etcd: at least one endpoint is required');
+  const keepaliveTime = settings.keepaliveTimeMs ?? MIN_GRPC_KEEPALIVE_MS;
+  if (keepaliveTime < MIN_GRPC_KEEPALIVE_MS) {
+    throw new Error(`etcd: keepaliveTimeMs must be >= ${MIN_GRPC_KEEPALIVE_MS} (etcd rejects faster pings)`);
+  }
+  const defaultTimeout = settings.defaultCallTimeoutMs ?? 5000;
+  const options: IOptions = {
+    hosts: settings.endpoints,
+    dialTimeout: settings.dialTimeoutMs ?? 2000,
+    grpcOptions: {
+      'grpc.keepalive_time_ms': keepaliveTime,
+      'grpc.keepalive_timeout_ms': settings.keepaliveTimeoutMs ?? 2000,
+      'grpc.keepalive_permit_without_calls': 1,
+      // Reconnect quickly once a member comes back (defaults back off up to 120 s).
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    },
+    // Streams (watch, keepalive) are long-lived: the per-call deadline we pass bounds keepalives.
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + defaultTimeout }),
+    faultHandling: {
+      host: (host) => hostBreaker(host),
+      global: retryUnavailable(),
+      watchBackoff: watchBackoff(),
+    },
+  };
+  if (settings.auth) options.auth = { username: settings.auth.username, password: settings.auth.password };
+  if (settings.tls) {
+    options.credentials = { rootCertificate: settings.tls.ca };
+    if (settings.tls.key) options.credentials.privateKey = settings.tls.key;
+    if (settings.tls.cert) options.credentials.certChain = settings.tls.cert;
+  }
+  return options;
+}
+
+export function createEtcdClient(settings: EtcdClientSettings): Etcd3 {
+  return new Etcd3(etcdClientOptions(settings));
+}

@@ -1,0 +1,118 @@
+/**
+ * The one place where etcd3 / gRPC errors become baton errors. Callers above this layer never
+ * see a library class: they see a StoreError subclass with a `retryable` marker that says
+ * whether trying again (same call, maybe another member) can help.
+ */
+import * as etcd3 from 'etcd3';
+import { DeadlineExceededError } from '../coordinator/ports.js';
+
+export abstract class StoreError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** No member answered. Also what a TLS misconfiguration looks like from gRPC. */
+export class StoreUnavailableError extends StoreError {
+  override name = 'StoreUnavailableError';
+  readonly retryable = true;
+}
+
+/** Wrong user or password, or an auth token etcd no longer accepts. Retrying will not help. */
+export class StoreAuthError extends StoreError {
+  override name = 'StoreAuthError';
+  readonly retryable = false;
+}
+
+/** The user's role does not cover the key (etcd role permissions are per prefix). */
+export class StorePermissionError extends StoreError {
+  override name = 'StorePermissionError';
+  readonly retryable = false;
+}
+
+/** The lease is gone at the server (expired or revoked): everything bound to it is gone too. */
+export class LeaseLostError extends StoreError {
+  override name = 'LeaseLostError';
+  readonly retryable = false;
+}
+
+/** Our own lease deadline passed: we can no longer prove the lease is alive. */
+export class SessionExpiredError extends StoreError {
+  override name = 'SessionExpiredError';
+  readonly retryable = false;
+}
+
+/** The leader key we campaigned with no longer exists or is no longer the lowest. */
+export class NotLeaderError extends StoreError {
+  override name = 'NotLeaderError';
+  readonly retryable = false;
+}
+
+/** A watch or read asked for a revision etcd has already compacted away. */
+export class CompactedError extends StoreError {
+  override name = 'CompactedError';
+  readonly retryable = true;
+}
+
+/** Anything else the library or server reported (bad request, internal error...). */
+export class StoreRequestError extends StoreError {
+  override name = 'StoreRequestError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True when the same call may succeed if tried again (deadlines and outages, not auth or logic). */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof StoreError) return err.retryable;
+  if (err instanceof DeadlineExceededError) return true;
+  return false;
+}
+
+const TLS_HINT =
+  'etcd unreachable on every endpoint. If the members are up, check TLS: a wrong CA, client ' +
+  'certificate or http/https scheme also surfaces as "unavailable" in gRPC';
+
+/**
+ * Convert anything thrown by etcd3 into a baton error. `what` names the operation for the
+ * message ("get /baton/lab/writer"). Already-converted errors pass through unchanged.
+ */
+export function toStoreError(err: unknown, what: string): Error {
+  if (err instanceof StoreError || err instanceof DeadlineExceededError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  const options = { cause: err };
+  if (err instanceof etcd3.GRPCDeadlineExceededError) {
+    return new DeadlineExceededError(`${what}: etcd deadline exceeded (${detail})`, options);
+  }
+  if (err instanceof etcd3.EtcdAuthenticationFailedError) {
+    return new StoreAuthError(`${what}: etcd authentication failed: wrong user name or password`, options);
+  }
+  if (err instanceof etcd3.EtcdInvalidAuthTokenError || err instanceof etcd3.GRPCUnauthenticatedError) {
+    return new StoreAuthError(`${what}: etcd rejected our credentials (${detail})`, options);
+  }
+  if (err instanceof etcd3.EtcdPermissionDeniedError) {
+    return new StorePermissionError(
+      `${what}: etcd permission denied: the user's role does not grant this key range`,
+      options,
+    );
+  }
+  if (err instanceof etcd3.EtcdLeaseInvalidError) {
+    return new LeaseLostError(`${what}: lease not found (expired or revoked)`, options);
+  }
+  if (err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.ClientClosedError) {
+    return new StoreUnavailableError(`${what}: ${TLS_HINT} (${detail})`, options);
+  }
+  if (/compacted/i.test(detail)) {
+    return new CompactedError(`${what}: revision compacted (${detail})`, options);
+  }
+  if (err instanceof Error && /circuit|breaker/i.test(err.constructor.name + detail)) {
+    return new StoreUnavailableError(`${what}: ${TLS_HINT} (${detail})`, options);
+  }
+  const retryable = err instanceof Error && etcd3.isRecoverableError(err);
+  return new StoreRequestError(`${what}: ${detail}`, retryable, options);
+}

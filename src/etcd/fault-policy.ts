@@ -1,0 +1,77 @@
+/**
+ * Fault handling for the etcd3 connection pool, replacing the library defaults:
+ * - its per-host circuit breaker stays open 5 s and kept failing calls for 1.5-5 s after etcd
+ *   recovered (FIELD-NOTES), which would delay the writer's reopening after an etcd stall;
+ * - its global policy retries deadline errors, which only re-sends a txn whose deadline passed.
+ * Ours: a host is skipped for `openMs` after consecutive failures (so a stalled member does not
+ * eat every call's deadline), and only "unavailable" errors are retried, on another member.
+ * Every call still carries our own gRPC deadline, so retries cannot outlive it.
+ */
+import * as etcd3 from 'etcd3';
+import type { IOptions } from 'etcd3';
+
+type FaultHandling = Required<NonNullable<IOptions['faultHandling']>>;
+type HostPolicy = ReturnType<FaultHandling['host']>;
+type GlobalPolicy = FaultHandling['global'];
+type WatchBackoff = FaultHandling['watchBackoff'];
+
+/** Thrown without calling the host: the pool then tries the next member. */
+export class HostCircuitOpenError extends etcd3.GRPCUnavailableError {
+  constructor(host: string) {
+    super(`etcd member ${host} skipped after repeated failures`);
+  }
+}
+
+const noEvent = () => ({ dispose: () => undefined });
+
+function policy(execute: (fn: (context: { signal: AbortSignal }) => unknown) => Promise<unknown>): never {
+  // cockatiel's IPolicy also has typed events the pool never subscribes to; stub them.
+  return { execute, onSuccess: noEvent, onFailure: noEvent, _altReturn: undefined } as never;
+}
+
+function isOutage(err: unknown): boolean {
+  return err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.GRPCDeadlineExceededError;
+}
+
+/** Skip a member for openMs after `threshold` consecutive outage errors; then let one call probe it. */
+export function hostBreaker(host: string, threshold = 2, openMs = 1000): HostPolicy {
+  let failures = 0;
+  let openUntil = 0;
+  return policy(async (fn) => {
+    if (failures >= threshold && Date.now() < openUntil) throw new HostCircuitOpenError(host);
+    try {
+      const result = await fn({ signal: new AbortController().signal });
+      failures = 0;
+      return result;
+    } catch (err) {
+      if (isOutage(etcd3.castGrpcError(err as Error))) {
+        failures += 1;
+        if (failures >= threshold) openUntil = Date.now() + openMs;
+      }
+      throw err;
+    }
+  }) as HostPolicy;
+}
+
+/** Retry only "unavailable" (the pool picks another member each attempt), never deadlines. */
+export function retryUnavailable(maxAttempts = 3): GlobalPolicy {
+  return policy(async (fn) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn({ signal: new AbortController().signal });
+      } catch (err) {
+        const cast = err instanceof Error ? etcd3.castGrpcError(err) : err;
+        if (attempt >= maxAttempts || !(cast instanceof etcd3.GRPCUnavailableError)) throw err;
+      }
+    }
+  }) as GlobalPolicy;
+}
+
+/** Watch stream reconnect delay: doubling from minMs to maxMs (the library default grows to 30 s). */
+export function watchBackoff(minMs = 100, maxMs = 1000): WatchBackoff {
+  const at = (duration: number): { duration: number; next: () => unknown } => ({
+    duration,
+    next: () => at(Math.min(maxMs, duration * 2)),
+  });
+  return { ...at(minMs), next: () => at(minMs) } as WatchBackoff;
+}

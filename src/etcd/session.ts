@@ -1,0 +1,205 @@
+/**
+ * A session is a lease we keep alive ourselves, with our own conservative deadline.
+ *
+ * The library's automatic keepalive and its `lost` event are not used: `lost` fires about
+ * 2 x TTL after the last good keepalive while etcd expires the lease at 1 x TTL (FIELD-NOTES).
+ * Instead we send one keepalive every TTL/3, each bounded by a deadline, and compute
+ *
+ *   validUntil = (monotonic send time of the last acknowledged keepalive) + TTL - margin
+ *
+ * The server refreshed the lease no earlier than we sent the request, so it cannot expire
+ * before sendTime + TTL: validUntil is a lower bound on the server's expiry. When validUntil
+ * passes (timer), or etcd says the lease is gone, `signal` aborts. A dead session stays dead:
+ * the owner builds a new one (and campaigns again), like etcd's Go `Session.Done()`.
+ */
+import type { MonoMs, Session } from '../coordinator/ports.js';
+import { withDeadline } from '../deadline.js';
+import { silentLogger, type Logger } from '../log.js';
+import { LeaseLostError, SessionExpiredError, toStoreError } from './errors.js';
+import type { EtcdStore } from './store.js';
+
+export interface SessionOptions {
+  /** Subtracted from the proven lease lifetime; covers timer lateness and the time between a
+   * local validity check and the side effect it guards. Default max(250 ms, TTL/10). */
+  marginMs?: number;
+  logger?: Logger;
+}
+
+export class EtcdSession implements Session {
+  private readonly controller = new AbortController();
+  private validUntilMs: MonoMs;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Count of acknowledged keepalives, for tests and metrics. */
+  keepalivesAcknowledged = 0;
+
+  private constructor(
+    private readonly store: EtcdStore,
+    readonly leaseId: string,
+    readonly ttlMs: number,
+    private readonly marginMs: number,
+    proofSentAt: MonoMs,
+    private readonly log: Logger,
+  ) {
+    this.validUntilMs = proofSentAt + ttlMs - marginMs;
+    this.armExpiryTimer();
+    this.scheduleKeepalive(proofSentAt);
+  }
+
+  /**
+   * Grant a lease of ttlMs (rounded up to whole seconds: etcd's TTL unit) and start keeping it
+   * alive. The grant's own send time is the first proof of life.
+   */
+  static async create(
+    store: EtcdStore,
+    ttlMs: number,
+    deadline: MonoMs,
+    options: SessionOptions = {},
+  ): Promise<EtcdSession> {
+    const ttlSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+    const sentAt = store.clock.now();
+    let granted;
+    try {
+      granted = await store.client.leaseClient.leaseGrant(
+        { TTL: ttlSeconds, ID: 0 },
+        store.callOptions(deadline),
+      );
+    } catch (err) {
+      throw toStoreError(err, 'lease grant');
+    }
+    // etcd may raise a TTL below its minimum; never assume more than both sides agree on.
+    const effectiveTtlMs = Math.min(ttlSeconds, Number(granted.TTL)) * 1000;
+    const marginMs = options.marginMs ?? Math.max(250, effectiveTtlMs / 10);
+    if (marginMs >= effectiveTtlMs / 2) {
+      throw new RangeError(`session: margin ${marginMs} ms leaves too little of a ${effectiveTtlMs} ms TTL`);
+    }
+    const log = (options.logger ?? silentLogger).child({ lease: granted.ID });
+    log.debug({ ttlMs: effectiveTtlMs, marginMs }, 'lease granted');
+    return new EtcdSession(store, granted.ID, effectiveTtlMs, marginMs, sentAt, log);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  validUntil(): MonoMs {
+    // Timers can fire late under load; a caller asking after the deadline must see it aborted.
+    if (!this.signal.aborted && this.store.clock.now() >= this.validUntilMs) this.expireLocally();
+    return this.validUntilMs;
+  }
+
+  /** True while the lease is provably alive at the server. */
+  isValid(): boolean {
+    return this.store.clock.now() < this.validUntil();
+  }
+
+  async close(deadline: MonoMs): Promise<void> {
+    this.closed = true;
+    this.end(new SessionExpiredError('session: closed'));
+    try {
+      await this.store.client.leaseClient.leaseRevoke({ ID: this.leaseId }, this.store.callOptions(deadline));
+    } catch (err) {
+      const converted = toStoreError(err, 'lease revoke');
+      if (!(converted instanceof LeaseLostError)) throw converted;
+    }
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.keepaliveTimer);
+  }
+
+  private armExpiryTimer(): void {
+    clearTimeout(this.expiryTimer);
+    const wait = this.validUntilMs - this.store.clock.now();
+    this.expiryTimer = setTimeout(
+      () => {
+        // setTimeout may fire a hair early relative to performance.now(): re-check.
+        if (this.store.clock.now() >= this.validUntilMs) this.expireLocally();
+        else this.armExpiryTimer();
+      },
+      Math.max(0, wait),
+    );
+  }
+
+  private scheduleKeepalive(lastSentAt: MonoMs): void {
+    if (this.closed || this.signal.aborted) return;
+    const interval = this.ttlMs / 3;
+    const wait = Math.max(0, lastSentAt + interval - this.store.clock.now());
+    this.keepaliveTimer = setTimeout(() => void this.keepaliveOnce(), wait);
+  }
+
+  private async keepaliveOnce(): Promise<void> {
+    const sentAt = this.store.clock.now();
+    // Bounded by the next tick: a keepalive that takes longer is replaced, never stacked.
+    const deadline = sentAt + this.ttlMs / 3;
+    try {
+      const ttlSeconds = await this.sendKeepalive(deadline);
+      if (this.closed || this.signal.aborted) return;
+      if (ttlSeconds <= 0) {
+        this.end(new LeaseLostError(`session: lease ${this.leaseId} expired or revoked at the server`));
+        return;
+      }
+      this.keepalivesAcknowledged += 1;
+      const proven = sentAt + Math.min(ttlSeconds * 1000, this.ttlMs) - this.marginMs;
+      if (proven > this.validUntilMs) {
+        this.validUntilMs = proven;
+        this.armExpiryTimer();
+      }
+    } catch (err) {
+      const converted = toStoreError(err, 'lease keepalive');
+      if (converted instanceof LeaseLostError) {
+        this.end(converted);
+        return;
+      }
+      this.log.warn({ err: converted.message }, 'keepalive failed; lease still valid until its deadline');
+    }
+    this.scheduleKeepalive(sentAt);
+  }
+
+  /** One keepalive round trip on its own short-lived stream; resolves the TTL etcd reports. */
+  private async sendKeepalive(deadline: MonoMs): Promise<number> {
+    const stream = await withDeadline(
+      this.store.clock,
+      deadline,
+      'lease keepalive stream',
+      this.store.client.leaseClient.leaseKeepAlive(this.store.callOptions(deadline)),
+    );
+    const answer = new Promise<number>((resolve, reject) => {
+      stream.on('data', (res) => resolve(Number(res.TTL)));
+      stream.on('error', reject);
+      stream.on('end', () => reject(new Error('keepalive stream ended without an answer')));
+    });
+    stream.write({ ID: this.leaseId });
+    try {
+      return await withDeadline(this.store.clock, deadline, 'lease keepalive', answer);
+    } finally {
+      stream.on('error', () => undefined); // a late cancel error must not crash the process
+      stream.end();
+    }
+  }
+
+  private expireLocally(): void {
+    this.end(
+      new SessionExpiredError(
+        `session: lease ${this.leaseId} can no longer be proven alive (no keepalive acknowledged in time)`,
+      ),
+    );
+    // Release our keys promptly if etcd is reachable: a stale election key would make every
+    // other candidate wait for a full TTL. Best effort, bounded.
+    const deadline = this.store.clock.now() + Math.min(1000, this.ttlMs / 3);
+    this.store.client.leaseClient
+      .leaseRevoke({ ID: this.leaseId }, this.store.callOptions(deadline))
+      .catch(() => undefined);
+  }
+
+  private end(reason: Error): void {
+    if (this.signal.aborted) return;
+    this.stopTimers();
+    // A lease the server revoked is invalid now, whatever our arithmetic said.
+    this.validUntilMs = Math.min(this.validUntilMs, this.store.clock.now());
+    this.log.warn({ reason: reason.message }, 'session ended');
+    this.controller.abort(reason);
+  }
+}

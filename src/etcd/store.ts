@@ -1,0 +1,143 @@
+/**
+ * The Store port on etcd. Every call carries the caller's monotonic deadline, translated into
+ * a gRPC deadline at call time, and every library error goes through toStoreError.
+ */
+import type { Etcd3, IRangeRequest } from 'etcd3';
+import type {
+  Clock,
+  Compare,
+  Election,
+  KeyValue,
+  MonoMs,
+  Op,
+  Session,
+  Store,
+  TxnResult,
+  Watch,
+  WatchEvent,
+} from '../coordinator/ports.js';
+import { toWallDeadline } from '../deadline.js';
+import { silentLogger, type Logger } from '../log.js';
+import { createEtcdClient, type EtcdClientSettings } from './client.js';
+import { fromEtcdKv, prefixRangeEnd, toEtcdCompare, toEtcdOp } from './convert.js';
+import { EtcdElection } from './election.js';
+import { toStoreError } from './errors.js';
+import { EtcdSession, type SessionOptions } from './session.js';
+import { ResyncingWatch } from './watch.js';
+
+export interface EtcdStoreOptions {
+  logger?: Logger;
+  session?: SessionOptions;
+}
+
+export class EtcdStore implements Store {
+  private readonly log: Logger;
+
+  constructor(
+    readonly client: Etcd3,
+    readonly clock: Clock,
+    private readonly options: EtcdStoreOptions = {},
+  ) {
+    this.log = (options.logger ?? silentLogger).child({ component: 'etcd' });
+  }
+
+  /** What the daemon calls: build the client from config and wrap it. */
+  static connect(settings: EtcdClientSettings, clock: Clock, options: EtcdStoreOptions = {}): EtcdStore {
+    return new EtcdStore(createEtcdClient(settings), clock, options);
+  }
+
+  /** gRPC call options for a monotonic deadline. */
+  callOptions(deadline: MonoMs): { deadline: Date } {
+    return { deadline: toWallDeadline(this.clock, deadline) };
+  }
+
+  async get(key: string, deadline: MonoMs): Promise<KeyValue | undefined> {
+    try {
+      const res = await this.client.kv.range({ key: Buffer.from(key) }, this.callOptions(deadline));
+      const kv = res.kvs[0];
+      return kv ? fromEtcdKv(kv) : undefined;
+    } catch (err) {
+      throw toStoreError(err, `get ${key}`);
+    }
+  }
+
+  async getPrefix(prefix: string, deadline: MonoMs): Promise<{ kvs: KeyValue[]; revision: number }> {
+    return this.rangePrefix(prefix, deadline);
+  }
+
+  /** Prefix read with extra range options (used by the election and watch resync). */
+  async rangePrefix(
+    prefix: string,
+    deadline: MonoMs,
+    extra: Partial<IRangeRequest> = {},
+  ): Promise<{ kvs: KeyValue[]; revision: number }> {
+    try {
+      const res = await this.client.kv.range(
+        { key: Buffer.from(prefix), range_end: prefixRangeEnd(prefix), ...extra },
+        this.callOptions(deadline),
+      );
+      return { kvs: res.kvs.map(fromEtcdKv), revision: Number(res.header.revision) };
+    } catch (err) {
+      throw toStoreError(err, `get prefix ${prefix}`);
+    }
+  }
+
+  async put(key: string, value: string, deadline: MonoMs, lease?: string): Promise<number> {
+    try {
+      const res = await this.client.kv.put(
+        { key: Buffer.from(key), value: Buffer.from(value), lease: lease ?? '0' },
+        this.callOptions(deadline),
+      );
+      return Number(res.header.revision);
+    } catch (err) {
+      throw toStoreError(err, `put ${key}`);
+    }
+  }
+
+  async delete(key: string, deadline: MonoMs): Promise<number> {
+    try {
+      const res = await this.client.kv.deleteRange({ key: Buffer.from(key) }, this.callOptions(deadline));
+      return Number(res.header.revision);
+    } catch (err) {
+      throw toStoreError(err, `delete ${key}`);
+    }
+  }
+
+  async txn(compares: Compare[], ops: Op[], deadline: MonoMs): Promise<TxnResult> {
+    try {
+      const res = await this.client.kv.txn(
+        { compare: compares.map(toEtcdCompare), success: ops.map(toEtcdOp), failure: [] },
+        this.callOptions(deadline),
+      );
+      return { succeeded: res.succeeded, revision: Number(res.header.revision) };
+    } catch (err) {
+      throw toStoreError(err, 'txn');
+    }
+  }
+
+  watchPrefix(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch {
+    return new ResyncingWatch(this, prefix, fromRevision, onEvent, this.log.child({ watch: prefix }));
+  }
+
+  /** Watch a single key (not a prefix), with the same resync guarantees. */
+  watchKey(key: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch {
+    return new ResyncingWatch(this, key, fromRevision, onEvent, this.log.child({ watch: key }), true);
+  }
+
+  createSession(ttlMs: number, deadline: MonoMs): Promise<Session> {
+    return EtcdSession.create(this, ttlMs, deadline, {
+      ...this.options.session,
+      logger: this.log.child({ component: 'etcd.session' }),
+    });
+  }
+
+  election(prefix: string, session: Session): Election {
+    if (!(session instanceof EtcdSession)) throw new Error('election: session must come from this store');
+    return new EtcdElection(this, prefix, session, this.log.child({ component: 'etcd.election' }));
+  }
+
+  /** Close every gRPC channel. Sessions should be closed first (revokes their leases). */
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * The etcd adapters against a real etcd process: our own lease deadline, the election in
+ * etcd's concurrency layout, guarded txns, and watches that survive a dropped stream plus a
+ * compaction. Each test starts what it needs; etcd runs as a single member on free ports.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import type { WatchEvent } from '../../src/coordinator/ports.js';
+import { LeaseLostError, NotLeaderError, SessionExpiredError } from '../../src/etcd/errors.js';
+import { EtcdStore } from '../../src/etcd/store.js';
+import type { EtcdSession } from '../../src/etcd/session.js';
+import type { ResyncingWatch } from '../../src/etcd/watch.js';
+
+const clock = systemClock;
+const soon = (ms = 3000): number => clock.now() + ms;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+interface EtcdProcess {
+  endpoint: string;
+  process: ChildProcess;
+  dir: string;
+}
+
+async function startEtcd(): Promise<EtcdProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-etcd-test-'));
+  const [client, peer] = [await freePort(), await freePort()];
+  const endpoint = `http://127.0.0.1:${client}`;
+  const child = spawn(
+    'etcd',
+    [
+      '--name=t1',
+      `--data-dir=${join(dir, 'data')}`,
+      `--listen-client-urls=${endpoint}`,
+      `--advertise-client-urls=${endpoint}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=t1=http://127.0.0.1:${peer}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const store = EtcdStore.connect({ endpoints: [endpoint] }, clock);
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await store.get('/probe', soon(500));
+        break;
+      } catch (err) {
+        if (i > 50) throw err;
+        await clock.sleep(100);
+      }
+    }
+  } finally {
+    store.close();
+  }
+  return { endpoint, process: child, dir };
+}
+
+function stopEtcd(etcd: EtcdProcess): void {
+  etcd.process.kill('SIGKILL');
+  rmSync(etcd.dir, { recursive: true, force: true });
+}
+
+/** A TCP relay that can cut every connection and refuse new ones, like a dropped link. */
+class Relay {
+  private readonly sockets = new Set<net.Socket>();
+  private cut = false;
+  readonly server: net.Server;
+  constructor(private readonly target: number) {
+    this.server = net.createServer((inbound) => {
+      if (this.cut) return inbound.destroy();
+      const outbound = net.connect(this.target, '127.0.0.1');
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => this.sockets.delete(s));
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+  }
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as net.AddressInfo).port;
+  }
+  disconnect(): void {
+    this.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+  reconnect(): void {
+    this.cut = false;
+  }
+  close(): void {
+    this.disconnect();
+    this.server.close();
+  }
+}
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const end = clock.now() + timeoutMs;
+  while (!(await check())) {
+    if (clock.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await clock.sleep(20);
+  }
+}
+
+let etcd: EtcdProcess;
+const stores: EtcdStore[] = [];
+function newStore(endpoint = etcd.endpoint): EtcdStore {
+  const store = EtcdStore.connect({ endpoints: [endpoint] }, clock);
+  stores.push(store);
+  return store;
+}
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+
+afterAll(() => {
+  for (const store of stores) store.close();
+  if (etcd) stopEtcd(etcd);
+});
+
+describe('session', () => {
+  it('keeps validUntil at most one TTL ahead and advances it with each acknowledged keepalive', async () => {
+    const store = newStore();
+    const session = (await store.createSession(3000, soon())) as EtcdSession;
+    const first = session.validUntil();
+    expect(first).toBeLessThanOrEqual(clock.now() + 3000);
+    expect(first).toBeGreaterThan(clock.now());
+    await until('two keepalives', () => session.keepalivesAcknowledged >= 2, 5000);
+    expect(session.validUntil()).toBeGreaterThan(first);
+    expect(session.validUntil()).toBeLessThanOrEqual(clock.now() + 3000);
+    expect(session.signal.aborted).toBe(false);
+    await session.close(soon());
+    expect(session.signal.aborted).toBe(true);
+  });
+
+  it('aborts its signal by its own deadline when etcd stalls, before the server could expire the lease', async () => {
+    const store = newStore();
+    const ttlMs = 2000;
+    const session = (await store.createSession(ttlMs, soon())) as EtcdSession;
+    await until('a keepalive', () => session.keepalivesAcknowledged >= 1, 3000);
+    const stalledAt = clock.now();
+    etcd.process.kill('SIGSTOP');
+    try {
+      const abortedAt = await new Promise<number>((resolve) =>
+        session.signal.addEventListener('abort', () => resolve(clock.now()), { once: true }),
+      );
+      const latency = abortedAt - stalledAt;
+      console.log(`session signal fired ${Math.round(latency)} ms after etcd was stopped (TTL ${ttlMs} ms)`);
+      // The last acknowledged keepalive was sent before the stall, so the signal must fire
+      // before stall + TTL (the earliest the server could expire it), never after.
+      expect(latency).toBeLessThan(ttlMs);
+      expect(session.signal.reason).toBeInstanceOf(SessionExpiredError);
+      expect(session.validUntil()).toBeLessThanOrEqual(abortedAt);
+    } finally {
+      etcd.process.kill('SIGCONT');
+    }
+  });
+
+  it('aborts when the lease is revoked behind its back', async () => {
+    const store = newStore();
+    const session = (await store.createSession(3000, soon())) as EtcdSession;
+    await store.client.leaseClient.leaseRevoke({ ID: session.leaseId });
+    await until('signal', () => session.signal.aborted, 3000);
+    expect(session.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect(session.isValid()).toBe(false);
+  });
+});
+
+describe('election', () => {
+  it('uses the etcd concurrency layout, so etcdctl elect -l shows our leader', async () => {
+    const store = newStore();
+    const session = await store.createSession(5000, soon());
+    const leadership = await store
+      .election('/baton/layout/leader', session)
+      .campaign('coord-a', new AbortController().signal);
+    expect(leadership.key).toBe(`/baton/layout/leader/${BigInt(session.leaseId).toString(16)}`);
+    const etcdctl = spawnSync(
+      'etcdctl',
+      [`--endpoints=${etcd.endpoint}`, 'elect', '-l', '/baton/layout/leader'],
+      {
+        env: { ...process.env, ETCDCTL_API: '3' },
+        timeout: 1500,
+        encoding: 'utf8',
+      },
+    );
+    expect(etcdctl.stdout).toContain(leadership.key);
+    expect(etcdctl.stdout).toContain('coord-a');
+    await session.close(soon());
+  });
+
+  it('hands over on resign, and only the leader is elected', async () => {
+    const [storeA, storeB] = [newStore(), newStore()];
+    const sessionA = await storeA.createSession(5000, soon());
+    const sessionB = await storeB.createSession(5000, soon());
+    const prefix = '/baton/resign/leader';
+    const leaderA = await storeA.election(prefix, sessionA).campaign('a', new AbortController().signal);
+    let bElectedAt = 0;
+    const pendingB = storeB
+      .election(prefix, sessionB)
+      .campaign('b', new AbortController().signal)
+      .then((l) => {
+        bElectedAt = clock.now();
+        return l;
+      });
+    await clock.sleep(300);
+    expect(bElectedAt).toBe(0); // B waits while A holds the lowest create-revision
+    expect((await storeB.election(prefix, sessionB).leader(soon()))?.value).toBe('a');
+    const resignedAt = clock.now();
+    await leaderA.resign(soon());
+    const leaderB = await pendingB;
+    console.log(`election handover on resign: ${Math.round(bElectedAt - resignedAt)} ms`);
+    expect(bElectedAt - resignedAt).toBeLessThan(2000);
+    expect(leaderB.createRevision).toBeGreaterThan(leaderA.createRevision);
+    expect((await storeA.election(prefix, sessionA).leader(soon()))?.value).toBe('b');
+    await Promise.all([sessionA.close(soon()), sessionB.close(soon())]);
+  });
+
+  it('hands over when the leader stops renewing and its lease expires at the server', async () => {
+    const [storeA, storeB] = [newStore(), newStore()];
+    const ttlMs = 2000;
+    const sessionA = await storeA.createSession(ttlMs, soon());
+    const sessionB = await storeB.createSession(5000, soon());
+    const prefix = '/baton/expiry/leader';
+    await storeA.election(prefix, sessionA).campaign('a', new AbortController().signal);
+    const pendingB = storeB.election(prefix, sessionB).campaign('b', new AbortController().signal);
+    // A's process "dies": its client goes away without revoking, so etcd must expire the lease.
+    const diedAt = clock.now();
+    storeA.close();
+    const leaderB = await pendingB;
+    const handover = clock.now() - diedAt;
+    console.log(`election handover after leader death: ${Math.round(handover)} ms (TTL ${ttlMs} ms)`);
+    expect(handover).toBeGreaterThan(ttlMs / 2); // not before the lease could have expired
+    expect(handover).toBeLessThan(ttlMs + 3000);
+    expect(leaderB.key).toContain(BigInt(sessionB.leaseId).toString(16));
+    await sessionB.close(soon());
+  });
+
+  it('rejects a guarded txn once leadership is lost, and keeps caller compares distinct', async () => {
+    const store = newStore();
+    const session = await store.createSession(5000, soon());
+    const leadership = await store
+      .election('/baton/guard/leader', session)
+      .campaign('a', new AbortController().signal);
+    const ok = await leadership.guardedTxn([], [{ put: '/baton/guard/writer', value: 'a1' }], soon());
+    expect(ok.succeeded).toBe(true);
+    const stale = await leadership.guardedTxn(
+      [{ key: '/baton/guard/writer', target: 'value', equals: 'b1' }],
+      [{ put: '/baton/guard/epoch', value: '2' }],
+      soon(),
+    );
+    expect(stale.succeeded).toBe(false);
+    // A re-sent txn whose effect is already in place reports success (idempotent).
+    const again = await leadership.guardedTxn(
+      [{ key: '/baton/guard/writer', target: 'value', equals: 'nobody' }],
+      [{ put: '/baton/guard/writer', value: 'a1' }],
+      soon(),
+    );
+    expect(again.succeeded).toBe(true);
+    await store.client.leaseClient.leaseRevoke({ ID: session.leaseId });
+    await expect(
+      leadership.guardedTxn([], [{ put: '/baton/guard/writer', value: 'a2' }], soon()),
+    ).rejects.toBeInstanceOf(NotLeaderError);
+    expect((await store.get('/baton/guard/writer', soon()))?.value).toBe('a1');
+  });
+
+  it('rejects the campaign when the caller aborts, and removes our key', async () => {
+    const [storeA, storeB] = [newStore(), newStore()];
+    const sessionA = await storeA.createSession(5000, soon());
+    const sessionB = await storeB.createSession(5000, soon());
+    const prefix = '/baton/abort/leader';
+    await storeA.election(prefix, sessionA).campaign('a', new AbortController().signal);
+    const abort = new AbortController();
+    const pendingB = storeB.election(prefix, sessionB).campaign('b', abort.signal);
+    await clock.sleep(200);
+    abort.abort(new Error('shutting down'));
+    await expect(pendingB).rejects.toThrow('shutting down');
+    const { kvs } = await storeA.getPrefix(`${prefix}/`, soon());
+    expect(kvs.map((kv) => kv.value)).toEqual(['a']);
+    await Promise.all([sessionA.close(soon()), sessionB.close(soon())]);
+  });
+});
+
+describe('watch', () => {
+  it('delivers changes after the start revision', async () => {
+    const store = newStore();
+    const start = await store.put('/baton/w1/a', '1', soon());
+    const events: WatchEvent[] = [];
+    const watch = store.watchPrefix('/baton/w1/', start, (e) => events.push(e));
+    await store.put('/baton/w1/b', '2', soon());
+    await store.txn([], [{ delete: '/baton/w1/a' }], soon());
+    await until('3 events', () => events.length >= 3);
+    expect(events.map((e) => `${e.type} ${e.kv.key}`)).toEqual([
+      'put /baton/w1/a',
+      'put /baton/w1/b',
+      'delete /baton/w1/a',
+    ]);
+    watch.close();
+  });
+
+  it('re-reads and reports what it missed after a dropped stream and a compaction', async () => {
+    const direct = newStore();
+    const relay = new Relay(Number(new URL(etcd.endpoint).port));
+    const relayed = newStore(`http://127.0.0.1:${await relay.listen()}`);
+    try {
+      await direct.put('/baton/w2/keep', 'k', soon());
+      const start = await direct.put('/baton/w2/gone', 'g', soon());
+      const events: WatchEvent[] = [];
+      const watch = relayed.watchPrefix('/baton/w2/', start + 1, (e) => events.push(e));
+      await direct.put('/baton/w2/seen', 's', soon());
+      await until('first event', () => events.length === 1);
+
+      relay.disconnect();
+      await direct.txn([], [{ delete: '/baton/w2/gone' }], soon());
+      const rev = await direct.put('/baton/w2/new', 'n', soon());
+      await direct.client.kv.compact({ revision: String(rev), physical: true });
+      relay.reconnect();
+
+      await until('missed changes', () => events.length >= 3, 15_000);
+      const missed = events
+        .slice(1)
+        .map((e) => `${e.type} ${e.kv.key}`)
+        .sort();
+      expect(missed).toEqual(['delete /baton/w2/gone', 'put /baton/w2/new']);
+      // The new watch continues from the re-read revision.
+      await direct.put('/baton/w2/after', 'a', soon());
+      await until('event after resync', () => events.some((e) => e.kv.key === '/baton/w2/after'));
+      expect(events.filter((e) => e.kv.key === '/baton/w2/new')).toHaveLength(1);
+      expect((watch as ResyncingWatch).resyncs).toBeGreaterThanOrEqual(1);
+      watch.close();
+    } finally {
+      relay.close();
+    }
+  });
+});

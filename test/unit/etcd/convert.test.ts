@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import {
+  fromEtcdKv,
+  leaseIdToHex,
+  prefixRangeEnd,
+  toEtcdCompare,
+  toEtcdOp,
+} from '../../../src/etcd/convert.js';
+import { etcdClientOptions } from '../../../src/etcd/client.js';
+import { hostBreaker, retryUnavailable, watchBackoff } from '../../../src/etcd/fault-policy.js';
+import * as etcd3 from 'etcd3';
+
+describe('etcd conversions', () => {
+  it('computes the range end of a prefix', () => {
+    expect(prefixRangeEnd('/baton/a/').toString()).toBe('/baton/a0');
+    expect(prefixRangeEnd('ab')).toEqual(Buffer.from('ac'));
+  });
+
+  it('writes lease ids in hex like etcd Go clients and etcdctl', () => {
+    expect(leaseIdToHex('7587872866027859946')).toBe('694d8a2b5c6a6fea');
+  });
+
+  it('maps compares and ops to the wire format', () => {
+    expect(toEtcdCompare({ key: '/k', target: 'createRevision', equals: 0 })).toEqual({
+      key: Buffer.from('/k'),
+      target: 'Create',
+      result: 'Equal',
+      create_revision: '0',
+    });
+    expect(toEtcdCompare({ key: '/k', target: 'modRevision', equals: 7 })).toMatchObject({
+      target: 'Mod',
+      mod_revision: '7',
+    });
+    expect(toEtcdCompare({ key: '/k', target: 'value', equals: 'v' })).toMatchObject({
+      target: 'Value',
+      value: Buffer.from('v'),
+    });
+    expect(toEtcdOp({ put: '/k', value: 'v', lease: '42' })).toEqual({
+      request_put: { key: Buffer.from('/k'), value: Buffer.from('v'), lease: '42' },
+    });
+    expect(toEtcdOp({ delete: '/k' })).toEqual({ request_delete_range: { key: Buffer.from('/k') } });
+    expect(toEtcdOp({ deletePrefix: '/p/' })).toEqual({
+      request_delete_range: { key: Buffer.from('/p/'), range_end: Buffer.from('/p0') },
+    });
+  });
+
+  it('reads key-values with numeric revisions and no lease when unbound', () => {
+    const kv = fromEtcdKv({
+      key: Buffer.from('/k'),
+      value: Buffer.from('{"a":1}'),
+      create_revision: '3',
+      mod_revision: '9',
+      version: '2',
+      lease: '0',
+    });
+    expect(kv).toEqual({ key: '/k', value: '{"a":1}', createRevision: 3, modRevision: 9 });
+  });
+});
+
+describe('etcd client options', () => {
+  it('sets gRPC keepalive, a default deadline and our fault policies', () => {
+    const options = etcdClientOptions({ endpoints: ['http://a:2379', 'http://b:2379'] });
+    expect(options.hosts).toEqual(['http://a:2379', 'http://b:2379']);
+    expect(options.grpcOptions?.['grpc.keepalive_time_ms']).toBeGreaterThanOrEqual(5000);
+    expect(options.grpcOptions?.['grpc.keepalive_timeout_ms']).toBeGreaterThan(0);
+    expect(options.grpcOptions?.['grpc.keepalive_permit_without_calls']).toBe(1);
+    const call =
+      typeof options.defaultCallOptions === 'function'
+        ? options.defaultCallOptions({ service: 'KV', method: 'range', isStream: false, params: {} })
+        : undefined;
+    expect(call?.deadline).toBeDefined();
+  });
+
+  it('refuses keepalive pings faster than etcd accepts, and no endpoints', () => {
+    expect(() => etcdClientOptions({ endpoints: ['http://a:2379'], keepaliveTimeMs: 1000 })).toThrow(/5000/);
+    expect(() => etcdClientOptions({ endpoints: [] })).toThrow(/endpoint/);
+  });
+});
+
+describe('fault policies', () => {
+  const unavailable = (): never => {
+    throw new etcd3.GRPCUnavailableError('14 UNAVAILABLE');
+  };
+
+  it('skips a host after consecutive outages, then lets a call probe it again', async () => {
+    const policy = hostBreaker('h', 2, 50);
+    let calls = 0;
+    const failing = () => {
+      calls++;
+      return unavailable();
+    };
+    await expect(policy.execute(failing)).rejects.toThrow();
+    await expect(policy.execute(failing)).rejects.toThrow();
+    await expect(policy.execute(failing)).rejects.toThrow(/skipped/);
+    expect(calls).toBe(2);
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+  });
+
+  it('retries only unavailable errors', async () => {
+    const policy = retryUnavailable(3);
+    let calls = 0;
+    await expect(policy.execute(() => (calls++, unavailable()))).rejects.toThrow();
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(
+      policy.execute(() => {
+        calls++;
+        throw new etcd3.GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED');
+      }),
+    ).rejects.toThrow();
+    expect(calls).toBe(1);
+  });
+
+  it('backs off watch reconnects up to a bound', () => {
+    let backoff = watchBackoff(100, 400).next(undefined);
+    const durations = [];
+    for (let i = 0; i < 5; i++) {
+      durations.push(backoff.duration);
+      backoff = backoff.next(undefined);
+    }
+    expect(durations).toEqual([100, 200, 400, 400, 400]);
+  });
+});

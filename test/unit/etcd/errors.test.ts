@@ -1,0 +1,63 @@
+import * as etcd3 from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { DeadlineExceededError } from '../../../src/coordinator/ports.js';
+import {
+  CompactedError,
+  LeaseLostError,
+  StoreAuthError,
+  StorePermissionError,
+  StoreRequestError,
+  StoreUnavailableError,
+  isRetryable,
+  toStoreError,
+} from '../../../src/etcd/errors.js';
+import { HostCircuitOpenError } from '../../../src/etcd/fault-policy.js';
+
+describe('toStoreError', () => {
+  const cases: Array<[string, Error, new (...args: never[]) => Error, boolean]> = [
+    [
+      'unavailable',
+      new etcd3.GRPCUnavailableError('14 UNAVAILABLE: No connection established'),
+      StoreUnavailableError,
+      true,
+    ],
+    ['circuit open', new HostCircuitOpenError('127.0.0.1:2379'), StoreUnavailableError, true],
+    ['deadline', new etcd3.GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED'), DeadlineExceededError, true],
+    ['bad password', new etcd3.EtcdAuthenticationFailedError('authentication failed'), StoreAuthError, false],
+    ['bad token', new etcd3.EtcdInvalidAuthTokenError('invalid auth token'), StoreAuthError, false],
+    ['permission', new etcd3.EtcdPermissionDeniedError('permission denied'), StorePermissionError, false],
+    ['lease gone', new etcd3.EtcdLeaseInvalidError('123'), LeaseLostError, false],
+    [
+      'compacted',
+      new etcd3.EtcdError('etcdserver: mvcc: required revision has been compacted'),
+      CompactedError,
+      true,
+    ],
+    ['invalid argument', new etcd3.GRPCInvalidArgumentError('bad request'), StoreRequestError, false],
+    ['internal', new etcd3.GRPCInternalError('boom'), StoreRequestError, true],
+  ];
+  for (const [name, raw, expected, retryable] of cases) {
+    it(`${name} -> ${expected.name} (retryable=${retryable})`, () => {
+      const converted = toStoreError(raw, 'get /k');
+      expect(converted).toBeInstanceOf(expected);
+      expect(converted.message).toMatch(/^get \/k: /);
+      expect(isRetryable(converted)).toBe(retryable);
+      expect((converted as Error & { cause?: unknown }).cause).toBe(raw);
+    });
+  }
+
+  it('says that "unavailable" may be a TLS misconfiguration', () => {
+    const converted = toStoreError(new etcd3.GRPCUnavailableError('14 UNAVAILABLE'), 'put /k');
+    expect(converted.message).toMatch(/TLS/);
+  });
+
+  it('passes already converted errors through unchanged', () => {
+    const err = new LeaseLostError('gone');
+    expect(toStoreError(err, 'x')).toBe(err);
+  });
+
+  it('treats unknown non-library errors as not retryable', () => {
+    expect(isRetryable(toStoreError(new TypeError('bug'), 'x'))).toBe(false);
+    expect(isRetryable('string')).toBe(false);
+  });
+});
