@@ -1,0 +1,67 @@
+import http from 'node:http';
+import path from 'node:path';
+import { SITES, etcdClientPort, etcdPeerPort, type SiteName } from './topology.js';
+import { siteAddress, type LabNetwork } from './network.js';
+import { LabError } from './errors.js';
+import { executable } from './preflight.js';
+
+export function etcdClientUrl(net: LabNetwork, basePort: number, site: SiteName): string {
+  return `http://${siteAddress(net, site)}:${etcdClientPort(basePort, site)}`;
+}
+
+function peerUrl(net: LabNetwork, basePort: number, site: SiteName): string {
+  return `http://${siteAddress(net, site)}:${etcdPeerPort(basePort, site)}`;
+}
+
+/**
+ * One member per site. --pre-vote stops an isolated member from disrupting the cluster when
+ * the partition heals; short heartbeat/election timings suit loopback-speed links.
+ */
+export function etcdArgv(
+  net: LabNetwork,
+  basePort: number,
+  site: SiteName,
+  labDir: string,
+  token: string,
+): string[] {
+  const cluster = SITES.map((s) => `${s}=${peerUrl(net, basePort, s)}`).join(',');
+  return [
+    executable('etcd'),
+    `--name=${site}`,
+    `--data-dir=${path.join(labDir, `etcd-${site}`)}`,
+    `--listen-client-urls=${etcdClientUrl(net, basePort, site)}`,
+    `--advertise-client-urls=${etcdClientUrl(net, basePort, site)}`,
+    `--listen-peer-urls=${peerUrl(net, basePort, site)}`,
+    `--initial-advertise-peer-urls=${peerUrl(net, basePort, site)}`,
+    `--initial-cluster=${cluster}`,
+    '--initial-cluster-state=new',
+    `--initial-cluster-token=${token}`,
+    '--pre-vote=true',
+    '--heartbeat-interval=100',
+    '--election-timeout=1000',
+    '--logger=zap',
+    '--log-level=warn',
+  ];
+}
+
+function getHealth(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(`${url}/health`, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 && body.includes('"true"')));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export async function waitForEtcd(urls: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const healthy = await Promise.all(urls.map((url) => getHealth(url, 500)));
+    if (healthy.every(Boolean)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new LabError(`etcd cluster did not become healthy within ${timeoutMs} ms (${urls.join(', ')})`);
+}

@@ -1,0 +1,43 @@
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
+import { destroyNetwork } from './network.js';
+import { stopProcesses } from './processes.js';
+import type { LabState } from './lab-state.js';
+
+export interface StopOptions {
+  /** Keep data and logs (and stop MariaDB cleanly so the data is usable). */
+  keep: boolean;
+}
+
+/** Entries `lab up` creates; down removes only these, never anything else in the directory. */
+const LAB_ENTRIES = [
+  /^lab\.json(\.tmp)?$/,
+  /^secrets(\.json)?$/,
+  /^wan\.json$/,
+  /^logs$/,
+  /^[ab][12]$/,
+  /^etcd-[abw]$/,
+];
+
+export async function stopLab(state: LabState, options: StopOptions): Promise<void> {
+  const processes = Object.values(state.processes);
+  const databases = processes.filter((p) => p.kind === 'mariadb');
+  const others = processes.filter((p) => p.kind !== 'mariadb');
+  // etcd members take 8-14 s on SIGTERM when stopped together, and their data goes anyway.
+  await Promise.all([
+    stopProcesses(others, options.keep ? 'SIGTERM' : 'SIGKILL', 3_000),
+    stopProcesses(databases, options.keep ? 'SIGTERM' : 'SIGKILL', 15_000),
+  ]);
+  if (state.network.mode === 'netns') await destroyNetwork(state.network);
+  if (!options.keep) removeLabFiles(state.dir);
+}
+
+function removeLabFiles(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) {
+    if (LAB_ENTRIES.some((pattern) => pattern.test(entry))) {
+      rmSync(path.join(dir, entry), { recursive: true, force: true });
+    }
+  }
+  if (readdirSync(dir).length === 0) rmdirSync(dir);
+}

@@ -1,0 +1,27 @@
+import path from 'node:path';
+import { LAB_NODES, SITES, etcdClientPort, etcdPeerPort, mysqlPort } from './topology.js';
+
+export const DEFAULT_LAB_DIR = '.baton-lab';
+
+export function resolveLabDir(dir: string | undefined): string {
+  return path.resolve(dir ?? DEFAULT_LAB_DIR);
+}
+
+export function wanConfigPath(dir: string): string {
+  return path.join(dir, 'wan.json');
+}
+
+export function logPath(dir: string, name: string): string {
+  return path.join(dir, 'logs', `${name}.log`);
+}
+
+/** Every port the lab listens on, with what it is for (for clear "port taken" errors). */
+export function labPorts(basePort: number): { port: number; purpose: string }[] {
+  return [
+    ...SITES.flatMap((site) => [
+      { port: etcdClientPort(basePort, site), purpose: `etcd-${site} client` },
+      { port: etcdPeerPort(basePort, site), purpose: `etcd-${site} peer` },
+    ]),
+    ...LAB_NODES.map((node) => ({ port: mysqlPort(basePort, node), purpose: `MariaDB ${node.name}` })),
+  ];
+}

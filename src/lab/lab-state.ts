@@ -1,0 +1,42 @@
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import type { LabNetwork } from './network.js';
+import type { ProcessRecord } from './processes.js';
+import type { SiteName } from './topology.js';
+import type { LinkDelays } from './wan-proxy.js';
+
+export type LabProcessKind = 'mariadb' | 'etcd' | 'wan-proxy' | 'coordinator';
+
+export interface LabProcess extends ProcessRecord {
+  name: string;
+  kind: LabProcessKind;
+  site?: SiteName;
+}
+
+/** What `lab up` started, persisted in DIR/lab.json so every later command finds it. */
+export interface LabState {
+  version: 1;
+  dir: string;
+  basePort: number;
+  network: LabNetwork;
+  processes: Record<string, LabProcess>;
+  faults: { cut: SiteName[]; delays: LinkDelays };
+  createdAt: string;
+}
+
+export function statePath(dir: string): string {
+  return path.join(dir, 'lab.json');
+}
+
+export function readLabState(dir: string): LabState | undefined {
+  const file = statePath(dir);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as LabState;
+}
+
+/** Written atomically: a crash mid-write must not leave a lab that no command can stop. */
+export function writeLabState(state: LabState): void {
+  const file = statePath(state.dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}

@@ -1,0 +1,247 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import type mysql from 'mysql2/promise';
+import { LabError } from './errors.js';
+import { checkBinaries, checkPortsFree, findExecutable } from './preflight.js';
+import {
+  chooseSubnet,
+  createNetwork,
+  installRedirects,
+  netnsExists,
+  netnsName,
+  proxyAddress,
+  siteAddress,
+  wanRoutes,
+  type LabNetwork,
+  type NetworkMode,
+} from './network.js';
+import { readLabState, writeLabState, type LabProcess, type LabState } from './lab-state.js';
+import { createLabUsers, type LabUsers } from './secrets.js';
+import {
+  connectAsRoot,
+  installMariadb,
+  mariadbPaths,
+  mariadbdArgv,
+  waitForMariadb,
+  writeMariadbConfig,
+} from './mariadb-instance.js';
+import { etcdArgv, etcdClientUrl, waitForEtcd } from './etcd-member.js';
+import { spawnDetached, processState } from './processes.js';
+import { labPorts, logPath, wanConfigPath } from './lab-layout.js';
+import { INITIAL_WRITER, LAB_NODES, SITES, findNode, mysqlPort, type LabNodeSpec } from './topology.js';
+import { stopLab } from './lab-down.js';
+
+export interface LabUpOptions {
+  dir: string;
+  basePort: number;
+  network?: NetworkMode;
+  log: (line: string) => void;
+}
+
+export type LabUpResult =
+  { status: 'started'; state: LabState; seconds: number } | { status: 'already-running'; state: LabState };
+
+export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
+  const started = Date.now();
+  const existing = readLabState(options.dir);
+  if (existing) {
+    const states = Object.values(existing.processes).map((p) => ({ name: p.name, state: processState(p) }));
+    const dead = states.filter((s) => s.state === 'dead').map((s) => s.name);
+    if (states.length > 0 && dead.length === 0) return { status: 'already-running', state: existing };
+    if (dead.length < states.length) {
+      throw new LabError(
+        `the lab in ${options.dir} is partly running (not running: ${dead.join(', ')}); ` +
+          `start them with \`baton lab fault start NAME\` or stop it with \`baton lab down --dir ${options.dir}\``,
+      );
+    }
+    // Nothing of it is alive (e.g. after a reboot): clear what is left and start afresh.
+    await stopLab(existing, { keep: false });
+  }
+
+  const isRoot = process.getuid?.() === 0;
+  const mode: NetworkMode = options.network ?? (isRoot && findExecutable('ip') ? 'netns' : 'flat');
+  if (mode === 'netns' && !isRoot) {
+    throw new LabError(
+      '--network netns needs root (network namespaces); use --network flat as an ordinary user',
+    );
+  }
+  checkBinaries(mode === 'netns');
+  const net: LabNetwork = { mode, subnet: chooseSubnet(options.dir) };
+  if (mode === 'flat') await checkPortsFree('127.0.0.1', labPorts(options.basePort));
+  if (mode === 'netns' && netnsExists(netnsName(net, 'a'))) {
+    throw new LabError(
+      `network namespace ${netnsName(net, 'a')} already exists: another lab (or a stale one) uses subnet 198.18.${net.subnet}.0/24; ` +
+        'stop it with `baton lab down --dir ITS_DIR`, or remove it with `ip netns del`',
+    );
+  }
+
+  mkdirSync(options.dir, { recursive: true });
+  mkdirSync(`${options.dir}/logs`, { recursive: true });
+  const state: LabState = {
+    version: 1,
+    dir: options.dir,
+    basePort: options.basePort,
+    network: net,
+    processes: {},
+    faults: { cut: [], delays: {} },
+    createdAt: new Date().toISOString(),
+  };
+  writeLabState(state);
+
+  try {
+    const users = createLabUsers(options.dir);
+    if (mode === 'netns') await startWan(state);
+    await startServers(state, isRoot);
+    await bootstrapReplication(state, users);
+    const seconds = (Date.now() - started) / 1000;
+    return { status: 'started', state, seconds };
+  } catch (error) {
+    // Leave nothing running behind a failed start; keep the logs for the post-mortem.
+    await stopLab(state, { keep: true }).catch(() => undefined);
+    if (error instanceof LabError) throw error;
+    throw new LabError(`lab up failed: ${(error as Error).message} (logs kept in ${options.dir}/logs)`);
+  }
+}
+
+function recordProcess(state: LabState, process: LabProcess): void {
+  state.processes[process.name] = process;
+  writeLabState(state);
+}
+
+async function startWan(state: LabState): Promise<void> {
+  const net = state.network;
+  await createNetwork(net);
+  const routes = wanRoutes(net, state.basePort);
+  writeFileSync(
+    wanConfigPath(state.dir),
+    JSON.stringify({ routes, sourceAddress: proxyAddress(net), delays: {} }, null, 2) + '\n',
+  );
+  const proxyMain = fileURLToPath(new URL('./wan-proxy-main.js', import.meta.url));
+  const record = await spawnDetached({
+    argv: [process.execPath, proxyMain, wanConfigPath(state.dir)],
+    logFile: logPath(state.dir, 'wan-proxy'),
+  });
+  recordProcess(state, { ...record, name: 'wan-proxy', kind: 'wan-proxy' });
+  await installRedirects(net, routes);
+}
+
+async function startServers(state: LabState, isRoot: boolean): Promise<void> {
+  const net = state.network;
+  const nsFor = (site: (typeof SITES)[number]) => (net.mode === 'netns' ? netnsName(net, site) : undefined);
+
+  await Promise.all(
+    LAB_NODES.map(async (node) => {
+      const paths = mariadbPaths(state.dir, node.name);
+      writeMariadbConfig(node, paths, siteAddress(net, node.site), mysqlPort(state.basePort, node), isRoot);
+      await installMariadb(paths, isRoot);
+    }),
+  );
+
+  const token = `baton-lab-${randomBytes(4).toString('hex')}`;
+  for (const site of SITES) {
+    const record = await spawnDetached({
+      argv: etcdArgv(net, state.basePort, site, state.dir, token),
+      logFile: logPath(state.dir, `etcd-${site}`),
+      netns: nsFor(site),
+    });
+    recordProcess(state, { ...record, name: `etcd-${site}`, kind: 'etcd', site });
+  }
+  for (const node of LAB_NODES) {
+    const paths = mariadbPaths(state.dir, node.name);
+    const record = await spawnDetached({
+      argv: mariadbdArgv(paths),
+      logFile: paths.log,
+      netns: nsFor(node.site),
+    });
+    recordProcess(state, { ...record, name: node.name, kind: 'mariadb', site: node.site });
+  }
+
+  await waitForEtcd(
+    SITES.map((site) => etcdClientUrl(net, state.basePort, site)),
+    20_000,
+  );
+  await Promise.all(LAB_NODES.map((node) => waitForMariadb(mariadbPaths(state.dir, node.name), 30_000)));
+}
+
+const BATON_GRANTS =
+  'READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN';
+
+async function withRoot<T>(
+  state: LabState,
+  node: LabNodeSpec,
+  fn: (conn: mysql.Connection) => Promise<T>,
+): Promise<T> {
+  const conn = await connectAsRoot(mariadbPaths(state.dir, node.name));
+  try {
+    return await fn(conn);
+  } finally {
+    conn.destroy();
+  }
+}
+
+async function bootstrapReplication(state: LabState, users: LabUsers): Promise<void> {
+  // Users are created outside the binlog and every GTID position is cleared, so no server
+  // starts with local transactions that gtid_strict_mode would later reject as out of order.
+  await Promise.all(
+    LAB_NODES.map((node) =>
+      withRoot(state, node, async (conn) => {
+        await conn.query('SET SESSION sql_log_bin=0');
+        await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.repl.user, '%', users.repl.password]);
+        await conn.query('GRANT REPLICATION SLAVE ON *.* TO ?@?', [users.repl.user, '%']);
+        await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.baton.user, '%', users.baton.password]);
+        await conn.query(`GRANT ${BATON_GRANTS} ON *.* TO ?@?`, [users.baton.user, '%']);
+        await conn.query('GRANT ALL ON baton.* TO ?@?', [users.baton.user, '%']);
+        await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.app.user, '%', users.app.password]);
+        await conn.query('GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO ?@?', [users.app.user, '%']);
+        await conn.query('RESET MASTER');
+        await conn.query("SET GLOBAL gtid_slave_pos=''");
+      }),
+    ),
+  );
+
+  for (const node of LAB_NODES) {
+    const source = findNode(node.source) as LabNodeSpec;
+    await withRoot(state, node, async (conn) => {
+      await conn.query(
+        'CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ' +
+          'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1',
+        [
+          siteAddress(state.network, source.site),
+          mysqlPort(state.basePort, source),
+          users.repl.user,
+          users.repl.password,
+        ],
+      );
+      await conn.query('START SLAVE');
+    });
+  }
+
+  const writer = findNode(INITIAL_WRITER) as LabNodeSpec;
+  await withRoot(state, writer, async (conn) => {
+    await conn.query('SET GLOBAL read_only=OFF');
+    await conn.query('CREATE DATABASE app');
+    await conn.query(
+      'CREATE TABLE app.writes (id BIGINT AUTO_INCREMENT PRIMARY KEY, client VARCHAR(64), seq BIGINT, ' +
+        'created_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))',
+    );
+  });
+
+  // The lab is only "up" once replication demonstrably carries the schema everywhere.
+  const deadline = Date.now() + 20_000;
+  for (const node of LAB_NODES) {
+    await withRoot(state, node, async (conn) => {
+      for (;;) {
+        const [rows] = await conn.query(
+          "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema='app' AND table_name='writes'",
+        );
+        if ((rows as { n: number }[])[0]?.n === 1) return;
+        if (Date.now() > deadline) {
+          const [status] = await conn.query('SHOW SLAVE STATUS');
+          throw new LabError(`replication did not reach ${node.name} within 20 s: ${JSON.stringify(status)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+  }
+}

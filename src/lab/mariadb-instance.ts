@@ -1,0 +1,124 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { runCommand } from './run-command.js';
+import type { LabNodeSpec } from './topology.js';
+import { LabError } from './errors.js';
+import { executable } from './preflight.js';
+
+/** Where one MariaDB instance keeps everything: nothing is shared, not even tmpdir. */
+export interface MariadbPaths {
+  root: string;
+  data: string;
+  tmp: string;
+  config: string;
+  socket: string;
+  log: string;
+}
+
+export function mariadbPaths(labDir: string, node: string): MariadbPaths {
+  const root = path.join(labDir, node);
+  return {
+    root,
+    data: path.join(root, 'data'),
+    tmp: path.join(root, 'tmp'),
+    config: path.join(root, 'my.cnf'),
+    socket: path.join(root, 'mysqld.sock'),
+    log: path.join(root, 'mariadbd.log'),
+  };
+}
+
+/**
+ * read_only=ON is in every server's config, so a master restarted after a crash never takes
+ * writes on its own: only the coordinator (or the lab's first bootstrap) opens one.
+ */
+export function writeMariadbConfig(
+  node: LabNodeSpec,
+  paths: MariadbPaths,
+  bindAddress: string,
+  port: number,
+  runAsRoot: boolean,
+): void {
+  mkdirSync(paths.data, { recursive: true });
+  mkdirSync(paths.tmp, { recursive: true });
+  const lines = [
+    '[mariadbd]',
+    runAsRoot ? 'user=root' : '',
+    `datadir=${paths.data}`,
+    `tmpdir=${paths.tmp}`,
+    `socket=${paths.socket}`,
+    `pid-file=${path.join(paths.root, 'mysqld.pid')}`,
+    `log-error=${paths.log}`,
+    `bind-address=${bindAddress}`,
+    `port=${port}`,
+    `server_id=${node.serverId}`,
+    `gtid_domain_id=${node.gtidDomainId}`,
+    'gtid_strict_mode=ON',
+    'log_bin=binlog',
+    'log_slave_updates=ON',
+    'binlog_format=ROW',
+    'auto_increment_increment=2',
+    `auto_increment_offset=${node.autoIncrementOffset}`,
+    'read_only=ON',
+    'skip-name-resolve',
+    // Replicas notice a hung source within seconds, not the default minute.
+    'slave_net_timeout=4',
+    'innodb_buffer_pool_size=32M',
+    'innodb_log_file_size=16M',
+    'innodb_flush_log_at_trx_commit=2',
+    'sync_binlog=0',
+    'performance_schema=OFF',
+    'max_connections=200',
+    'key_buffer_size=1M',
+    '',
+  ];
+  writeFileSync(paths.config, lines.filter((l, i) => l !== '' || i === lines.length - 1).join('\n'));
+}
+
+export async function installMariadb(paths: MariadbPaths, runAsRoot: boolean): Promise<void> {
+  const argv = [
+    executable('mariadb-install-db'),
+    `--defaults-file=${paths.config}`,
+    '--auth-root-authentication-method=normal',
+    '--skip-test-db',
+  ];
+  if (runAsRoot) argv.push('--user=root');
+  const result = await runCommand(argv, 60_000);
+  if (result.code !== 0) {
+    throw new LabError(
+      `mariadb-install-db failed for ${paths.root} (exit ${result.code}): ${result.stderr.trim()}`,
+    );
+  }
+}
+
+export function mariadbdArgv(paths: MariadbPaths): string[] {
+  return [executable('mariadbd'), `--defaults-file=${paths.config}`];
+}
+
+/** Root over the instance's unix socket: only the lab's own bootstrap uses it. */
+export async function connectAsRoot(paths: MariadbPaths): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    socketPath: paths.socket,
+    user: 'root',
+    connectTimeout: 2_000,
+    multipleStatements: true,
+  });
+}
+
+export async function waitForMariadb(paths: MariadbPaths, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const conn = await connectAsRoot(paths);
+      await conn.end();
+      return;
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new LabError(
+    `MariaDB in ${paths.root} did not accept connections within ${timeoutMs} ms (${String(lastError)}); see ${paths.log}`,
+  );
+}

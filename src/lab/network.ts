@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { runCommand, runOrThrow } from './run-command.js';
+import {
+  LAB_NODES,
+  SITES,
+  etcdClientPort,
+  etcdPeerPort,
+  mysqlPort,
+  wanProxyPort,
+  type SiteName,
+} from './topology.js';
+
+/**
+ * The lab's WAN. In `netns` mode (root) every site is a network namespace joined to a bridge
+ * by a veth pair, so `cut` is a real partition (iptables DROP inside the site) that includes
+ * etcd peer traffic. Traffic between sites is DNATed inside the sending site to one WAN proxy
+ * on the bridge, which adds per-link one-way latency (this kernel has no tc netem).
+ * The host (tests, CLI, operator) reaches every site directly through HOST_ADDRESS, which
+ * no fault touches, so an observer can still watch a cut site.
+ * In `flat` mode (ordinary user) everything listens on 127.0.0.1 and link faults are refused.
+ */
+export type NetworkMode = 'netns' | 'flat';
+
+export interface LabNetwork {
+  mode: NetworkMode;
+  /** Third octet of 198.18.<subnet>.0/24 (RFC 2544 benchmark range), derived from the lab dir. */
+  subnet: number;
+}
+
+const HOST_OCTET = 254;
+const PROXY_OCTET = 253;
+
+export function chooseSubnet(dir: string): number {
+  const digest = createHash('sha256').update(dir).digest();
+  return 20 + (digest.readUInt16BE(0) % 200);
+}
+
+export function siteAddress(net: LabNetwork, site: SiteName): string {
+  return net.mode === 'flat' ? '127.0.0.1' : `198.18.${net.subnet}.${SITES.indexOf(site) + 1}`;
+}
+
+export function hostAddress(net: LabNetwork): string {
+  return net.mode === 'flat' ? '127.0.0.1' : `198.18.${net.subnet}.${HOST_OCTET}`;
+}
+
+export function proxyAddress(net: LabNetwork): string {
+  return `198.18.${net.subnet}.${PROXY_OCTET}`;
+}
+
+export function netnsName(net: LabNetwork, site: SiteName): string {
+  return `baton${net.subnet}-${site}`;
+}
+
+function bridgeName(net: LabNetwork): string {
+  return `btn${net.subnet}br`;
+}
+
+function vethName(net: LabNetwork, site: SiteName): string {
+  return `btn${net.subnet}${site}`;
+}
+
+/** One proxied path: connections from `from` to a service in site `to`. */
+export interface WanRoute {
+  from: SiteName;
+  to: SiteName;
+  service: string;
+  listenHost: string;
+  listenPort: number;
+  targetHost: string;
+  targetPort: number;
+}
+
+export function wanRoutes(net: LabNetwork, basePort: number): WanRoute[] {
+  const services: { name: string; site: SiteName; port: number }[] = [];
+  for (const site of SITES) {
+    services.push({ name: `etcd-${site}-client`, site, port: etcdClientPort(basePort, site) });
+    services.push({ name: `etcd-${site}-peer`, site, port: etcdPeerPort(basePort, site) });
+  }
+  for (const node of LAB_NODES) {
+    services.push({ name: node.name, site: node.site, port: mysqlPort(basePort, node) });
+  }
+  const routes: WanRoute[] = [];
+  for (const from of SITES) {
+    services.forEach((service, index) => {
+      if (service.site === from) return;
+      routes.push({
+        from,
+        to: service.site,
+        service: service.name,
+        listenHost: proxyAddress(net),
+        listenPort: wanProxyPort(basePort, from, index),
+        targetHost: siteAddress(net, service.site),
+        targetPort: service.port,
+      });
+    });
+  }
+  return routes;
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(`/run/netns/${name}`) || existsSync(`/var/run/netns/${name}`);
+}
+
+async function ns(net: LabNetwork, site: SiteName, argv: string[]): Promise<string> {
+  return runOrThrow(['ip', 'netns', 'exec', netnsName(net, site), ...argv]);
+}
+
+export async function createNetwork(net: LabNetwork): Promise<void> {
+  const bridge = bridgeName(net);
+  await runOrThrow(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+  await runOrThrow(['ip', 'addr', 'add', `${hostAddress(net)}/24`, 'dev', bridge]);
+  await runOrThrow(['ip', 'addr', 'add', `${proxyAddress(net)}/24`, 'dev', bridge]);
+  await runOrThrow(['ip', 'link', 'set', bridge, 'up']);
+  for (const site of SITES) {
+    const name = netnsName(net, site);
+    await runOrThrow(['ip', 'netns', 'add', name]);
+    await runOrThrow([
+      'ip',
+      'link',
+      'add',
+      vethName(net, site),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'wan0',
+      'netns',
+      name,
+    ]);
+    await runOrThrow(['ip', 'link', 'set', vethName(net, site), 'master', bridge, 'up']);
+    await ns(net, site, ['ip', 'addr', 'add', `${siteAddress(net, site)}/24`, 'dev', 'wan0']);
+    await ns(net, site, ['ip', 'link', 'set', 'wan0', 'up']);
+    await ns(net, site, ['ip', 'link', 'set', 'lo', 'up']);
+    // Cut rules live in their own chains so `heal` is a flush, never a guess at rule numbers.
+    await ns(net, site, ['iptables', '-N', 'BATON_CUT_IN']);
+    await ns(net, site, ['iptables', '-N', 'BATON_CUT_OUT']);
+    await ns(net, site, ['iptables', '-A', 'INPUT', '-i', 'wan0', '-j', 'BATON_CUT_IN']);
+    await ns(net, site, ['iptables', '-A', 'OUTPUT', '-o', 'wan0', '-j', 'BATON_CUT_OUT']);
+  }
+}
+
+/** Sends every cross-site TCP connection through the WAN proxy (see wan-proxy.ts). */
+export async function installRedirects(net: LabNetwork, routes: WanRoute[]): Promise<void> {
+  for (const route of routes) {
+    await ns(net, route.from, [
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'OUTPUT',
+      '-p',
+      'tcp',
+      '-d',
+      route.targetHost,
+      '--dport',
+      String(route.targetPort),
+      '-j',
+      'DNAT',
+      '--to-destination',
+      `${route.listenHost}:${route.listenPort}`,
+    ]);
+  }
+}
+
+export async function destroyNetwork(net: LabNetwork): Promise<void> {
+  for (const site of SITES) {
+    if (netnsExists(netnsName(net, site))) await runCommand(['ip', 'netns', 'del', netnsName(net, site)]);
+  }
+  await runCommand(['ip', 'link', 'del', bridgeName(net)]);
+}
+
+/** Isolates a site: nothing crosses its WAN link except traffic with the host (the observer). */
+export async function cutSite(net: LabNetwork, site: SiteName): Promise<void> {
+  const host = hostAddress(net);
+  await ns(net, site, ['iptables', '-F', 'BATON_CUT_IN']);
+  await ns(net, site, ['iptables', '-F', 'BATON_CUT_OUT']);
+  await ns(net, site, ['iptables', '-A', 'BATON_CUT_IN', '!', '-s', host, '-j', 'DROP']);
+  await ns(net, site, ['iptables', '-A', 'BATON_CUT_OUT', '!', '-d', host, '-j', 'DROP']);
+}
+
+export async function healSites(net: LabNetwork): Promise<void> {
+  for (const site of SITES) {
+    await ns(net, site, ['iptables', '-F', 'BATON_CUT_IN']);
+    await ns(net, site, ['iptables', '-F', 'BATON_CUT_OUT']);
+  }
+}

@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import type { LabStatus } from '../../../src/lab/lab-status.js';
+
+/**
+ * Integration tests drive the lab through the real, compiled CLI (`node bin/baton.js lab …`):
+ * what they exercise is exactly what an operator runs. global-setup.ts builds dist/ first.
+ */
+const REPO = path.resolve(import.meta.dirname, '../../..');
+const CLI = path.join(REPO, 'bin/baton.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function baton(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 90_000,
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+export async function batonOk(args: string[]): Promise<string> {
+  const result = await baton(args);
+  if (result.code !== 0)
+    throw new Error(`baton ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+export interface Lab {
+  dir: string;
+  status(): Promise<LabStatus>;
+  fault(...args: string[]): Promise<string>;
+  down(): Promise<void>;
+  /** A fresh connection to a node as the given lab user (tests close it). */
+  connect(node: string, user?: 'app' | 'baton' | 'repl'): Promise<mysql.Connection>;
+}
+
+export function newLabDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'baton-lab-'));
+}
+
+export async function startLab(
+  options: { dir?: string; basePort?: number; network?: 'netns' | 'flat'; extraArgs?: string[] } = {},
+): Promise<Lab> {
+  const dir = options.dir ?? newLabDir();
+  const args = ['lab', 'up', '--dir', dir];
+  if (options.basePort) args.push('--base-port', String(options.basePort));
+  if (options.network) args.push('--network', options.network);
+  args.push(...(options.extraArgs ?? []));
+  await batonOk(args);
+  let cached: LabStatus | undefined;
+  const lab: Lab = {
+    dir,
+    async status() {
+      cached = JSON.parse(await batonOk(['lab', 'status', '--dir', dir, '--json'])) as LabStatus;
+      return cached;
+    },
+    fault: (...faultArgs) => batonOk(['lab', 'fault', ...faultArgs, '--dir', dir]),
+    async down() {
+      await batonOk(['lab', 'down', '--dir', dir]);
+    },
+    async connect(nodeName, user = 'app') {
+      const status = cached ?? (await lab.status());
+      const node = status.nodes.find((n) => n.name === nodeName);
+      if (!node) throw new Error(`no node ${nodeName}`);
+      const credentials = status.users[user];
+      return mysql.createConnection({
+        host: node.host,
+        port: node.port,
+        user: credentials.user,
+        password: credentials.password,
+        database: user === 'app' ? 'app' : undefined,
+        connectTimeout: 2_000,
+      });
+    },
+  };
+  await lab.status();
+  return lab;
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** Polls until check returns a value other than undefined, or fails with the last reason. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+  );
+}
