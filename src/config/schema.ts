@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * The YAML file `baton run --config FILE` reads. Secrets are never values in this file: only
+ * `passwordFile` (a path) or `passwordEnv` (a variable name), so configs can be shared and
+ * committed and nothing secret reaches argv or logs.
+ */
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a name of lowercase letters, digits, "-" or "_" (max 63)');
+const port = z
+  .number({ error: 'expected integer 1-65535' })
+  .int('expected integer 1-65535')
+  .min(1, 'expected integer 1-65535')
+  .max(65535, 'expected integer 1-65535');
+const ms = (min: number, max: number) =>
+  z
+    .number({ error: `expected integer ${min}-${max} (ms)` })
+    .int(`expected integer ${min}-${max} (ms)`)
+    .min(min, `expected integer ${min}-${max} (ms)`)
+    .max(max, `expected integer ${min}-${max} (ms)`);
+
+const secretSource = z
+  .object({
+    passwordFile: z.string().min(1).optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .optional(),
+  })
+  .strict();
+
+const credentials = secretSource.extend({ user: z.string().min(1) }).strict();
+
+export const nodeSchema = z
+  .object({
+    name,
+    colo: name,
+    role: z.enum(['candidate', 'replica']),
+    host: z.string().min(1),
+    port,
+    priority: z.number().int().min(0).max(1000).default(100),
+    replicatesFrom: name.optional(),
+  })
+  .strict();
+
+export const clusterSchema = z
+  .object({
+    name,
+    flavor: z.enum(['mariadb', 'mysql']).default('mariadb'),
+    policy: z.enum(['consistency', 'availability']),
+    maxLagOnFailoverMs: ms(0, 3_600_000).default(5_000),
+    cooldownMs: ms(0, 86_400_000).default(300_000),
+    failoverBudget: z
+      .object({ count: z.number().int().min(1).max(100), windowMs: ms(60_000, 7 * 86_400_000) })
+      .strict()
+      .default({ count: 3, windowMs: 3_600_000 }),
+    catchupTimeoutMs: ms(100, 600_000).default(10_000),
+    nodes: z.array(nodeSchema).min(2, 'expected at least 2 nodes (two candidate masters)'),
+  })
+  .strict();
+
+export const timingsSchema = z
+  .object({
+    /** One observe → publish → decide → guard cycle this often. */
+    cycleIntervalMs: ms(20, 60_000).default(200),
+    probeTimeoutMs: ms(10, 60_000).default(150),
+    storeTimeoutMs: ms(50, 60_000).default(500),
+    commandTimeoutMs: ms(50, 60_000).default(1_000),
+    sessionTtlMs: ms(1_000, 600_000).default(3_000),
+    publishRefreshMs: ms(100, 600_000).default(1_000),
+    reportFreshMs: ms(200, 600_000).default(2_500),
+    /** Hysteresis: down after this many consecutive failures spanning at least downAfterMs. */
+    downAfterFailures: z.number().int().min(1).max(100).default(3),
+    downAfterMs: ms(0, 600_000).default(300),
+    upAfterSuccesses: z.number().int().min(1).max(100).default(3),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    coordinator: z.object({ name, colo: name }).strict(),
+    coordinators: z.array(z.object({ name, colo: name }).strict()).min(1),
+    etcd: z
+      .object({
+        endpoints: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected http(s)://host:port')).min(1),
+        auth: credentials.optional(),
+      })
+      .strict(),
+    mysql: credentials,
+    clusters: z.array(clusterSchema).min(1),
+    timings: timingsSchema.default(() => timingsSchema.parse({})),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type BatonConfigFile = z.infer<typeof configSchema>;
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type Timings = z.infer<typeof timingsSchema>;
+export type Credentials = z.infer<typeof credentials>;

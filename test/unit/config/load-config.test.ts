@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ConfigError, parseConfig, resolvePassword } from '../../../src/config/load-config.js';
+
+const VALID = `
+coordinator: { name: a, colo: a }
+coordinators:
+  - { name: a, colo: a }
+  - { name: b, colo: b }
+  - { name: w, colo: w }
+etcd:
+  endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379]
+mysql: { user: baton, passwordFile: /etc/baton/mysql.password }
+clusters:
+  - name: orders
+    policy: availability
+    nodes:
+      - { name: a1, colo: a, role: candidate, host: db-a1, port: 3306 }
+      - { name: a2, colo: a, role: replica, replicatesFrom: a1, host: db-a2, port: 3306 }
+      - { name: b1, colo: b, role: candidate, host: db-b1, port: 3306 }
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfig(text, 'test.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('config loading', () => {
+  test('a valid file gets defaults for everything optional', () => {
+    const config = parseConfig(VALID, 'test.yaml');
+    expect(config.clusters[0]?.flavor).toBe('mariadb');
+    expect(config.clusters[0]?.nodes[0]?.priority).toBe(100);
+    expect(config.timings.sessionTtlMs).toBe(3_000);
+    expect(config.log.level).toBe('info');
+  });
+
+  const cases: [string, string, string[]][] = [
+    [
+      'port out of range',
+      VALID.replace('host: db-b1, port: 3306', 'host: db-b1, port: 70000'),
+      ['clusters[0].nodes[2].port: expected integer 1-65535'],
+    ],
+    [
+      'port not an integer',
+      VALID.replace('host: db-a2, port: 3306', 'host: db-a2, port: "x"'),
+      ['clusters[0].nodes[1].port: expected integer 1-65535'].map((s) => s),
+    ],
+    [
+      'unknown field',
+      VALID.replace('mysql: { user: baton,', 'mysql: { user: baton, password: hunter2,'),
+      ['mysql: unknown field(s): password'],
+    ],
+    ['missing section', VALID.replace(/etcd:\n.*\n/, ''), ['etcd: required']],
+    [
+      'one candidate only',
+      VALID.replace(
+        '{ name: b1, colo: b, role: candidate',
+        '{ name: b1, colo: b, role: replica, replicatesFrom: a1',
+      ),
+      ['clusters[0].nodes: expected exactly 2 candidate masters, found 1'],
+    ],
+    [
+      'replica of a replica',
+      VALID.replace('replicatesFrom: a1', 'replicatesFrom: a2'),
+      ['clusters[0].nodes[1].replicatesFrom: "a2" is not a candidate master of orders'],
+    ],
+    [
+      'probe timeout longer than the cycle',
+      VALID + 'timings: { probeTimeoutMs: 900, cycleIntervalMs: 500 }\n',
+      ['timings.probeTimeoutMs: must be below timings.cycleIntervalMs (500): one cycle in flight'],
+    ],
+    [
+      'TTL too short to fence before expiry',
+      VALID + 'timings: { sessionTtlMs: 1500 }\n',
+      [
+        'timings.sessionTtlMs: must exceed 3 × (storeTimeoutMs + cycleIntervalMs) = 2100: otherwise the guardian cannot fence before its lease expires',
+      ],
+    ],
+    [
+      'two sites only',
+      VALID.replace('  - { name: w, colo: w }\n', ''),
+      [
+        'coordinators: expected coordinators in at least 3 sites (two colos and a witness): with 2, losing either loses quorum',
+      ],
+    ],
+    [
+      'self not listed',
+      VALID.replace('coordinator: { name: a, colo: a }', 'coordinator: { name: z, colo: a }'),
+      ['coordinator.name: "z" is not listed in coordinators'],
+    ],
+    ['not YAML', 'clusters: [', ['not valid YAML']],
+  ];
+  test.each(cases)('%s', (_name, text, expected) => {
+    const problems = problemsOf(text);
+    for (const want of expected) expect(problems.some((p) => p.includes(want))).toBe(true);
+    expect(problems.length).toBeGreaterThan(0);
+  });
+
+  test('every problem is listed at once, with its path', () => {
+    const text = VALID.replace('port: 70000', '')
+      .replace('host: db-b1, port: 3306', 'host: db-b1, port: 0')
+      .replace('policy: availability', 'policy: yolo');
+    const problems = problemsOf(text);
+    expect(problems).toContain('clusters[0].nodes[2].port: expected integer 1-65535');
+    expect(problems.some((p) => p.startsWith('clusters[0].policy:'))).toBe(true);
+  });
+
+  test('the error message lists one problem per line', () => {
+    expect(() =>
+      parseConfig(
+        VALID.replace('port: 3306 }\n      - { name: b1', 'port: -1 }\n      - { name: b1'),
+        'x.yaml',
+      ),
+    ).toThrow(/invalid config x\.yaml:\n {2}clusters\[0\]\.nodes\[1\]\.port: expected integer 1-65535/);
+  });
+});
+
+describe('secrets', () => {
+  test('a password file is read and its trailing newline dropped', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baton-secret-'));
+    const file = path.join(dir, 'pw');
+    writeFileSync(file, 's3cret with space\n', { mode: 0o600 });
+    expect(resolvePassword({ user: 'baton', passwordFile: file }, 'mysql', 'c.yaml')).toBe(
+      's3cret with space',
+    );
+  });
+
+  test('a missing file or variable is a config error naming the field', () => {
+    expect(() => resolvePassword({ user: 'u', passwordFile: '/nonexistent/pw' }, 'mysql', 'c.yaml')).toThrow(
+      /mysql\.passwordFile: cannot read \/nonexistent\/pw: ENOENT/,
+    );
+    expect(() =>
+      resolvePassword({ user: 'u', passwordEnv: 'BATON_TEST_UNSET' }, 'etcd.auth', 'c.yaml', {}),
+    ).toThrow(/etcd\.auth\.passwordEnv: environment variable BATON_TEST_UNSET is not set/);
+    expect(resolvePassword({ user: 'u', passwordEnv: 'PW' }, 'mysql', 'c.yaml', { PW: 'x' })).toBe('x');
+  });
+});
