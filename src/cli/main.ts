@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { labCommand } from './lab-command.js';
+import { historyCommand, statusCommand } from './status-command.js';
+import { intentCommands } from './intent-commands.js';
 
 const program = new Command();
 program
@@ -8,5 +10,8 @@ program
   .description('Consensus-backed failover coordinator for MySQL/MariaDB')
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)');
+program.addCommand(statusCommand());
+for (const command of intentCommands()) program.addCommand(command);
+program.addCommand(historyCommand());
 program.addCommand(labCommand());
 await program.parseAsync(process.argv);

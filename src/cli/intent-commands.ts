@@ -1,0 +1,115 @@
+import { Command } from 'commander';
+import { systemClock } from '../clock.js';
+import type { Intent } from '../core/index.js';
+import { submitIntent, waitForIntent } from '../ops/submit-intent.js';
+import { LabError } from '../lab/errors.js';
+import { addTargetOptions, openTarget, singleCluster, type TargetOptions } from './cluster-target.js';
+import { action } from './user-error.js';
+
+type WaitOptions = TargetOptions & { wait: boolean; timeout: number };
+
+/**
+ * The CLI never changes MySQL itself: it records an intent in etcd and the leader acts on it,
+ * so an operator's request obeys the same fencing and epoch rules as an automatic failover.
+ */
+async function submitAndReport(
+  opts: WaitOptions,
+  request: Parameters<typeof submitIntent>[3],
+): Promise<void> {
+  const target = openTarget(opts);
+  try {
+    const cluster = singleCluster(target);
+    const intent = await submitIntent(target.store, systemClock, cluster, request);
+    process.stdout.write(`${intent.kind} requested for cluster ${cluster} (intent ${intent.id})\n`);
+    if (!opts.wait) return;
+    const final: Intent | undefined = await waitForIntent(
+      target.store,
+      systemClock,
+      cluster,
+      intent.id,
+      opts.timeout * 1000,
+    );
+    if (!final || (final.status !== 'done' && final.status !== 'failed')) {
+      throw new LabError(
+        `no leader finished intent ${intent.id} within ${opts.timeout} s (status: ${final?.status ?? 'unknown'}); it stays queued — check \`baton status\``,
+      );
+    }
+    if (final.status === 'failed')
+      throw new LabError(`${final.kind} failed: ${final.reason ?? 'no reason given'}`);
+    process.stdout.write(`${final.kind} done${final.reason ? `: ${final.reason}` : ''}\n`);
+  } finally {
+    target.close();
+  }
+}
+
+function intentCommand(name: string, description: string): Command {
+  const command = new Command(name).description(description);
+  return addTargetOptions(command)
+    .option('--no-wait', 'return once the request is recorded')
+    .option('--timeout <seconds>', 'how long to wait for the leader', (v) => Number(v), 30);
+}
+
+export function intentCommands(): Command[] {
+  const pin = intentCommand(
+    'pin',
+    'freeze the writer: no automatic failover until unpin (optionally switch to --node first)',
+  )
+    .option('--node <name>', 'switch to this node first, then pin')
+    .option('--reason <text>', 'why (recorded in history)')
+    .action(
+      action(async (opts: WaitOptions & { node?: string; reason?: string }) =>
+        submitAndReport(opts, { kind: 'pin', node: opts.node, reason: opts.reason }),
+      ),
+    );
+
+  const unpin = intentCommand('unpin', 'allow automatic failover again')
+    .option('--reason <text>', 'why (recorded in history)')
+    .action(
+      action(async (opts: WaitOptions & { reason?: string }) =>
+        submitAndReport(opts, { kind: 'unpin', reason: opts.reason }),
+      ),
+    );
+
+  const switchover = intentCommand(
+    'switchover',
+    'planned, lossless move of the writer (fence, catch up, promote)',
+  )
+    .option('--to <node>', 'target candidate (default: the best other candidate)')
+    .action(
+      action(async (opts: WaitOptions & { to?: string }) =>
+        submitAndReport(opts, { kind: 'switchover', target: opts.to }),
+      ),
+    );
+
+  const failover = intentCommand(
+    'failover',
+    'forced failover: promote even if acknowledged writes may be lost',
+  )
+    .option('--to <node>', 'target candidate (default: the best other candidate)')
+    .option(
+      '--accept-data-loss',
+      'required: you accept that writes the old writer acknowledged may be lost',
+      false,
+    )
+    .action(
+      action(async (opts: WaitOptions & { to?: string; acceptDataLoss: boolean }) => {
+        if (!opts.acceptDataLoss) {
+          throw new LabError(
+            'refusing a forced failover without --accept-data-loss (use `baton switchover` for a lossless move)',
+          );
+        }
+        await submitAndReport(opts, { kind: 'failover', target: opts.to, acceptDataLoss: true });
+      }),
+    );
+
+  const rejoin = intentCommand(
+    'rejoin',
+    'let a quarantined node rejoin as standby (after dealing with its errant transactions)',
+  )
+    .argument('<node>')
+    .action(
+      action(async (node: string, opts: WaitOptions) => submitAndReport(opts, { kind: 'rejoin', node })),
+    );
+
+  return [pin, unpin, switchover, failover, rejoin];
+}

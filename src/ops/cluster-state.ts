@@ -1,0 +1,70 @@
+import type { Store } from '../coordinator/ports.js';
+import { clusterKeys } from '../coordinator/keys.js';
+import type { HistoryEntry, Intent, PinRecord, WriterRecord } from '../core/index.js';
+import type { Clock } from '../coordinator/ports.js';
+
+/**
+ * Everything an operator wants to see about one cluster, read from etcd in one range request
+ * (one revision, so the parts are consistent with each other).
+ */
+export interface ClusterState {
+  cluster: string;
+  revision: number;
+  leader?: { key: string; coordinator: string; createRevision: number };
+  writer?: WriterRecord;
+  pin?: PinRecord;
+  cooldown?: unknown;
+  operation?: unknown;
+  quarantine?: unknown;
+  observations: Record<string, unknown>;
+  intents: Intent[];
+  history: HistoryEntry[];
+}
+
+function parse<T>(value: string | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readClusterState(
+  store: Store,
+  clock: Clock,
+  cluster: string,
+  timeoutMs = 3_000,
+): Promise<ClusterState> {
+  const keys = clusterKeys(cluster);
+  const { kvs, revision } = await store.getPrefix(keys.root, clock.now() + timeoutMs);
+  const byKey = new Map(kvs.map((kv) => [kv.key, kv]));
+  const leaderKv = kvs
+    .filter((kv) => kv.key.startsWith(`${keys.leaderPrefix}/`))
+    .sort((x, y) => x.createRevision - y.createRevision)[0];
+  const under = (prefix: string) => kvs.filter((kv) => kv.key.startsWith(prefix));
+  return {
+    cluster,
+    revision,
+    leader: leaderKv
+      ? { key: leaderKv.key, coordinator: leaderKv.value, createRevision: leaderKv.createRevision }
+      : undefined,
+    writer: parse<WriterRecord>(byKey.get(keys.writer)?.value),
+    pin: parse<PinRecord>(byKey.get(keys.pin)?.value),
+    cooldown: parse(byKey.get(keys.cooldown)?.value),
+    operation: parse(byKey.get(keys.operation)?.value),
+    quarantine: parse(byKey.get(keys.quarantine)?.value),
+    observations: Object.fromEntries(
+      under(keys.observationsPrefix).map((kv) => [
+        kv.key.slice(keys.observationsPrefix.length),
+        parse(kv.value),
+      ]),
+    ),
+    intents: under(keys.intentsPrefix)
+      .map((kv) => parse<Intent>(kv.value))
+      .filter((i): i is Intent => i !== undefined),
+    history: under(keys.historyPrefix)
+      .map((kv) => parse<HistoryEntry>(kv.value))
+      .filter((h): h is HistoryEntry => h !== undefined),
+  };
+}
