@@ -1,0 +1,128 @@
+/**
+ * One dedicated connection with hard deadlines. mysql2's own `timeout` option neither closes
+ * the connection nor covers everything, and a command queued behind a stuck one never starts
+ * its timer (FIELD-NOTES). What works: on deadline, destroy the socket
+ * (`stream.destroy()`), which fails every pending command with PROTOCOL_CONNECTION_LOST.
+ * A connection that hit a deadline or lost its socket is `broken` and never used again.
+ */
+import mysql from 'mysql2';
+import { DeadlineExceededError, type Clock, type MonoMs } from '../coordinator/ports.js';
+import { remainingMs, withDeadline } from '../deadline.js';
+import { toDatabaseError } from './errors.js';
+
+export interface MysqlEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** From a file or env by the caller; never from argv, never logged. */
+  password: string;
+  /** Upper bound for establishing a connection (mysql2 defaults to 10 s). Default 1000. */
+  connectTimeoutMs?: number;
+  ssl?: mysql.SslOptions;
+}
+
+type Row = Record<string, unknown>;
+
+export class DeadlineConnection {
+  private isBroken = false;
+
+  private constructor(
+    private readonly core: mysql.Connection,
+    private readonly clock: Clock,
+    readonly label: string,
+  ) {
+    // Errors on an idle connection (server gone away) must not crash the process.
+    core.on('error', () => {
+      this.isBroken = true;
+    });
+  }
+
+  /** Open a connection; the deadline covers TCP connect and the handshake. */
+  static async open(endpoint: MysqlEndpoint, clock: Clock, deadline: MonoMs): Promise<DeadlineConnection> {
+    const label = `${endpoint.host}:${endpoint.port}`;
+    const left = remainingMs(clock, deadline);
+    if (left <= 0) throw new DeadlineExceededError(`connect ${label}: deadline already passed`);
+    const options: mysql.ConnectionOptions = {
+      host: endpoint.host,
+      port: endpoint.port,
+      user: endpoint.user,
+      password: endpoint.password,
+      connectTimeout: Math.max(1, Math.min(left, endpoint.connectTimeoutMs ?? 1000)),
+      // Big GTID sequence numbers and ids must not be rounded.
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      multipleStatements: false,
+    };
+    if (endpoint.ssl) options.ssl = endpoint.ssl;
+    const core = mysql.createConnection(options);
+    const connected = new Promise<void>((resolve, reject) => {
+      core.once('connect', () => resolve());
+      core.once('error', reject);
+    });
+    const conn = new DeadlineConnection(core, clock, label);
+    try {
+      await withDeadline(clock, deadline, `connect ${label}`, connected, () => conn.destroy());
+    } catch (err) {
+      conn.destroy();
+      throw toDatabaseError(err, `connect ${label}`);
+    }
+    return conn;
+  }
+
+  get threadId(): number {
+    return this.core.threadId;
+  }
+
+  get broken(): boolean {
+    return this.isBroken;
+  }
+
+  /**
+   * Run one statement. On deadline the socket is destroyed and DeadlineExceededError thrown;
+   * the caller should also KILL the thread server-side (the statement keeps running there).
+   * `values` are interpolated client-side (escaped) so any statement type works.
+   */
+  async query<T extends Row = Row>(
+    sql: string,
+    deadline: MonoMs,
+    what: string,
+    values?: unknown[],
+  ): Promise<T[]> {
+    if (this.isBroken)
+      throw toDatabaseError({ code: 'PROTOCOL_CONNECTION_LOST', message: 'connection is broken' }, what);
+    const work = new Promise<T[]>((resolve, reject) => {
+      const callback = (err: unknown, rows: unknown): void => {
+        if (err) reject(err);
+        else resolve((Array.isArray(rows) ? rows : []) as T[]);
+      };
+      if (values) this.core.query(sql, values, callback);
+      else this.core.query(sql, callback);
+    });
+    try {
+      return await withDeadline(this.clock, deadline, `${what} on ${this.label}`, work, () => this.destroy());
+    } catch (err) {
+      const converted = toDatabaseError(err, `${what} on ${this.label}`);
+      if ((err as { fatal?: boolean }).fatal) this.isBroken = true;
+      throw converted;
+    }
+  }
+
+  /** Drop the socket now: pending commands fail, the server sees the client vanish. */
+  destroy(): void {
+    this.isBroken = true;
+    const stream = (this.core as unknown as { stream?: { destroy(): void } }).stream;
+    stream?.destroy();
+    this.core.destroy();
+  }
+
+  /** Polite close (COM_QUIT), bounded: falls back to destroy. */
+  async close(deadline: MonoMs): Promise<void> {
+    if (this.isBroken) return;
+    this.isBroken = true;
+    const ended = new Promise<void>((resolve) => this.core.end(() => resolve()));
+    await withDeadline(this.clock, deadline, `close ${this.label}`, ended, () => this.destroy()).catch(() =>
+      this.destroy(),
+    );
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The Database port for one MySQL/MariaDB server.
+ *
+ * Connections are dedicated (no pool): at most one idle connection is kept for the next
+ * operation; any connection that hit a deadline or lost its socket is destroyed, and the
+ * statement it was running is KILLed server-side on a fresh, short-lived connection (a client
+ * deadline alone leaves the statement running on the server). SELECTs also carry a
+ * server-side limit (max_statement_time / MAX_EXECUTION_TIME) derived from the deadline.
+ *
+ * The dialect (MariaDB 10.6+, or MySQL 8.0.23+/8.4: untested against a server) is detected
+ * from VERSION() on every new connection.
+ */
+import type { Clock, Database, MonoMs, Probe } from '../coordinator/ports.js';
+import { DeadlineExceededError } from '../coordinator/ports.js';
+import { remainingMs } from '../deadline.js';
+import { silentLogger, type Logger } from '../log.js';
+import { DeadlineConnection, type MysqlEndpoint } from './connection.js';
+import {
+  dialectFor,
+  formatStatement,
+  mariadbPendingGtids,
+  type Dialect,
+  type ReplicationCredentials,
+  type ReplicationSource,
+  type Statement,
+} from './dialect.js';
+import { DatabaseQueryError, ER } from './errors.js';
+import { HEARTBEAT_TABLE, heartbeatLagSql, heartbeatSchemaSql, heartbeatWriteSql } from './heartbeat.js';
+import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
+
+export interface MysqlNodeSettings extends MysqlEndpoint {
+  /** Node name for logs and messages (e.g. "a1"). */
+  name: string;
+  /** Replication user for repoint (CHANGE MASTER ... MASTER_USER). Omitted: keep the current one. */
+  replication?: ReplicationCredentials;
+  /** Users whose connections fence never kills, in addition to our own user. */
+  protectedUsers?: string[];
+  /** Deadline for the server-side KILL of a statement whose client deadline passed. Default 1000. */
+  killTimeoutMs?: number;
+}
+
+/** Time kept back from a server-side wait so its answer arrives before our client deadline. */
+const SERVER_WAIT_SLACK_MS = 100;
+
+interface Session {
+  conn: DeadlineConnection;
+  dialect: Dialect;
+  serverId: number;
+}
+
+export class MysqlDatabase implements Database {
+  private idle: Session | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    readonly settings: MysqlNodeSettings,
+    private readonly clock: Clock,
+    logger: Logger = silentLogger,
+  ) {
+    this.log = logger.child({ component: 'mysql', node: settings.name });
+  }
+
+  async probe(deadline: MonoMs): Promise<Probe> {
+    return this.withSession(deadline, 'probe', async (s) => {
+      const [vars] = await this.select(s, s.dialect.probeVariables(), deadline, 'probe variables');
+      const replicas = await s.conn.query(s.dialect.replicaStatus(), deadline, 'replica status');
+      const probe: Probe = {
+        readOnly: Number(vars?.readOnly) === 1,
+        executedGtids: String(vars?.executedGtids ?? '').replace(/\s+/g, ''),
+        replication: replicas.map((row) => s.dialect.parseReplicaStatus(row)),
+        serverId: Number(vars?.serverId),
+        version: String(vars?.version ?? ''),
+      };
+      const lag = await this.heartbeatLag(s, deadline);
+      if (lag !== undefined) probe.heartbeatLagMs = lag;
+      return probe;
+    });
+  }
+
+  async fence(deadline: MonoMs): Promise<{ executedGtids: string }> {
+    return this.withSession(deadline, 'fence', async (s) => {
+      // SET GLOBAL read_only waits for running statements and LOCK TABLES, by default for a
+      // day: bound the wait by our deadline (whole seconds, the variable's unit).
+      const lockWait = Math.max(1, Math.floor(remainingMs(this.clock, deadline) / 2000));
+      await s.conn.query(`SET SESSION lock_wait_timeout=${lockWait}`, deadline, 'set lock_wait_timeout');
+      try {
+        await this.run(s, s.dialect.fence(), deadline, 'read_only=ON');
+      } catch (err) {
+        if (!(err instanceof DatabaseQueryError && err.errno === ER.LOCK_WAIT_TIMEOUT)) throw err;
+        // A client holds a lock read_only must wait for: kill clients first, then retry.
+        this.log.warn('read_only=ON waited for a lock; killing client connections and retrying');
+        await this.killClients(s, deadline);
+        await this.run(s, s.dialect.fence(), deadline, 'read_only=ON (retry)');
+      }
+      const killed = await this.killClients(s, deadline);
+      const [row] = await this.select(s, s.dialect.executedGtids(), deadline, 'executed gtids');
+      const executedGtids = String(row?.executedGtids ?? '').replace(/\s+/g, '');
+      this.log.info({ killed: killed.length, executedGtids }, 'fenced');
+      return { executedGtids };
+    });
+  }
+
+  async openWrites(deadline: MonoMs): Promise<void> {
+    await this.withSession(deadline, 'open writes', (s) =>
+      this.run(s, s.dialect.openWrites(), deadline, 'read_only=OFF'),
+    );
+    this.log.info('writes opened');
+  }
+
+  async waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean> {
+    if (gtids.trim() === '') return true;
+    return this.withSession(deadline, 'wait for gtids', async (s) => {
+      let wanted = gtids;
+      if (s.dialect.flavor === 'mariadb') {
+        // MASTER_GTID_WAIT checks gtid_slave_pos only: a domain this server wrote itself would
+        // never be reached there. Wait only for what gtid_current_pos does not already cover.
+        const [row] = await this.select(s, s.dialect.executedGtids(), deadline, 'executed gtids');
+        wanted = mariadbPendingGtids(gtids, String(row?.executedGtids ?? ''));
+        if (wanted === '') return true;
+      }
+      const timeoutSeconds = Math.max(
+        0.001,
+        (remainingMs(this.clock, deadline) - SERVER_WAIT_SLACK_MS) / 1000,
+      );
+      const statement = s.dialect.waitForGtids(wanted, timeoutSeconds);
+      const [result] = await s.conn.query(formatStatement(statement), deadline, 'wait for gtids');
+      return s.dialect.waitSucceeded(result?.waited);
+    });
+  }
+
+  async repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void> {
+    await this.withSession(deadline, 'repoint', async (s) => {
+      await s.conn.query(s.dialect.stopReplication(), deadline, 'stop replication');
+      const change = s.dialect.changeSource(source satisfies ReplicationSource, this.settings.replication);
+      await this.execute(s, change, deadline, 'change source');
+      await s.conn.query(s.dialect.startReplication(), deadline, 'start replication');
+    });
+    this.log.info({ source: `${source.host}:${source.port}` }, 'replication repointed');
+  }
+
+  async stopReplication(deadline: MonoMs): Promise<void> {
+    await this.withSession(deadline, 'stop replication', (s) =>
+      s.conn.query(s.dialect.stopReplication(), deadline, 'stop replication'),
+    );
+  }
+
+  async startReplication(deadline: MonoMs): Promise<void> {
+    await this.withSession(deadline, 'start replication', (s) =>
+      s.conn.query(s.dialect.startReplication(), deadline, 'start replication'),
+    );
+  }
+
+  /**
+   * Update this server's heartbeat row. The write only happens while the server is writable
+   * (checked in the same statement): our user can bypass read_only (READ_ONLY ADMIN), and a
+   * heartbeat on a fenced node would be an errant transaction. Creates the table on first use.
+   */
+  async writeHeartbeat(deadline: MonoMs): Promise<void> {
+    await this.withSession(deadline, 'heartbeat', async (s) => {
+      try {
+        await s.conn.query(heartbeatWriteSql, deadline, 'heartbeat', [s.serverId]);
+      } catch (err) {
+        if (!isMissingTable(err)) throw err;
+        const [vars] = await this.select(s, 'SELECT @@global.read_only AS readOnly', deadline, 'read_only');
+        if (Number(vars?.readOnly) === 1) return;
+        this.log.info(`creating ${HEARTBEAT_TABLE}`);
+        for (const ddl of heartbeatSchemaSql) await s.conn.query(ddl, deadline, 'heartbeat schema');
+        await s.conn.query(heartbeatWriteSql, deadline, 'heartbeat', [s.serverId]);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const idle = this.idle;
+    this.idle = undefined;
+    await idle?.conn.close(this.clock.now() + 1000);
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async withSession<T>(deadline: MonoMs, what: string, work: (s: Session) => Promise<T>): Promise<T> {
+    const session = await this.takeSession(deadline);
+    try {
+      const result = await work(session);
+      this.release(session);
+      return result;
+    } catch (err) {
+      if (session.conn.broken) {
+        if (err instanceof DeadlineExceededError) this.killOnServer(session.conn.threadId);
+      } else {
+        this.release(session);
+      }
+      this.log.debug({ what, err: (err as Error).message }, 'operation failed');
+      throw err;
+    }
+  }
+
+  private async takeSession(deadline: MonoMs): Promise<Session> {
+    const idle = this.idle;
+    this.idle = undefined;
+    if (idle && !idle.conn.broken) return idle;
+    const conn = await DeadlineConnection.open(this.settings, this.clock, deadline);
+    try {
+      const [row] = await conn.query(
+        'SELECT VERSION() AS version, @@global.server_id AS serverId',
+        deadline,
+        'identify server',
+      );
+      return { conn, dialect: dialectFor(String(row?.version ?? '')), serverId: Number(row?.serverId) };
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
+  }
+
+  private release(session: Session): void {
+    if (session.conn.broken) return;
+    if (this.idle) void session.conn.close(this.clock.now() + 1000);
+    else this.idle = session;
+  }
+
+  /** The client gave up on a statement; make the server give up too. Best effort, bounded. */
+  private killOnServer(threadId: number): void {
+    const deadline = this.clock.now() + (this.settings.killTimeoutMs ?? 1000);
+    void (async () => {
+      const conn = await DeadlineConnection.open(this.settings, this.clock, deadline);
+      try {
+        await conn.query('KILL CONNECTION ?', deadline, 'kill timed-out statement', [threadId]);
+      } finally {
+        conn.destroy();
+      }
+    })().catch((err: unknown) =>
+      this.log.debug({ threadId, err: (err as Error).message }, 'could not kill timed-out statement'),
+    );
+  }
+
+  private select(s: Session, sql: string, deadline: MonoMs, what: string) {
+    return s.conn.query(s.dialect.limitSelect(sql, remainingMs(this.clock, deadline)), deadline, what);
+  }
+
+  private async run(s: Session, statements: string[], deadline: MonoMs, what: string): Promise<void> {
+    for (const sql of statements) await s.conn.query(sql, deadline, what);
+  }
+
+  /** A statement with values: interpolated client-side; its text is never logged. */
+  private async execute(s: Session, statement: Statement, deadline: MonoMs, what: string): Promise<void> {
+    await s.conn.query(statement.sql, deadline, what, statement.values);
+  }
+
+  private async killClients(s: Session, deadline: MonoMs): Promise<number[]> {
+    const rows = await s.conn.query('SHOW PROCESSLIST', deadline, 'processlist');
+    const processes: ProcessRow[] = rows.map((r) => ({
+      id: Number(r.Id),
+      user: String(r.User ?? ''),
+      command: String(r.Command ?? ''),
+    }));
+    const victims = clientConnectionsToKill(processes, {
+      ownThreadId: s.conn.threadId,
+      protectedUsers: [this.settings.user, ...(this.settings.protectedUsers ?? [])],
+    });
+    for (const id of victims) {
+      try {
+        await s.conn.query('KILL CONNECTION ?', deadline, 'kill client', [id]);
+      } catch (err) {
+        // Already gone between SHOW PROCESSLIST and KILL: that is what we wanted.
+        if (!(err instanceof DatabaseQueryError && err.errno === ER.NO_SUCH_THREAD)) throw err;
+      }
+    }
+    return victims;
+  }
+
+  private async heartbeatLag(s: Session, deadline: MonoMs): Promise<number | undefined> {
+    try {
+      const [row] = await this.select(s, heartbeatLagSql, deadline, 'heartbeat lag');
+      if (row?.lagUs === null || row?.lagUs === undefined) return undefined;
+      return Math.max(0, Number(row.lagUs) / 1000);
+    } catch (err) {
+      if (isMissingTable(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+function isMissingTable(err: unknown): boolean {
+  return err instanceof DatabaseQueryError && (err.errno === ER.NO_SUCH_TABLE || err.errno === ER.BAD_DB);
+}

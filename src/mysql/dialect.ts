@@ -1,0 +1,217 @@
+/**
+ * Everything that differs between MariaDB and MySQL, as SQL text and row parsing, so the
+ * operations in database.ts read the same for both and the SQL is unit-testable.
+ *
+ * MariaDB 10.6+ is exercised against a real server in test/integration. MySQL 8.0.23+ / 8.4
+ * SQL is only unit-tested: it has NOT been run against a MySQL server yet.
+ */
+import mysql from 'mysql2';
+import type { ReplicationStatus } from '../coordinator/ports.js';
+import { UnsupportedServerError } from './errors.js';
+
+export type Flavor = 'mariadb' | 'mysql';
+
+export interface Statement {
+  sql: string;
+  values?: Array<string | number | null>;
+  /** True when values carry a secret: the statement text must never be logged. */
+  secret?: boolean;
+}
+
+export interface ReplicationSource {
+  host: string;
+  port: number;
+}
+
+export interface ReplicationCredentials {
+  user: string;
+  password: string;
+}
+
+export interface Dialect {
+  readonly flavor: Flavor;
+  /** One row: readOnly (0/1), executedGtids, serverId, version. */
+  probeVariables(): string;
+  /** All replication channels (multi-source capable), one row each. */
+  replicaStatus(): string;
+  parseReplicaStatus(row: Record<string, unknown>): ReplicationStatus;
+  /** Executed GTIDs only (after fencing, before waiting). */
+  executedGtids(): string;
+  /** Wrap a SELECT so the server itself stops it after ms (client deadlines only drop the socket). */
+  limitSelect(select: string, ms: number): string;
+  /** Statements that make the server read-only for everyone we can stop. */
+  fence(): string[];
+  openWrites(): string[];
+  /** One row, column `waited`; see waitSucceeded. */
+  waitForGtids(gtids: string, timeoutSeconds: number): Statement;
+  waitSucceeded(waited: unknown): boolean;
+  stopReplication(): string;
+  startReplication(): string;
+  changeSource(source: ReplicationSource, credentials?: ReplicationCredentials): Statement;
+}
+
+export function detectFlavor(version: string): Flavor {
+  return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+}
+
+/** The dialect for a server, from SELECT VERSION(). Rejects versions we cannot drive. */
+export function dialectFor(version: string): Dialect {
+  const [major = 0, minor = 0, patch = 0] = (version.match(/^(\d+)\.(\d+)\.(\d+)/) ?? [])
+    .slice(1)
+    .map(Number);
+  const at = major * 10000 + minor * 100 + patch;
+  if (detectFlavor(version) === 'mariadb') {
+    if (at < 100600) throw new UnsupportedServerError(`MariaDB ${version}: baton needs 10.6 or later`);
+    return mariadbDialect;
+  }
+  if (at < 80023) throw new UnsupportedServerError(`MySQL ${version}: baton needs 8.0.23 or later`);
+  return mysqlDialect;
+}
+
+function str(value: unknown): string {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+function num(value: unknown): number | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function ioState(value: unknown): ReplicationStatus['ioRunning'] {
+  const s = str(value).toLowerCase();
+  if (s === 'yes') return 'yes';
+  if (s === 'connecting' || s === 'preparing') return 'connecting';
+  return 'no';
+}
+
+/** Seconds with millisecond resolution, for server-side timeouts that take seconds. */
+function seconds(ms: number): string {
+  return (Math.max(0, ms) / 1000).toFixed(3);
+}
+
+const onlyWhitespace = /\s+/g;
+
+export const mariadbDialect: Dialect = {
+  flavor: 'mariadb',
+  probeVariables: () =>
+    'SELECT @@global.read_only AS readOnly, @@global.gtid_current_pos AS executedGtids, ' +
+    '@@global.server_id AS serverId, VERSION() AS version',
+  // MariaDB 10.11 still names the columns Slave_*/Master_* here (FIELD-NOTES).
+  replicaStatus: () => 'SHOW ALL SLAVES STATUS',
+  parseReplicaStatus: (row) => {
+    const status: ReplicationStatus = {
+      sourceHost: str(row.Master_Host),
+      sourcePort: num(row.Master_Port) ?? 0,
+      ioRunning: ioState(row.Slave_IO_Running),
+      sqlRunning: str(row.Slave_SQL_Running).toLowerCase() === 'yes',
+      retrievedGtids: str(row.Gtid_IO_Pos),
+    };
+    const lastError = str(row.Last_IO_Error) || str(row.Last_SQL_Error);
+    if (lastError) status.lastError = lastError;
+    const behind = num(row.Seconds_Behind_Master);
+    if (behind !== undefined) status.secondsBehind = behind;
+    return status;
+  },
+  executedGtids: () => 'SELECT @@global.gtid_current_pos AS executedGtids',
+  limitSelect: (select, ms) => `SET STATEMENT max_statement_time=${seconds(ms)} FOR ${select}`,
+  // MariaDB has no super_read_only; users with READ_ONLY ADMIN (or ALL) still write: the
+  // application user must not hold it.
+  fence: () => ['SET GLOBAL read_only=ON'],
+  openWrites: () => ['SET GLOBAL read_only=OFF'],
+  // 0 = reached, -1 = timed out.
+  waitForGtids: (gtids, timeoutSeconds) => ({
+    sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS waited',
+    values: [gtids, Number(timeoutSeconds.toFixed(3))],
+  }),
+  waitSucceeded: (waited) => Number(waited) === 0,
+  stopReplication: () => 'STOP SLAVE',
+  startReplication: () => 'START SLAVE',
+  changeSource: (source, credentials) => {
+    const parts = ['MASTER_HOST=?', 'MASTER_PORT=?'];
+    const values: Array<string | number> = [source.host, source.port];
+    if (credentials) {
+      parts.push('MASTER_USER=?', 'MASTER_PASSWORD=?');
+      values.push(credentials.user, credentials.password);
+    }
+    // slave_pos: the GTID mode for circular replication with log_slave_updates.
+    parts.push('MASTER_USE_GTID=slave_pos', 'MASTER_CONNECT_RETRY=1');
+    return { sql: `CHANGE MASTER TO ${parts.join(', ')}`, values, secret: credentials !== undefined };
+  },
+};
+
+/** MySQL 8.0.23+ and 8.4 (which dropped the SLAVE/MASTER syntax). Untested against a server. */
+export const mysqlDialect: Dialect = {
+  flavor: 'mysql',
+  probeVariables: () =>
+    'SELECT @@global.read_only AS readOnly, @@global.gtid_executed AS executedGtids, ' +
+    '@@global.server_id AS serverId, VERSION() AS version',
+  replicaStatus: () => 'SHOW REPLICA STATUS',
+  parseReplicaStatus: (row) => {
+    const status: ReplicationStatus = {
+      sourceHost: str(row.Source_Host),
+      sourcePort: num(row.Source_Port) ?? 0,
+      ioRunning: ioState(row.Replica_IO_Running),
+      sqlRunning: str(row.Replica_SQL_Running).toLowerCase() === 'yes',
+      retrievedGtids: str(row.Retrieved_Gtid_Set).replace(onlyWhitespace, ''),
+    };
+    const lastError = str(row.Last_IO_Error) || str(row.Last_SQL_Error);
+    if (lastError) status.lastError = lastError;
+    const behind = num(row.Seconds_Behind_Source);
+    if (behind !== undefined) status.secondsBehind = behind;
+    return status;
+  },
+  executedGtids: () => 'SELECT @@global.gtid_executed AS executedGtids',
+  limitSelect: (select, ms) =>
+    select.replace(/^\s*SELECT\b/i, `SELECT /*+ MAX_EXECUTION_TIME(${Math.max(1, Math.ceil(ms))}) */`),
+  // super_read_only also stops users with CONNECTION_ADMIN/SUPER; it implies read_only.
+  fence: () => ['SET GLOBAL super_read_only=ON'],
+  openWrites: () => ['SET GLOBAL super_read_only=OFF', 'SET GLOBAL read_only=OFF'],
+  // 0 = reached, 1 = timed out.
+  waitForGtids: (gtids, timeoutSeconds) => ({
+    sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS waited',
+    values: [gtids, Number(timeoutSeconds.toFixed(3))],
+  }),
+  waitSucceeded: (waited) => Number(waited) === 0,
+  stopReplication: () => 'STOP REPLICA',
+  startReplication: () => 'START REPLICA',
+  changeSource: (source, credentials) => {
+    const parts = ['SOURCE_HOST=?', 'SOURCE_PORT=?'];
+    const values: Array<string | number> = [source.host, source.port];
+    if (credentials) {
+      parts.push('SOURCE_USER=?', 'SOURCE_PASSWORD=?');
+      values.push(credentials.user, credentials.password);
+    }
+    parts.push('SOURCE_AUTO_POSITION=1', 'SOURCE_CONNECT_RETRY=1');
+    return {
+      sql: `CHANGE REPLICATION SOURCE TO ${parts.join(', ')}`,
+      values,
+      secret: credentials !== undefined,
+    };
+  },
+};
+
+/** Client-side interpolation (escaped), for statements the server cannot prepare. */
+export function formatStatement(statement: Statement): string {
+  return statement.values ? mysql.format(statement.sql, statement.values) : statement.sql;
+}
+
+// ---------------------------------------------------------------------------------------
+// MariaDB GTID positions (`domain-server-seq,...`): which domains still need waiting for.
+
+/** Items of `wanted` whose domain the `current` position has not reached yet. */
+export function mariadbPendingGtids(wanted: string, current: string): string {
+  const reached = new Map<string, bigint>();
+  for (const item of current.split(',')) {
+    const m = /^\s*(\d+)-(\d+)-(\d+)\s*$/.exec(item);
+    if (m) reached.set(m[1]!, BigInt(m[3]!));
+  }
+  const pending: string[] = [];
+  for (const item of wanted.split(',')) {
+    const m = /^\s*(\d+)-(\d+)-(\d+)\s*$/.exec(item);
+    if (!m) continue;
+    const have = reached.get(m[1]!);
+    if (have === undefined || have < BigInt(m[3]!)) pending.push(`${m[1]}-${m[2]}-${m[3]}`);
+  }
+  return pending.join(',');
+}

@@ -1,0 +1,127 @@
+/**
+ * The one place where mysql2 errors become baton errors. MariaDB-only errors arrive with
+ * `code` undefined (FIELD-NOTES), so we match on `errno` first and on Node's socket codes for
+ * connection failures.
+ */
+import { DeadlineExceededError } from '../coordinator/ports.js';
+
+export abstract class DatabaseError extends Error {
+  abstract readonly retryable: boolean;
+  /** Server error number, when the server sent one. */
+  readonly errno: number | undefined;
+  constructor(message: string, options: { cause?: unknown; errno?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.errno = options.errno;
+  }
+}
+
+/** Cannot reach the server, or the connection died (refused, reset, lost, too many connections). */
+export class DatabaseUnavailableError extends DatabaseError {
+  override name = 'DatabaseUnavailableError';
+  readonly retryable = true;
+}
+
+/** Wrong user/password or host not allowed. Retrying will not help. */
+export class DatabaseAuthError extends DatabaseError {
+  override name = 'DatabaseAuthError';
+  readonly retryable = false;
+}
+
+/** The coordinator user lacks a privilege the operation needs (see FIELD-NOTES for grants). */
+export class DatabasePrivilegeError extends DatabaseError {
+  override name = 'DatabasePrivilegeError';
+  readonly retryable = false;
+}
+
+/** A statement failed on the server for any other reason. */
+export class DatabaseQueryError extends DatabaseError {
+  override name = 'DatabaseQueryError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options: { cause?: unknown; errno?: number } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** The server is a flavour or version we do not drive (e.g. MySQL before 8.0.23). */
+export class UnsupportedServerError extends DatabaseError {
+  override name = 'UnsupportedServerError';
+  readonly retryable = false;
+}
+
+/** Server error numbers we treat specially (same on MariaDB and MySQL unless noted). */
+export const ER = {
+  ACCESS_DENIED: 1045,
+  DBACCESS_DENIED: 1044,
+  TOO_MANY_CONNECTIONS: 1040,
+  SPECIFIC_ACCESS_DENIED: 1227,
+  TABLEACCESS_DENIED: 1142,
+  BAD_DB: 1049,
+  NO_SUCH_TABLE: 1146,
+  NO_SUCH_THREAD: 1094,
+  LOCK_WAIT_TIMEOUT: 1205,
+  OPTION_PREVENTS_STATEMENT: 1290,
+  SERVER_SHUTDOWN: 1053,
+  QUERY_INTERRUPTED: 1317,
+  /** MariaDB: max_statement_time exceeded. */
+  STATEMENT_TIMEOUT_MARIADB: 1969,
+  /** MySQL: MAX_EXECUTION_TIME exceeded. */
+  QUERY_TIMEOUT_MYSQL: 3024,
+} as const;
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ERR_STREAM_DESTROYED',
+]);
+
+interface MysqlLikeError {
+  message?: string;
+  code?: string;
+  errno?: number;
+  fatal?: boolean;
+}
+
+/** Convert anything mysql2 threw; `what` names the operation ("probe a1"). */
+export function toDatabaseError(err: unknown, what: string): Error {
+  if (err instanceof DatabaseError || err instanceof DeadlineExceededError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as MysqlLikeError;
+  const detail = e.message ?? String(err);
+  const errno = typeof e.errno === 'number' && e.errno >= 1000 ? e.errno : undefined;
+  const options = { cause: err, errno };
+  switch (errno) {
+    case ER.ACCESS_DENIED:
+    case ER.DBACCESS_DENIED:
+      return new DatabaseAuthError(`${what}: access denied (${detail})`, options);
+    case ER.SPECIFIC_ACCESS_DENIED:
+    case ER.TABLEACCESS_DENIED:
+      return new DatabasePrivilegeError(`${what}: missing privilege (${detail})`, options);
+    case ER.TOO_MANY_CONNECTIONS:
+    case ER.SERVER_SHUTDOWN:
+      return new DatabaseUnavailableError(`${what}: ${detail}`, options);
+    case ER.LOCK_WAIT_TIMEOUT:
+    case ER.QUERY_INTERRUPTED:
+    case ER.STATEMENT_TIMEOUT_MARIADB:
+    case ER.QUERY_TIMEOUT_MYSQL:
+      return new DatabaseQueryError(`${what}: ${detail}`, true, options);
+  }
+  if (errno === undefined && (e.fatal || (e.code !== undefined && CONNECTION_CODES.has(e.code)))) {
+    return new DatabaseUnavailableError(`${what}: ${detail}`, options);
+  }
+  return new DatabaseQueryError(`${what}: ${detail}`, false, options);
+}
+
+export function isRetryableDatabaseError(err: unknown): boolean {
+  if (err instanceof DatabaseError) return err.retryable;
+  return err instanceof DeadlineExceededError;
+}

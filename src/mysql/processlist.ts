@@ -1,0 +1,43 @@
+/**
+ * Which server threads fencing may kill. Killing a replication thread would break the
+ * replication a switchover depends on; killing a system thread can crash features; killing
+ * our own connection aborts the fence; killing other coordinators' probe connections would
+ * make them think the server is failing. Everything else is a client: it goes.
+ */
+
+export interface ProcessRow {
+  id: number;
+  user: string;
+  command: string;
+}
+
+/** Commands of replication and server-internal threads (MariaDB and MySQL spellings). */
+const PROTECTED_COMMANDS = new Set([
+  'binlog dump',
+  'binlog dump gtid',
+  'slave_io',
+  'slave_sql',
+  'slave_worker',
+  'daemon',
+  'killed',
+]);
+
+const SYSTEM_USERS = new Set(['system user', 'event_scheduler', 'unauthenticated user']);
+
+export interface KillPolicy {
+  ownThreadId: number;
+  /** Users whose connections are never killed: the coordinator user at least. */
+  protectedUsers: readonly string[];
+}
+
+export function clientConnectionsToKill(rows: readonly ProcessRow[], policy: KillPolicy): number[] {
+  const protectedUsers = new Set(policy.protectedUsers.map((u) => u.toLowerCase()));
+  return rows
+    .filter((row) => {
+      if (row.id === policy.ownThreadId) return false;
+      const user = row.user.toLowerCase();
+      if (SYSTEM_USERS.has(user) || protectedUsers.has(user)) return false;
+      return !PROTECTED_COMMANDS.has(row.command.toLowerCase());
+    })
+    .map((row) => row.id);
+}

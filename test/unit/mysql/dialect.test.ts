@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import {
+  detectFlavor,
+  dialectFor,
+  formatStatement,
+  mariadbDialect,
+  mariadbPendingGtids,
+  mysqlDialect,
+} from '../../../src/mysql/dialect.js';
+import { UnsupportedServerError } from '../../../src/mysql/errors.js';
+
+describe('dialect detection', () => {
+  it('tells MariaDB from MySQL by VERSION()', () => {
+    expect(detectFlavor('10.11.19-MariaDB-0+deb12u1-log')).toBe('mariadb');
+    expect(detectFlavor('8.4.3')).toBe('mysql');
+    expect(dialectFor('10.6.18-MariaDB').flavor).toBe('mariadb');
+    expect(dialectFor('8.0.36-0ubuntu0.22.04.1').flavor).toBe('mysql');
+    expect(dialectFor('8.4.3').flavor).toBe('mysql');
+  });
+
+  it('refuses versions we cannot drive', () => {
+    expect(() => dialectFor('10.5.9-MariaDB')).toThrow(UnsupportedServerError);
+    expect(() => dialectFor('8.0.22')).toThrow(UnsupportedServerError);
+    expect(() => dialectFor('5.7.44-log')).toThrow(/8\.0\.23/);
+  });
+});
+
+describe('MariaDB SQL', () => {
+  const d = mariadbDialect;
+  it('reads gtid_current_pos and has no super_read_only', () => {
+    expect(d.probeVariables()).toContain('@@global.gtid_current_pos');
+    expect(d.probeVariables()).toContain('@@global.read_only');
+    expect(d.fence()).toEqual(['SET GLOBAL read_only=ON']);
+    expect(d.openWrites()).toEqual(['SET GLOBAL read_only=OFF']);
+    expect(d.replicaStatus()).toBe('SHOW ALL SLAVES STATUS');
+  });
+
+  it('limits a SELECT server-side with max_statement_time in seconds', () => {
+    expect(d.limitSelect('SELECT 1', 1500)).toBe('SET STATEMENT max_statement_time=1.500 FOR SELECT 1');
+  });
+
+  it('waits with MASTER_GTID_WAIT (0 = reached, -1 = timeout)', () => {
+    const st = d.waitForGtids('1-11-5,2-21-7', 0.9);
+    expect(formatStatement(st)).toBe("SELECT MASTER_GTID_WAIT('1-11-5,2-21-7', 0.9) AS waited");
+    expect(d.waitSucceeded(0)).toBe(true);
+    expect(d.waitSucceeded(-1)).toBe(false);
+    expect(d.waitSucceeded('-1')).toBe(false);
+  });
+
+  it('repoints with GTID slave_pos, keeping credentials out of the statement text', () => {
+    const st = d.changeSource({ host: '10.0.0.2', port: 3306 }, { user: 'repl', password: "s3'cret" });
+    expect(st.sql).toBe(
+      'CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ' +
+        'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1',
+    );
+    expect(st.sql).not.toContain('s3');
+    expect(st.secret).toBe(true);
+    expect(formatStatement(st)).toContain("MASTER_PASSWORD='s3\\'cret'");
+    expect(d.changeSource({ host: 'h', port: 1 }).sql).not.toContain('MASTER_USER');
+    expect(d.stopReplication()).toBe('STOP SLAVE');
+    expect(d.startReplication()).toBe('START SLAVE');
+  });
+
+  it('parses SHOW ALL SLAVES STATUS rows (old column names)', () => {
+    const status = d.parseReplicaStatus({
+      Connection_name: '',
+      Master_Host: '127.0.0.1',
+      Master_Port: 33106,
+      Slave_IO_Running: 'Connecting',
+      Slave_SQL_Running: 'Yes',
+      Gtid_IO_Pos: '1-11-42',
+      Last_IO_Error: "error reconnecting to master 'repl@127.0.0.1:33106'",
+      Last_SQL_Error: '',
+      Seconds_Behind_Master: null,
+    });
+    expect(status).toEqual({
+      sourceHost: '127.0.0.1',
+      sourcePort: 33106,
+      ioRunning: 'connecting',
+      sqlRunning: true,
+      retrievedGtids: '1-11-42',
+      lastError: "error reconnecting to master 'repl@127.0.0.1:33106'",
+    });
+    expect(d.parseReplicaStatus({ Slave_IO_Running: 'Yes', Seconds_Behind_Master: '3' })).toMatchObject({
+      ioRunning: 'yes',
+      sqlRunning: false,
+      secondsBehind: 3,
+    });
+  });
+});
+
+describe('MySQL 8.0.23+/8.4 SQL (not run against a server)', () => {
+  const d = mysqlDialect;
+  it('uses gtid_executed and super_read_only', () => {
+    expect(d.probeVariables()).toContain('@@global.gtid_executed');
+    expect(d.fence()).toEqual(['SET GLOBAL super_read_only=ON']);
+    expect(d.openWrites()).toEqual(['SET GLOBAL super_read_only=OFF', 'SET GLOBAL read_only=OFF']);
+  });
+
+  it('avoids the SLAVE/MASTER syntax 8.4 removed', () => {
+    const all = [
+      d.replicaStatus(),
+      d.stopReplication(),
+      d.startReplication(),
+      d.changeSource({ host: 'h', port: 3306 }, { user: 'u', password: 'p' }).sql,
+    ].join(' ');
+    expect(all).not.toMatch(/SLAVE|MASTER/);
+    expect(d.changeSource({ host: 'h', port: 3306 }).sql).toBe(
+      'CHANGE REPLICATION SOURCE TO SOURCE_HOST=?, SOURCE_PORT=?, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1',
+    );
+  });
+
+  it('limits a SELECT with the MAX_EXECUTION_TIME hint in ms', () => {
+    expect(d.limitSelect('SELECT @@global.gtid_executed', 250)).toBe(
+      'SELECT /*+ MAX_EXECUTION_TIME(250) */ @@global.gtid_executed',
+    );
+  });
+
+  it('waits with WAIT_FOR_EXECUTED_GTID_SET (0 = reached, 1 = timeout)', () => {
+    const st = d.waitForGtids('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2);
+    expect(formatStatement(st)).toBe(
+      "SELECT WAIT_FOR_EXECUTED_GTID_SET('3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5', 2) AS waited",
+    );
+    expect(d.waitSucceeded(0)).toBe(true);
+    expect(d.waitSucceeded(1)).toBe(false);
+  });
+
+  it('parses SHOW REPLICA STATUS rows (new column names, multi-line GTID sets)', () => {
+    expect(
+      d.parseReplicaStatus({
+        Source_Host: 'db-b1',
+        Source_Port: 3306,
+        Replica_IO_Running: 'Yes',
+        Replica_SQL_Running: 'Yes',
+        Retrieved_Gtid_Set: 'aaa:1-5,\nbbb:1-2',
+        Last_IO_Error: '',
+        Last_SQL_Error: '',
+        Seconds_Behind_Source: 0,
+      }),
+    ).toEqual({
+      sourceHost: 'db-b1',
+      sourcePort: 3306,
+      ioRunning: 'yes',
+      sqlRunning: true,
+      retrievedGtids: 'aaa:1-5,bbb:1-2',
+      secondsBehind: 0,
+    });
+  });
+});
+
+describe('mariadbPendingGtids', () => {
+  it('keeps only domains the current position has not reached', () => {
+    expect(mariadbPendingGtids('1-11-10,2-21-5', '1-11-10,2-21-4')).toBe('2-21-5');
+    expect(mariadbPendingGtids('1-11-10,2-21-5', '1-11-12,2-21-5,3-31-1')).toBe('');
+    expect(mariadbPendingGtids('1-11-10', '')).toBe('1-11-10');
+    expect(mariadbPendingGtids('', '1-11-10')).toBe('');
+  });
+});
