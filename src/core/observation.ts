@@ -39,6 +39,10 @@ export interface NodeObservation {
   health: HealthVerdict;
   /** Unknown (undefined) when the node was not reachable at the last probe. */
   readOnly?: boolean;
+  /**
+   * When unreachable, observers keep the last set they saw: it is the best bound on what a dead
+   * writer had, and availability failovers compute the possibly lost range from it.
+   */
   executedGtids?: string;
   /** Union of the retrieved sets of every channel; lag that this node already holds locally. */
   retrievedGtids?: string;

@@ -59,6 +59,12 @@ export interface OperationJournal {
   acceptDataLoss: boolean;
   /** Whether automatic (counts against the failover budget). */
   automatic: boolean;
+  /** 'auto' or the intent's `by`. */
+  requestedBy: string;
+  /** Pin the new writer when done (pin intent naming another node). */
+  pinOnCompletion?: boolean;
+  /** Result of the current step's actions, once the loop recorded it (recordStepOutcome). */
+  lastOutcome?: StepOutcome;
   error?: string;
 }
 

@@ -38,6 +38,11 @@ export interface AntiFlapState {
   cooldownUntil?: number;
   /** Times of automatic failovers still inside the budget window, oldest first. */
   failoverTimes: number[];
+  /**
+   * The standing refusal to fail over, if any: a refusal is recorded in history when its reason
+   * changes, not on every cycle it persists.
+   */
+  lastSkip?: { reason: ReasonCode; since: number };
 }
 
 /**

@@ -1,0 +1,76 @@
+/**
+ * Which candidate master should take over. Ranking, best first: reachable, caught up (everything
+ * it received is executed), lowest lag, highest priority, colo, name — deterministic, so every
+ * leader picks the same node from the same snapshot.
+ */
+
+import { containsGtidSet, emptyGtidSet, parseGtidSet, unionGtidSets, type GtidSet } from './gtid.js';
+import { bestObservation, downByQuorum } from './health.js';
+import type { NodeObservation, ObserverReport } from './observation.js';
+import type { ClusterSnapshot } from './snapshot.js';
+import type { NodeSpec } from './topology.js';
+
+export interface CandidateView {
+  spec: NodeSpec;
+  observation?: NodeObservation;
+  reachable: boolean;
+  executed?: GtidSet;
+  retrieved?: GtidSet;
+  /** retrieved ⊆ executed: nothing left in the relay log to apply. */
+  caughtUp: boolean;
+  lagMs?: number;
+}
+
+export function candidateView(
+  snapshot: ClusterSnapshot,
+  live: ObserverReport[],
+  spec: NodeSpec,
+): CandidateView {
+  const flavor = snapshot.spec.flavor;
+  const observation = bestObservation(live, spec.name);
+  const reachable =
+    observation !== undefined &&
+    observation.reachable &&
+    observation.health === 'up' &&
+    !downByQuorum(snapshot, live, spec.name);
+  const executed =
+    observation?.executedGtids !== undefined ? parseGtidSet(observation.executedGtids, flavor) : undefined;
+  const retrieved =
+    observation?.retrievedGtids !== undefined ? parseGtidSet(observation.retrievedGtids, flavor) : undefined;
+  const caughtUp = executed !== undefined && containsGtidSet(executed, retrieved ?? emptyGtidSet(flavor));
+  const view: CandidateView = { spec, reachable, caughtUp };
+  if (observation) view.observation = observation;
+  if (executed) view.executed = executed;
+  if (retrieved) view.retrieved = retrieved;
+  if (observation?.lagMs !== undefined) view.lagMs = observation.lagMs;
+  return view;
+}
+
+/** Everything the candidate will have once it applied its relay log. */
+export function eventualGtids(view: CandidateView, flavor: ClusterSnapshot['spec']['flavor']): GtidSet {
+  const executed = view.executed ?? emptyGtidSet(flavor);
+  return view.retrieved ? unionGtidSets(executed, view.retrieved) : executed;
+}
+
+export function compareCandidates(a: CandidateView, b: CandidateView): number {
+  if (a.reachable !== b.reachable) return a.reachable ? -1 : 1;
+  if (a.caughtUp !== b.caughtUp) return a.caughtUp ? -1 : 1;
+  const lagA = a.lagMs ?? Number.POSITIVE_INFINITY;
+  const lagB = b.lagMs ?? Number.POSITIVE_INFINITY;
+  if (lagA !== lagB) return lagA < lagB ? -1 : 1;
+  if (a.spec.priority !== b.spec.priority) return b.spec.priority - a.spec.priority;
+  if (a.spec.colo !== b.spec.colo) return a.spec.colo < b.spec.colo ? -1 : 1;
+  return a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0;
+}
+
+/** Candidate masters other than `exclude` (the current writer) and quarantined nodes, best first. */
+export function rankCandidates(
+  snapshot: ClusterSnapshot,
+  live: ObserverReport[],
+  exclude?: string,
+): CandidateView[] {
+  return snapshot.spec.nodes
+    .filter((n) => n.role === 'candidate' && n.name !== exclude && !snapshot.quarantine[n.name])
+    .map((n) => candidateView(snapshot, live, n))
+    .sort(compareCandidates);
+}

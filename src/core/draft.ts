@@ -1,0 +1,64 @@
+/**
+ * Accumulator for one decide() call: actions, events and the new persisted state. Internal to
+ * the core; mutation stays local to a single call, so decide() as a whole is still pure.
+ */
+
+import type { Action } from './actions.js';
+import type { CoreConfig } from './config.js';
+import type { CoreEvent, Decision, EventLevel } from './decision.js';
+import type { HistoryEntry } from './history.js';
+import type { ObserverReport } from './observation.js';
+import type { ReasonCode } from './reasons.js';
+import type { ClusterSnapshot, PersistedState } from './snapshot.js';
+
+export class DecisionDraft {
+  readonly actions: Action[] = [];
+  readonly events: CoreEvent[] = [];
+  state: PersistedState;
+
+  constructor(
+    readonly snapshot: ClusterSnapshot,
+    readonly now: number,
+    readonly config: CoreConfig,
+    readonly live: ObserverReport[],
+  ) {
+    this.state = {
+      antiFlap: snapshot.antiFlap,
+      quarantine: snapshot.quarantine,
+      ...(snapshot.pin ? { pin: snapshot.pin } : {}),
+      ...(snapshot.operation ? { operation: snapshot.operation } : {}),
+    };
+  }
+
+  /** Writer epoch as committed in the snapshot (0 before bootstrap). */
+  get epoch(): number {
+    return this.snapshot.writer?.epoch ?? 0;
+  }
+
+  act(action: Action): void {
+    this.actions.push(action);
+  }
+
+  note(level: EventLevel, reason: ReasonCode, message: string, node?: string): void {
+    this.events.push(node === undefined ? { level, reason, message } : { level, reason, message, node });
+  }
+
+  history(entry: Omit<HistoryEntry, 'at' | 'epoch'> & { epoch?: number }): void {
+    const full: HistoryEntry = { ...entry, epoch: entry.epoch ?? this.epoch, at: this.now };
+    this.act({ type: 'record-history', reason: entry.reason, message: entry.message, entry: full });
+  }
+
+  setOperation(operation: PersistedState['operation']): void {
+    const { operation: _old, ...rest } = this.state;
+    this.state = operation ? { ...rest, operation } : rest;
+  }
+
+  setPin(pin: PersistedState['pin']): void {
+    const { pin: _old, ...rest } = this.state;
+    this.state = pin ? { ...rest, pin } : rest;
+  }
+
+  finish(): Decision {
+    return { actions: this.actions, events: this.events, state: this.state };
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * The step machine over an OperationJournal. decide() calls `advanceOperation` whenever a
+ * journal is in flight, whoever the leader is: it consumes the recorded outcome of the current
+ * step (or infers it from the snapshot, for a new leader that never saw the outcome), moves to
+ * the next step, and emits that step's idempotent actions. Before `commit` a failure rolls back
+ * (switchover: reopen the old writer) or aborts (failover: nothing was changed); from the
+ * commit on, the operation only moves forward.
+ */
+
+import { recordWriterChange } from './antiflap.js';
+import { assessWriter, bestObservation } from './health.js';
+import type { DecisionDraft } from './draft.js';
+import { containsGtidSet, isEmptyGtidSet, parseGtidSet } from './gtid.js';
+import type { OperationJournal, OperationKind, OperationStep, StepOutcome } from './operation.js';
+import type { ReasonCode } from './reasons.js';
+
+/** Feed the loop's result of executing the current step back into the journal (pure). */
+export function recordStepOutcome(journal: OperationJournal, outcome: StepOutcome): OperationJournal {
+  if (outcome.operationId !== journal.id || outcome.step !== journal.step) return journal;
+  return { ...journal, lastOutcome: outcome };
+}
+
+export interface OperationStart {
+  kind: OperationKind;
+  reason: ReasonCode;
+  to: string;
+  automatic: boolean;
+  requestedBy: string;
+  intentId?: string;
+  requiredGtids?: string;
+  lostGtids?: string;
+  acceptDataLoss?: boolean;
+  pinOnCompletion?: boolean;
+  /** Fence the old writer first (switchover; forced failover of a reachable writer). */
+  fenceOld: boolean;
+}
+
+export function startOperation(d: DecisionDraft, start: OperationStart): void {
+  const from = d.snapshot.writer?.node;
+  const journal: OperationJournal = {
+    id: `${start.kind}-${d.epoch + 1}-${d.now}`,
+    kind: start.kind,
+    reason: start.reason,
+    to: start.to,
+    previousEpoch: d.epoch,
+    epoch: d.epoch + 1,
+    step: start.fenceOld && from !== undefined ? 'fence-old' : 'wait-catchup',
+    startedAt: d.now,
+    stepStartedAt: d.now,
+    acceptDataLoss: start.acceptDataLoss ?? false,
+    automatic: start.automatic,
+    requestedBy: start.requestedBy,
+  };
+  if (from !== undefined) journal.from = from;
+  if (start.intentId !== undefined) journal.intentId = start.intentId;
+  if (start.requiredGtids !== undefined) journal.requiredGtids = start.requiredGtids;
+  if (start.lostGtids !== undefined) journal.lostGtids = start.lostGtids;
+  if (start.pinOnCompletion) journal.pinOnCompletion = true;
+  d.note(
+    'info',
+    start.reason,
+    `starting ${start.kind} ${journal.id}: ${from ?? '(none)'} → ${start.to}`,
+    start.to,
+  );
+  if (start.intentId !== undefined) {
+    d.act({
+      type: 'resolve-intent',
+      intentId: start.intentId,
+      status: 'in-progress',
+      reason: start.reason,
+      message: `${start.kind} ${journal.id} started`,
+    });
+  }
+  advanceOperation(d, journal);
+}
+
+const MAX_TRANSITIONS_PER_CALL = 10;
+
+export function advanceOperation(d: DecisionDraft, initial: OperationJournal): void {
+  let j = initial;
+  for (let i = 0; i < MAX_TRANSITIONS_PER_CALL; i++) {
+    const next = runStep(d, j);
+    if (next === 'wait') {
+      d.setOperation(j);
+      return;
+    }
+    if (next === 'cleared') {
+      d.setOperation(undefined);
+      return;
+    }
+    j = next;
+  }
+  d.setOperation(j);
+}
+
+/** Returns the journal after a transition, 'wait' after emitting the step's actions, or 'cleared'. */
+function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wait' | 'cleared' {
+  const outcome = j.lastOutcome?.step === j.step ? j.lastOutcome : undefined;
+  const elapsed = d.now - j.stepStartedAt;
+  const timedOut = elapsed > d.config.catchupTimeoutMs;
+
+  switch (j.step) {
+    case 'fence-old': {
+      if (j.from === undefined) return to(d, j, 'wait-catchup');
+      if (outcome?.ok) {
+        const fenced = outcome.executedGtids ?? '';
+        return to(d, { ...j, fencedGtids: fenced, requiredGtids: j.requiredGtids ?? fenced }, 'wait-catchup');
+      }
+      if (outcome || timedOut)
+        return fail(d, j, 'fence-failed', `fencing ${j.from} failed: ${outcome?.error ?? 'timed out'}`);
+      d.act({
+        type: 'fence',
+        node: j.from,
+        reason: 'operation-step',
+        message: `${j.kind} ${j.id}: fence old writer ${j.from}`,
+      });
+      return 'wait';
+    }
+
+    case 'wait-catchup': {
+      const required = j.requiredGtids;
+      if (required === undefined || isEmptyGtidSet(parseGtidSet(required, d.snapshot.spec.flavor))) {
+        return to(d, j, 'commit');
+      }
+      if (outcome?.ok || targetHas(d, j.to, required)) return to(d, j, 'commit');
+      if (outcome || timedOut) {
+        const why = `${j.to} did not execute ${required} within ${d.config.catchupTimeoutMs} ms`;
+        if (j.acceptDataLoss) {
+          d.note('warn', 'catchup-timeout', `${why}; committing anyway (data loss accepted)`, j.to);
+          return to(d, j, 'commit');
+        }
+        return fail(d, j, 'catchup-timeout', why);
+      }
+      d.act({
+        type: 'wait-for-gtids',
+        node: j.to,
+        gtids: required,
+        timeoutMs: Math.max(0, d.config.catchupTimeoutMs - elapsed),
+        reason: 'operation-step',
+        message: `${j.kind} ${j.id}: wait until ${j.to} executed ${required}`,
+      });
+      return 'wait';
+    }
+
+    case 'commit': {
+      const writer = d.snapshot.writer;
+      const committedEpoch = writer?.epoch ?? 0;
+      if (committedEpoch >= j.epoch) {
+        if (writer?.node === j.to && committedEpoch === j.epoch) return committed(d, j);
+        return fail(
+          d,
+          j,
+          'operation-aborted',
+          `writer epoch moved to ${committedEpoch} (${writer?.node}) under ${j.id}`,
+        );
+      }
+      if (committedEpoch !== j.previousEpoch) {
+        return fail(
+          d,
+          j,
+          'operation-aborted',
+          `writer epoch ${committedEpoch} is not ${j.previousEpoch} as journalled`,
+        );
+      }
+      if (j.automatic && d.state.pin) {
+        return fail(d, j, 'skipped-pinned', `cluster was pinned during automatic ${j.kind} ${j.id}`);
+      }
+      if (j.automatic && j.kind === 'failover' && j.reason === 'writer-dead-quorum') {
+        const again = assessWriter(d.snapshot, d.now, d.config);
+        if (!again.dead)
+          return fail(d, j, 'operation-aborted', `writer no longer judged dead: ${again.message}`);
+      }
+      if (outcome && !outcome.ok && timedOut) {
+        return fail(
+          d,
+          j,
+          'operation-aborted',
+          `commit of ${j.id} kept failing: ${outcome.error ?? 'txn failed'}`,
+        );
+      }
+      d.act({
+        type: 'promote',
+        node: j.to,
+        epoch: j.epoch,
+        previousEpoch: j.previousEpoch,
+        reason: j.reason,
+        message: `${j.kind} ${j.id}: commit writer ${j.to} at epoch ${j.epoch}`,
+        ...(j.lostGtids !== undefined ? { lostGtids: j.lostGtids } : {}),
+      });
+      return 'wait';
+    }
+
+    case 'open-target': {
+      const obs = bestObservation(d.live, j.to);
+      if (outcome?.ok || obs?.readOnly === false) return to(d, j, 'repoint');
+      if (timedOut) {
+        d.note('warn', 'operation-step', `${j.to} not confirmed writable; its guardian opens it`, j.to);
+        return to(d, j, 'repoint');
+      }
+      d.act({
+        type: 'open-writes',
+        node: j.to,
+        epoch: j.epoch,
+        reason: 'operation-step',
+        message: `${j.kind} ${j.id}: read_only=OFF on ${j.to}`,
+      });
+      return 'wait';
+    }
+
+    case 'repoint': {
+      if (outcome || timedOut) return to(d, j, 'done');
+      const before = d.actions.length;
+      emitRepoints(d, j);
+      return d.actions.length === before ? to(d, j, 'done') : 'wait';
+    }
+
+    case 'rolling-back': {
+      const writer = d.snapshot.writer;
+      const fenced = j.from !== undefined && j.fencedGtids !== undefined;
+      if (!fenced || outcome || timedOut || writer?.epoch !== j.previousEpoch || writer.node !== j.from) {
+        return to(d, j, 'rolled-back');
+      }
+      d.act({
+        type: 'open-writes',
+        node: j.from as string,
+        epoch: j.previousEpoch,
+        reason: 'operation-rolled-back',
+        message: `${j.kind} ${j.id}: reopen ${j.from} (rollback)`,
+      });
+      return 'wait';
+    }
+
+    case 'done':
+      return finish(d, j, 'operation-completed', 'done');
+    case 'rolled-back':
+      return finish(d, j, 'operation-rolled-back', 'failed');
+    case 'aborted':
+      return finish(d, j, 'operation-aborted', 'failed');
+  }
+}
+
+function to(d: DecisionDraft, j: OperationJournal, step: OperationStep): OperationJournal {
+  const { lastOutcome: _done, ...rest } = j;
+  return { ...rest, step, stepStartedAt: d.now };
+}
+
+/** Before the commit: a fenced switchover rolls back, anything else aborts. */
+function fail(d: DecisionDraft, j: OperationJournal, reason: ReasonCode, message: string): OperationJournal {
+  d.note('warn', reason, `${j.kind} ${j.id}: ${message}`, j.to);
+  const next = j.fencedGtids !== undefined ? 'rolling-back' : 'aborted';
+  return to(d, { ...j, error: `${reason}: ${message}` }, next);
+}
+
+function committed(d: DecisionDraft, j: OperationJournal): OperationJournal {
+  if (j.reason !== 'bootstrap-writer') {
+    d.state = { ...d.state, antiFlap: recordWriterChange(d.state.antiFlap, d.now, d.config, j.automatic) };
+  }
+  if (j.kind === 'failover' && j.from !== undefined && j.fencedGtids === undefined) {
+    d.state = {
+      ...d.state,
+      quarantine: {
+        ...d.state.quarantine,
+        [j.from]: { node: j.from, since: d.now, epoch: j.epoch, status: 'awaiting-return' },
+      },
+    };
+  }
+  d.history({
+    event: 'promote',
+    epoch: j.epoch,
+    reason: j.reason,
+    message: `${j.kind}: ${j.from ?? '(none)'} → ${j.to} at epoch ${j.epoch}`,
+    node: j.to,
+    ...(j.from !== undefined ? { from: j.from } : {}),
+    by: j.requestedBy,
+    ...(j.lostGtids !== undefined ? { lostGtids: j.lostGtids } : {}),
+    operationId: j.id,
+  });
+  return to(d, j, 'open-target');
+}
+
+function finish(
+  d: DecisionDraft,
+  j: OperationJournal,
+  reason: ReasonCode,
+  status: 'done' | 'failed',
+): 'cleared' {
+  const message =
+    status === 'done'
+      ? `${j.kind} ${j.id} completed: writer ${j.to} at epoch ${j.epoch}`
+      : `${j.kind} ${j.id} ${j.step}: ${j.error ?? 'failed'}`;
+  d.note(status === 'done' ? 'info' : 'alert', reason, message, j.to);
+  d.history({
+    event: status === 'done' ? 'operation-completed' : j.step,
+    epoch: status === 'done' ? j.epoch : j.previousEpoch,
+    reason,
+    message,
+    node: j.to,
+    by: j.requestedBy,
+    operationId: j.id,
+  });
+  if (j.intentId !== undefined) {
+    d.act({ type: 'resolve-intent', intentId: j.intentId, status, reason, message });
+  }
+  if (status === 'done' && j.pinOnCompletion) {
+    d.setPin({
+      node: j.to,
+      by: j.requestedBy,
+      at: d.now,
+      reason: 'pin-requested',
+      message: `pinned after ${j.id}`,
+    });
+  } else if (
+    status === 'done' &&
+    d.state.pin &&
+    d.state.pin.node !== undefined &&
+    d.state.pin.node !== j.to
+  ) {
+    // A forced failover while pinned moves the pin along with the writer.
+    d.setPin({ ...d.state.pin, node: j.to });
+  }
+  return 'cleared';
+}
+
+function targetHas(d: DecisionDraft, node: string, required: string): boolean {
+  const obs = bestObservation(d.live, node);
+  if (!obs?.reachable || obs.executedGtids === undefined) return false;
+  const flavor = d.snapshot.spec.flavor;
+  return containsGtidSet(parseGtidSet(obs.executedGtids, flavor), parseGtidSet(required, flavor));
+}
+
+/**
+ * After a failover: stop the new writer reading from the old one (it may come back with errant
+ * transactions) and move the old writer's replicas. After a switchover the old writer stays a
+ * co-master and only needs to replicate from the new writer.
+ */
+function emitRepoints(d: DecisionDraft, j: OperationJournal): void {
+  const from = j.from;
+  if (from === undefined) return;
+  const message = `${j.kind} ${j.id}`;
+  if (j.kind === 'failover' && j.fencedGtids === undefined) {
+    d.act({
+      type: 'stop-replication',
+      on: j.to,
+      from,
+      reason: 'operation-step',
+      message: `${message}: isolate ${j.to} from ${from}`,
+    });
+    for (const node of d.snapshot.spec.nodes) {
+      if (node.name === from || node.name === j.to) continue;
+      const obs = bestObservation(d.live, node.name);
+      if (obs?.reachable && obs.replication?.some((ch) => ch.source === from)) {
+        d.act({
+          type: 'repoint',
+          replica: node.name,
+          source: j.to,
+          reason: 'operation-step',
+          message: `${message}: ${node.name} follows ${j.to}`,
+        });
+      }
+    }
+    return;
+  }
+  const old = bestObservation(d.live, from);
+  if (old?.reachable && !old.replication?.some((ch) => ch.source === j.to)) {
+    d.act({
+      type: 'repoint',
+      replica: from,
+      source: j.to,
+      reason: 'operation-step',
+      message: `${message}: ${from} replicates from ${j.to}`,
+    });
+  }
+}

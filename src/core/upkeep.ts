@@ -1,0 +1,102 @@
+/**
+ * Steady-state duties of the leader while the writer is alive and no operation is in flight:
+ * reopen a writer its guardian had to fence, fence any other writable node, keep replicas and
+ * the standby co-master pointed at a live source.
+ */
+
+import type { DecisionDraft } from './draft.js';
+import { bestObservation, downByQuorum } from './health.js';
+
+/**
+ * The writer's guardian fenced it at this epoch (it lost its session for a moment) but the
+ * writer is healthy: commit the same node under a newer epoch so the guardian may reopen it.
+ * Returns true when it emitted the promote.
+ */
+export function reopenFencedWriter(d: DecisionDraft): boolean {
+  const writer = d.snapshot.writer;
+  if (!writer) return false;
+  const colo = d.snapshot.spec.nodes.find((n) => n.name === writer.node)?.colo;
+  const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
+  const fenced = guardian?.fencedWriter;
+  if (!guardian?.sessionAlive || !fenced || fenced.node !== writer.node || fenced.epoch !== writer.epoch)
+    return false;
+  const obs = bestObservation(d.live, writer.node);
+  if (!obs?.reachable || obs.health !== 'up') return false;
+  const message = `guardian ${guardian.coordinator} fenced healthy writer ${writer.node} at epoch ${writer.epoch}: recommit at epoch ${writer.epoch + 1}`;
+  d.act({
+    type: 'promote',
+    node: writer.node,
+    epoch: writer.epoch + 1,
+    previousEpoch: writer.epoch,
+    reason: 'writer-reopen',
+    message,
+  });
+  d.note('info', 'writer-reopen', message, writer.node);
+  d.history({
+    event: 'promote',
+    epoch: writer.epoch + 1,
+    reason: 'writer-reopen',
+    message,
+    node: writer.node,
+    by: 'auto',
+  });
+  return true;
+}
+
+/**
+ * The writer is read-only and nobody guards its colo: nobody will reopen it, and it would be
+ * unsafe to open it without a guardian able to self-fence. Such a writer is replaced.
+ */
+export function writerFencedWithoutGuardian(d: DecisionDraft): string | undefined {
+  const writer = d.snapshot.writer;
+  if (!writer) return undefined;
+  const colo = d.snapshot.spec.nodes.find((n) => n.name === writer.node)?.colo;
+  const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
+  if (guardian?.sessionAlive) return undefined;
+  const obs = bestObservation(d.live, writer.node);
+  if (!obs?.reachable || obs.readOnly !== true) return undefined;
+  return `writer ${writer.node} is read-only and colo ${colo ?? '?'} has no live guardian (${guardian?.coordinator ?? 'none'})`;
+}
+
+export function fenceStrayWriters(d: DecisionDraft): void {
+  const writer = d.snapshot.writer;
+  for (const node of d.snapshot.spec.nodes) {
+    if (node.name === writer?.node || d.state.quarantine[node.name]) continue;
+    const obs = bestObservation(d.live, node.name);
+    if (obs?.reachable && obs.readOnly === false) {
+      const message = `${node.name} is writable but the writer is ${writer?.node ?? '(none)'}: fencing`;
+      d.act({ type: 'fence', node: node.name, reason: 'stale-writable-node', message });
+      d.note('alert', 'stale-writable-node', message, node.name);
+      d.history({ event: 'fence', reason: 'stale-writable-node', message, node: node.name, by: 'auto' });
+    }
+  }
+}
+
+/**
+ * Replicas follow their configured source while it is a healthy, non-quarantined node, else the
+ * writer; the standby co-master follows the writer. Only nodes we can see replicating from
+ * something else are repointed: a node with no channel was set up by hand and is left alone.
+ */
+export function repointReplicas(d: DecisionDraft): void {
+  const writer = d.snapshot.writer;
+  if (!writer) return;
+  const usable = (name: string | undefined): boolean =>
+    name !== undefined &&
+    d.snapshot.spec.nodes.some((n) => n.name === name) &&
+    !d.state.quarantine[name] &&
+    !downByQuorum(d.snapshot, d.live, name);
+  for (const node of d.snapshot.spec.nodes) {
+    if (node.name === writer.node || d.state.quarantine[node.name]) continue;
+    const obs = bestObservation(d.live, node.name);
+    const channel = obs?.replication?.[0];
+    if (!obs?.reachable || !channel || channel.source === undefined) continue;
+    const desired =
+      node.role === 'replica' && node.replicatesFrom !== undefined && usable(node.replicatesFrom)
+        ? node.replicatesFrom
+        : writer.node;
+    if (channel.source === desired) continue;
+    const message = `${node.name} replicates from ${channel.source}; should follow ${desired}`;
+    d.act({ type: 'repoint', replica: node.name, source: desired, reason: 'replica-source-lost', message });
+    d.note('info', 'replica-source-lost', message, node.name);
+  }
+}
