@@ -144,7 +144,7 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
       snap: snapshot({
         // coord-a reaches db-a1 over the colo LAN; the replicas' IO threads happen to be broken.
         reports: [
-          report('coord-a', withNodes(dead, { 'db-a1': healthyNodes()[0] })),
+          report('coord-a', withNodes(dead, { 'db-a1': { ...healthyNodes()[0] } })),
           report('coord-b', dead),
           report('coord-w', dead),
         ],
