@@ -1,0 +1,187 @@
+/**
+ * Carries out the leader's actions, in order, each with a deadline and the checks the core asks
+ * for (actions.ts): etcd writes are guarded by our leader key's create-revision and by the state
+ * they were decided from; MySQL side effects first check `now < validUntil` and, when they carry
+ * an epoch, that the writer record has not moved on. The first failure stops the rest: later
+ * actions of a step assume the earlier ones happened.
+ */
+
+import type { Action, HistoryEntry, Intent, WriterRecord } from '../core/index.js';
+import { NotLeaderError, StaleEpochError } from './errors.js';
+import type { ClusterKeys } from './keys.js';
+import type { LeaseDeadline } from './lease-deadline.js';
+import type { Clock, Compare, Database, Leadership, Op } from './ports.js';
+import { encode, type StoredHistoryEntry } from './records.js';
+
+export interface ActionOutcome {
+  action: Action;
+  ok: boolean;
+  /** fence: executed set after fencing; wait-for-gtids: whether it was reached. */
+  executedGtids?: string;
+  reached?: boolean;
+  error?: string;
+}
+
+export interface ExecutionContext {
+  leadership: Leadership;
+  /** Compares that tie guarded writes to the state the actions were decided from. */
+  decidedFrom: Compare[];
+  /** Writer record as read this cycle (epoch checks for MySQL side effects). */
+  writer?: WriterRecord;
+  intents: Intent[];
+  /** Revision of the read; history sequence numbers derive from it. */
+  historySeqBase: number;
+}
+
+export class ActionExecutor {
+  private historyIndex = 0;
+
+  constructor(
+    private readonly keys: ClusterKeys,
+    private readonly clock: Clock,
+    private readonly databases: ReadonlyMap<string, Database>,
+    private readonly lease: LeaseDeadline,
+    private readonly coordinator: string,
+    private readonly timeouts: { storeTimeoutMs: number; commandTimeoutMs: number },
+    private readonly nodeAddress: (name: string) => { host: string; port: number } | undefined,
+  ) {}
+
+  async executeAll(actions: Action[], ctx: ExecutionContext): Promise<ActionOutcome[]> {
+    const outcomes: ActionOutcome[] = [];
+    this.historyIndex = 0;
+    let epochWriter = ctx.writer;
+    for (const action of actions) {
+      const outcome: ActionOutcome = { action, ok: false };
+      outcomes.push(outcome);
+      try {
+        await this.execute(action, ctx, outcome, epochWriter);
+        outcome.ok = true;
+        if (action.type === 'promote') {
+          epochWriter = {
+            node: action.node,
+            epoch: action.epoch,
+            since: this.clock.wallNow(),
+            reason: action.reason,
+          };
+          // The new writer record is the state later writes of this batch build on.
+          ctx.decidedFrom = ctx.decidedFrom.filter((c) => c.key !== this.keys.writer);
+        }
+      } catch (error) {
+        outcome.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        // History and intent bookkeeping never block the safety-relevant steps after them.
+        if (action.type !== 'record-history' && action.type !== 'resolve-intent') break;
+      }
+    }
+    return outcomes;
+  }
+
+  private async execute(
+    action: Action,
+    ctx: ExecutionContext,
+    outcome: ActionOutcome,
+    writer: WriterRecord | undefined,
+  ): Promise<void> {
+    switch (action.type) {
+      case 'fence':
+      case 'quarantine': {
+        // Fencing is always allowed: making a node read-only can never create a second writer.
+        const { executedGtids } = await this.db(action.node).fence(
+          this.clock.now() + this.timeouts.commandTimeoutMs,
+        );
+        outcome.executedGtids = executedGtids;
+        return;
+      }
+      case 'wait-for-gtids': {
+        this.lease.require(`wait for GTIDs on ${action.node}`);
+        outcome.reached = await this.db(action.node).waitForGtids(
+          action.gtids,
+          this.lease.boundedDeadline(action.timeoutMs),
+        );
+        if (!outcome.reached)
+          throw new Error(`${action.node} did not execute ${action.gtids} within ${action.timeoutMs} ms`);
+        return;
+      }
+      case 'promote': {
+        this.lease.require(`promote ${action.node}`);
+        const record: WriterRecord = {
+          node: action.node,
+          epoch: action.epoch,
+          since: this.clock.wallNow(),
+          reason: action.reason,
+        };
+        if (writer && writer.epoch !== action.previousEpoch) {
+          throw new StaleEpochError(
+            `promote ${action.node}: writer epoch is ${writer.epoch}, decided from ${action.previousEpoch}`,
+          );
+        }
+        await this.guarded(ctx, `promote ${action.node} at epoch ${action.epoch}`, [
+          { put: this.keys.writer, value: encode(record) },
+        ]);
+        return;
+      }
+      case 'open-writes': {
+        if (!writer || writer.node !== action.node || writer.epoch !== action.epoch) {
+          throw new StaleEpochError(
+            `open writes on ${action.node} at epoch ${action.epoch}: writer record is ${writer?.node}@${writer?.epoch}`,
+          );
+        }
+        this.lease.require(`open writes on ${action.node}`);
+        await this.db(action.node).openWrites(this.lease.boundedDeadline(this.timeouts.commandTimeoutMs));
+        return;
+      }
+      case 'repoint': {
+        this.lease.require(`repoint ${action.replica}`);
+        const source = this.nodeAddress(action.source);
+        if (!source) throw new Error(`repoint ${action.replica}: unknown source ${action.source}`);
+        await this.db(action.replica).repoint(
+          source,
+          this.lease.boundedDeadline(this.timeouts.commandTimeoutMs),
+        );
+        return;
+      }
+      case 'stop-replication': {
+        this.lease.require(`stop replication on ${action.on}`);
+        await this.db(action.on).stopReplication(this.lease.boundedDeadline(this.timeouts.commandTimeoutMs));
+        return;
+      }
+      case 'record-history': {
+        await this.guarded(ctx, 'record history', [this.historyOp(action.entry, ctx.historySeqBase)]);
+        return;
+      }
+      case 'resolve-intent': {
+        const intent = ctx.intents.find((i) => i.id === action.intentId);
+        if (!intent) return;
+        await this.guarded(ctx, `resolve intent ${action.intentId}`, [
+          { put: this.keys.intent(action.intentId), value: encode({ ...intent, status: action.status }) },
+        ]);
+        return;
+      }
+    }
+  }
+
+  historyOp(entry: HistoryEntry, seqBase: number): Op {
+    const stored: StoredHistoryEntry = {
+      ...entry,
+      wallAt: this.clock.wallNow(),
+      coordinator: this.coordinator,
+    };
+    const seq = seqBase * 100 + this.historyIndex++;
+    return { put: this.keys.history(entry.epoch, seq), value: encode(stored) };
+  }
+
+  private async guarded(ctx: ExecutionContext, what: string, ops: Op[]): Promise<void> {
+    this.lease.require(what);
+    const result = await ctx.leadership.guardedTxn(
+      ctx.decidedFrom,
+      ops,
+      this.lease.boundedDeadline(this.timeouts.storeTimeoutMs),
+    );
+    if (!result.succeeded) throw new NotLeaderError(what);
+  }
+
+  private db(node: string): Database {
+    const db = this.databases.get(node);
+    if (!db) throw new Error(`no connection configured for ${node}`);
+    return db;
+  }
+}

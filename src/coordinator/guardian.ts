@@ -1,0 +1,143 @@
+/**
+ * Guardian duty for this coordinator's own colo (invariant 4): run the core's pure guard() rule
+ * and carry out what it says, with two loop-level rules of its own:
+ * - read_only=OFF only runs after a last `now < validUntil` check, right before the call;
+ * - the self-fence path does not wait for the cycle: when the session's signal aborts (its
+ *   deadline passed or the lease is gone) we fence at once, even while a cycle is stuck in an
+ *   etcd call, because the lease may expire at the server `margin` ms later.
+ */
+
+import {
+  guard,
+  type ClusterSpec,
+  type FencedWriter,
+  type GuardianAction,
+  type NodeObservation,
+  type OperationJournal,
+  type WriterRecord,
+} from '../core/index.js';
+import type { LeaseDeadline } from './lease-deadline.js';
+import type { Clock, Database } from './ports.js';
+
+export interface GuardianEvent {
+  action: GuardianAction['type'] | 'self-fence';
+  node: string;
+  reason: string;
+  ok: boolean;
+  error?: string;
+  epoch?: number;
+}
+
+export class GuardianDuty {
+  /** Epoch at which we fenced the writer: we never reopen it at that epoch (core rule). */
+  private fencedEpoch: number | undefined;
+  /** Confirmed fence of the writer, published for the leader. */
+  private fenced: FencedWriter | undefined;
+  /** Local nodes we may have left writable (last seen or last opened), for the self-fence path. */
+  private possiblyWritable = new Set<string>();
+  private lastWriter: WriterRecord | undefined;
+
+  constructor(
+    private readonly spec: ClusterSpec,
+    private readonly colo: string,
+    private readonly clock: Clock,
+    private readonly databases: ReadonlyMap<string, Database>,
+    private readonly lease: LeaseDeadline,
+    private readonly commandTimeoutMs: number,
+    private readonly onEvent: (e: GuardianEvent) => void,
+  ) {}
+
+  get localNodes(): string[] {
+    return this.spec.nodes.filter((n) => n.colo === this.colo).map((n) => n.name);
+  }
+
+  fencedWriter(): FencedWriter | undefined {
+    return this.fenced;
+  }
+
+  /** The writer record this guardian last read (what it enforces). */
+  knownWriter(): WriterRecord | undefined {
+    return this.lastWriter;
+  }
+
+  /** One guardian pass from the cycle; `writerFresh` says whether the writer record was read in this cycle. */
+  async enforce(
+    writer: WriterRecord | undefined,
+    operation: OperationJournal | undefined,
+    observations: NodeObservation[],
+    writerFresh: boolean,
+  ): Promise<void> {
+    if (writer) this.lastWriter = writer;
+    const local = new Set(this.localNodes);
+    for (const o of observations)
+      if (local.has(o.node) && o.readOnly === false) this.possiblyWritable.add(o.node);
+    const input: Parameters<typeof guard>[0] = {
+      spec: this.spec,
+      colo: this.colo,
+      observations: observations.filter((o) => local.has(o.node)),
+      now: this.clock.now(),
+      sessionValidUntil: this.lease.validUntil(),
+    };
+    if (writer) input.writer = writer;
+    else if (this.lastWriter) input.writer = this.lastWriter;
+    if (operation) input.operation = operation;
+    if (this.fencedEpoch !== undefined) input.fencedEpoch = this.fencedEpoch;
+    const decision = guard(input);
+    if (decision.fencedEpoch !== undefined) this.fencedEpoch = decision.fencedEpoch;
+    for (const action of decision.actions) {
+      // Opening writes on a writer record we could not re-read this cycle would trust a stale view.
+      if (action.type === 'open-writes' && !writerFresh) continue;
+      await this.execute(action, input.writer);
+    }
+  }
+
+  /** The session ended: fence every local node that may be writable, now. */
+  async selfFence(): Promise<void> {
+    const writer = this.lastWriter;
+    const targets = new Set(this.possiblyWritable);
+    if (writer && this.localNodes.includes(writer.node)) {
+      targets.add(writer.node);
+      this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, writer.epoch);
+    }
+    await Promise.all(
+      [...targets].sort().map((node) =>
+        this.execute(
+          {
+            type: 'fence',
+            node,
+            reason: 'guardian-session-invalid',
+            message: `session ended: fencing ${node}`,
+          },
+          writer,
+        ),
+      ),
+    );
+  }
+
+  private async execute(action: GuardianAction, writer: WriterRecord | undefined): Promise<void> {
+    const db = this.databases.get(action.node);
+    if (!db) return;
+    const deadline = this.clock.now() + this.commandTimeoutMs;
+    const event: GuardianEvent = { action: action.type, node: action.node, reason: action.reason, ok: false };
+    try {
+      if (action.type === 'open-writes') {
+        event.epoch = action.epoch;
+        // Last check before the only call that can create a writer: our lease must be provably alive.
+        this.lease.require(`open writes on ${action.node}`);
+        this.possiblyWritable.add(action.node);
+        await db.openWrites(Math.min(deadline, this.lease.validUntil()));
+      } else {
+        const { executedGtids } = await db.fence(deadline);
+        this.possiblyWritable.delete(action.node);
+        if (writer && writer.node === action.node) {
+          this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, writer.epoch);
+          this.fenced = { node: action.node, epoch: writer.epoch, executedGtids, at: this.clock.wallNow() };
+        }
+      }
+      event.ok = true;
+    } catch (error) {
+      event.error = error instanceof Error ? error.message : String(error);
+    }
+    this.onEvent(event);
+  }
+}

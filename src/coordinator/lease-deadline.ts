@@ -1,0 +1,35 @@
+/**
+ * Invariant 3: lease validity is ours to compute. Every side effect asks this object right
+ * before it runs; the answer is only "yes" while now < session.validUntil() (send time of the
+ * last acknowledged keepalive + TTL - margin, on the monotonic clock).
+ */
+
+import { LeaseExpiredError } from './errors.js';
+import type { Clock, MonoMs, Session } from './ports.js';
+
+export class LeaseDeadline {
+  constructor(
+    private readonly clock: Clock,
+    private readonly currentSession: () => Session | undefined,
+  ) {}
+
+  /** Monotonic time until which our lease is provably alive (-Infinity without a session). */
+  validUntil(): MonoMs {
+    const session = this.currentSession();
+    return session === undefined || session.signal.aborted ? -Infinity : session.validUntil();
+  }
+
+  valid(): boolean {
+    return this.clock.now() < this.validUntil();
+  }
+
+  /** Throws LeaseExpiredError unless the lease is provably alive right now. */
+  require(what: string): void {
+    if (!this.valid()) throw new LeaseExpiredError(what);
+  }
+
+  /** A deadline for a leader call: the call's own timeout, but never past the lease. */
+  boundedDeadline(timeoutMs: number): MonoMs {
+    return Math.min(this.clock.now() + timeoutMs, this.validUntil());
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * One coordinator process for one cluster: observe → read state → guard → publish → (leader)
+ * decide and act, once per cycle, one cycle in flight, every port call under a deadline.
+ *
+ * The session is the process's proof of life. Losing it (its own deadline passed, or etcd says
+ * the lease is gone) fences the local writer immediately, outside the cycle, and drops
+ * leadership; the next cycle opens a new session and campaigns again.
+ */
+
+import {
+  recordStepOutcome,
+  type Action,
+  type Decision,
+  type OperationJournal,
+  type StepOutcome,
+} from '../core/index.js';
+import type { CoordinatorConfig } from './config.js';
+import { decideCluster } from './decision-adapter.js';
+import { NotLeaderError } from './errors.js';
+import { ActionExecutor, type ActionOutcome } from './executor.js';
+import { GuardianDuty, type GuardianEvent } from './guardian.js';
+import { clusterKeys, type ClusterKeys } from './keys.js';
+import { LeaderRole } from './leader.js';
+import { LeaseDeadline } from './lease-deadline.js';
+import { Observer } from './observer.js';
+import type { Clock, Compare, Database, Leadership, Session, Store } from './ports.js';
+import { ReportPublisher } from './publisher.js';
+import { encode, type PublishedReport } from './records.js';
+import { ClusterStateStore, type StoreView } from './state-store.js';
+
+/** Structured record of what the loop did and why (a pino child logger in production). */
+export type LoopLog = (kind: string, fields: Record<string, unknown>) => void;
+
+export interface CoordinatorDeps {
+  config: CoordinatorConfig;
+  clock: Clock;
+  store: Store;
+  /** One Database per node of the cluster (local and remote), by node name. */
+  databases: ReadonlyMap<string, Database>;
+  log?: LoopLog;
+}
+
+export class Coordinator {
+  readonly keys: ClusterKeys;
+  private readonly lease: LeaseDeadline;
+  private readonly observer: Observer;
+  private readonly guardian: GuardianDuty;
+  private readonly publisher: ReportPublisher;
+  private readonly state: ClusterStateStore;
+  private readonly leader: LeaderRole;
+  private readonly executor: ActionExecutor;
+  private readonly log: LoopLog;
+  private session: Session | undefined;
+  private sessionPending = false;
+  private cycles = 0;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    const { config, clock, store, databases } = deps;
+    const t = config.timings;
+    this.log = deps.log ?? (() => undefined);
+    this.keys = clusterKeys(config.cluster.name);
+    this.lease = new LeaseDeadline(clock, () => this.session);
+    this.observer = new Observer(config.cluster, clock, databases, config.core.health, t.probeTimeoutMs);
+    this.guardian = new GuardianDuty(
+      config.cluster,
+      config.self.colo,
+      clock,
+      databases,
+      this.lease,
+      t.commandTimeoutMs,
+      (e) => this.onGuardianEvent(e),
+    );
+    this.publisher = new ReportPublisher(store, this.keys, clock, t.publishRefreshMs, t.storeTimeoutMs);
+    this.state = new ClusterStateStore(store, this.keys);
+    this.leader = new LeaderRole(store, this.keys, config.self.name, this.lease, (leading) =>
+      this.log(leading ? 'elected' : 'leadership-lost', {}),
+    );
+    this.executor = new ActionExecutor(
+      this.keys,
+      clock,
+      databases,
+      this.lease,
+      config.self.name,
+      { storeTimeoutMs: t.storeTimeoutMs, commandTimeoutMs: t.commandTimeoutMs },
+      (name) => {
+        const node = config.cluster.nodes.find((n) => n.name === name);
+        return node && { host: node.host, port: node.port };
+      },
+    );
+  }
+
+  get name(): string {
+    return this.deps.config.self.name;
+  }
+
+  /** The writer record this coordinator last read (for agreement checks and status). */
+  knownWriter(): { node: string; epoch: number } | undefined {
+    return this.guardian.knownWriter();
+  }
+
+  isLeader(): boolean {
+    return this.leader.current() !== undefined;
+  }
+
+  /** Run cycles until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { clock } = this.deps;
+    const interval = this.deps.config.timings.cycleIntervalMs;
+    while (!signal.aborted) {
+      const started = clock.now();
+      try {
+        await this.cycle();
+      } catch (error) {
+        this.log('cycle-failed', { error: describe(error) });
+      }
+      const elapsed = clock.now() - started;
+      try {
+        await clock.sleep(Math.max(0, interval - elapsed), signal);
+      } catch {
+        break;
+      }
+    }
+    this.leader.stop();
+  }
+
+  /** One observe → guard → publish → lead pass. */
+  async cycle(): Promise<void> {
+    const { clock, config } = this.deps;
+    const t = config.timings;
+    this.cycles++;
+    await this.ensureSession();
+
+    const observations = await this.observer.observeAll();
+
+    // The writer record must be read in this cycle for the guardian to open writes on it.
+    const leadership = this.leader.current();
+    let view: StoreView | undefined;
+    let writerFresh = false;
+    let writer;
+    let operation: OperationJournal | undefined;
+    try {
+      const deadline = clock.now() + t.storeTimeoutMs;
+      if (leadership) {
+        view = await this.state.read(deadline);
+        writer = view.writer;
+        operation = view.operation;
+        if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
+      } else {
+        const read = await this.state.readWriter(deadline);
+        writer = read.writer;
+        operation = read.operation;
+      }
+      writerFresh = true;
+    } catch (error) {
+      this.log('state-read-failed', { error: describe(error) });
+    }
+
+    await this.guardian.enforce(writerFresh ? writer : undefined, operation, observations, writerFresh);
+
+    const report: PublishedReport = {
+      coordinator: config.self.name,
+      colo: config.self.colo,
+      publishedAt: clock.now(),
+      nodes: observations,
+      guardian: {},
+    };
+    const fenced = this.guardian.fencedWriter();
+    if (fenced) report.guardian.fencedWriter = fenced;
+    const session = this.session;
+    if (session && this.lease.valid()) {
+      try {
+        const revision = await this.publisher.publish(report, session);
+        if (revision !== undefined) view?.reports.set(config.self.name, { report, modRevision: revision });
+      } catch (error) {
+        this.log('publish-failed', { error: describe(error) });
+      }
+    }
+
+    if (leadership && view && this.leader.current() === leadership) await this.lead(leadership, view, report);
+  }
+
+  private async lead(leadership: Leadership, view: StoreView, ownReport: PublishedReport): Promise<void> {
+    const { clock, config } = this.deps;
+    const now = clock.wallNow();
+    const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
+    const decision = decideCluster(snapshot, now, config.core);
+    for (const e of decision.events) this.log('decision', { ...e });
+
+    const decidedFrom = [
+      ...this.state.decidedFrom(view),
+      ...this.guardianConfirmation(view, decision.actions),
+    ];
+    const persist = this.state.persistOps(snapshot, decision.state);
+    try {
+      if (persist.length > 0) {
+        this.lease.require('persist decision state');
+        const result = await leadership.guardedTxn(
+          decidedFrom,
+          persist,
+          this.lease.boundedDeadline(config.timings.storeTimeoutMs),
+        );
+        if (!result.succeeded) throw new NotLeaderError('persist decision state');
+      }
+    } catch (error) {
+      this.onLeaderWriteFailed(error, 'persist');
+      return;
+    }
+    if (decision.actions.length === 0) return;
+
+    const ctx = {
+      leadership,
+      decidedFrom,
+      intents: view.intents,
+      historySeqBase: view.writerModRevision + this.cycles * 1_000_000,
+      ...(view.writer ? { writer: view.writer } : {}),
+    };
+    const outcomes = await this.executor.executeAll(decision.actions, ctx);
+    for (const o of outcomes)
+      this.log('action', {
+        type: o.action.type,
+        ok: o.ok,
+        reason: o.action.reason,
+        ...actionTarget(o.action),
+        ...(o.error ? { error: o.error } : {}),
+      });
+    const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
+    if (failed) this.leader.lost();
+    await this.recordOutcome(leadership, decision, outcomes);
+  }
+
+  /**
+   * A promotion away from a writer relies on what that writer's guardian published (its fence
+   * report, or its absence meaning its session is gone). The commit compares that report's
+   * revision, so a guardian that restarted and republished in between makes the commit fail.
+   */
+  private guardianConfirmation(view: StoreView, actions: Action[]): Compare[] {
+    if (!actions.some((a) => a.type === 'promote')) return [];
+    const oldWriter = view.writer?.node;
+    const colo = this.deps.config.cluster.nodes.find((n) => n.name === oldWriter)?.colo;
+    const guardian = this.deps.config.coordinators.find((c) => c.colo === colo);
+    if (!guardian) return [];
+    const stored = view.reports.get(guardian.name);
+    return [
+      { key: this.keys.observation(guardian.name), target: 'modRevision', equals: stored?.modRevision ?? 0 },
+    ];
+  }
+
+  private async recordOutcome(
+    leadership: Leadership,
+    decision: Decision,
+    outcomes: ActionOutcome[],
+  ): Promise<void> {
+    const journal = decision.state.operation;
+    if (!journal) return;
+    const relevant = outcomes.filter(
+      (o) => o.action.type !== 'record-history' && o.action.type !== 'resolve-intent',
+    );
+    const executedAll = outcomes.length === decision.actions.length;
+    const failure = relevant.find((o) => !o.ok);
+    const outcome: StepOutcome = {
+      operationId: journal.id,
+      step: journal.step,
+      ok: executedAll && failure === undefined,
+    };
+    const fence = relevant.find((o) => o.action.type === 'fence' && o.ok && o.action.node === journal.from);
+    if (fence?.executedGtids !== undefined) outcome.executedGtids = fence.executedGtids;
+    if (failure?.error !== undefined) outcome.error = failure.error;
+    const next = recordStepOutcome(journal, outcome);
+    if (next === journal) return;
+    try {
+      this.lease.require('record step outcome');
+      const result = await leadership.guardedTxn(
+        [{ key: this.keys.operation, target: 'value', equals: encode(journal) }],
+        [{ put: this.keys.operation, value: encode(next) }],
+        this.lease.boundedDeadline(this.deps.config.timings.storeTimeoutMs),
+      );
+      if (!result.succeeded)
+        this.log('step-outcome-not-recorded', { operation: journal.id, step: journal.step });
+    } catch (error) {
+      this.onLeaderWriteFailed(error, 'record step outcome');
+    }
+  }
+
+  private onLeaderWriteFailed(error: unknown, what: string): void {
+    this.log('leader-write-failed', { what, error: describe(error) });
+    if (error instanceof NotLeaderError) this.leader.lost();
+  }
+
+  /** Open a session when we have none; losing one fences at once and ends our leadership. */
+  private async ensureSession(): Promise<void> {
+    const { clock, store, config } = this.deps;
+    if (this.session && !this.session.signal.aborted) {
+      this.leader.campaign(this.session);
+      return;
+    }
+    if (this.sessionPending) return;
+    this.sessionPending = true;
+    try {
+      const session = await store.createSession(
+        config.timings.sessionTtlMs,
+        clock.now() + config.timings.storeTimeoutMs,
+      );
+      this.session = session;
+      this.log('session-opened', { lease: session.leaseId, validUntil: session.validUntil() });
+      const onEnd = (): void => {
+        this.log('session-ended', { lease: session.leaseId, reason: describe(session.signal.reason) });
+        this.leader.stop();
+        void this.guardian.selfFence();
+      };
+      if (session.signal.aborted) onEnd();
+      else session.signal.addEventListener('abort', onEnd, { once: true });
+      this.leader.campaign(session);
+    } catch (error) {
+      this.log('session-failed', { error: describe(error) });
+    } finally {
+      this.sessionPending = false;
+    }
+  }
+
+  private onGuardianEvent(e: GuardianEvent): void {
+    this.log('guardian', { ...e });
+  }
+}
+
+function actionTarget(a: Action): Record<string, unknown> {
+  switch (a.type) {
+    case 'promote':
+      return { node: a.node, epoch: a.epoch };
+    case 'open-writes':
+      return { node: a.node, epoch: a.epoch };
+    case 'fence':
+    case 'quarantine':
+    case 'wait-for-gtids':
+      return { node: a.node };
+    case 'repoint':
+      return { node: a.replica, source: a.source };
+    case 'stop-replication':
+      return { node: a.on, from: a.from };
+    case 'record-history':
+      return { event: a.entry.event };
+    case 'resolve-intent':
+      return { intent: a.intentId, status: a.status };
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

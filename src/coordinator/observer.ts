@@ -1,0 +1,106 @@
+/**
+ * Observe: probe every node of the cluster (local and remote) with a hard deadline and debounce
+ * the results with the core's hysteresis. The verdicts are what this coordinator votes with.
+ */
+
+import {
+  parseGtidSet,
+  formatGtidSet,
+  unionGtidSets,
+  updateHealth,
+  type ClusterSpec,
+  type HealthConfig,
+  type NodeObservation,
+  type ProbeHealthState,
+  type ReplicationObservation,
+} from '../core/index.js';
+import type { Clock, Database, Probe } from './ports.js';
+
+export class Observer {
+  private readonly health = new Map<string, ProbeHealthState>();
+  private latest: NodeObservation[] = [];
+
+  constructor(
+    private readonly cluster: ClusterSpec,
+    private readonly clock: Clock,
+    private readonly databases: ReadonlyMap<string, Database>,
+    private readonly healthConfig: HealthConfig,
+    private readonly probeTimeoutMs: number,
+  ) {}
+
+  /** The last observation of every node (empty before the first cycle). */
+  observations(): NodeObservation[] {
+    return this.latest;
+  }
+
+  async observeAll(): Promise<NodeObservation[]> {
+    const deadline = this.clock.now() + this.probeTimeoutMs;
+    this.latest = await Promise.all(this.cluster.nodes.map((node) => this.observe(node.name, deadline)));
+    return this.latest;
+  }
+
+  private async observe(name: string, deadline: number): Promise<NodeObservation> {
+    const db = this.databases.get(name);
+    let probe: Probe | undefined;
+    let error: string | undefined;
+    if (!db) {
+      error = 'no connection configured';
+    } else {
+      try {
+        probe = await db.probe(deadline);
+      } catch (e) {
+        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+    }
+    const now = this.clock.now();
+    const health = updateHealth(this.health.get(name), probe !== undefined, now, this.healthConfig);
+    this.health.set(name, health);
+    const observation: NodeObservation = {
+      node: name,
+      reachable: probe !== undefined,
+      health: health.verdict,
+      observedAt: now,
+    };
+    if (error !== undefined) observation.error = error;
+    if (probe) {
+      observation.readOnly = probe.readOnly;
+      observation.executedGtids = probe.executedGtids;
+      observation.replication = probe.replication.map((ch) => this.channel(ch));
+      const retrieved = this.retrievedUnion(probe);
+      if (retrieved !== undefined) observation.retrievedGtids = retrieved;
+      const lag = probe.heartbeatLagMs ?? maxSecondsBehind(probe);
+      if (lag !== undefined) observation.lagMs = lag;
+    }
+    return observation;
+  }
+
+  private channel(ch: Probe['replication'][number]): ReplicationObservation {
+    const source = this.cluster.nodes.find((n) => n.host === ch.sourceHost && n.port === ch.sourcePort);
+    const out: ReplicationObservation = {
+      sourceHost: ch.sourceHost,
+      sourcePort: ch.sourcePort,
+      ioState: ch.ioRunning,
+      sqlRunning: ch.sqlRunning,
+      retrievedGtids: ch.retrievedGtids,
+    };
+    if (source) out.source = source.name;
+    if (ch.lastError !== undefined) out.lastError = ch.lastError;
+    return out;
+  }
+
+  private retrievedUnion(probe: Probe): string | undefined {
+    if (probe.replication.length === 0) return undefined;
+    if (probe.replication.length === 1) return probe.replication[0]?.retrievedGtids;
+    const flavor = this.cluster.flavor;
+    return formatGtidSet(
+      probe.replication
+        .map((ch) => parseGtidSet(ch.retrievedGtids, flavor))
+        .reduce((a, b) => unionGtidSets(a, b)),
+    );
+  }
+}
+
+function maxSecondsBehind(probe: Probe): number | undefined {
+  const behind = probe.replication.map((ch) => ch.secondsBehind).filter((s): s is number => s !== undefined);
+  return behind.length === 0 ? undefined : Math.max(...behind) * 1000;
+}

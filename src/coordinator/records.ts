@@ -1,0 +1,105 @@
+/**
+ * The JSON values stored under /baton/<cluster>/ and how they are read back. Decoding is
+ * defensive: a value another version wrote, or an operator edited, must not crash the loop; it
+ * is reported as unreadable instead.
+ */
+
+import type {
+  AntiFlapState,
+  FencedWriter,
+  HistoryEntry,
+  Intent,
+  NodeObservation,
+  OperationJournal,
+  PinRecord,
+  QuarantineRecord,
+  WriterRecord,
+} from '../core/index.js';
+
+/** Value of /baton/<cluster>/observations/<coordinator> (lease-bound to its session). */
+export interface PublishedReport {
+  coordinator: string;
+  colo: string;
+  /** The observer's monotonic clock (informational only). */
+  publishedAt: number;
+  nodes: NodeObservation[];
+  /** Guardian duty of this coordinator for its colo. */
+  guardian: { fencedWriter?: FencedWriter };
+}
+
+/** Value of /baton/<cluster>/history/<epoch>-<seq>: the core entry plus wall-clock time. */
+export interface StoredHistoryEntry extends HistoryEntry {
+  wallAt: number;
+  coordinator: string;
+}
+
+export class UnreadableRecordError extends Error {
+  override name = 'UnreadableRecordError';
+}
+
+function parseObject(key: string, value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new UnreadableRecordError(`${key}: not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UnreadableRecordError(`${key}: not a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function decodeWriter(key: string, value: string): WriterRecord {
+  const o = parseObject(key, value);
+  if (typeof o.node !== 'string' || typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch)) {
+    throw new UnreadableRecordError(`${key}: writer record needs a string node and an integer epoch`);
+  }
+  return o as unknown as WriterRecord;
+}
+
+export function decodePin(key: string, value: string): PinRecord {
+  const o = parseObject(key, value);
+  if (typeof o.by !== 'string') throw new UnreadableRecordError(`${key}: pin needs "by"`);
+  return o as unknown as PinRecord;
+}
+
+export function decodeAntiFlap(key: string, value: string): AntiFlapState {
+  const o = parseObject(key, value);
+  if (!Array.isArray(o.failoverTimes))
+    throw new UnreadableRecordError(`${key}: cooldown needs failoverTimes`);
+  return o as unknown as AntiFlapState;
+}
+
+export function decodeOperation(key: string, value: string): OperationJournal {
+  const o = parseObject(key, value);
+  if (typeof o.id !== 'string' || typeof o.step !== 'string' || typeof o.to !== 'string') {
+    throw new UnreadableRecordError(`${key}: operation journal needs id, step and to`);
+  }
+  return o as unknown as OperationJournal;
+}
+
+export function decodeQuarantine(key: string, value: string): Record<string, QuarantineRecord> {
+  return parseObject(key, value) as unknown as Record<string, QuarantineRecord>;
+}
+
+export function decodeIntent(key: string, value: string): Intent {
+  const o = parseObject(key, value);
+  if (typeof o.id !== 'string' || typeof o.kind !== 'string' || typeof o.status !== 'string') {
+    throw new UnreadableRecordError(`${key}: intent needs id, kind and status`);
+  }
+  return o as unknown as Intent;
+}
+
+export function decodeReport(key: string, value: string): PublishedReport {
+  const o = parseObject(key, value);
+  if (typeof o.coordinator !== 'string' || !Array.isArray(o.nodes)) {
+    throw new UnreadableRecordError(`${key}: report needs coordinator and nodes`);
+  }
+  if (typeof o.guardian !== 'object' || o.guardian === null) o.guardian = {};
+  return o as unknown as PublishedReport;
+}
+
+export function encode(value: unknown): string {
+  return JSON.stringify(value);
+}

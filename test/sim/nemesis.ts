@@ -1,0 +1,278 @@
+/**
+ * The nemesis: a fault schedule drawn from the seed (which also draws the fault rates), played
+ * against a SimWorld during the safety phase, then healed completely for the liveness phase.
+ * Overlapping faults of the same kind are reference-counted so one ending does not end another.
+ */
+
+import { COORDINATORS, DB_COLOS, SITES, type SimWorld } from './world.js';
+import type { Prng } from './prng.js';
+
+export const FAULT_KINDS = [
+  'crash-node',
+  'hang-node',
+  'slow-node',
+  'lag',
+  'isolate-site',
+  'wan-cut',
+  'etcd-stall',
+  'etcd-link',
+  'pause-coordinator',
+  'crash-coordinator',
+  'switchover',
+  'pin',
+] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  kind: FaultKind;
+  start: number;
+  duration: number;
+  target: string;
+  /** Kind-specific amount (slow ms, lag ms). */
+  amount: number;
+}
+
+export interface NemesisPlan {
+  faults: Fault[];
+  lostResponseRate: number;
+  slowRate: number;
+  slowMaxMs: number;
+}
+
+export function planNemesis(rng: Prng, faultPhaseMs: number, ttlMs: number): NemesisPlan {
+  const weights = FAULT_KINDS.map(() => (rng.chance(0.25) ? 0 : rng.float()));
+  const total = weights.reduce((a, b) => a + b, 0) || 1;
+  const pickKind = (): FaultKind => {
+    let x = rng.float() * total;
+    for (let i = 0; i < FAULT_KINDS.length; i++) {
+      x -= weights[i] as number;
+      if (x < 0) return FAULT_KINDS[i] as FaultKind;
+    }
+    return 'crash-node';
+  };
+  const count = rng.int(1, 10);
+  const faults: Fault[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = pickKind();
+    const start = rng.int(500, faultPhaseMs - 1000);
+    // Durations around the interesting thresholds: probe hysteresis (~1 s) and the lease TTL.
+    const duration = rng.pick([
+      rng.int(200, 1500),
+      rng.int(1500, ttlMs),
+      rng.int(ttlMs, 3 * ttlMs),
+      rng.int(3 * ttlMs, 25_000),
+    ]);
+    let target = '';
+    let amount = 0;
+    switch (kind) {
+      case 'crash-node':
+      case 'hang-node':
+        target = rng.pick(['m-a', 'm-b']);
+        break;
+      case 'slow-node':
+        target = rng.pick(['m-a', 'm-b']);
+        amount = rng.int(100, 600);
+        break;
+      case 'lag':
+        target = rng.pick(['m-a', 'm-b']);
+        amount = rng.int(200, 6000);
+        break;
+      case 'isolate-site':
+        target = rng.pick(SITES);
+        break;
+      case 'etcd-link':
+      case 'pause-coordinator':
+      case 'crash-coordinator':
+        target = rng.pick(COORDINATORS).name;
+        break;
+      case 'switchover':
+        target = rng.pick(['', 'm-a', 'm-b']);
+        break;
+      case 'pin':
+        target = rng.pick(['', 'm-a', 'm-b']);
+        break;
+      default:
+        break;
+    }
+    faults.push({ kind, start, duration, target, amount });
+  }
+  faults.sort((x, y) => x.start - y.start || FAULT_KINDS.indexOf(x.kind) - FAULT_KINDS.indexOf(y.kind));
+  return {
+    faults,
+    lostResponseRate: rng.chance(0.5) ? 0 : rng.float() * 0.05,
+    slowRate: rng.chance(0.5) ? 0 : rng.float() * 0.2,
+    slowMaxMs: rng.int(5, 400),
+  };
+}
+
+export class Nemesis {
+  private linkCuts = new Map<string, number>();
+  private stalls = 0;
+  private etcdLinks = new Map<string, number>();
+  private intentSeq = 0;
+
+  constructor(
+    private readonly world: SimWorld,
+    readonly plan: NemesisPlan,
+  ) {}
+
+  schedule(): void {
+    const { etcd, scheduler } = this.world;
+    etcd.faults = {
+      lostResponseRate: this.plan.lostResponseRate,
+      slowRate: this.plan.slowRate,
+      slowMaxMs: this.plan.slowMaxMs,
+    };
+    this.world.trace.add(
+      'nemesis',
+      `rates lostResponse=${this.plan.lostResponseRate.toFixed(4)} slow=${this.plan.slowRate.toFixed(3)} slowMax=${this.plan.slowMaxMs}ms faults=${this.plan.faults.length}`,
+    );
+    for (const fault of this.plan.faults) {
+      scheduler.at(fault.start, () => {
+        this.world.trace.add('nemesis', `start ${describeFault(fault)}`);
+        const stop = this.begin(fault);
+        if (stop) {
+          scheduler.at(fault.start + fault.duration, () => {
+            this.world.trace.add('nemesis', `end ${fault.kind} ${fault.target}`);
+            stop();
+          });
+        }
+      });
+    }
+  }
+
+  private begin(f: Fault): (() => void) | undefined {
+    const w = this.world;
+    switch (f.kind) {
+      case 'crash-node': {
+        const node = w.node(f.target);
+        node.crash();
+        return () => node.restart();
+      }
+      case 'hang-node': {
+        const node = w.node(f.target);
+        node.hang();
+        return () => node.resume();
+      }
+      case 'slow-node': {
+        const node = w.node(f.target);
+        node.slowMs = f.amount;
+        return () => {
+          node.slowMs = 0;
+        };
+      }
+      case 'lag': {
+        const node = w.node(f.target);
+        node.lagMs = f.amount;
+        return () => {
+          node.lagMs = 0;
+        };
+      }
+      case 'isolate-site': {
+        const links = SITES.filter((s) => s !== f.target).map((s) => [f.target, s] as const);
+        for (const [x, y] of links) this.cut(x, y);
+        return () => {
+          for (const [x, y] of links) this.uncut(x, y);
+        };
+      }
+      case 'wan-cut':
+        this.cut(DB_COLOS[0], DB_COLOS[1]);
+        return () => this.uncut(DB_COLOS[0], DB_COLOS[1]);
+      case 'etcd-stall':
+        if (this.stalls++ === 0) w.etcd.stall();
+        return () => {
+          if (--this.stalls === 0) w.etcd.unstall();
+        };
+      case 'etcd-link': {
+        const n = (this.etcdLinks.get(f.target) ?? 0) + 1;
+        this.etcdLinks.set(f.target, n);
+        w.etcdLinkCut.add(f.target);
+        w.updateEtcdReachability();
+        return () => {
+          const left = (this.etcdLinks.get(f.target) ?? 1) - 1;
+          this.etcdLinks.set(f.target, left);
+          if (left === 0) w.etcdLinkCut.delete(f.target);
+          w.updateEtcdReachability();
+        };
+      }
+      case 'pause-coordinator': {
+        const proc = w.processes.get(f.target);
+        if (!proc || proc.gate.state !== 'running') return undefined;
+        proc.gate.pause();
+        return () => proc.gate.resume();
+      }
+      case 'crash-coordinator': {
+        const proc = w.processes.get(f.target);
+        if (!proc || proc.gate.state === 'crashed') return undefined;
+        proc.gate.crash();
+        return () => {
+          if (w.processes.get(f.target) === proc) w.startProcess(proc.spec);
+        };
+      }
+      case 'switchover':
+        this.intent({ kind: 'switchover', ...(f.target ? { target: f.target } : {}) });
+        return undefined;
+      case 'pin':
+        this.intent({ kind: 'pin', ...(f.target ? { node: f.target } : {}) });
+        return () => this.intent({ kind: 'unpin' });
+    }
+  }
+
+  /** Operators write intents through etcd directly (the CLI path), never through a coordinator. */
+  private intent(body: Record<string, unknown>): void {
+    const id = `op-${++this.intentSeq}`;
+    const at = this.world.scheduler.now();
+    const value = { id, by: 'operator@sim', at, status: 'pending', reason: 'nemesis', ...body };
+    this.world.etcd.txn([], [{ put: this.world.keys.intent(id), value: JSON.stringify(value) }], 'operator');
+  }
+
+  private cut(x: string, y: string): void {
+    const key = `${x}|${y}`;
+    const n = (this.linkCuts.get(key) ?? 0) + 1;
+    this.linkCuts.set(key, n);
+    this.world.network.cut(x, y);
+    this.world.updateEtcdReachability();
+  }
+
+  private uncut(x: string, y: string): void {
+    const key = `${x}|${y}`;
+    const n = (this.linkCuts.get(key) ?? 1) - 1;
+    this.linkCuts.set(key, n);
+    if (n === 0) this.world.network.heal(x, y);
+    this.world.updateEtcdReachability();
+  }
+
+  /** End every fault: the liveness phase starts from a whole, healthy world. */
+  healAll(): void {
+    const w = this.world;
+    w.trace.add('nemesis', 'heal everything');
+    w.etcd.faults = { lostResponseRate: 0, slowRate: 0, slowMaxMs: 0 };
+    for (const node of w.mysql.nodes.values()) {
+      node.restart();
+      node.resume();
+      node.slowMs = 0;
+      node.lagMs = 0;
+    }
+    this.linkCuts.clear();
+    w.network.healAll();
+    w.etcdLinkCut.clear();
+    this.etcdLinks.clear();
+    w.updateEtcdReachability();
+    if (this.stalls > 0) {
+      this.stalls = 0;
+      w.etcd.unstall();
+    }
+    for (const spec of COORDINATORS) {
+      const proc = w.processes.get(spec.name);
+      if (!proc) continue;
+      if (proc.gate.state === 'paused') proc.gate.resume();
+      if (proc.gate.state === 'crashed') w.startProcess(spec);
+    }
+  }
+}
+
+function describeFault(f: Fault): string {
+  const extra = f.amount > 0 ? ` amount=${f.amount}` : '';
+  return `${f.kind} ${f.target || '-'} for ${f.duration} ms${extra}`;
+}

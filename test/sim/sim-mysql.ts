@@ -1,0 +1,493 @@
+/**
+ * Simulated MariaDB servers and the network between colos.
+ *
+ * GTIDs: each co-master writes in its own replication domain (distinct gtid_domain_id), so a
+ * node's executed set is one prefix per domain (`domain-server-seq`, MariaDB's
+ * gtid_current_pos), and the origin keeps the commit time of every transaction of its domain so
+ * replication lag is "apply what was committed at least lagMs ago".
+ *
+ * Faults: crash (connections refused; restart comes back read_only=ON, as every server's config
+ * says, with its executed set intact), hang (SIGSTOP: requests queue; callers time out; on
+ * resume the server executes what is in its socket buffers in arrival order, so a fence sent
+ * while it hung still lands), slow (answers after a delay), network cuts between colos.
+ */
+
+import {
+  DeadlineExceededError,
+  type Database,
+  type MonoMs,
+  type Probe,
+} from '../../src/coordinator/ports.js';
+import { containsGtidSet, parseGtidSet } from '../../src/core/gtid.js';
+import type { Scheduler } from './scheduler.js';
+
+export class ConnectionRefusedError extends Error {
+  override name = 'ConnectionRefusedError';
+}
+
+export class ReadOnlyError extends Error {
+  override name = 'ReadOnlyError';
+}
+
+/** Colo-level links. A cut is symmetric; a colo always reaches itself. */
+export class SimNetwork {
+  private cuts = new Set<string>();
+
+  constructor(readonly colos: readonly string[]) {}
+
+  cut(a: string, b: string): void {
+    if (a !== b) this.cuts.add(linkKey(a, b));
+  }
+
+  heal(a: string, b: string): void {
+    this.cuts.delete(linkKey(a, b));
+  }
+
+  healAll(): void {
+    this.cuts.clear();
+  }
+
+  reachable(from: string, to: string): boolean {
+    return from === to || !this.cuts.has(linkKey(from, to));
+  }
+
+  /** Colos in the same connected component as `colo`. */
+  component(colo: string): Set<string> {
+    const seen = new Set([colo]);
+    const todo = [colo];
+    while (todo.length > 0) {
+      const c = todo.pop() as string;
+      for (const other of this.colos) {
+        if (!seen.has(other) && this.reachable(c, other)) {
+          seen.add(other);
+          todo.push(other);
+        }
+      }
+    }
+    return seen;
+  }
+
+  describeCuts(): string[] {
+    return [...this.cuts].sort();
+  }
+}
+
+function linkKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** Every transaction a domain's origin committed, by seq (index seq-1): its commit time. */
+export class DomainLog {
+  private times = new Map<number, number[]>();
+
+  append(domain: number, at: number): number {
+    let log = this.times.get(domain);
+    if (!log) this.times.set(domain, (log = []));
+    log.push(at);
+    return log.length;
+  }
+
+  /** Highest seq s ≤ upTo with commit time ≤ at (commit times increase with seq). */
+  appliedBy(domain: number, upTo: number, at: number, from: number): number {
+    const log = this.times.get(domain) ?? [];
+    let s = from;
+    while (s < upTo && (log[s] as number) <= at) s++;
+    return s;
+  }
+
+  commitTime(domain: number, seq: number): number | undefined {
+    return this.times.get(domain)?.[seq - 1];
+  }
+}
+
+export interface SimNodeSpec {
+  name: string;
+  colo: string;
+  domain: number;
+  serverId: number;
+  host: string;
+  port: number;
+}
+
+type QueuedRequest = () => void;
+
+export type NodeListener = (node: SimNode) => void;
+
+export class SimNode {
+  up = true;
+  hung = false;
+  readOnly = true;
+  /** Extra answer delay for probes and commands (slow server or slow link). */
+  slowMs = 0;
+  /** Per domain: executed prefix (seqs 1..n). */
+  readonly executed = new Map<number, number>();
+  /** Per domain: received into the relay log. */
+  readonly retrieved = new Map<number, number>();
+  sourceName: string | undefined;
+  ioState: 'yes' | 'no' | 'connecting' = 'no';
+  sqlRunning = true;
+  replicationStopped = false;
+  lagMs = 0;
+  private queued: QueuedRequest[] = [];
+  private waiters: { done: () => boolean }[] = [];
+  killedConnections = 0;
+
+  constructor(
+    readonly spec: SimNodeSpec,
+    private readonly world: SimMysqlWorld,
+  ) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Accepts a client write right now. */
+  get writable(): boolean {
+    return this.up && !this.hung && !this.readOnly;
+  }
+
+  executedGtids(): string {
+    return formatPositions(this.executed, this.world);
+  }
+
+  /** Commit a client transaction in this node's domain. */
+  commit(): string {
+    if (this.readOnly) throw new ReadOnlyError(`${this.name}: read_only`);
+    const seq = this.world.log.append(this.spec.domain, this.world.scheduler.now());
+    this.executed.set(this.spec.domain, seq);
+    return `${this.spec.domain}-${this.spec.serverId}-${seq}`;
+  }
+
+  /** Run a request now, or queue it while hung (executed on resume, in arrival order). */
+  request(run: () => void): void {
+    if (this.hung) this.queued.push(run);
+    else run();
+  }
+
+  crash(): void {
+    this.up = false;
+    this.hung = false;
+    this.queued = [];
+    this.ioState = 'no';
+    this.world.changed(this);
+  }
+
+  restart(): void {
+    if (this.up) return;
+    this.up = true;
+    this.readOnly = true;
+    this.replicationStopped = false;
+    this.world.changed(this);
+  }
+
+  hang(): void {
+    if (this.up) this.hung = true;
+  }
+
+  resume(): void {
+    if (!this.hung) return;
+    this.hung = false;
+    const queued = this.queued;
+    this.queued = [];
+    this.world.batch(() => {
+      for (const run of queued) run();
+    });
+  }
+
+  setReadOnly(on: boolean): void {
+    if (this.readOnly === on) return;
+    this.readOnly = on;
+    if (!on) this.world.hooks.becameWritable(this);
+    this.world.changed(this);
+  }
+
+  whenExecuted(done: () => boolean): void {
+    this.waiters.push({ done });
+  }
+
+  /** One replication step from the source: IO thread fetches, SQL thread applies what is older than the lag. */
+  replicate(now: number): void {
+    if (!this.up || this.hung) return;
+    const source = this.sourceName === undefined ? undefined : this.world.node(this.sourceName);
+    if (!source || this.replicationStopped) {
+      this.ioState = 'no';
+    } else if (source.up && !source.hung && this.world.network.reachable(this.spec.colo, source.spec.colo)) {
+      this.ioState = 'yes';
+      for (const [domain, seq] of source.executed) {
+        if (domain === this.spec.domain) continue; // our own events come back filtered by server id
+        if ((this.retrieved.get(domain) ?? 0) < seq) this.retrieved.set(domain, seq);
+      }
+    } else {
+      this.ioState = 'connecting';
+    }
+    if (!this.sqlRunning) return;
+    let advanced = false;
+    for (const [domain, upTo] of this.retrieved) {
+      const have = this.executed.get(domain) ?? 0;
+      if (have >= upTo) continue;
+      const next = this.world.log.appliedBy(domain, upTo, now - this.lagMs, have);
+      if (next > have) {
+        this.executed.set(domain, next);
+        advanced = true;
+      }
+    }
+    if (advanced && this.waiters.length > 0) this.waiters = this.waiters.filter((w) => !w.done());
+  }
+
+  /** Exact lag from the heartbeat idea: age of the oldest source transaction not applied yet. */
+  heartbeatLagMs(now: number): number | undefined {
+    const source = this.sourceName === undefined ? undefined : this.world.node(this.sourceName);
+    if (!source) return undefined;
+    let oldest: number | undefined;
+    for (const [domain, seq] of source.executed) {
+      if (domain === this.spec.domain) continue;
+      const have = this.executed.get(domain) ?? 0;
+      if (have >= seq) continue;
+      const t = this.world.log.commitTime(domain, have + 1);
+      if (t !== undefined && (oldest === undefined || t < oldest)) oldest = t;
+    }
+    return oldest === undefined ? 0 : now - oldest;
+  }
+
+  probe(now: number): Probe {
+    const source = this.sourceName === undefined ? undefined : this.world.node(this.sourceName);
+    const probe: Probe = {
+      readOnly: this.readOnly,
+      executedGtids: this.executedGtids(),
+      replication: source
+        ? [
+            {
+              sourceHost: source.spec.host,
+              sourcePort: source.spec.port,
+              ioRunning: this.ioState,
+              sqlRunning: this.sqlRunning && !this.replicationStopped,
+              retrievedGtids: formatPositions(this.retrieved, this.world),
+            },
+          ]
+        : [],
+      serverId: this.spec.serverId,
+      version: '10.11.19-MariaDB-sim',
+    };
+    const lag = this.heartbeatLagMs(now);
+    if (lag !== undefined) probe.heartbeatLagMs = lag;
+    return probe;
+  }
+}
+
+function formatPositions(positions: Map<number, number>, world: SimMysqlWorld): string {
+  return [...positions.entries()]
+    .filter(([, seq]) => seq > 0)
+    .sort(([a], [b]) => a - b)
+    .map(([domain, seq]) => `${domain}-${world.serverIdOfDomain(domain)}-${seq}`)
+    .join(',');
+}
+
+/** What the checkers watch. */
+export interface WorldHooks {
+  /** Any change of up/hung/read_only (batched while a resumed server drains its queue). */
+  changed(): void;
+  becameWritable(node: SimNode): void;
+  /** A process sent read_only=OFF (checked against its lease at send time). */
+  openWritesSent(caller: string, node: SimNode): void;
+}
+
+/** All simulated servers of one cluster, the network, and hooks for the checkers. */
+export class SimMysqlWorld {
+  readonly log = new DomainLog();
+  readonly nodes = new Map<string, SimNode>();
+  private batching = 0;
+  private dirty = false;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    readonly network: SimNetwork,
+    readonly hooks: WorldHooks,
+  ) {}
+
+  add(spec: SimNodeSpec, sourceName?: string): SimNode {
+    const node = new SimNode(spec, this);
+    node.sourceName = sourceName;
+    this.nodes.set(spec.name, node);
+    return node;
+  }
+
+  node(name: string): SimNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  serverIdOfDomain(domain: number): number {
+    for (const n of this.nodes.values()) if (n.spec.domain === domain) return n.spec.serverId;
+    return domain;
+  }
+
+  changed(_node: SimNode): void {
+    if (this.batching > 0) this.dirty = true;
+    else this.hooks.changed();
+  }
+
+  /** Apply several changes atomically as far as the checkers can see. */
+  batch(fn: () => void): void {
+    this.batching++;
+    try {
+      fn();
+    } finally {
+      this.batching--;
+    }
+    if (this.batching === 0 && this.dirty) {
+      this.dirty = false;
+      this.hooks.changed();
+    }
+  }
+
+  replicateAll(): void {
+    const now = this.scheduler.now();
+    for (const node of this.nodes.values()) node.replicate(now);
+  }
+
+  /** The Database port for process `caller` in `fromColo` talking to `nodeName`. */
+  database(
+    caller: string,
+    fromColo: string,
+    nodeName: string,
+    deliver: <T>(p: Promise<T>) => Promise<T>,
+  ): Database {
+    return new SimDatabase(this, caller, fromColo, nodeName, deliver);
+  }
+}
+
+class SimDatabase implements Database {
+  constructor(
+    private readonly world: SimMysqlWorld,
+    private readonly caller: string,
+    private readonly fromColo: string,
+    private readonly nodeName: string,
+    private readonly deliver: <T>(p: Promise<T>) => Promise<T>,
+  ) {}
+
+  /**
+   * One request: dropped by a network cut (times out), refused by a dead server, queued by a hung
+   * one (times out, runs on resume), delayed by a slow one.
+   */
+  private call<T>(
+    what: string,
+    deadline: MonoMs,
+    run: (node: SimNode, ok: (v: T) => void, fail: (e: Error) => void) => void,
+  ): Promise<T> {
+    const sched = this.world.scheduler;
+    const node = this.world.node(this.nodeName) as SimNode;
+    const work = new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const ok = (v: T): void => {
+        if (!settled) {
+          settled = true;
+          resolve(v);
+        }
+      };
+      const fail = (e: Error): void => {
+        if (!settled) {
+          settled = true;
+          reject(e);
+        }
+      };
+      const timeout = (): void =>
+        fail(new DeadlineExceededError(`mysql ${this.nodeName} ${what}: deadline exceeded`));
+      if (sched.now() >= deadline) {
+        timeout();
+        return;
+      }
+      if (!this.world.network.reachable(this.fromColo, node.spec.colo)) {
+        sched.at(deadline, timeout);
+        return;
+      }
+      const send = (): void => {
+        if (!node.up) {
+          fail(new ConnectionRefusedError(`mysql ${this.nodeName}: connection refused`));
+          return;
+        }
+        if (node.hung) sched.at(deadline, timeout);
+        node.request(() => {
+          if (node.up) run(node, ok, fail);
+        });
+      };
+      if (node.slowMs > 0) {
+        if (sched.now() + node.slowMs >= deadline) sched.at(deadline, timeout);
+        else sched.after(node.slowMs, send);
+      } else {
+        send();
+      }
+    });
+    return this.deliver(work);
+  }
+
+  probe(deadline: MonoMs): Promise<Probe> {
+    return this.call('probe', deadline, (node, ok) => ok(node.probe(this.world.scheduler.now())));
+  }
+
+  fence(deadline: MonoMs): Promise<{ executedGtids: string }> {
+    return this.call('fence', deadline, (node, ok) => {
+      node.setReadOnly(true);
+      node.killedConnections++;
+      ok({ executedGtids: node.executedGtids() });
+    });
+  }
+
+  openWrites(deadline: MonoMs): Promise<void> {
+    this.world.hooks.openWritesSent(this.caller, this.world.node(this.nodeName) as SimNode);
+    return this.call('openWrites', deadline, (node, ok) => {
+      node.setReadOnly(false);
+      ok(undefined);
+    });
+  }
+
+  waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean> {
+    const wanted = parseGtidSet(gtids, 'mariadb');
+    const sched = this.world.scheduler;
+    return this.call<boolean>('waitForGtids', deadline, (node, ok) => {
+      const done = (): boolean => {
+        if (!containsGtidSet(parseGtidSet(node.executedGtids(), 'mariadb'), wanted)) return false;
+        ok(true);
+        return true;
+      };
+      if (done()) return;
+      node.whenExecuted(done);
+      sched.at(deadline, () => ok(false));
+    });
+  }
+
+  repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void> {
+    return this.call('repoint', deadline, (node, ok, fail) => {
+      const target = [...this.world.nodes.values()].find(
+        (n) => n.spec.host === source.host && n.spec.port === source.port,
+      );
+      if (!target) {
+        fail(new Error(`mysql ${this.nodeName}: unknown source ${source.host}:${source.port}`));
+        return;
+      }
+      node.sourceName = target.name;
+      node.replicationStopped = false;
+      ok(undefined);
+    });
+  }
+
+  stopReplication(deadline: MonoMs): Promise<void> {
+    return this.call('stopReplication', deadline, (node, ok) => {
+      node.replicationStopped = true;
+      ok(undefined);
+    });
+  }
+
+  startReplication(deadline: MonoMs): Promise<void> {
+    return this.call('startReplication', deadline, (node, ok) => {
+      node.replicationStopped = false;
+      ok(undefined);
+    });
+  }
+
+  writeHeartbeat(deadline: MonoMs): Promise<void> {
+    return this.call('writeHeartbeat', deadline, (_node, ok) => ok(undefined));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The simulation's own pieces, so that no checker or fake is one that cannot fail: a lease
+ * really expires on the virtual clock, a partitioned client really times out, a hung server
+ * really queues, the checkers really catch a broken coordinator, and a seed replays exactly.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { DeadlineExceededError } from '../../src/coordinator/ports.js';
+import { ProcessGate } from './process-gate.js';
+import { Prng } from './prng.js';
+import { runSeed } from './run-seed.js';
+import { Scheduler } from './scheduler.js';
+import { SimEtcd } from './sim-etcd.js';
+import { SimMysqlWorld, SimNetwork } from './sim-mysql.js';
+import { VirtualClock } from './virtual-clock.js';
+
+function etcdWithClient(): {
+  sched: Scheduler;
+  etcd: SimEtcd;
+  gate: ProcessGate;
+  client: ReturnType<SimEtcd['client']>;
+} {
+  const sched = new Scheduler();
+  const etcd = new SimEtcd(sched, new Prng(1));
+  const gate = new ProcessGate();
+  return { sched, etcd, gate, client: etcd.client('a', gate, 300) };
+}
+
+describe('scheduler and virtual clock', () => {
+  it('jumps to the next timer and fires in time order, ties in insertion order', async () => {
+    const sched = new Scheduler();
+    const fired: string[] = [];
+    sched.at(50, () => fired.push('b'));
+    sched.at(10, () => fired.push('a'));
+    sched.at(50, () => fired.push('c'));
+    const cancelled = sched.at(20, () => fired.push('never'));
+    sched.cancel(cancelled);
+    await sched.runUntil(100);
+    expect(fired).toEqual(['a', 'b', 'c']);
+    expect(sched.now()).toBe(100);
+  });
+
+  it('sleep resolves at virtual time, and not while its process is paused', async () => {
+    const sched = new Scheduler();
+    const gate = new ProcessGate();
+    const clock = new VirtualClock(sched, gate);
+    let wokeAt: number | undefined;
+    void clock.sleep(100).then(() => (wokeAt = clock.now()));
+    gate.pause();
+    await sched.runUntil(500);
+    expect(wokeAt).toBeUndefined();
+    gate.resume();
+    await sched.runUntil(501);
+    expect(wokeAt).toBe(500);
+  });
+});
+
+describe('simulated etcd', () => {
+  it('expires a lease that is not kept alive, deleting its keys', async () => {
+    const { sched, etcd } = etcdWithClient();
+    const lease = etcd.grantLease(1000);
+    etcd.txn([], [{ put: '/k', value: 'v', lease }]);
+    await sched.runUntil(999);
+    expect(etcd.get('/k')).toBeDefined();
+    await sched.runUntil(1001);
+    expect(etcd.get('/k')).toBeUndefined();
+    expect(etcd.leaseAlive(lease)).toBe(false);
+  });
+
+  it('keeps a session alive with keepalives and ends it when etcd is unreachable', async () => {
+    const { sched, etcd, client } = etcdWithClient();
+    const session = await client.createSession(3000, 1000);
+    await sched.runUntil(10_000);
+    expect(session.signal.aborted).toBe(false);
+    expect(session.validUntil()).toBeGreaterThan(10_000);
+    etcd.partition('a');
+    const before = session.validUntil();
+    await sched.runUntil(20_000);
+    expect(session.signal.aborted).toBe(true);
+    // The local deadline passes before the server expires the lease (send time + TTL - margin).
+    expect(before).toBeLessThanOrEqual(10_000 + 3000 - 300);
+    expect(etcd.leaseAlive(session.leaseId)).toBe(false);
+  });
+
+  it('makes a partitioned client wait for its deadline, without applying the request', async () => {
+    const { sched, etcd, client } = etcdWithClient();
+    etcd.partition('a');
+    const put = client.put('/x', '1', 500);
+    const outcome = put.then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    await sched.runUntil(1000);
+    expect(await outcome).toBeInstanceOf(DeadlineExceededError);
+    expect(etcd.get('/x')).toBeUndefined();
+  });
+
+  it('guards txns by compare and bumps one revision per txn', () => {
+    const { etcd } = etcdWithClient();
+    const r1 = etcd.txn(
+      [{ key: '/w', target: 'createRevision', equals: 0 }],
+      [
+        { put: '/w', value: '1' },
+        { put: '/x', value: '1' },
+      ],
+    );
+    expect(r1.succeeded).toBe(true);
+    const r2 = etcd.txn([{ key: '/w', target: 'createRevision', equals: 0 }], [{ put: '/w', value: '2' }]);
+    expect(r2.succeeded).toBe(false);
+    expect(etcd.get('/w')?.value).toBe('1');
+    expect(etcd.get('/x')?.modRevision).toBe(r1.revision);
+  });
+
+  it('elects the lowest create-revision and hands over when the leader lease ends', async () => {
+    const { sched, etcd, client } = etcdWithClient();
+    const gateB = new ProcessGate();
+    const clientB = etcd.client('b', gateB, 300);
+    const sa = await client.createSession(3000, 1000);
+    const sb = await clientB.createSession(3000, 1000);
+    const won: string[] = [];
+    void client
+      .election('/e', sa)
+      .campaign('a', new AbortController().signal)
+      .then(() => won.push('a'));
+    await sched.runUntil(10);
+    void clientB
+      .election('/e', sb)
+      .campaign('b', new AbortController().signal)
+      .then(() => won.push('b'));
+    await sched.runUntil(2000);
+    expect(won).toEqual(['a']);
+    etcd.partition('a');
+    await sched.runUntil(10_000);
+    expect(won).toEqual(['a', 'b']);
+  });
+
+  it('delivers watch events, and queues them for a partitioned client until it heals', async () => {
+    const { sched, etcd, client } = etcdWithClient();
+    const seen: string[] = [];
+    client.watchPrefix('/p/', 0, (e) => seen.push(`${e.type} ${e.kv.key}`));
+    etcd.txn([], [{ put: '/p/1', value: 'x' }]);
+    etcd.partition('a');
+    etcd.txn([], [{ delete: '/p/1' }]);
+    await sched.runUntil(10);
+    expect(seen).toEqual(['put /p/1']);
+    etcd.heal('a');
+    await sched.runUntil(20);
+    expect(seen).toEqual(['put /p/1', 'delete /p/1']);
+  });
+});
+
+describe('simulated MariaDB', () => {
+  function twoNodes(): { sched: Scheduler; world: SimMysqlWorld; changes: number[] } {
+    const sched = new Scheduler();
+    const changes: number[] = [];
+    const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
+      changed: () => changes.push(sched.now()),
+      becameWritable: () => undefined,
+      openWritesSent: () => undefined,
+    });
+    world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
+    world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
+    return { sched, world, changes };
+  }
+
+  it('replicates with lag, and a crash-restarted server comes back read-only with its data', async () => {
+    const { sched, world } = twoNodes();
+    const a = world.node('m-a')!;
+    const b = world.node('m-b')!;
+    a.readOnly = false;
+    b.lagMs = 300;
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(b.executedGtids()).toBe('');
+    expect(b.probe(sched.now()).replication[0]?.retrievedGtids).toBe('1-1-2');
+    sched.at(300, () => world.replicateAll());
+    await sched.runUntil(300);
+    expect(b.executedGtids()).toBe('1-1-2');
+    a.crash();
+    a.restart();
+    expect(a.readOnly).toBe(true);
+    expect(a.executedGtids()).toBe('1-1-2');
+  });
+
+  it('queues requests to a hung server: the caller times out, the fence still lands on resume', async () => {
+    const { sched, world } = twoNodes();
+    const a = world.node('m-a')!;
+    a.readOnly = false;
+    a.hang();
+    const db = world.database('b', 'b', 'm-a', (p) => p);
+    const fence = db.fence(200).then(
+      () => 'fenced',
+      (e: unknown) => e,
+    );
+    await sched.runUntil(500);
+    expect(await fence).toBeInstanceOf(DeadlineExceededError);
+    expect(a.readOnly).toBe(false);
+    expect(a.writable).toBe(false);
+    a.resume();
+    expect(a.readOnly).toBe(true);
+  });
+
+  it('drops requests across a cut link', async () => {
+    const { sched, world } = twoNodes();
+    world.network.cut('a', 'b');
+    const db = world.database('b', 'b', 'm-a', (p) => p);
+    const probe = db.probe(300).then(
+      () => 'answered',
+      (e: unknown) => e,
+    );
+    await sched.runUntil(400);
+    expect(await probe).toBeInstanceOf(DeadlineExceededError);
+  });
+});
+
+describe('checkers can fail', () => {
+  it('catch a coordinator that opens every node it probes', async () => {
+    const result = await runSeed(7, {
+      faultPhaseMs: 5000,
+      livenessPhaseMs: 1000,
+      tweak: (o) => ({ ...o, brokenCoordinator: 'opens-every-node' }),
+      plan: (p) => ({ ...p, faults: [] }),
+    });
+    expect(result.violation?.checker).toBe('single-writer');
+  });
+
+  it('catch writes lost under consistency when a lagging node is opened', async () => {
+    const result = await runSeed(8, {
+      faultPhaseMs: 5000,
+      livenessPhaseMs: 1000,
+      tweak: (o) => ({ ...o, policy: 'consistency', core: { ...o.core, policy: 'consistency' } }),
+      plan: (p) => ({ ...p, faults: [] }),
+    });
+    expect(result.violation).toBeUndefined();
+    const { world } = result;
+    const b = world.node('m-b');
+    world.node('m-a').setReadOnly(true);
+    b.executed.set(1, 0);
+    b.setReadOnly(false);
+    expect(world.checkers.violation?.checker).toBe('consistency');
+  });
+});
+
+describe('determinism', () => {
+  it('replays a seed to the same trace', async () => {
+    const first = await runSeed(42, { faultPhaseMs: 20_000, livenessPhaseMs: 20_000 });
+    const second = await runSeed(42, { faultPhaseMs: 20_000, livenessPhaseMs: 20_000 });
+    expect(first.world.trace.lines.length).toBeGreaterThan(10);
+    expect(second.world.trace.lines).toEqual(first.world.trace.lines);
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * One simulated deployment (hashicorp/raft's MakeCluster, for baton): three sites a, b and a
+ * witness w; co-masters m-a and m-b replicating from each other; one coordinator per site
+ * running the real loop against a simulated etcd and simulated MariaDB; one client per database
+ * site. Network cuts between sites also decide which coordinators reach an etcd quorum (one
+ * member per site).
+ */
+
+import {
+  DEFAULT_CORE_CONFIG,
+  type ClusterSpec,
+  type CoordinatorSpec,
+  type CoreConfig,
+} from '../../src/core/index.js';
+import type { CoordinatorConfig, LoopTimings } from '../../src/coordinator/config.js';
+import { clusterKeys, type ClusterKeys } from '../../src/coordinator/keys.js';
+import { Coordinator } from '../../src/coordinator/loop.js';
+import type { Database } from '../../src/coordinator/ports.js';
+import { Checkers } from './checkers.js';
+import { SimClient } from './client.js';
+import { ProcessGate } from './process-gate.js';
+import type { Prng } from './prng.js';
+import { Scheduler } from './scheduler.js';
+import { SimEtcd } from './sim-etcd.js';
+import { SimMysqlWorld, SimNetwork, type SimNode } from './sim-mysql.js';
+import { fields, Trace } from './trace.js';
+import { SIM_WALL_ORIGIN, VirtualClock } from './virtual-clock.js';
+
+export const SITES = ['a', 'b', 'w'] as const;
+export const DB_COLOS = ['a', 'b'] as const;
+
+export interface WorldOptions {
+  policy: CoreConfig['policy'];
+  core: CoreConfig;
+  timings: LoopTimings;
+  /** Replication delay of each co-master. */
+  lagMs: Record<string, number>;
+  /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
+  brokenCoordinator?: 'opens-every-node';
+}
+
+export function defaultWorldOptions(rng: Prng): WorldOptions {
+  const policy = rng.chance(0.5) ? 'consistency' : 'availability';
+  const core: CoreConfig = {
+    ...DEFAULT_CORE_CONFIG,
+    policy,
+    maxLagOnFailoverMs: rng.pick([500, 2000, 5000]),
+    reportFreshMs: 5000,
+    cooldownMs: rng.pick([5000, 10_000, 20_000]),
+    failoverBudget: { count: rng.int(2, 4), windowMs: 60_000 },
+    catchupTimeoutMs: rng.pick([1000, 3000]),
+    health: { downAfterFailures: 3, downAfterMs: 1000, upAfterSuccesses: 2 },
+  };
+  const timings: LoopTimings = {
+    cycleIntervalMs: 500,
+    probeTimeoutMs: 300,
+    storeTimeoutMs: 800,
+    commandTimeoutMs: 800,
+    sessionTtlMs: rng.pick([3000, 4000, 6000]),
+    publishRefreshMs: 2000,
+  };
+  return { policy, core, timings, lagMs: { 'm-a': 0, 'm-b': 0 } };
+}
+
+export const CLUSTER: ClusterSpec = {
+  name: 'orders',
+  flavor: 'mariadb',
+  colos: ['a', 'b'],
+  nodes: [
+    { name: 'm-a', colo: 'a', role: 'candidate', priority: 1, host: '10.0.1.10', port: 3306 },
+    { name: 'm-b', colo: 'b', role: 'candidate', priority: 1, host: '10.0.2.10', port: 3306 },
+  ],
+};
+
+export const COORDINATORS: CoordinatorSpec[] = SITES.map((s) => ({ name: s, colo: s }));
+
+interface Process {
+  spec: CoordinatorSpec;
+  gate: ProcessGate;
+  coordinator: Coordinator;
+  incarnation: number;
+}
+
+export class SimWorld {
+  readonly scheduler = new Scheduler();
+  readonly trace = new Trace(() => this.scheduler.now());
+  readonly network = new SimNetwork(SITES);
+  readonly etcd: SimEtcd;
+  readonly mysql: SimMysqlWorld;
+  readonly checkers: Checkers;
+  readonly keys: ClusterKeys = clusterKeys(CLUSTER.name);
+  readonly processes = new Map<string, Process>();
+  readonly clients: SimClient[] = [];
+  /** Coordinators cut from their etcd member on top of site-level cuts. */
+  readonly etcdLinkCut = new Set<string>();
+  private incarnations = 0;
+
+  constructor(
+    readonly rng: Prng,
+    readonly options: WorldOptions,
+  ) {
+    this.etcd = new SimEtcd(this.scheduler, rng.fork());
+    this.mysql = new SimMysqlWorld(this.scheduler, this.network, {
+      changed: () => this.checkers.singleWriter(),
+      becameWritable: (node) => {
+        this.trace.add(node.name, 'read_only=OFF');
+        this.checkers.becameWritable(node);
+      },
+      openWritesSent: (caller, node) => this.checkers.openWritesSent(caller, node),
+    });
+    this.checkers = new Checkers(
+      this.mysql,
+      this.etcd,
+      this.keys,
+      {
+        policy: options.policy,
+        cooldownMs: options.core.cooldownMs,
+        decisionSlackMs: options.timings.storeTimeoutMs,
+      },
+      () => SIM_WALL_ORIGIN + this.scheduler.now(),
+    );
+    this.etcd.onCommit((events, revision, caller) => {
+      for (const e of events) {
+        if (e.kv.key === this.keys.writer || e.kv.key === this.keys.operation || e.kv.key === this.keys.pin) {
+          this.trace.add(
+            'etcd',
+            `${e.type} ${e.kv.key.slice(this.keys.root.length)} ${e.type === 'put' ? e.kv.value : ''} by ${caller ?? '?'}`,
+          );
+        }
+      }
+      this.checkers.commit(events, revision, caller);
+    });
+
+    const ma = this.mysql.add(
+      { name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: '10.0.1.10', port: 3306 },
+      'm-b',
+    );
+    const mb = this.mysql.add(
+      { name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: '10.0.2.10', port: 3306 },
+      'm-a',
+    );
+    ma.lagMs = options.lagMs['m-a'] ?? 0;
+    mb.lagMs = options.lagMs['m-b'] ?? 0;
+
+    // Bootstrapped by an operator: m-a is the writer at epoch 1.
+    this.etcd.txn(
+      [],
+      [
+        {
+          put: this.keys.writer,
+          value: JSON.stringify({
+            node: 'm-a',
+            epoch: 1,
+            since: SIM_WALL_ORIGIN,
+            reason: 'bootstrap-writer',
+          }),
+        },
+      ],
+    );
+    ma.readOnly = false;
+
+    for (const colo of DB_COLOS) {
+      this.clients.push(new SimClient(`client-${colo}`, colo, this.mysql, (w) => this.checkers.ack(w)));
+    }
+    for (const spec of COORDINATORS) this.startProcess(spec);
+    this.worldTick();
+  }
+
+  node(name: string): SimNode {
+    return this.mysql.node(name) as SimNode;
+  }
+
+  /** Replication and client traffic every 100 ms. */
+  private worldTick(): void {
+    this.scheduler.after(100, () => {
+      this.mysql.replicateAll();
+      for (const client of this.clients) client.tick();
+      this.worldTick();
+    });
+  }
+
+  startProcess(spec: CoordinatorSpec): void {
+    const gate = new ProcessGate();
+    const clock = new VirtualClock(this.scheduler, gate);
+    const store = this.etcd.client(spec.name, gate, Math.max(250, this.options.timings.sessionTtlMs / 10));
+    const databases = new Map<string, Database>();
+    for (const node of CLUSTER.nodes) {
+      databases.set(
+        node.name,
+        this.mysql.database(spec.name, spec.colo, node.name, (p) => gate.pass(p)),
+      );
+    }
+    if (this.options.brokenCoordinator === 'opens-every-node' && spec.name === 'b') {
+      // A coordinator that ignores the writer record: the checkers must catch it.
+      for (const [name, db] of databases) {
+        const broken = Object.create(db) as Database;
+        broken.probe = async (deadline) => {
+          await db.openWrites(deadline);
+          return db.probe(deadline);
+        };
+        databases.set(name, broken);
+      }
+    }
+    const config: CoordinatorConfig = {
+      self: spec,
+      cluster: CLUSTER,
+      coordinators: COORDINATORS,
+      core: this.options.core,
+      timings: this.options.timings,
+    };
+    const incarnation = ++this.incarnations;
+    let lastDecision = '';
+    const coordinator = new Coordinator({
+      config,
+      clock,
+      store,
+      databases,
+      log: (kind, f) => {
+        if (kind === 'cycle-failed' || kind === 'state-read-failed' || kind === 'publish-failed') return;
+        if (kind === 'decision') {
+          // The leader explains itself every cycle: keep the trace to changes of mind.
+          const key = `${String(f.reason)} ${String(f.message)}`;
+          if (key === lastDecision) return;
+          lastDecision = key;
+        }
+        this.trace.add(`coord ${spec.name}`, `${kind} ${fields(f)}`);
+      },
+    });
+    this.processes.set(spec.name, { spec, gate, coordinator, incarnation });
+    void coordinator.run(new AbortController().signal);
+  }
+
+  /** Recompute which coordinators reach an etcd quorum (their site in a majority component). */
+  updateEtcdReachability(): void {
+    for (const spec of COORDINATORS) {
+      const component = this.network.component(spec.colo);
+      const quorum = component.size * 2 > SITES.length;
+      if (quorum && !this.etcdLinkCut.has(spec.name)) this.etcd.heal(spec.name);
+      else this.etcd.partition(spec.name);
+    }
+  }
+
+  writableNodes(): SimNode[] {
+    return [...this.mysql.nodes.values()].filter((n) => n.writable);
+  }
+}
