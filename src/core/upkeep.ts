@@ -5,7 +5,9 @@
  */
 
 import type { DecisionDraft } from './draft.js';
+import { containsGtidSet, parseGtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
+import type { NodeObservation } from './observation.js';
 
 /**
  * The writer's guardian fenced it at this epoch (it lost its session for a moment) but the
@@ -73,25 +75,28 @@ export function fenceStrayWriters(d: DecisionDraft): void {
 }
 
 /**
- * Replicas follow their configured source while it is a healthy, non-quarantined node, else the
- * writer; the standby co-master follows the writer. Only nodes we can see replicating from
- * something else are repointed: a node with no channel was set up by hand and is left alone.
+ * Replicas follow their configured source while it is a healthy, non-quarantined node that has
+ * executed everything the replica has (GTID auto-positioning refuses a source that is behind
+ * its replica), else the writer; the standby co-master follows the writer. Only nodes we can
+ * see replicating from something else are repointed: a node with no channel was set up by hand
+ * and is left alone.
  */
 export function repointReplicas(d: DecisionDraft): void {
   const writer = d.snapshot.writer;
   if (!writer) return;
-  const usable = (name: string | undefined): boolean =>
+  const usable = (name: string | undefined, replica: NodeObservation): boolean =>
     name !== undefined &&
     d.snapshot.spec.nodes.some((n) => n.name === name) &&
     !d.state.quarantine[name] &&
-    !downByQuorum(d.snapshot, d.live, name);
+    !downByQuorum(d.snapshot, d.live, name) &&
+    aheadOf(d, name, replica);
   for (const node of d.snapshot.spec.nodes) {
     if (node.name === writer.node || d.state.quarantine[node.name]) continue;
     const obs = bestObservation(d.live, node.name);
     const channel = obs?.replication?.[0];
     if (!obs?.reachable || !channel || channel.source === undefined) continue;
     const desired =
-      node.role === 'replica' && node.replicatesFrom !== undefined && usable(node.replicatesFrom)
+      node.role === 'replica' && node.replicatesFrom !== undefined && usable(node.replicatesFrom, obs)
         ? node.replicatesFrom
         : writer.node;
     if (channel.source === desired) continue;
@@ -99,4 +104,16 @@ export function repointReplicas(d: DecisionDraft): void {
     d.act({ type: 'repoint', replica: node.name, source: desired, reason: 'replica-source-lost', message });
     d.note('info', 'replica-source-lost', message, node.name);
   }
+}
+
+/** Has `source` executed everything `replica` has? Unknown sets count as no. */
+function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation): boolean {
+  const sourceObs = bestObservation(d.live, source);
+  if (!sourceObs?.reachable || sourceObs.executedGtids === undefined || replica.executedGtids === undefined)
+    return false;
+  const flavor = d.snapshot.spec.flavor;
+  return containsGtidSet(
+    parseGtidSet(sourceObs.executedGtids, flavor),
+    parseGtidSet(replica.executedGtids, flavor),
+  );
 }

@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../../src/core/decide.js';
+import type { OperationJournal, StepOutcome } from '../../../src/core/operation.js';
+import { recordStepOutcome } from '../../../src/core/operation-steps.js';
+import type { SwitchoverIntent } from '../../../src/core/intent.js';
+import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
+import {
+  colaAGone,
+  CONFIG,
+  healthyNodes,
+  NOW,
+  reasons,
+  report,
+  snapshot,
+  summary,
+  withNodes,
+} from './fixtures.js';
+
+const SWITCHOVER: SwitchoverIntent = {
+  id: 'i-1',
+  kind: 'switchover',
+  target: 'db-b1',
+  by: 'ops@host',
+  at: 1,
+  status: 'pending',
+};
+
+function journal(over: Partial<OperationJournal> = {}): OperationJournal {
+  return {
+    id: 'switchover-6-1',
+    kind: 'switchover',
+    reason: 'switchover-requested',
+    intentId: 'i-1',
+    from: 'db-a1',
+    to: 'db-b1',
+    previousEpoch: 5,
+    epoch: 6,
+    step: 'fence-old',
+    startedAt: NOW,
+    stepStartedAt: NOW,
+    acceptDataLoss: false,
+    automatic: false,
+    requestedBy: 'ops@host',
+    ...over,
+  };
+}
+
+function outcome(j: OperationJournal, over: Partial<StepOutcome> = {}): OperationJournal {
+  return recordStepOutcome(j, { operationId: j.id, step: j.step, ok: true, ...over });
+}
+
+const inProgress: SwitchoverIntent = { ...SWITCHOVER, status: 'in-progress' };
+const withOp = (op: OperationJournal, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot =>
+  snapshot({ operation: op, intents: [inProgress], ...over });
+
+describe('switchover step machine', () => {
+  it('starts by fencing the old writer and marking the intent in progress', () => {
+    const d = decide(snapshot({ intents: [SWITCHOVER] }), NOW, CONFIG);
+    expect(summary(d)).toEqual(['resolve-intent i-1 in-progress', 'fence db-a1']);
+    expect(d.state.operation).toMatchObject({
+      kind: 'switchover',
+      step: 'fence-old',
+      from: 'db-a1',
+      to: 'db-b1',
+      epoch: 6,
+      previousEpoch: 5,
+    });
+    expect(reasons(d)).toContain('switchover-requested');
+  });
+
+  it.each([
+    {
+      name: 'fence done, target already has the fenced GTIDs: commit at once',
+      op: outcome(journal(), { executedGtids: '1-1-100' }),
+      now: NOW + 50,
+      actions: ['promote db-b1@6'],
+      step: 'commit',
+    },
+    {
+      name: 'fence done, target behind: wait for the fenced GTIDs',
+      op: outcome(journal(), { executedGtids: '1-1-110' }),
+      now: NOW + 50,
+      actions: ['wait-for-gtids db-b1 1-1-110'],
+      step: 'wait-catchup',
+    },
+    {
+      name: 'fence failed: nothing to reopen, aborted',
+      op: outcome(journal(), { ok: false, error: 'ETIMEDOUT' }),
+      now: NOW + 50,
+      actions: ['resolve-intent i-1 failed'],
+      step: undefined,
+    },
+    {
+      name: 'fence outcome never recorded (leader died): re-issue the idempotent fence',
+      op: journal(),
+      now: NOW + 50,
+      actions: ['fence db-a1'],
+      step: 'fence-old',
+    },
+    {
+      name: 'catch-up confirmed: commit',
+      op: outcome(journal({ step: 'wait-catchup', fencedGtids: '1-1-110', requiredGtids: '1-1-110' })),
+      now: NOW + 50,
+      actions: ['promote db-b1@6'],
+      step: 'commit',
+    },
+    {
+      name: 'catch-up failed: roll back by reopening the old writer at the old epoch',
+      op: outcome(journal({ step: 'wait-catchup', fencedGtids: '1-1-110', requiredGtids: '1-1-110' }), {
+        ok: false,
+      }),
+      now: NOW + 50,
+      actions: ['open-writes db-a1@5'],
+      step: 'rolling-back',
+    },
+    {
+      name: 'catch-up deadline passed without an outcome (new leader): roll back',
+      op: journal({ step: 'wait-catchup', fencedGtids: '1-1-110', requiredGtids: '1-1-110' }),
+      now: NOW + CONFIG.catchupTimeoutMs + 1,
+      actions: ['open-writes db-a1@5'],
+      step: 'rolling-back',
+    },
+    {
+      name: 'catch-up pending: the wait is bounded by what is left of the timeout',
+      op: journal({ step: 'wait-catchup', fencedGtids: '1-1-110', requiredGtids: '1-1-110' }),
+      now: NOW + 4000,
+      actions: ['wait-for-gtids db-b1 1-1-110'],
+      step: 'wait-catchup',
+    },
+    {
+      name: 'rollback done: intent failed, journal cleared',
+      op: outcome(journal({ step: 'rolling-back', fencedGtids: '1-1-110' })),
+      now: NOW + 50,
+      actions: ['resolve-intent i-1 failed'],
+      step: undefined,
+    },
+  ])('$name', ({ op, now, actions, step }) => {
+    const d = decide(withOp(op), now, CONFIG);
+    expect(summary(d)).toEqual(actions);
+    expect(d.state.operation?.step).toBe(step);
+  });
+
+  it('wait-for-gtids carries the remaining time, not the full timeout', () => {
+    const d = decide(
+      withOp(journal({ step: 'wait-catchup', requiredGtids: '1-1-110', fencedGtids: '1-1-110' })),
+      NOW + 4000,
+      CONFIG,
+    );
+    expect(d.actions[0]).toMatchObject({ type: 'wait-for-gtids', timeoutMs: CONFIG.catchupTimeoutMs - 4000 });
+  });
+
+  it('a new leader finds the commit already done: goes forward, opens the target, starts cooldown', () => {
+    const writer = { node: 'db-b1', epoch: 6, since: NOW, reason: 'switchover-requested' as const };
+    const d = decide(
+      withOp(journal({ step: 'commit', fencedGtids: '1-1-100' }), { writer }),
+      NOW + 100,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual(['open-writes db-b1@6']);
+    expect(d.state.operation?.step).toBe('open-target');
+    // Manual change: cooldown yes, failover budget untouched.
+    expect(d.state.antiFlap).toEqual({ cooldownUntil: NOW + 100 + CONFIG.cooldownMs, failoverTimes: [] });
+    // A clean switchover does not quarantine the old writer.
+    expect(d.state.quarantine).toEqual({});
+    expect(d.actions.find((a) => a.type === 'record-history')).toMatchObject({
+      entry: {
+        event: 'promote',
+        epoch: 6,
+        node: 'db-b1',
+        from: 'db-a1',
+        by: 'ops@host',
+        reason: 'switchover-requested',
+      },
+    });
+  });
+
+  it('another promotion won the epoch: the operation aborts instead of promoting again', () => {
+    const writer = { node: 'db-a1', epoch: 7, since: NOW, reason: 'writer-reopen' as const };
+    const d = decide(
+      withOp(journal({ step: 'commit', fencedGtids: '1-1-100' }), { writer }),
+      NOW + 100,
+      CONFIG,
+    );
+    expect(summary(d).filter((a) => a.startsWith('promote'))).toEqual([]);
+    expect(reasons(d)).toContain('operation-aborted');
+  });
+
+  it('opens the target, then finishes: the old writer already replicates from it', () => {
+    const writer = { node: 'db-b1', epoch: 6, since: NOW, reason: 'switchover-requested' as const };
+    const d = decide(withOp(outcome(journal({ step: 'open-target' })), { writer }), NOW + 100, CONFIG);
+    expect(summary(d)).toEqual(['resolve-intent i-1 done']);
+    expect(d.state.operation).toBeUndefined();
+    expect(reasons(d)).toContain('operation-completed');
+  });
+
+  it('repoints the old writer to the new one when it does not replicate from it yet', () => {
+    const writer = { node: 'db-b1', epoch: 6, since: NOW, reason: 'switchover-requested' as const };
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { replication: [] } });
+    const snap = withOp(journal({ step: 'repoint' }), {
+      writer,
+      reports: [report('coord-a', nodes), report('coord-b', nodes), report('coord-w', nodes)],
+    });
+    expect(summary(decide(snap, NOW + 100, CONFIG))).toEqual(['repoint db-a1->db-b1']);
+  });
+
+  it('ignores a stale outcome for another step or operation', () => {
+    const j = journal({ step: 'wait-catchup' });
+    expect(recordStepOutcome(j, { operationId: j.id, step: 'fence-old', ok: true })).toBe(j);
+    expect(recordStepOutcome(j, { operationId: 'other', step: 'wait-catchup', ok: true })).toBe(j);
+  });
+
+  it('other switchover intents wait while an operation is in flight', () => {
+    const second: SwitchoverIntent = { ...SWITCHOVER, id: 'i-2', at: 2 };
+    const d = decide(withOp(journal(), { intents: [inProgress, second] }), NOW + 10, CONFIG);
+    expect(summary(d)).toEqual(['fence db-a1']);
+    expect(reasons(d)).toContain('skipped-operation-in-flight');
+  });
+});
+
+describe('failover step machine', () => {
+  const failover = (over: Partial<OperationJournal> = {}): OperationJournal =>
+    journal({
+      id: 'failover-6-1',
+      kind: 'failover',
+      reason: 'writer-dead-quorum',
+      automatic: true,
+      requestedBy: 'auto',
+      step: 'commit',
+      ...over,
+      intentId: undefined,
+    });
+
+  it('aborts an automatic failover before the commit when the cluster got pinned', () => {
+    const d = decide(
+      colaAGone({ operation: failover(), pin: { by: 'ops', at: 0, reason: 'pin-requested' } }),
+      NOW,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual([]);
+    expect(reasons(d)).toContain('skipped-pinned');
+    expect(d.state.operation).toBeUndefined();
+  });
+
+  it('aborts before the commit when the writer is no longer judged dead', () => {
+    const d = decide(snapshot({ operation: failover() }), NOW, CONFIG);
+    expect(summary(d)).toEqual([]);
+    expect(reasons(d)).toContain('operation-aborted');
+  });
+
+  it('after the commit: isolates the new writer from the old one and moves its replicas', () => {
+    const writer = { node: 'db-b1', epoch: 6, since: NOW, reason: 'writer-dead-quorum' as const };
+    const d = decide(colaAGone({ writer, operation: failover({ step: 'repoint' }) }), NOW, CONFIG);
+    expect(summary(d)).toEqual(['stop-replication db-b1<-db-a1', 'repoint rep-a2->db-b1']);
+  });
+
+  it('counts an automatic failover against the budget once committed', () => {
+    const writer = { node: 'db-b1', epoch: 6, since: NOW, reason: 'writer-dead-quorum' as const };
+    const d = decide(colaAGone({ writer, operation: failover() }), NOW, CONFIG);
+    expect(d.state.antiFlap.failoverTimes).toEqual([NOW]);
+    expect(d.state.quarantine['db-a1']?.status).toBe('awaiting-return');
+  });
+});

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../../src/core/decide.js';
+import type { ClusterSnapshot, QuarantineRecord } from '../../../src/core/snapshot.js';
+import type { NodeObservation } from '../../../src/core/observation.js';
+import {
+  channel,
+  CONFIG,
+  guardians,
+  healthyNodes,
+  NOW,
+  reasons,
+  report,
+  snapshot,
+  summary,
+  withNodes,
+} from './fixtures.js';
+
+/** Every observer sees the same nodes. */
+function seen(nodes: NodeObservation[], over: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
+  return snapshot({
+    reports: [report('coord-a', nodes), report('coord-b', nodes), report('coord-w', nodes)],
+    ...over,
+  });
+}
+
+/** After a failover to db-b1 (epoch 6), db-a1 is quarantined until it returns. */
+const AFTER_FAILOVER = {
+  writer: { node: 'db-b1', epoch: 6, since: NOW - 60_000, reason: 'writer-dead-quorum' as const },
+  quarantine: {
+    'db-a1': { node: 'db-a1', since: NOW - 60_000, epoch: 6, status: 'awaiting-return' } as QuarantineRecord,
+  },
+};
+
+/** db-b1 writes as the new writer; db-a1 is back with `a1` patched in. */
+function returned(a1: Partial<NodeObservation>, b1: Partial<NodeObservation> = {}): NodeObservation[] {
+  return withNodes(healthyNodes(), {
+    'db-a1': {
+      readOnly: true,
+      executedGtids: '1-1-100',
+      replication: [channel('db-b1', 'yes', '1-1-100,2-2-20')],
+      ...a1,
+    },
+    'db-b1': {
+      readOnly: false,
+      executedGtids: '1-1-100,2-2-20',
+      retrievedGtids: '1-1-100',
+      replication: [],
+      ...b1,
+    },
+    'rep-a2': { executedGtids: '1-1-100,2-2-20', replication: [channel('db-b1')] },
+  });
+}
+
+describe('decide: returning ex-writer (quarantine)', () => {
+  it.each([
+    {
+      name: 'still unreachable: nothing to do',
+      nodes: returned({ reachable: false, health: 'down' }),
+      actions: [],
+      reason: 'writer-healthy',
+      status: 'awaiting-return',
+    },
+    {
+      name: 'back and writable: forced read-only first',
+      nodes: returned({ readOnly: false }),
+      actions: ['quarantine db-a1'],
+      reason: 'quarantine-returning-writer',
+      status: 'awaiting-return',
+    },
+    {
+      name: 'back read-only with writes db-b1 never saw: errant, replication into the writer stopped',
+      nodes: returned({ executedGtids: '1-1-107,2-2-20' }),
+      actions: ['stop-replication db-b1<-db-a1'],
+      reason: 'errant-transactions',
+      status: 'errant',
+    },
+    {
+      name: 'back read-only, extra GTIDs already in the writer relay log: lag, not errant → rejoin',
+      nodes: returned({ executedGtids: '1-1-107,2-2-20' }, { retrievedGtids: '1-1-107' }),
+      // rep-a2 goes back to its configured source: db-a1 has everything rep-a2 has.
+      actions: ['repoint db-a1->db-b1', 'repoint db-b1->db-a1', 'repoint rep-a2->db-a1'],
+      reason: 'writer-healthy',
+      status: undefined,
+    },
+    {
+      name: 'back read-only and behind the writer: clean, rejoins as standby',
+      nodes: returned({ executedGtids: '1-1-100,2-2-5' }),
+      // rep-a2 stays on db-b1 until db-a1 has caught up with it.
+      actions: ['repoint db-a1->db-b1', 'repoint db-b1->db-a1'],
+      reason: 'writer-healthy',
+      status: undefined,
+    },
+  ])('$name', ({ nodes, actions, reason, status }) => {
+    const d = decide(seen(nodes, AFTER_FAILOVER), NOW, CONFIG);
+    expect(summary(d)).toEqual(actions);
+    expect(reasons(d)).toContain(reason);
+    expect(d.state.quarantine['db-a1']?.status).toBe(status);
+  });
+
+  it('reports the errant range and keeps the node out until an operator rejoins it', () => {
+    const d = decide(seen(returned({ executedGtids: '1-1-107,2-2-20' }), AFTER_FAILOVER), NOW, CONFIG);
+    expect(d.state.quarantine['db-a1']).toMatchObject({ status: 'errant', errantGtids: '1-1-101..107' });
+    expect(d.events.find((e) => e.reason === 'errant-transactions')?.level).toBe('alert');
+    const again = decide(
+      seen(returned({ executedGtids: '1-1-107,2-2-20' }), {
+        ...AFTER_FAILOVER,
+        quarantine: d.state.quarantine,
+      }),
+      NOW + 1000,
+      CONFIG,
+    );
+    expect(summary(again)).toEqual([]);
+  });
+});
+
+describe('decide: upkeep while the writer is healthy', () => {
+  it.each([
+    {
+      name: 'a non-writer became writable: fence it',
+      snap: seen(withNodes(healthyNodes(), { 'db-b1': { readOnly: false } })),
+      actions: ['fence db-b1'],
+      reason: 'stale-writable-node',
+    },
+    {
+      name: 'the guardian fenced a healthy writer at this epoch: recommit it at a newer epoch',
+      snap: seen(withNodes(healthyNodes(), { 'db-a1': { readOnly: true } }), {
+        guardians: guardians({
+          a: { fencedWriter: { node: 'db-a1', epoch: 5, executedGtids: '1-1-100', at: NOW - 10 } },
+        }),
+      }),
+      actions: ['promote db-a1@6'],
+      reason: 'writer-reopen',
+    },
+    {
+      name: 'a fence record of an older epoch is moot',
+      snap: seen(healthyNodes(), {
+        guardians: guardians({
+          a: { fencedWriter: { node: 'db-a1', epoch: 4, executedGtids: '1-1-90', at: NOW - 10 } },
+        }),
+      }),
+      actions: [],
+      reason: 'writer-healthy',
+    },
+    {
+      name: 'a replica follows a node other than its configured healthy source: repoint it back',
+      snap: seen(withNodes(healthyNodes(), { 'rep-b2': { replication: [channel('db-a1')] } })),
+      actions: ['repoint rep-b2->db-b1'],
+      reason: 'replica-source-lost',
+    },
+    {
+      name: "a replica's configured source is down by quorum: follow the writer",
+      snap: seen(
+        withNodes(healthyNodes(), {
+          'db-b1': { reachable: false, health: 'down' },
+          'rep-b2': { replication: [channel('db-b1', 'connecting')] },
+        }),
+      ),
+      actions: ['repoint rep-b2->db-a1'],
+      reason: 'replica-source-lost',
+    },
+  ])('$name', ({ snap, actions, reason }) => {
+    const d = decide(snap, NOW, CONFIG);
+    expect(summary(d)).toEqual(actions);
+    expect(reasons(d)).toContain(reason);
+  });
+
+  it('a fenced writer whose guardian is gone is replaced (consistency: its final GTIDs are known)', () => {
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
+    const d = decide(
+      snapshot({
+        reports: [report('coord-b', nodes), report('coord-w', nodes)],
+        guardians: guardians({ a: { sessionAlive: false } }),
+      }),
+      NOW,
+      { ...CONFIG, policy: 'consistency' },
+    );
+    expect(summary(d)).toEqual(['promote db-b1@6']);
+    expect(d.actions.find((a) => a.type === 'promote')?.reason).toBe('writer-fenced-no-guardian');
+  });
+});
+
+describe('decide: bootstrap', () => {
+  it('no writer record: the best reachable candidate becomes writer at epoch 1 without cooldown', () => {
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
+    const d = decide(seen(nodes, { writer: undefined }), NOW, CONFIG);
+    expect(summary(d)).toEqual(['promote db-a1@1']);
+    expect(d.actions.find((a) => a.type === 'promote')).toMatchObject({
+      previousEpoch: 0,
+      reason: 'bootstrap-writer',
+    });
+  });
+
+  it('adopts a candidate that already takes writes', () => {
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true }, 'db-b1': { readOnly: false } });
+    expect(summary(decide(seen(nodes, { writer: undefined }), NOW, CONFIG))).toEqual(['promote db-b1@1']);
+  });
+
+  it('does not bootstrap without a quorum of live observers', () => {
+    const d = decide(
+      snapshot({ writer: undefined, reports: [report('coord-a', healthyNodes())] }),
+      NOW,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual([]);
+    expect(reasons(d)).toContain('no-quorum');
+  });
+
+  it('the bootstrap commit sets no cooldown', () => {
+    const first = decide(seen(healthyNodes(), { writer: undefined }), NOW, CONFIG);
+    const writer = { node: 'db-a1', epoch: 1, since: NOW, reason: 'bootstrap-writer' as const };
+    const next = decide(seen(healthyNodes(), { writer, operation: first.state.operation }), NOW + 10, CONFIG);
+    expect(next.state.antiFlap).toEqual({ failoverTimes: [] });
+  });
+});
