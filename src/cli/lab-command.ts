@@ -15,6 +15,14 @@ const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+interface LabUpCliOptions {
+  dir: string;
+  basePort: number;
+  network?: 'netns' | 'flat';
+  coordinators: boolean;
+  policy: 'availability' | 'consistency';
+}
+
 export function labCommand(): Command {
   const lab = new Command('lab').description(
     'a local lab: 3-site etcd + dual-master MariaDB with replicas, on loopback, with WAN faults',
@@ -32,10 +40,23 @@ export function labCommand(): Command {
         'netns: a namespace per site with real partitions (root); flat: all on 127.0.0.1',
       ).choices(['netns', 'flat']),
     )
+    .option('--no-coordinators', 'only the databases and etcd, no baton coordinators')
+    .addOption(
+      new Option('--policy <policy>', 'failover policy of the lab cluster')
+        .choices(['availability', 'consistency'])
+        .default('availability'),
+    )
     .action(
-      action(async (opts: { dir: string; basePort: number; network?: 'netns' | 'flat' }) => {
+      action(async (opts: LabUpCliOptions) => {
         const dir = resolveLabDir(opts.dir);
-        const result = await labUp({ dir, basePort: opts.basePort, network: opts.network, log: print });
+        const result = await labUp({
+          dir,
+          basePort: opts.basePort,
+          network: opts.network,
+          coordinators: opts.coordinators,
+          policy: opts.policy,
+          log: print,
+        });
         if (result.status === 'already-running') {
           print(
             `lab already running in ${dir}; nothing changed (see \`baton lab status --dir ${opts.dir}\`)`,
@@ -101,7 +122,7 @@ export function labCommand(): Command {
   for (const [name, description] of processFaults) {
     fault
       .command(`${name} <target>`)
-      .description(`${description}: a1, a2, b1, b2, etcd-a, etcd-b, etcd-w`)
+      .description(`${description}: a1, a2, b1, b2, etcd-a, etcd-b, etcd-w, coord-a, coord-b, coord-w`)
       .addOption(dirOption())
       .action(
         action(async (target: string, opts: { dir: string }) =>

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { labCommand } from './lab-command.js';
+import { runCommand } from './run-command.js';
 import { historyCommand, statusCommand } from './status-command.js';
 import { intentCommands } from './intent-commands.js';
 
@@ -10,6 +11,7 @@ program
   .description('Consensus-backed failover coordinator for MySQL/MariaDB')
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)');
+program.addCommand(runCommand());
 program.addCommand(statusCommand());
 for (const command of intentCommands()) program.addCommand(command);
 program.addCommand(historyCommand());

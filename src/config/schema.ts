@@ -88,7 +88,10 @@ export const configSchema = z
         auth: credentials.optional(),
       })
       .strict(),
+    /** The coordinator's MySQL user (see README for its grants). */
     mysql: credentials,
+    /** Replication user written into CHANGE MASTER when repointing; omitted: keep the current one. */
+    replication: credentials.optional(),
     clusters: z.array(clusterSchema).min(1),
     timings: timingsSchema.default(() => timingsSchema.parse({})),
     log: z

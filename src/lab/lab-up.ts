@@ -31,11 +31,15 @@ import { spawnDetached, processState } from './processes.js';
 import { labPorts, logPath, wanConfigPath } from './lab-layout.js';
 import { INITIAL_WRITER, LAB_NODES, SITES, findNode, mysqlPort, type LabNodeSpec } from './topology.js';
 import { stopLab } from './lab-down.js';
+import { startCoordinators, type FailoverPolicy } from './lab-coordinators.js';
 
 export interface LabUpOptions {
   dir: string;
   basePort: number;
   network?: NetworkMode;
+  /** Start a coordinator per site (default); false keeps the bare databases for tests. */
+  coordinators: boolean;
+  policy: FailoverPolicy;
   log: (line: string) => void;
 }
 
@@ -94,6 +98,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     if (mode === 'netns') await startWan(state);
     await startServers(state, isRoot);
     await bootstrapReplication(state, users);
+    if (options.coordinators) await startCoordinators(state, options.policy);
     const seconds = (Date.now() - started) / 1000;
     return { status: 'started', state, seconds };
   } catch (error) {
