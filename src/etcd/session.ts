@@ -31,8 +31,9 @@ export class EtcdSession implements Session {
   private expiryTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Count of acknowledged keepalives, for tests and metrics. */
+  /** Counts of keepalive attempts, for tests and metrics. */
   keepalivesAcknowledged = 0;
+  keepalivesFailed = 0;
 
   private constructor(
     private readonly store: EtcdStore,
@@ -123,39 +124,52 @@ export class EtcdSession implements Session {
     );
   }
 
-  private scheduleKeepalive(lastSentAt: MonoMs): void {
+  private scheduleKeepalive(lastTickAt: MonoMs): void {
     if (this.closed || this.signal.aborted) return;
     const interval = this.ttlMs / 3;
-    const wait = Math.max(0, lastSentAt + interval - this.store.clock.now());
-    this.keepaliveTimer = setTimeout(() => void this.keepaliveOnce(), wait);
+    const wait = Math.max(0, lastTickAt + interval - this.store.clock.now());
+    this.keepaliveTimer = setTimeout(() => void this.keepaliveTick(), wait);
   }
 
-  private async keepaliveOnce(): Promise<void> {
-    const sentAt = this.store.clock.now();
-    // Bounded by the next tick: a keepalive that takes longer is replaced, never stacked.
-    const deadline = sentAt + this.ttlMs / 3;
-    try {
-      const ttlSeconds = await this.sendKeepalive(deadline);
-      if (this.closed || this.signal.aborted) return;
-      if (ttlSeconds <= 0) {
-        this.end(new LeaseLostError(`session: lease ${this.leaseId} expired or revoked at the server`));
-        return;
+  /**
+   * One tick: keep sending keepalives until one is acknowledged or the tick (TTL/3) is over.
+   * Each attempt gets a fraction of the tick, so one hung etcd member (the pool picks a member
+   * at random) costs an attempt, not the tick: with three members a session must not expire
+   * because one of them stopped answering.
+   */
+  private async keepaliveTick(): Promise<void> {
+    const tickAt = this.store.clock.now();
+    const tickEnd = tickAt + this.ttlMs / 3;
+    const attemptMs = Math.max(250, this.ttlMs / 6);
+    while (!this.closed && !this.signal.aborted && this.store.clock.now() < tickEnd - 10) {
+      const sentAt = this.store.clock.now();
+      try {
+        const ttlSeconds = await this.sendKeepalive(Math.min(tickEnd, sentAt + attemptMs));
+        if (this.closed || this.signal.aborted) return;
+        if (ttlSeconds <= 0) {
+          this.end(new LeaseLostError(`session: lease ${this.leaseId} expired or revoked at the server`));
+          return;
+        }
+        this.keepalivesAcknowledged += 1;
+        const proven = sentAt + Math.min(ttlSeconds * 1000, this.ttlMs) - this.marginMs;
+        if (proven > this.validUntilMs) {
+          this.validUntilMs = proven;
+          this.armExpiryTimer();
+        }
+        break;
+      } catch (err) {
+        const converted = toStoreError(err, 'lease keepalive');
+        if (converted instanceof LeaseLostError) {
+          this.end(converted);
+          return;
+        }
+        this.keepalivesFailed += 1;
+        this.log.warn({ err: converted.message }, 'keepalive failed; retrying within the tick');
+        // Unavailable errors come back at once: do not spin.
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      this.keepalivesAcknowledged += 1;
-      const proven = sentAt + Math.min(ttlSeconds * 1000, this.ttlMs) - this.marginMs;
-      if (proven > this.validUntilMs) {
-        this.validUntilMs = proven;
-        this.armExpiryTimer();
-      }
-    } catch (err) {
-      const converted = toStoreError(err, 'lease keepalive');
-      if (converted instanceof LeaseLostError) {
-        this.end(converted);
-        return;
-      }
-      this.log.warn({ err: converted.message }, 'keepalive failed; lease still valid until its deadline');
     }
-    this.scheduleKeepalive(sentAt);
+    this.scheduleKeepalive(tickAt);
   }
 
   /** One keepalive round trip on its own short-lived stream; resolves the TTL etcd reports. */
@@ -164,7 +178,9 @@ export class EtcdSession implements Session {
       this.store.clock,
       deadline,
       'lease keepalive stream',
-      this.store.client.leaseClient.leaseKeepAlive(this.store.callOptions(deadline)),
+      // gRPC's deadline fires just before ours: the pool then sees the stream fail (markFailed)
+      // and our host breaker learns to skip a hung member.
+      this.store.client.leaseClient.leaseKeepAlive(this.store.callOptions(deadline - 20)),
     );
     const answer = new Promise<number>((resolve, reject) => {
       stream.on('data', (res) => resolve(Number(res.TTL)));

@@ -41,13 +41,16 @@ export class DeadlineConnection {
   static async open(endpoint: MysqlEndpoint, clock: Clock, deadline: MonoMs): Promise<DeadlineConnection> {
     const label = `${endpoint.host}:${endpoint.port}`;
     const left = remainingMs(clock, deadline);
+    const cap = endpoint.connectTimeoutMs ?? 1000;
     if (left <= 0) throw new DeadlineExceededError(`connect ${label}: deadline already passed`);
     const options: mysql.ConnectionOptions = {
       host: endpoint.host,
       port: endpoint.port,
       user: endpoint.user,
       password: endpoint.password,
-      connectTimeout: Math.max(1, Math.min(left, endpoint.connectTimeoutMs ?? 1000)),
+      // When our deadline is the tighter bound, let it win (DeadlineExceededError, socket
+      // destroyed); otherwise mysql2's own timeout reports an unreachable server.
+      connectTimeout: left <= cap ? left + 100 : cap,
       // Big GTID sequence numbers and ids must not be rounded.
       supportBigNumbers: true,
       bigNumberStrings: true,

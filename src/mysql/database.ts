@@ -112,8 +112,10 @@ export class MysqlDatabase implements Database {
     return this.withSession(deadline, 'wait for gtids', async (s) => {
       let wanted = gtids;
       if (s.dialect.flavor === 'mariadb') {
-        // MASTER_GTID_WAIT checks gtid_slave_pos only: a domain this server wrote itself would
-        // never be reached there. Wait only for what gtid_current_pos does not already cover.
+        // Answer from gtid_current_pos when it already covers the set (no server-side wait),
+        // and hand MASTER_GTID_WAIT only the domains still missing. MASTER_GTID_WAIT is
+        // documented against gtid_slave_pos; on 10.11 it also accepted a domain the server
+        // wrote itself (measured), but a server's own domain is never waited for here anyway.
         const [row] = await this.select(s, s.dialect.executedGtids(), deadline, 'executed gtids');
         wanted = mariadbPendingGtids(gtids, String(row?.executedGtids ?? ''));
         if (wanted === '') return true;

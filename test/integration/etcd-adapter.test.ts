@@ -1,13 +1,10 @@
 /**
- * The etcd adapters against a real etcd process: our own lease deadline, the election in
- * etcd's concurrency layout, guarded txns, and watches that survive a dropped stream plus a
- * compaction. Each test starts what it needs; etcd runs as a single member on free ports.
+ * The etcd adapters against the lab's real 3-member etcd cluster: our own lease deadline, the
+ * election in etcd's concurrency layout, guarded txns, and watches that survive a dropped
+ * stream plus a compaction. Clients get all three endpoints, as the daemon does.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { WatchEvent } from '../../src/coordinator/ports.js';
@@ -15,75 +12,20 @@ import { LeaseLostError, NotLeaderError, SessionExpiredError } from '../../src/e
 import { EtcdStore } from '../../src/etcd/store.js';
 import type { EtcdSession } from '../../src/etcd/session.js';
 import type { ResyncingWatch } from '../../src/etcd/watch.js';
+import { baton, startLab, type Lab } from './support/lab.js';
 
 const clock = systemClock;
 const soon = (ms = 3000): number => clock.now() + ms;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-interface EtcdProcess {
-  endpoint: string;
-  process: ChildProcess;
-  dir: string;
-}
-
-async function startEtcd(): Promise<EtcdProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-etcd-test-'));
-  const [client, peer] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${client}`;
-  const child = spawn(
-    'etcd',
-    [
-      '--name=t1',
-      `--data-dir=${join(dir, 'data')}`,
-      `--listen-client-urls=${endpoint}`,
-      `--advertise-client-urls=${endpoint}`,
-      `--listen-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-cluster=t1=http://127.0.0.1:${peer}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  const store = EtcdStore.connect({ endpoints: [endpoint] }, clock);
-  try {
-    for (let i = 0; ; i++) {
-      try {
-        await store.get('/probe', soon(500));
-        break;
-      } catch (err) {
-        if (i > 50) throw err;
-        await clock.sleep(100);
-      }
-    }
-  } finally {
-    store.close();
-  }
-  return { endpoint, process: child, dir };
-}
-
-function stopEtcd(etcd: EtcdProcess): void {
-  etcd.process.kill('SIGKILL');
-  rmSync(etcd.dir, { recursive: true, force: true });
-}
 
 /** A TCP relay that can cut every connection and refuse new ones, like a dropped link. */
 class Relay {
   private readonly sockets = new Set<net.Socket>();
   private cut = false;
   readonly server: net.Server;
-  constructor(private readonly target: number) {
+  constructor(private readonly target: URL) {
     this.server = net.createServer((inbound) => {
       if (this.cut) return inbound.destroy();
-      const outbound = net.connect(this.target, '127.0.0.1');
+      const outbound = net.connect(Number(this.target.port), this.target.hostname);
       for (const s of [inbound, outbound]) {
         this.sockets.add(s);
         s.on('error', () => undefined);
@@ -121,21 +63,32 @@ async function until(
   }
 }
 
-let etcd: EtcdProcess;
+let lab: Lab;
+let endpoints: string[];
+let members: { name: string; pid: number }[];
 const stores: EtcdStore[] = [];
-function newStore(endpoint = etcd.endpoint): EtcdStore {
-  const store = EtcdStore.connect({ endpoints: [endpoint] }, clock);
+function newStore(only?: string[]): EtcdStore {
+  const store = EtcdStore.connect({ endpoints: only ?? endpoints }, clock);
   stores.push(store);
   return store;
 }
 
+/** SIGSTOP/SIGCONT etcd members directly (not through the CLI) so the stall time is exact. */
+function signalMembers(signal: 'SIGSTOP' | 'SIGCONT', which: { pid: number }[]): void {
+  for (const member of which) process.kill(member.pid, signal);
+}
+
 beforeAll(async () => {
-  etcd = await startEtcd();
+  const help = await baton(['lab', 'up', '--help']);
+  lab = await startLab({ extraArgs: help.stdout.includes('--no-coordinators') ? ['--no-coordinators'] : [] });
+  const status = await lab.status();
+  endpoints = status.etcd.endpoints;
+  members = status.etcd.members.map((m) => ({ name: m.name, pid: m.pid }));
 });
 
-afterAll(() => {
+afterAll(async () => {
   for (const store of stores) store.close();
-  if (etcd) stopEtcd(etcd);
+  await lab?.down();
 });
 
 describe('session', () => {
@@ -158,8 +111,9 @@ describe('session', () => {
     const ttlMs = 2000;
     const session = (await store.createSession(ttlMs, soon())) as EtcdSession;
     await until('a keepalive', () => session.keepalivesAcknowledged >= 1, 3000);
+    await until('a fresh keepalive', () => session.keepalivesAcknowledged >= 2, 3000);
+    signalMembers('SIGSTOP', members);
     const stalledAt = clock.now();
-    etcd.process.kill('SIGSTOP');
     try {
       const abortedAt = await new Promise<number>((resolve) =>
         session.signal.addEventListener('abort', () => resolve(clock.now()), { once: true }),
@@ -172,8 +126,27 @@ describe('session', () => {
       expect(session.signal.reason).toBeInstanceOf(SessionExpiredError);
       expect(session.validUntil()).toBeLessThanOrEqual(abortedAt);
     } finally {
-      etcd.process.kill('SIGCONT');
+      signalMembers('SIGCONT', members);
     }
+  });
+
+  it('stays valid while one of three members is hung', async () => {
+    const store = newStore();
+    const ttlMs = 3000;
+    const session = (await store.createSession(ttlMs, soon())) as EtcdSession;
+    signalMembers('SIGSTOP', [members[0]!]);
+    try {
+      await clock.sleep(3 * ttlMs);
+      expect(session.signal.aborted).toBe(false);
+      expect(session.isValid()).toBe(true);
+      console.log(
+        `one member hung for ${3 * ttlMs} ms: ${session.keepalivesAcknowledged} keepalives acknowledged, ` +
+          `${session.keepalivesFailed} failed`,
+      );
+    } finally {
+      signalMembers('SIGCONT', [members[0]!]);
+    }
+    await session.close(soon());
   });
 
   it('aborts when the lease is revoked behind its back', async () => {
@@ -196,7 +169,7 @@ describe('election', () => {
     expect(leadership.key).toBe(`/baton/layout/leader/${BigInt(session.leaseId).toString(16)}`);
     const etcdctl = spawnSync(
       'etcdctl',
-      [`--endpoints=${etcd.endpoint}`, 'elect', '-l', '/baton/layout/leader'],
+      [`--endpoints=${endpoints.join(',')}`, 'elect', '-l', '/baton/layout/leader'],
       {
         env: { ...process.env, ETCDCTL_API: '3' },
         timeout: 1500,
@@ -319,8 +292,8 @@ describe('watch', () => {
 
   it('re-reads and reports what it missed after a dropped stream and a compaction', async () => {
     const direct = newStore();
-    const relay = new Relay(Number(new URL(etcd.endpoint).port));
-    const relayed = newStore(`http://127.0.0.1:${await relay.listen()}`);
+    const relay = new Relay(new URL(endpoints[0]!));
+    const relayed = newStore([`http://127.0.0.1:${await relay.listen()}`]);
     try {
       await direct.put('/baton/w2/keep', 'k', soon());
       const start = await direct.put('/baton/w2/gone', 'g', soon());

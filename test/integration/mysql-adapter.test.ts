@@ -1,0 +1,296 @@
+/**
+ * The MySQL adapter against the lab's real MariaDB 10.11 servers (a1 <-> b1 circular, a2 from
+ * a1, b2 from b1), as the coordinator user. Tests run in order on one lab and put back what
+ * they change (writer a1, original replication sources).
+ */
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock as clock } from '../../src/clock.js';
+import { DeadlineExceededError } from '../../src/coordinator/ports.js';
+import type { LabStatus } from '../../src/lab/lab-status.js';
+import { DeadlineConnection } from '../../src/mysql/connection.js';
+import { MysqlDatabase } from '../../src/mysql/database.js';
+import { baton, eventually, startLab, type Lab } from './support/lab.js';
+
+const soon = (ms = 3000): number => clock.now() + ms;
+
+let lab: Lab;
+let status: LabStatus;
+const databases = new Map<string, MysqlDatabase>();
+
+function node(name: string): LabStatus['nodes'][number] {
+  const found = status.nodes.find((n) => n.name === name);
+  if (!found) throw new Error(`no node ${name}`);
+  return found;
+}
+
+/** The adapter for a node, as the daemon would build it from config. */
+function db(name: string): MysqlDatabase {
+  let existing = databases.get(name);
+  if (!existing) {
+    const n = node(name);
+    existing = new MysqlDatabase(
+      {
+        name,
+        host: n.host,
+        port: n.port,
+        user: status.users.baton.user,
+        password: status.users.baton.password,
+        replication: { user: status.users.repl.user, password: status.users.repl.password },
+      },
+      clock,
+    );
+    databases.set(name, existing);
+  }
+  return existing;
+}
+
+async function query<T>(conn: mysql.Connection, sql: string, values?: unknown[]): Promise<T[]> {
+  const [rows] = await conn.query(sql, values);
+  return rows as T[];
+}
+
+async function processlist(name: string): Promise<{ Id: number; User: string; Command: string }[]> {
+  const conn = await lab.connect(name, 'baton');
+  try {
+    return await query(conn, 'SHOW PROCESSLIST');
+  } finally {
+    conn.destroy();
+  }
+}
+
+beforeAll(async () => {
+  // Once the lab can start coordinators, these tests need the bare databases.
+  const help = await baton(['lab', 'up', '--help']);
+  lab = await startLab({ extraArgs: help.stdout.includes('--no-coordinators') ? ['--no-coordinators'] : [] });
+  status = await lab.status();
+});
+
+afterAll(async () => {
+  for (const database of databases.values()) await database.close();
+  await lab?.down();
+});
+
+describe('probe', () => {
+  it('reports read_only, executed GTIDs, server id, version and replica status', async () => {
+    const writer = await db('a1').probe(soon());
+    expect(writer.readOnly).toBe(false);
+    expect(writer.serverId).toBe(11);
+    expect(writer.version).toMatch(/MariaDB/);
+    expect(writer.executedGtids).toMatch(/^\d+-\d+-\d+(,\d+-\d+-\d+)*$/);
+    // a1 replicates from b1 (circular).
+    expect(writer.replication).toHaveLength(1);
+    expect(writer.replication[0]?.sourcePort).toBe(node('b1').port);
+
+    const replica = await db('a2').probe(soon());
+    expect(replica.readOnly).toBe(true);
+    expect(replica.serverId).toBe(12);
+    expect(replica.replication[0]).toMatchObject({
+      sourcePort: node('a1').port,
+      ioRunning: 'yes',
+      sqlRunning: true,
+    });
+    expect(replica.replication[0]?.retrievedGtids).toMatch(/^1-11-\d+/);
+  });
+
+  it('measures lag from the heartbeat row, through circular replication too', async () => {
+    await db('a1').writeHeartbeat(soon());
+    for (const name of ['a2', 'b1', 'b2']) {
+      const lag = await eventually(
+        async () => (await db(name).probe(soon())).heartbeatLagMs,
+        5000,
+        `heartbeat on ${name}`,
+      );
+      expect(lag).toBeGreaterThanOrEqual(0);
+      expect(lag).toBeLessThan(5000);
+    }
+    // A fresh heartbeat lowers the lag seen downstream.
+    await clock.sleep(600);
+    const before = (await db('b2').probe(soon())).heartbeatLagMs ?? 0;
+    await db('a1').writeHeartbeat(soon());
+    const after = await eventually(
+      async () => {
+        const lag = (await db('b2').probe(soon())).heartbeatLagMs ?? Infinity;
+        return lag < before ? lag : undefined;
+      },
+      5000,
+      'fresher heartbeat on b2',
+    );
+    expect(after).toBeLessThan(before);
+  });
+
+  it('never writes a heartbeat on a read-only node (no errant GTID)', async () => {
+    const before = (await db('b1').probe(soon())).executedGtids;
+    await db('b1').writeHeartbeat(soon());
+    await clock.sleep(200);
+    expect((await db('b1').probe(soon())).executedGtids).toBe(before);
+  });
+});
+
+describe('fence and open writes', () => {
+  it('sets read_only, kills app connections but not replication or coordinator threads', async () => {
+    const dumpsBefore = (await processlist('a1')).filter((p) => p.Command.startsWith('Binlog Dump'));
+    expect(dumpsBefore.length).toBe(2); // a2 and b1 read a1's binlog
+    const app = await lab.connect('a1', 'app');
+    await query(app, 'BEGIN');
+    await query(app, 'INSERT INTO writes (client, seq) VALUES (?, ?)', ['fence-test', 1]);
+    const otherCoordinator = await lab.connect('a1', 'baton');
+
+    const { executedGtids } = await db('a1').fence(soon());
+
+    const probe = await db('a1').probe(soon());
+    expect(probe.readOnly).toBe(true);
+    expect(executedGtids).toBe(probe.executedGtids);
+    await expect(query(app, 'COMMIT')).rejects.toThrow();
+    app.destroy();
+    await expect(query(otherCoordinator, 'SELECT 1 AS one')).resolves.toEqual([{ one: 1 }]);
+    otherCoordinator.destroy();
+    const dumpsAfter = (await processlist('a1')).filter((p) => p.Command.startsWith('Binlog Dump'));
+    expect(dumpsAfter.map((p) => p.Id).sort()).toEqual(dumpsBefore.map((p) => p.Id).sort());
+    for (const name of ['a2', 'b1']) {
+      expect((await db(name).probe(soon())).replication[0]).toMatchObject({
+        ioRunning: 'yes',
+        sqlRunning: true,
+      });
+    }
+    // A new app connection cannot write either.
+    const late = await lab.connect('a1', 'app');
+    await expect(
+      query(late, 'INSERT INTO writes (client, seq) VALUES (?, ?)', ['fence-test', 2]),
+    ).rejects.toThrow(/read-only|read_only/i);
+    late.destroy();
+
+    await db('a1').openWrites(soon());
+    expect((await db('a1').probe(soon())).readOnly).toBe(false);
+  });
+
+  it('does not wait on a running write: kills it when read_only would block, within the deadline', async () => {
+    const app = await lab.connect('a1', 'app');
+    const slow = query(app, 'INSERT INTO writes (client, seq) SELECT ?, SLEEP(20)', ['slow-write']);
+    slow.catch(() => undefined);
+    await clock.sleep(300);
+    const startedAt = clock.now();
+    await db('a1').fence(soon(4000));
+    const took = clock.now() - startedAt;
+    expect(took).toBeLessThan(4000);
+    await expect(slow).rejects.toThrow();
+    app.destroy();
+    expect((await db('a1').probe(soon())).readOnly).toBe(true);
+    await db('a1').openWrites(soon());
+  });
+});
+
+describe('waitForGtids', () => {
+  it('is true once a replica has executed the writer position, false at the deadline otherwise', async () => {
+    const app = await lab.connect('a1', 'app');
+    await query(app, 'INSERT INTO writes (client, seq) VALUES (?, ?)', ['wait-test', 1]);
+    app.destroy();
+    const writerPos = (await db('a1').probe(soon())).executedGtids;
+    expect(await db('a2').waitForGtids(writerPos, soon(5000))).toBe(true);
+    expect(await db('b2').waitForGtids(writerPos, soon(5000))).toBe(true);
+
+    const domain1 = /(?:^|,)1-11-(\d+)/.exec(writerPos);
+    const future = `1-11-${Number(domain1?.[1]) + 1000}`;
+    const startedAt = clock.now();
+    expect(await db('a2').waitForGtids(future, soon(700))).toBe(false);
+    const took = clock.now() - startedAt;
+    expect(took).toBeGreaterThan(400);
+    expect(took).toBeLessThan(2000);
+  });
+
+  it('counts the transactions a node wrote itself (switch the writer to b1 and back)', async () => {
+    const { executedGtids: a1Final } = await db('a1').fence(soon());
+    expect(await db('b1').waitForGtids(a1Final, soon(5000))).toBe(true);
+    await db('b1').openWrites(soon());
+    await db('b1').writeHeartbeat(soon()); // a transaction in b1's own domain
+    const { executedGtids: b1Final } = await db('b1').fence(soon());
+    expect(b1Final).toMatch(/(^|,)2-21-\d+/);
+    // a1 gets domain 2 through replication; b1's own domain is only in its binlog position.
+    expect(await db('a1').waitForGtids(b1Final, soon(5000))).toBe(true);
+    expect(await db('b1').waitForGtids(b1Final, soon(1000))).toBe(true);
+    await db('a1').openWrites(soon());
+  });
+});
+
+describe('deadlines', () => {
+  it('destroys a connection stuck on a hung server and reconnects afterwards', async () => {
+    await db('a2').probe(soon()); // an idle connection is now cached
+    await lab.fault('stop', 'a2');
+    try {
+      const startedAt = clock.now();
+      await expect(db('a2').probe(soon(500))).rejects.toBeInstanceOf(DeadlineExceededError);
+      const took = clock.now() - startedAt;
+      console.log(`probe of a SIGSTOPped server rejected after ${Math.round(took)} ms (deadline 500 ms)`);
+      expect(took).toBeLessThan(1500);
+      // A new connection attempt is bounded too.
+      await expect(db('a2').probe(soon(300))).rejects.toBeInstanceOf(DeadlineExceededError);
+    } finally {
+      await lab.fault('cont', 'a2');
+    }
+    expect((await db('a2').probe(soon())).readOnly).toBe(true);
+  });
+
+  it('gives up on a long statement at the deadline and never reuses the connection', async () => {
+    const n = node('a1');
+    const conn = await DeadlineConnection.open(
+      { host: n.host, port: n.port, user: status.users.baton.user, password: status.users.baton.password },
+      clock,
+      soon(),
+    );
+    const startedAt = clock.now();
+    await expect(conn.query('SELECT SLEEP(10) AS s', soon(300), 'sleep')).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    expect(clock.now() - startedAt).toBeLessThan(1500);
+    expect(conn.broken).toBe(true);
+    await expect(conn.query('SELECT 1', soon(), 'after')).rejects.toThrow(/broken/);
+  });
+});
+
+describe('replication control', () => {
+  it('stops and starts replication on a node', async () => {
+    await db('a2').stopReplication(soon());
+    expect((await db('a2').probe(soon())).replication[0]).toMatchObject({
+      ioRunning: 'no',
+      sqlRunning: false,
+    });
+    await db('a2').startReplication(soon());
+    await eventually(
+      async () => ((await db('a2').probe(soon())).replication[0]?.ioRunning === 'yes' ? true : undefined),
+      5000,
+      'a2 replicating again',
+    );
+  });
+
+  it('repoints a replica to another source with GTID positioning, without losing or repeating writes', async () => {
+    const a1 = node('a1');
+    await db('b2').repoint({ host: a1.host, port: a1.port }, soon());
+    const probe = await eventually(
+      async () => {
+        const p = await db('b2').probe(soon());
+        return p.replication[0]?.ioRunning === 'yes' ? p : undefined;
+      },
+      5000,
+      'b2 replicating from a1',
+    );
+    expect(probe.replication[0]?.sourcePort).toBe(a1.port);
+    const app = await lab.connect('a1', 'app');
+    await query(app, 'INSERT INTO writes (client, seq) VALUES (?, ?)', ['repoint-test', 1]);
+    app.destroy();
+    const writerPos = (await db('a1').probe(soon())).executedGtids;
+    expect(await db('b2').waitForGtids(writerPos, soon(5000))).toBe(true);
+    expect((await db('b2').probe(soon())).replication[0]).toMatchObject({
+      sqlRunning: true,
+      ioRunning: 'yes',
+    });
+    expect((await db('b2').probe(soon())).replication[0]?.lastError).toBeUndefined();
+
+    const b1 = node('b1');
+    await db('b2').repoint({ host: b1.host, port: b1.port }, soon());
+    await eventually(
+      async () => ((await db('b2').probe(soon())).replication[0]?.sourcePort === b1.port ? true : undefined),
+      5000,
+      'b2 back on b1',
+    );
+  });
+});
