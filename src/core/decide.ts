@@ -112,7 +112,8 @@ function automaticFailover(d: DecisionDraft, reason: ReasonCode, why: string): v
     to: verdict.plan.target,
     automatic: true,
     requestedBy: 'auto',
-    fenceOld: false,
+    fenceOld: true,
+    fenceBestEffort: true,
     ...(verdict.plan.requiredGtids !== undefined ? { requiredGtids: verdict.plan.requiredGtids } : {}),
     ...(verdict.plan.lostGtids !== undefined ? { lostGtids: verdict.plan.lostGtids } : {}),
   });

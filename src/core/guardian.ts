@@ -5,9 +5,12 @@
  *   read_only=OFF and every other local node read_only=ON;
  * - when it is not provably valid, the local writer is fenced (read_only=ON + kill client
  *   connections): another leader may already be promoting elsewhere.
+ * - when our own (debounced) probes say the local writer is down, it is fenced blind: a hung
+ *   server would otherwise resume writable after the leader promoted elsewhere.
  * Once we fenced the writer of an epoch we never reopen it at that same epoch: our view of the
  * writer record may be stale after a session blip, and the leader may have acted on our fence
- * report. The leader reopens it by committing a newer epoch (reason `writer-reopen`).
+ * report. The leader reopens it by committing a newer epoch (reason `writer-reopen`). Publish
+ * `fencedEpoch` as GuardianStatus.fenceIssued and the confirmed set as fencedWriter.
  */
 
 import type { CoreEvent } from './decision.js';
@@ -88,7 +91,21 @@ export function guard(input: GuardianInput): GuardianDecision {
     }
 
     // The writer record names this local node and our session is valid.
-    if (!writer || obs?.readOnly !== true) continue;
+    if (!writer) continue;
+    if (obs?.health === 'down' && (fencedEpoch === undefined || fencedEpoch < writer.epoch)) {
+      // Down or hung: fence blind. A hung server executes the queued fence when it resumes, a
+      // crashed one restarts read-only; either way it stays closed at this epoch, which is what
+      // lets the leader promote elsewhere (GuardianStatus.fenceIssued).
+      actions.push({
+        type: 'fence',
+        node: node.name,
+        reason: 'guardian-writer-down',
+        message: `local writer ${node.name} is down by our probes: fencing it and holding it closed at epoch ${writer.epoch}`,
+      });
+      fencedEpoch = writer.epoch;
+      continue;
+    }
+    if (obs?.readOnly !== true) continue;
     if (fencedEpoch !== undefined && fencedEpoch >= writer.epoch) {
       events.push({
         level: 'warn',

@@ -10,8 +10,10 @@
  *    a coordinator that died or was cut off simply does not vote, so its death alone cannot
  *    trigger anything, and with a witness a cut WAN link leaves one side without a quorum;
  * 2. no reachable replica of the writer still has a running IO thread to it;
- * 3. the writer's own colo guardian agrees: its session is gone, it fenced the writer at this
- *    epoch, or its own live report says the writer is down.
+ * 3. the writer's own colo guardian agrees: its session is gone, or it fenced the writer at this
+ *    epoch (confirmed, or a fence issued while the node was down/hung). "The guardian also sees
+ *    it down" is not enough: a hung (SIGSTOPped) server resumes with read_only=OFF, and the
+ *    simulation caught exactly that as two writers. A fence sent while it hung lands first.
  */
 
 import type { HealthConfig } from './config.js';
@@ -209,12 +211,12 @@ export function replicasStreamingFrom(live: ObserverReport[], source: string): s
 }
 
 /**
- * Invariant 4: promote away from a writer only once its own guardian is gone, or confirms it
- * fenced or dead. Missing guardian status counts as gone (no coordinator guards that colo).
+ * Invariant 4: promote away from a writer only once its own guardian is gone, or has fenced it
+ * at this epoch. Missing guardian status counts as gone (no coordinator guards that colo).
  */
 export function writerGuardianAgrees(
   snapshot: ClusterSnapshot,
-  live: ObserverReport[],
+  _live: ObserverReport[],
   writerNode: string,
   writerEpoch: number,
 ): { agrees: boolean; message: string } {
@@ -230,12 +232,15 @@ export function writerGuardianAgrees(
       message: `guardian ${guardian.coordinator} fenced ${writerNode} at epoch ${writerEpoch}`,
     };
   }
-  const own = live.find((r) => r.coordinator === guardian.coordinator);
-  if (own && observationOf(own, writerNode)?.health === 'down') {
-    return { agrees: true, message: `guardian ${guardian.coordinator} also sees ${writerNode} down` };
+  const issued = guardian.fenceIssued;
+  if (issued && issued.node === writerNode && issued.epoch === writerEpoch) {
+    return {
+      agrees: true,
+      message: `guardian ${guardian.coordinator} sent a fence to ${writerNode} at epoch ${writerEpoch} and holds it closed`,
+    };
   }
   return {
     agrees: false,
-    message: `guardian ${guardian.coordinator} of colo ${colo ?? '?'} is alive and does not confirm ${writerNode} fenced or down`,
+    message: `guardian ${guardian.coordinator} of colo ${colo ?? '?'} is alive and has not fenced ${writerNode} at epoch ${writerEpoch}`,
   };
 }

@@ -201,7 +201,8 @@ function forcedFailover(d: DecisionDraft, intent: ForcedFailoverIntent): void {
     requestedBy: intent.by,
     intentId: intent.id,
     acceptDataLoss: true,
-    fenceOld: writerReachable,
+    fenceOld: true,
+    fenceBestEffort: !writerReachable,
     ...(verdict.plan.requiredGtids !== undefined ? { requiredGtids: verdict.plan.requiredGtids } : {}),
     ...(verdict.plan.lostGtids !== undefined ? { lostGtids: verdict.plan.lostGtids } : {}),
   });

@@ -10,7 +10,8 @@
 import { recordWriterChange } from './antiflap.js';
 import { assessWriter, bestObservation } from './health.js';
 import type { DecisionDraft } from './draft.js';
-import { containsGtidSet, isEmptyGtidSet, parseGtidSet } from './gtid.js';
+import { candidateView, eventualGtids } from './candidates.js';
+import { containsGtidSet, formatGtidSet, isEmptyGtidSet, parseGtidSet, subtractGtidSets } from './gtid.js';
 import type { OperationJournal, OperationKind, OperationStep, StepOutcome } from './operation.js';
 import type { ReasonCode } from './reasons.js';
 
@@ -31,8 +32,10 @@ export interface OperationStart {
   lostGtids?: string;
   acceptDataLoss?: boolean;
   pinOnCompletion?: boolean;
-  /** Fence the old writer first (switchover; forced failover of a reachable writer). */
+  /** Fence the old writer first (always, when there is one; see fenceBestEffort). */
   fenceOld: boolean;
+  /** A failed fence does not stop the operation (failover of a writer presumed dead). */
+  fenceBestEffort?: boolean;
 }
 
 export function startOperation(d: DecisionDraft, start: OperationStart): void {
@@ -56,6 +59,7 @@ export function startOperation(d: DecisionDraft, start: OperationStart): void {
   if (start.requiredGtids !== undefined) journal.requiredGtids = start.requiredGtids;
   if (start.lostGtids !== undefined) journal.lostGtids = start.lostGtids;
   if (start.pinOnCompletion) journal.pinOnCompletion = true;
+  if (start.fenceBestEffort) journal.fenceBestEffort = true;
   d.note(
     'info',
     start.reason,
@@ -102,12 +106,18 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
   switch (j.step) {
     case 'fence-old': {
       if (j.from === undefined) return to(d, j, 'wait-catchup');
-      if (outcome?.ok) {
-        const fenced = outcome.executedGtids ?? '';
-        return to(d, { ...j, fencedGtids: fenced, requiredGtids: j.requiredGtids ?? fenced }, 'wait-catchup');
+      if (outcome?.ok) return to(d, afterFence(d, j, outcome.executedGtids ?? ''), 'wait-catchup');
+      if (outcome || timedOut) {
+        const why = `fencing ${j.from} failed: ${outcome?.error ?? 'timed out'}`;
+        if (!j.fenceBestEffort) return fail(d, j, 'fence-failed', why);
+        d.note(
+          'warn',
+          'fence-failed',
+          `${j.kind} ${j.id}: ${why}; continuing, the writer is presumed dead`,
+          j.from,
+        );
+        return to(d, j, 'wait-catchup');
       }
-      if (outcome || timedOut)
-        return fail(d, j, 'fence-failed', `fencing ${j.from} failed: ${outcome?.error ?? 'timed out'}`);
       d.act({
         type: 'fence',
         node: j.from,
@@ -244,10 +254,30 @@ function to(d: DecisionDraft, j: OperationJournal, step: OperationStep): Operati
   return { ...rest, step, stepStartedAt: d.now };
 }
 
-/** Before the commit: a fenced switchover rolls back, anything else aborts. */
+/**
+ * The old writer answered the fence, so its executed set is final. A switchover waits for all
+ * of it; so does a consistency failover. A lossy failover keeps its plan but now knows exactly
+ * what the target may lose.
+ */
+function afterFence(d: DecisionDraft, j: OperationJournal, fencedGtids: string): OperationJournal {
+  const next: OperationJournal = { ...j, fencedGtids };
+  if (j.kind === 'switchover' || (!j.acceptDataLoss && d.config.policy === 'consistency')) {
+    next.requiredGtids = fencedGtids;
+    return next;
+  }
+  const flavor = d.snapshot.spec.flavor;
+  const spec = d.snapshot.spec.nodes.find((n) => n.name === j.to);
+  if (spec) {
+    const eventual = eventualGtids(candidateView(d.snapshot, d.live, spec), flavor);
+    next.lostGtids = formatGtidSet(subtractGtidSets(parseGtidSet(fencedGtids, flavor), eventual));
+  }
+  return next;
+}
+
+/** Before the commit: a fenced switchover rolls back (reopens the old writer), anything else aborts. */
 function fail(d: DecisionDraft, j: OperationJournal, reason: ReasonCode, message: string): OperationJournal {
   d.note('warn', reason, `${j.kind} ${j.id}: ${message}`, j.to);
-  const next = j.fencedGtids !== undefined ? 'rolling-back' : 'aborted';
+  const next = j.kind === 'switchover' && j.fencedGtids !== undefined ? 'rolling-back' : 'aborted';
   return to(d, { ...j, error: `${reason}: ${message}` }, next);
 }
 
@@ -255,7 +285,9 @@ function committed(d: DecisionDraft, j: OperationJournal): OperationJournal {
   if (j.reason !== 'bootstrap-writer') {
     d.state = { ...d.state, antiFlap: recordWriterChange(d.state.antiFlap, d.now, d.config, j.automatic) };
   }
-  if (j.kind === 'failover' && j.from !== undefined && j.fencedGtids === undefined) {
+  // Even a fenced ex-writer may hold transactions a lossy failover's target never got: it is
+  // compared before anything replicates from it again.
+  if (j.kind === 'failover' && j.from !== undefined) {
     d.state = {
       ...d.state,
       quarantine: {
@@ -337,7 +369,7 @@ function emitRepoints(d: DecisionDraft, j: OperationJournal): void {
   const from = j.from;
   if (from === undefined) return;
   const message = `${j.kind} ${j.id}`;
-  if (j.kind === 'failover' && j.fencedGtids === undefined) {
+  if (j.kind === 'failover') {
     d.act({
       type: 'stop-replication',
       on: j.to,

@@ -57,6 +57,12 @@ export interface OperationJournal {
   lostGtids?: string;
   /** The operator accepted data loss (forced failover). */
   acceptDataLoss: boolean;
+  /**
+   * Failover: the old writer is fenced first, but a failed or timed-out fence does not stop the
+   * operation (the writer is presumed dead; a fence queued at a hung server still lands when it
+   * resumes). Switchover: the fence must succeed.
+   */
+  fenceBestEffort?: boolean;
   /** Whether automatic (counts against the failover budget). */
   automatic: boolean;
   /** 'auto' or the intent's `by`. */

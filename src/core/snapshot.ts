@@ -55,6 +55,13 @@ export interface GuardianStatus {
   sessionAlive: boolean;
   /** Set when the guardian fenced (or found read-only) the node it guarded as writer. */
   fencedWriter?: FencedWriter;
+  /**
+   * Set when the guardian sent a fence to the writer of `epoch` without confirmation (the node
+   * was down or hung: the request may still sit in its socket and lands when it resumes, and a
+   * restarted server comes back read-only). The guardian never reopens that node at that epoch,
+   * so the leader may promote elsewhere. Publish it from guard()'s `fencedEpoch`.
+   */
+  fenceIssued?: { node: string; epoch: number; at: number };
 }
 
 /** A guardian's record that it fenced the writer of `epoch`; moot once the epoch moves on. */

@@ -19,9 +19,10 @@ export function reopenFencedWriter(d: DecisionDraft): boolean {
   if (!writer) return false;
   const colo = d.snapshot.spec.nodes.find((n) => n.name === writer.node)?.colo;
   const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
-  const fenced = guardian?.fencedWriter;
-  if (!guardian?.sessionAlive || !fenced || fenced.node !== writer.node || fenced.epoch !== writer.epoch)
-    return false;
+  const fenced = [guardian?.fencedWriter, guardian?.fenceIssued].find(
+    (f) => f !== undefined && f.node === writer.node && f.epoch === writer.epoch,
+  );
+  if (!guardian?.sessionAlive || !fenced) return false;
   const obs = bestObservation(d.live, writer.node);
   if (!obs?.reachable || obs.health !== 'up') return false;
   const message = `guardian ${guardian.coordinator} fenced healthy writer ${writer.node} at epoch ${writer.epoch}: recommit at epoch ${writer.epoch + 1}`;

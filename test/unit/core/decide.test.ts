@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/core/decide.js';
 import type { CoreConfig } from '../../../src/core/config.js';
+import type { Decision } from '../../../src/core/decision.js';
+import type { OperationJournal, StepOutcome } from '../../../src/core/operation.js';
+import { recordStepOutcome } from '../../../src/core/operation-steps.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
 import {
   channel,
@@ -39,7 +42,7 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
     {
       name: 'colo a gone (availability): fail over to db-b1 at epoch 6',
       snap: colaAGone(),
-      actions: ['promote db-b1@6'],
+      actions: ['fence db-a1'],
       reason: 'writer-dead-quorum',
     },
     {
@@ -60,7 +63,7 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
         }),
       }),
       config: { policy: 'consistency' },
-      actions: ['promote db-b1@6'],
+      actions: ['fence db-a1'],
       reason: 'writer-dead-quorum',
     },
     {
@@ -153,12 +156,31 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
       reason: 'skipped-guardian-alive',
     },
     {
-      name: "writer's guardian is alive and also sees it down: failover",
+      // A hung server resumes with read_only=OFF: "down" is not "fenced" (found by the simulation).
+      name: "writer's guardian is alive and also sees it down, but has not fenced it: wait",
       snap: snapshot({
         reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
       }),
-      actions: ['promote db-b1@6'],
+      actions: [],
+      reason: 'skipped-guardian-alive',
+    },
+    {
+      name: "writer's guardian is alive and sent it a fence at this epoch: failover",
+      snap: snapshot({
+        reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
+        guardians: guardians({ a: { fenceIssued: { node: 'db-a1', epoch: 5, at: NOW - 100 } } }),
+      }),
+      actions: ['fence db-a1'],
       reason: 'writer-dead-quorum',
+    },
+    {
+      name: 'a fence sent at an older epoch does not count',
+      snap: snapshot({
+        reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
+        guardians: guardians({ a: { fenceIssued: { node: 'db-a1', epoch: 4, at: NOW - 100 } } }),
+      }),
+      actions: [],
+      reason: 'skipped-guardian-alive',
     },
     {
       name: 'pinned: no automatic failover',
@@ -175,7 +197,7 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
     {
       name: 'cooldown over: failover',
       snap: colaAGone({ antiFlap: { cooldownUntil: NOW, failoverTimes: [NOW - 10] } }),
-      actions: ['promote db-b1@6'],
+      actions: ['fence db-a1'],
       reason: 'writer-dead-quorum',
     },
     {
@@ -187,7 +209,7 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
     {
       name: 'old failovers left the window: budget available again',
       snap: colaAGone({ antiFlap: { failoverTimes: [NOW - 3_600_001, NOW - 2000, NOW - 1000] } }),
-      actions: ['promote db-b1@6'],
+      actions: ['fence db-a1'],
       reason: 'writer-dead-quorum',
     },
     {
@@ -221,9 +243,67 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
   });
 });
 
+/** Run an automatic failover past its best-effort fence, which times out on the dead writer. */
+function pastFence(
+  snap: ClusterSnapshot,
+  config: CoreConfig = CONFIG,
+  fence: Partial<StepOutcome> = {},
+): Decision {
+  const first = decide(snap, NOW, config);
+  expect(summary(first)).toEqual(['fence db-a1']);
+  const op = first.state.operation as OperationJournal;
+  const fenced = recordStepOutcome(op, {
+    operationId: op.id,
+    step: 'fence-old',
+    ok: false,
+    error: 'DeadlineExceededError',
+    ...fence,
+  });
+  return decide({ ...snap, ...first.state, operation: fenced }, NOW, config);
+}
+
+describe('decide: failover after the best-effort fence', () => {
+  it.each([
+    {
+      name: 'fence timed out on the dead writer: promote anyway',
+      fence: {},
+      actions: ['promote db-b1@6'],
+      reason: 'fence-failed',
+    },
+    {
+      name: 'fence answered (the writer was alive after all): promote, with the exact lost range',
+      fence: { ok: true, executedGtids: '1-1-100' },
+      actions: ['promote db-b1@6'],
+      reason: 'writer-dead-quorum',
+    },
+  ])('$name', ({ fence, actions, reason }) => {
+    const d = pastFence(colaAGone(), CONFIG, fence);
+    expect(summary(d)).toEqual(actions);
+    expect([...reasons(d), ...d.actions.map((a) => a.reason)]).toContain(reason);
+  });
+
+  it('consistency: a fence that reveals transactions the target lacks makes it wait for them', () => {
+    const snap = colaAGone({
+      guardians: guardians({
+        a: {
+          sessionAlive: false,
+          fencedWriter: { node: 'db-a1', epoch: 5, executedGtids: '1-1-100', at: NOW - 5000 },
+        },
+      }),
+    });
+    const d = pastFence(snap, { ...CONFIG, policy: 'consistency' }, { ok: true, executedGtids: '1-1-104' });
+    expect(summary(d)).toEqual(['wait-for-gtids db-b1 1-1-104']);
+  });
+
+  it('availability: the fenced set replaces the estimate of what may be lost', () => {
+    const d = pastFence(colaAGone(), CONFIG, { ok: true, executedGtids: '1-1-103' });
+    expect(d.actions.find((a) => a.type === 'promote')).toMatchObject({ lostGtids: '1-1-101..103' });
+  });
+});
+
 describe('decide: state it returns', () => {
   it('failover commit starts cooldown, spends budget, quarantines the old writer and journals the operation', () => {
-    const decision = decide(colaAGone({ antiFlap: { failoverTimes: [] } }), NOW, CONFIG);
+    const decision = pastFence(colaAGone({ antiFlap: { failoverTimes: [] } }));
     const promote = decision.actions.find((a) => a.type === 'promote');
     expect(promote).toMatchObject({
       node: 'db-b1',
@@ -261,11 +341,7 @@ describe('decide: state it returns', () => {
 
   it('availability records the possibly lost range from the last GTIDs seen on the dead writer', () => {
     const nodes = withNodes(dead, { 'db-a1': { executedGtids: '1-1-105' } });
-    const decision = decide(
-      colaAGone({ reports: [report('coord-b', nodes), report('coord-w', nodes)] }),
-      NOW,
-      CONFIG,
-    );
+    const decision = pastFence(colaAGone({ reports: [report('coord-b', nodes), report('coord-w', nodes)] }));
     expect(decision.actions.find((a) => a.type === 'promote')).toMatchObject({
       node: 'db-b1',
       lostGtids: '1-1-101..105',

@@ -110,6 +110,23 @@ describe('guard (colo guardian rule)', () => {
       out: [],
     },
     {
+      name: 'our probes say the local writer is down (maybe hung): fence it blind',
+      in: input({
+        observations: withNodes(healthyNodes(), {
+          'db-a1': { reachable: false, health: 'down', readOnly: undefined },
+        }),
+      }),
+      out: ['fence db-a1 (guardian-writer-down)'],
+    },
+    {
+      name: 'down writer already fenced at this epoch: not re-sent every cycle',
+      in: input({
+        fencedEpoch: 5,
+        observations: withNodes(healthyNodes(), { 'db-a1': { reachable: false, health: 'down' } }),
+      }),
+      out: [],
+    },
+    {
       name: 'the other colo is not ours to guard',
       in: input({ colo: 'b', observations: withNodes(healthyNodes(), { 'db-a1': { readOnly: true } }) }),
       out: [],
@@ -123,6 +140,20 @@ describe('guard (colo guardian rule)', () => {
     const open = guard(input({ observations: withNodes(healthyNodes(), { 'db-a1': { readOnly: true } }) }))
       .actions[0];
     expect(open).toMatchObject({ type: 'open-writes', node: 'db-a1', epoch: 5 });
+  });
+
+  it('a blind fence of a down writer holds it closed at that epoch, even once it is back', () => {
+    const down = guard(
+      input({ observations: withNodes(healthyNodes(), { 'db-a1': { reachable: false, health: 'down' } }) }),
+    );
+    expect(down.fencedEpoch).toBe(5);
+    const back = guard(
+      input({
+        fencedEpoch: down.fencedEpoch,
+        observations: withNodes(healthyNodes(), { 'db-a1': { readOnly: true } }),
+      }),
+    );
+    expect(back.actions).toEqual([]);
   });
 
   it('explains a hold with an event', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/core/decide.js';
+import { recordStepOutcome } from '../../../src/core/operation-steps.js';
 import type { Intent } from '../../../src/core/intent.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
 import {
@@ -96,7 +97,7 @@ const rows: Row[] = [
     name: 'forced failover of a dead writer while auto-pinned: promote at once',
     intent: { ...base, id: 'f', kind: 'failover', acceptDataLoss: true },
     snap: (intents) => colaAGone({ intents, pin: PINNED }),
-    actions: ['resolve-intent f in-progress', 'promote db-b1@6'],
+    actions: ['resolve-intent f in-progress', 'fence db-a1'],
     reason: 'forced-failover',
   },
   {
@@ -204,11 +205,21 @@ describe('decide: intents', () => {
       'db-a1': { executedGtids: '1-1-130' },
       'db-b1': { lagMs: 600_000 },
     });
+    const snap = colaAGone({
+      intents: [{ ...base, id: 'f', kind: 'failover', acceptDataLoss: true }],
+      reports: [report('coord-b', nodes), report('coord-w', nodes)],
+    });
+    const first = decide(snap, NOW, CONFIG);
+    const op = first.state.operation!;
+    // The writer is unreachable: its fence is best effort.
+    expect(op.fenceBestEffort).toBe(true);
+    const fenceTimedOut = recordStepOutcome(op, { operationId: op.id, step: 'fence-old', ok: false });
     const d = decide(
-      colaAGone({
-        intents: [{ ...base, id: 'f', kind: 'failover', acceptDataLoss: true }],
-        reports: [report('coord-b', nodes), report('coord-w', nodes)],
-      }),
+      {
+        ...snap,
+        intents: [{ ...base, id: 'f', kind: 'failover', acceptDataLoss: true, status: 'in-progress' }],
+        operation: fenceTimedOut,
+      },
       NOW,
       CONFIG,
     );

@@ -174,8 +174,12 @@ describe('decide: upkeep while the writer is healthy', () => {
       NOW,
       { ...CONFIG, policy: 'consistency' },
     );
-    expect(summary(d)).toEqual(['promote db-b1@6']);
-    expect(d.actions.find((a) => a.type === 'promote')?.reason).toBe('writer-fenced-no-guardian');
+    expect(summary(d)).toEqual(['fence db-a1']);
+    expect(d.state.operation).toMatchObject({
+      kind: 'failover',
+      reason: 'writer-fenced-no-guardian',
+      requiredGtids: '1-1-100',
+    });
   });
 });
 
