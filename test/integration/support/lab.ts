@@ -57,10 +57,20 @@ export function newLabDir(): string {
 }
 
 export async function startLab(
-  options: { dir?: string; basePort?: number; network?: 'netns' | 'flat'; extraArgs?: string[] } = {},
+  options: {
+    dir?: string;
+    basePort?: number;
+    network?: 'netns' | 'flat';
+    /** Start baton coordinators (default: bare databases and etcd only). */
+    coordinators?: boolean;
+    policy?: 'availability' | 'consistency';
+    extraArgs?: string[];
+  } = {},
 ): Promise<Lab> {
   const dir = options.dir ?? newLabDir();
   const args = ['lab', 'up', '--dir', dir];
+  if (!options.coordinators) args.push('--no-coordinators');
+  if (options.policy) args.push('--policy', options.policy);
   if (options.basePort) args.push('--base-port', String(options.basePort));
   if (options.network) args.push('--network', options.network);
   args.push(...(options.extraArgs ?? []));
