@@ -77,7 +77,7 @@ export class EtcdElection implements Election {
     const current = await this.leader(this.store.clock.now() + STEP_TIMEOUT_MS);
     signal.throwIfAborted();
     if (!current || current.key !== key || current.createRevision !== createRevision) {
-      throw new NotLeaderError(`election: not leader (leader is ${current?.key ?? 'nobody'})`);
+      throw new NotLeaderError(`leader is ${current?.key ?? 'nobody'}, not ${key}`);
     }
     this.log.info({ key, createRevision }, 'elected');
     return new EtcdLeadership(this.store, key, createRevision, this.session);
@@ -97,7 +97,7 @@ export class EtcdElection implements Election {
       );
       if (res.succeeded) return Number(res.header.revision);
       const existing = res.responses[0]?.response_range.kvs[0];
-      if (!existing) throw new NotLeaderError('election: our key vanished while campaigning');
+      if (!existing) throw new NotLeaderError(`${key} vanished while campaigning`);
       const kv = fromEtcdKv(existing);
       if (kv.value !== value) {
         await this.store.put(key, value, this.store.clock.now() + STEP_TIMEOUT_MS, this.session.leaseId);
@@ -165,27 +165,24 @@ export class EtcdLeadership implements Leadership {
 
   /**
    * Run ops only if our leader key still has our create-revision and `compares` hold.
-   * Throws NotLeaderError when the leader key is gone or replaced (distinct from a failed
-   * caller compare, which returns succeeded=false).
+   * Throws NotLeaderError when the leader key is gone or re-created; a failed caller compare
+   * returns succeeded=false.
    *
-   * Idempotent under re-sends: the pool retries "unavailable" on another member, and a txn
-   * whose connection dropped may already have been applied. If the compares fail but every
-   * put key already holds exactly its intended value and every deleted key is absent, the
-   * desired state is in place: we report success with the current revision.
+   * Re-sends: the pool retries "unavailable" on another member, and a txn whose connection
+   * dropped may already have been applied. The compares make the re-send harmless: it fails
+   * instead of applying twice (compare before put). We deliberately do not report such a
+   * failure as success when the values happen to match: the caller's compares also guard
+   * "decided from this view", and only they can say whether a retry is safe.
    */
   async guardedTxn(compares: Compare[], ops: Op[], deadline: MonoMs): Promise<TxnResult> {
     const guard: Compare = { key: this.key, target: 'createRevision', equals: this.createRevision };
-    const observed = [
-      this.key,
-      ...ops.flatMap((op) => ('put' in op ? [op.put] : 'delete' in op ? [op.delete] : [])),
-    ];
     let res;
     try {
       res = await this.store.client.kv.txn(
         {
           compare: [guard, ...compares].map(toEtcdCompare),
           success: ops.map(toEtcdOp),
-          failure: observed.map((key) => ({ request_range: { key: Buffer.from(key) } })),
+          failure: [{ request_range: { key: Buffer.from(this.key) } }],
         },
         this.store.callOptions(deadline),
       );
@@ -194,23 +191,11 @@ export class EtcdLeadership implements Leadership {
     }
     const revision = Number(res.header.revision);
     if (res.succeeded) return { succeeded: true, revision };
-    const current = observed.map((_, i) => res.responses[i]?.response_range.kvs[0]);
-    const leaderKv = current[0];
+    const leaderKv = res.responses[0]?.response_range.kvs[0];
     if (!leaderKv || Number(leaderKv.create_revision) !== this.createRevision) {
-      throw new NotLeaderError(`election: not leader (${this.key} is gone or was re-created)`);
+      throw new NotLeaderError(`${this.key} is gone or was re-created`);
     }
-    let i = 1;
-    let alreadyApplied = ops.some((op) => 'put' in op || 'delete' in op);
-    for (const op of ops) {
-      if ('deletePrefix' in op) {
-        alreadyApplied = false;
-        continue;
-      }
-      const kv = current[i++];
-      if ('put' in op && (!kv || kv.value.toString() !== op.value)) alreadyApplied = false;
-      if ('delete' in op && kv) alreadyApplied = false;
-    }
-    return { succeeded: alreadyApplied, revision };
+    return { succeeded: false, revision };
   }
 
   /** Delete our key (if it is still ours) so the next candidate takes over immediately. */

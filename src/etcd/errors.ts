@@ -4,6 +4,7 @@
  * whether trying again (same call, maybe another member) can help.
  */
 import * as etcd3 from 'etcd3';
+import { NotLeaderError as LoopNotLeaderError } from '../coordinator/errors.js';
 import { DeadlineExceededError } from '../coordinator/ports.js';
 
 export abstract class StoreError extends Error {
@@ -43,9 +44,12 @@ export class SessionExpiredError extends StoreError {
   readonly retryable = false;
 }
 
-/** The leader key we campaigned with no longer exists or is no longer the lowest. */
-export class NotLeaderError extends StoreError {
-  override name = 'NotLeaderError';
+/**
+ * The leader key we campaigned with no longer exists or is no longer the lowest. A subclass of
+ * the loop's own NotLeaderError, so `instanceof` in the loop (which then gives up leadership
+ * and campaigns again) holds for the real adapter as it does for the simulated one.
+ */
+export class NotLeaderError extends LoopNotLeaderError {
   readonly retryable = false;
 }
 
@@ -69,7 +73,7 @@ export class StoreRequestError extends StoreError {
 
 /** True when the same call may succeed if tried again (deadlines and outages, not auth or logic). */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof StoreError) return err.retryable;
+  if (err instanceof StoreError || err instanceof NotLeaderError) return err.retryable;
   if (err instanceof DeadlineExceededError) return true;
   return false;
 }
@@ -83,7 +87,13 @@ const TLS_HINT =
  * message ("get /baton/lab/writer"). Already-converted errors pass through unchanged.
  */
 export function toStoreError(err: unknown, what: string): Error {
-  if (err instanceof StoreError || err instanceof DeadlineExceededError) return err;
+  if (
+    err instanceof StoreError ||
+    err instanceof DeadlineExceededError ||
+    err instanceof LoopNotLeaderError
+  ) {
+    return err;
+  }
   const detail = err instanceof Error ? err.message : String(err);
   const options = { cause: err };
   if (err instanceof etcd3.GRPCDeadlineExceededError) {

@@ -140,7 +140,7 @@ export class EtcdSession implements Session {
   private async keepaliveTick(): Promise<void> {
     const tickAt = this.store.clock.now();
     const tickEnd = tickAt + this.ttlMs / 3;
-    const attemptMs = Math.max(250, this.ttlMs / 6);
+    const attemptMs = Math.max(200, this.ttlMs / 9);
     while (!this.closed && !this.signal.aborted && this.store.clock.now() < tickEnd - 10) {
       const sentAt = this.store.clock.now();
       try {

@@ -61,3 +61,15 @@ describe('toStoreError', () => {
     expect(isRetryable('string')).toBe(false);
   });
 });
+
+describe('NotLeaderError', () => {
+  it("is the loop's NotLeaderError, so the loop recognises leadership loss from the real store", async () => {
+    const { NotLeaderError } = await import('../../../src/etcd/errors.js');
+    const { NotLeaderError: LoopNotLeaderError } = await import('../../../src/coordinator/errors.js');
+    const err = new NotLeaderError('/baton/lab/leader/1f is gone');
+    expect(err).toBeInstanceOf(LoopNotLeaderError);
+    expect(err.message).toBe('election: not leader (/baton/lab/leader/1f is gone)');
+    expect(isRetryable(err)).toBe(false);
+    expect(toStoreError(err, 'x')).toBe(err);
+  });
+});
