@@ -8,7 +8,8 @@
  */
 
 import { recordWriterChange } from './antiflap.js';
-import { assessWriter, bestObservation } from './health.js';
+import { assessWriter, bestObservation, writerGuardianAgrees } from './health.js';
+import { writerFencedWithoutGuardian } from './upkeep.js';
 import type { DecisionDraft } from './draft.js';
 import { candidateView, eventualGtids } from './candidates.js';
 import { containsGtidSet, formatGtidSet, isEmptyGtidSet, parseGtidSet, subtractGtidSets } from './gtid.js';
@@ -110,6 +111,15 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       if (outcome || timedOut) {
         const why = `fencing ${j.from} failed: ${outcome?.error ?? 'timed out'}`;
         if (!j.fenceBestEffort) return fail(d, j, 'fence-failed', why);
+        if (!j.acceptDataLoss && d.config.policy === 'consistency' && !guardianFenceRecord(d, j)) {
+          // The planned final set came from an observation, which a later reopen may have outdated.
+          return fail(
+            d,
+            j,
+            'skipped-policy-consistency',
+            `${why}; the old writer's final GTIDs are not certain`,
+          );
+        }
         d.note(
           'warn',
           'fence-failed',
@@ -175,11 +185,8 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       if (j.automatic && d.state.pin) {
         return fail(d, j, 'skipped-pinned', `cluster was pinned during automatic ${j.kind} ${j.id}`);
       }
-      if (j.automatic && j.kind === 'failover' && j.reason === 'writer-dead-quorum') {
-        const again = assessWriter(d.snapshot, d.now, d.config);
-        if (!again.dead)
-          return fail(d, j, 'operation-aborted', `writer no longer judged dead: ${again.message}`);
-      }
+      const stale = staleFailoverPremise(d, j);
+      if (stale) return fail(d, j, stale.reason, stale.message);
       if (outcome && !outcome.ok && timedOut) {
         return fail(
           d,
@@ -247,6 +254,41 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
     case 'aborted':
       return finish(d, j, 'operation-aborted', 'failed');
   }
+}
+
+/**
+ * A failover is decided in one cycle and committed in a later one; by then the premise may be
+ * gone (the simulation showed a guardian coming back and reopening the old writer in between).
+ * Re-check it against the snapshot the commit is guarded on:
+ * - invariant 4, unless we fenced the old writer ourselves: its guardian must still be gone or
+ *   still hold it fenced at the old epoch;
+ * - an automatic failover's trigger must still hold.
+ */
+function staleFailoverPremise(
+  d: DecisionDraft,
+  j: OperationJournal,
+): { reason: ReasonCode; message: string } | undefined {
+  if (j.kind !== 'failover' || j.from === undefined) return undefined;
+  if (j.fencedGtids === undefined) {
+    const guardian = writerGuardianAgrees(d.snapshot, d.live, j.from, j.previousEpoch);
+    if (!guardian.agrees) return { reason: 'skipped-guardian-alive', message: guardian.message };
+  }
+  if (!j.automatic) return undefined;
+  if (j.reason === 'writer-dead-quorum') {
+    const again = assessWriter(d.snapshot, d.now, d.config);
+    // Once we fenced it ourselves, its guardian's word is no longer needed (the writer is closed).
+    const fencedByUs = j.fencedGtids !== undefined && again.reason === 'skipped-guardian-alive';
+    if (!again.dead && !fencedByUs) {
+      return { reason: 'operation-aborted', message: `writer no longer judged dead: ${again.message}` };
+    }
+  }
+  if (j.reason === 'writer-fenced-no-guardian' && writerFencedWithoutGuardian(d) === undefined) {
+    return {
+      reason: 'operation-aborted',
+      message: `writer ${j.from} is no longer a fenced writer without a guardian`,
+    };
+  }
+  return undefined;
 }
 
 function to(d: DecisionDraft, j: OperationJournal, step: OperationStep): OperationJournal {
@@ -351,6 +393,13 @@ function finish(
     d.setPin({ ...d.state.pin, node: j.to });
   }
   return 'cleared';
+}
+
+function guardianFenceRecord(d: DecisionDraft, j: OperationJournal): boolean {
+  return Object.values(d.snapshot.guardians).some((g) => {
+    const fenced = g.fencedWriter;
+    return fenced !== undefined && fenced.node === j.from && fenced.epoch === j.previousEpoch;
+  });
 }
 
 function targetHas(d: DecisionDraft, node: string, required: string): boolean {

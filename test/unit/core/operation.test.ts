@@ -7,6 +7,7 @@ import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
 import {
   colaAGone,
   CONFIG,
+  guardians,
   healthyNodes,
   NOW,
   reasons,
@@ -245,6 +246,63 @@ describe('failover step machine', () => {
     const d = decide(snapshot({ operation: failover() }), NOW, CONFIG);
     expect(summary(d)).toEqual([]);
     expect(reasons(d)).toContain('operation-aborted');
+  });
+
+  it('re-checks invariant 4 at the commit: a guardian that came back and did not fence the old writer stops it', () => {
+    const d = decide(colaAGone({ operation: failover(), guardians: guardians() }), NOW, CONFIG);
+    expect(summary(d)).toEqual([]);
+    expect(reasons(d)).toContain('skipped-guardian-alive');
+    expect(d.state.operation).toBeUndefined();
+  });
+
+  it('a commit after our own successful fence does not need the guardian', () => {
+    const d = decide(
+      colaAGone({ operation: failover({ fencedGtids: '1-1-100' }), guardians: guardians() }),
+      NOW,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual(['promote db-b1@6']);
+  });
+
+  it('a fenced writer without guardian that got its guardian back is no longer replaced', () => {
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: false } });
+    const op = failover({ reason: 'writer-fenced-no-guardian', fencedGtids: '1-1-100' });
+    const d = decide(
+      snapshot({
+        operation: op,
+        reports: [report('coord-a', nodes), report('coord-b', nodes), report('coord-w', nodes)],
+      }),
+      NOW,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual([]);
+    expect(reasons(d)).toContain('operation-aborted');
+  });
+
+  it.each([
+    {
+      name: 'final set from an observation: a failed fence leaves it uncertain, abort',
+      fencedWriter: undefined,
+      step: undefined,
+    },
+    {
+      name: "final set from the guardian's fence record: continue without our fence",
+      fencedWriter: { node: 'db-a1', epoch: 5, executedGtids: '1-1-100', at: NOW - 10 },
+      step: 'commit',
+    },
+  ])('consistency, best-effort fence failed — $name', ({ fencedWriter, step }) => {
+    const op = failover({ step: 'fence-old', fenceBestEffort: true, requiredGtids: '1-1-100' });
+    const failed = recordStepOutcome(op, { operationId: op.id, step: 'fence-old', ok: false });
+    const d = decide(
+      colaAGone({
+        operation: failed,
+        guardians: guardians({ a: { sessionAlive: false, ...(fencedWriter ? { fencedWriter } : {}) } }),
+      }),
+      NOW,
+      { ...CONFIG, policy: 'consistency' },
+    );
+    expect(d.state.operation?.step).toBe(step);
+    if (!step) expect(reasons(d)).toContain('skipped-policy-consistency');
   });
 
   it('after the commit: isolates the new writer from the old one and moves its replicas', () => {
