@@ -6,7 +6,7 @@
  * actions of a step assume the earlier ones happened.
  */
 
-import type { Action, HistoryEntry, Intent, WriterRecord } from '../core/index.js';
+import type { Action, HistoryEntry, Intent, PromoteAction, WriterRecord } from '../core/index.js';
 import { NotLeaderError, StaleEpochError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
 import type { LeaseDeadline } from './lease-deadline.js';
@@ -31,6 +31,8 @@ export interface ExecutionContext {
   intents: Intent[];
   /** Revision of the read; history sequence numbers derive from it. */
   historySeqBase: number;
+  /** Invariant 4 for a promotion: compares to add, or throws when the old writer's guardian does not agree. */
+  promotionPrecondition: (promote: PromoteAction) => Compare[];
 }
 
 export class ActionExecutor {

@@ -10,6 +10,7 @@
 import {
   guard,
   type ClusterSpec,
+  type CoreEvent,
   type FencedWriter,
   type GuardianAction,
   type NodeObservation,
@@ -18,6 +19,7 @@ import {
 } from '../core/index.js';
 import type { LeaseDeadline } from './lease-deadline.js';
 import type { Clock, Database } from './ports.js';
+import type { WriterHold } from './records.js';
 
 export interface GuardianEvent {
   action: GuardianAction['type'] | 'self-fence';
@@ -36,6 +38,7 @@ export class GuardianDuty {
   /** Local nodes we may have left writable (last seen or last opened), for the self-fence path. */
   private possiblyWritable = new Set<string>();
   private lastWriter: WriterRecord | undefined;
+  private hold: WriterHold | undefined;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -44,6 +47,8 @@ export class GuardianDuty {
     private readonly databases: ReadonlyMap<string, Database>,
     private readonly lease: LeaseDeadline,
     private readonly commandTimeoutMs: number,
+    /** Whether our own last probe found the node not running (ServerDownError). */
+    private readonly knownDown: (node: string) => boolean,
     private readonly onEvent: (e: GuardianEvent) => void,
   ) {}
 
@@ -55,17 +60,40 @@ export class GuardianDuty {
     return this.fenced;
   }
 
+  /** What we promise the leader about the local writer this cycle (see WriterHold). */
+  writerHold(): WriterHold | undefined {
+    return this.hold;
+  }
+
+  private holdFor(
+    writer: WriterRecord,
+    observations: NodeObservation[],
+    events: CoreEvent[],
+  ): WriterHold | undefined {
+    const obs = observations.find((o) => o.node === writer.node);
+    const readOnly = obs?.reachable === true && obs.readOnly === true;
+    const held = this.fencedEpoch !== undefined && this.fencedEpoch >= writer.epoch;
+    if (held && this.knownDown(writer.node))
+      return { node: writer.node, epoch: writer.epoch, because: 'dead' };
+    if (held && readOnly) return { node: writer.node, epoch: writer.epoch, because: 'fenced' };
+    const heldForOperation = events.some(
+      (e) => e.reason === 'guardian-hold-operation' && e.node === writer.node,
+    );
+    if (heldForOperation && readOnly) return { node: writer.node, epoch: writer.epoch, because: 'operation' };
+    return undefined;
+  }
+
   /** The writer record this guardian last read (what it enforces). */
   knownWriter(): WriterRecord | undefined {
     return this.lastWriter;
   }
 
-  /** One guardian pass from the cycle; `writerFresh` says whether the writer record was read in this cycle. */
+  /** One guardian pass from the cycle; `mayOpen` is false unless the writer record was read in this cycle and our report is visible. */
   async enforce(
     writer: WriterRecord | undefined,
     operation: OperationJournal | undefined,
     observations: NodeObservation[],
-    writerFresh: boolean,
+    mayOpen: boolean,
   ): Promise<void> {
     if (writer) this.lastWriter = writer;
     const local = new Set(this.localNodes);
@@ -81,14 +109,44 @@ export class GuardianDuty {
     if (writer) input.writer = writer;
     else if (this.lastWriter) input.writer = this.lastWriter;
     if (operation) input.operation = operation;
+    const localWriter = input.writer && local.has(input.writer.node) ? input.writer : undefined;
+    // A local writer that is not running cannot take writes, and restarts read-only: hold it
+    // closed at this epoch (the leader reopens it at a newer one) so that "dead" is a promise.
+    if (localWriter && this.knownDown(localWriter.node)) {
+      this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, localWriter.epoch);
+    }
     if (this.fencedEpoch !== undefined) input.fencedEpoch = this.fencedEpoch;
     const decision = guard(input);
     if (decision.fencedEpoch !== undefined) this.fencedEpoch = decision.fencedEpoch;
+    this.confirmFencedByObservation(input.writer, input.observations);
+    this.hold =
+      localWriter && mayOpen ? this.holdFor(localWriter, input.observations, decision.events) : undefined;
     for (const action of decision.actions) {
-      // Opening writes on a writer record we could not re-read this cycle would trust a stale view.
-      if (action.type === 'open-writes' && !writerFresh) continue;
+      // Opening writes on a stale view, or while the leader cannot see us, could make a second writer.
+      if (action.type === 'open-writes' && !mayOpen) continue;
       await this.execute(action, input.writer);
     }
+  }
+
+  /**
+   * We hold the writer closed at its epoch but our fence call never answered (server down or
+   * hung). Once we see it read-only, its executed set is final: that is the confirmation the
+   * leader waits for (reopen at a new epoch, or promote elsewhere), so publish it.
+   */
+  private confirmFencedByObservation(
+    writer: WriterRecord | undefined,
+    observations: NodeObservation[],
+  ): void {
+    if (!writer || this.fencedEpoch === undefined || this.fencedEpoch < writer.epoch) return;
+    if (this.fenced?.node === writer.node && this.fenced.epoch === writer.epoch) return;
+    const obs = observations.find((o) => o.node === writer.node);
+    if (obs?.reachable !== true || obs.readOnly !== true || obs.executedGtids === undefined) return;
+    this.fenced = {
+      node: writer.node,
+      epoch: writer.epoch,
+      executedGtids: obs.executedGtids,
+      at: this.clock.wallNow(),
+    };
   }
 
   /** The session ended: fence every local node that may be writable, now. */

@@ -12,8 +12,10 @@ import {
   type Action,
   type Decision,
   type OperationJournal,
+  type PromoteAction,
   type StepOutcome,
 } from '../core/index.js';
+import { promotionPrecondition } from './promotion-guard.js';
 import type { CoordinatorConfig } from './config.js';
 import { decideCluster } from './decision-adapter.js';
 import { NotLeaderError } from './errors.js';
@@ -23,7 +25,7 @@ import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LeaderRole } from './leader.js';
 import { LeaseDeadline } from './lease-deadline.js';
 import { Observer } from './observer.js';
-import type { Clock, Compare, Database, Leadership, Session, Store } from './ports.js';
+import type { Clock, Database, Leadership, Session, Store } from './ports.js';
 import { ReportPublisher } from './publisher.js';
 import { encode, type PublishedReport } from './records.js';
 import { ClusterStateStore, type StoreView } from './state-store.js';
@@ -68,6 +70,7 @@ export class Coordinator {
       databases,
       this.lease,
       t.commandTimeoutMs,
+      (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
     );
     this.publisher = new ReportPublisher(store, this.keys, clock, t.publishRefreshMs, t.storeTimeoutMs);
@@ -155,7 +158,16 @@ export class Coordinator {
       this.log('state-read-failed', { error: describe(error) });
     }
 
-    await this.guardian.enforce(writerFresh ? writer : undefined, operation, observations, writerFresh);
+    // Open writes only on a writer record read in this cycle, and only once our report is in the
+    // store under this session: a leader that sees no report takes our lease for gone and may
+    // promote elsewhere (promotion-guard.ts), so we must be visible before we open anything.
+    const visible = this.session !== undefined && this.publisher.publishedUnder(this.session.leaseId);
+    await this.guardian.enforce(
+      writerFresh ? writer : undefined,
+      operation,
+      observations,
+      writerFresh && visible,
+    );
 
     const report: PublishedReport = {
       coordinator: config.self.name,
@@ -166,6 +178,8 @@ export class Coordinator {
     };
     const fenced = this.guardian.fencedWriter();
     if (fenced) report.guardian.fencedWriter = fenced;
+    const hold = this.guardian.writerHold();
+    if (hold) report.guardian.holding = hold;
     const session = this.session;
     if (session && this.lease.valid()) {
       try {
@@ -186,10 +200,7 @@ export class Coordinator {
     const decision = decideCluster(snapshot, now, config.core);
     for (const e of decision.events) this.log('decision', { ...e });
 
-    const decidedFrom = [
-      ...this.state.decidedFrom(view),
-      ...this.guardianConfirmation(view, decision.actions),
-    ];
+    const decidedFrom = this.state.decidedFrom(view);
     const persist = this.state.persistOps(snapshot, decision.state);
     try {
       if (persist.length > 0) {
@@ -212,6 +223,8 @@ export class Coordinator {
       decidedFrom,
       intents: view.intents,
       historySeqBase: view.writerModRevision + this.cycles * 1_000_000,
+      promotionPrecondition: (promote: PromoteAction) =>
+        promotionPrecondition(promote, view, config.cluster, config.coordinators, this.keys),
       ...(view.writer ? { writer: view.writer } : {}),
     };
     const outcomes = await this.executor.executeAll(decision.actions, ctx);
@@ -226,23 +239,6 @@ export class Coordinator {
     const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
     if (failed) this.leader.lost();
     await this.recordOutcome(leadership, decision, outcomes);
-  }
-
-  /**
-   * A promotion away from a writer relies on what that writer's guardian published (its fence
-   * report, or its absence meaning its session is gone). The commit compares that report's
-   * revision, so a guardian that restarted and republished in between makes the commit fail.
-   */
-  private guardianConfirmation(view: StoreView, actions: Action[]): Compare[] {
-    if (!actions.some((a) => a.type === 'promote')) return [];
-    const oldWriter = view.writer?.node;
-    const colo = this.deps.config.cluster.nodes.find((n) => n.name === oldWriter)?.colo;
-    const guardian = this.deps.config.coordinators.find((c) => c.colo === colo);
-    if (!guardian) return [];
-    const stored = view.reports.get(guardian.name);
-    return [
-      { key: this.keys.observation(guardian.name), target: 'modRevision', equals: stored?.modRevision ?? 0 },
-    ];
   }
 
   private async recordOutcome(

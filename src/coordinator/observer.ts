@@ -14,11 +14,13 @@ import {
   type ProbeHealthState,
   type ReplicationObservation,
 } from '../core/index.js';
-import type { Clock, Database, Probe } from './ports.js';
+import { ServerDownError, type Clock, type Database, type Probe } from './ports.js';
 
 export class Observer {
   private readonly health = new Map<string, ProbeHealthState>();
   private latest: NodeObservation[] = [];
+  /** Nodes whose last probe was refused by their host: known not to run (ServerDownError). */
+  private readonly down = new Set<string>();
 
   constructor(
     private readonly cluster: ClusterSpec,
@@ -27,6 +29,11 @@ export class Observer {
     private readonly healthConfig: HealthConfig,
     private readonly probeTimeoutMs: number,
   ) {}
+
+  /** The last probe of `node` was refused: the server is not running (never true for a timeout). */
+  knownDown(node: string): boolean {
+    return this.down.has(node);
+  }
 
   /** The last observation of every node (empty before the first cycle). */
   observations(): NodeObservation[] {
@@ -48,7 +55,10 @@ export class Observer {
     } else {
       try {
         probe = await db.probe(deadline);
+        this.down.delete(name);
       } catch (e) {
+        if (e instanceof ServerDownError) this.down.add(name);
+        else this.down.delete(name);
         error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       }
     }

@@ -136,3 +136,14 @@ export interface Database {
 export class DeadlineExceededError extends Error {
   override name = 'DeadlineExceededError';
 }
+
+/**
+ * Added for the guardian: the server is known not to be running (its host refused the
+ * connection, ECONNREFUSED), as opposed to unreachable or slow (a timeout). A server that does
+ * not run cannot accept writes, and comes back with read_only=ON from its config, so its
+ * guardian may confirm it "dead" (invariant 4). Adapters that cannot tell should not use it:
+ * a timeout never counts as dead (a SIGSTOPped server resumes writable).
+ */
+export class ServerDownError extends Error {
+  override name = 'ServerDownError';
+}

@@ -5,7 +5,6 @@
  * do not by themselves cause one.
  */
 
-import type { NodeObservation } from '../core/index.js';
 import type { ClusterKeys } from './keys.js';
 import type { Clock, Session, Store } from './ports.js';
 import { encode, type PublishedReport } from './records.js';
@@ -22,6 +21,11 @@ export class ReportPublisher {
     private readonly refreshMs: number,
     private readonly storeTimeoutMs: number,
   ) {}
+
+  /** Whether a report is in the store under this lease (it disappears with the lease). */
+  publishedUnder(leaseId: string): boolean {
+    return this.lastLease === leaseId;
+  }
 
   /** Returns the revision it wrote at, or undefined when nothing was due. A failed write is retried next cycle. */
   async publish(report: PublishedReport, session: Session): Promise<number | undefined> {
@@ -47,14 +51,11 @@ export class ReportPublisher {
 
 /** What a change means for decisions: everything except clock readings, GTID positions and lag. */
 function decisionDigest(report: PublishedReport): string {
-  return JSON.stringify({
-    guardian: report.guardian,
-    nodes: report.nodes.map((n: NodeObservation) => ({
-      node: n.node,
-      reachable: n.reachable,
-      health: n.health,
-      readOnly: n.readOnly,
-      replication: n.replication?.map((ch) => [ch.source ?? ch.sourceHost, ch.ioState, ch.sqlRunning]),
-    })),
-  });
+  let digest = JSON.stringify(report.guardian);
+  for (const n of report.nodes) {
+    digest += `|${n.node}:${n.reachable}:${n.health}:${n.readOnly}`;
+    for (const ch of n.replication ?? [])
+      digest += `:${ch.source ?? ch.sourceHost}/${ch.ioState}/${ch.sqlRunning}`;
+  }
+  return digest;
 }

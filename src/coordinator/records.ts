@@ -24,7 +24,19 @@ export interface PublishedReport {
   publishedAt: number;
   nodes: NodeObservation[];
   /** Guardian duty of this coordinator for its colo. */
-  guardian: { fencedWriter?: FencedWriter };
+  guardian: { fencedWriter?: FencedWriter; holding?: WriterHold };
+}
+
+/**
+ * The guardian's promise to the leader (invariant 4): it will not reopen `node` at `epoch`, and
+ * it saw the node read-only (`fenced`, `operation`) or not running (`dead`). The leader's loop
+ * promotes away from a writer whose guardian is alive only against such a hold, and compares
+ * the report's revision in the same txn.
+ */
+export interface WriterHold {
+  node: string;
+  epoch: number;
+  because: 'fenced' | 'operation' | 'dead';
 }
 
 /** Value of /baton/<cluster>/history/<epoch>-<seq>: the core entry plus wall-clock time. */

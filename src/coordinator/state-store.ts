@@ -52,6 +52,7 @@ export interface StoreView {
 export class ClusterStateStore {
   /** modRevision and first time we saw it, per observer: receivedAt on the decide() timebase. */
   private readonly seen = new Map<string, { modRevision: number; receivedAt: number }>();
+  private decodedReports = new Map<string, { modRevision: number; report: PublishedReport }>();
 
   constructor(
     private readonly store: Store,
@@ -115,10 +116,16 @@ export class ClusterStateStore {
       const intent = decode(kv, decodeIntent);
       if (intent) view.intents.push(intent);
     }
+    const decoded = new Map<string, { modRevision: number; report: PublishedReport }>();
     for (const kv of reports.kvs) {
-      const report = decode(kv, decodeReport);
-      if (report) view.reports.set(report.coordinator, { report, modRevision: kv.modRevision });
+      // Reports are republished every few seconds but read every cycle: decode each version once.
+      const cached = this.decodedReports.get(kv.key);
+      const report = cached?.modRevision === kv.modRevision ? cached.report : decode(kv, decodeReport);
+      if (!report) continue;
+      decoded.set(kv.key, { modRevision: kv.modRevision, report });
+      view.reports.set(report.coordinator, { report, modRevision: kv.modRevision });
     }
+    this.decodedReports = decoded;
     return view;
   }
 

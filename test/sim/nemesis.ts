@@ -106,8 +106,20 @@ export function planNemesis(rng: Prng, faultPhaseMs: number, ttlMs: number): Nem
   };
 }
 
+/**
+ * Fault assumption (DESIGN.md invariant 4 allows promotion once the old guardian's session is
+ * gone, trusting that guardian to have self-fenced): a site is never cut off while its
+ * coordinator is down or paused (or restarted less than ASSUMPTION_SETTLE_MS ago), and a
+ * coordinator is not crashed or paused while its site is cut off. Without a fencing agent next
+ * to MySQL, nothing can fence a writer whose guardian is dead and whose site is unreachable.
+ */
+export const ASSUMPTION_SETTLE_MS = 5000;
+
 export class Nemesis {
   private linkCuts = new Map<string, number>();
+  private isolated = new Map<string, number>();
+  /** Coordinators down or paused; value: when they last came back (Infinity while down). */
+  private downUntil = new Map<string, number>();
   private stalls = 0;
   private etcdLinks = new Map<string, number>();
   private intentSeq = 0;
@@ -130,6 +142,11 @@ export class Nemesis {
     );
     for (const fault of this.plan.faults) {
       scheduler.at(fault.start, () => {
+        const conflict = this.violatesAssumption(fault);
+        if (conflict) {
+          this.world.trace.add('nemesis', `skip ${describeFault(fault)}: ${conflict}`);
+          return;
+        }
         this.world.trace.add('nemesis', `start ${describeFault(fault)}`);
         const stop = this.begin(fault);
         if (stop) {
@@ -140,6 +157,30 @@ export class Nemesis {
         }
       });
     }
+  }
+
+  private violatesAssumption(f: Fault): string | undefined {
+    const now = this.world.scheduler.now();
+    if (f.kind === 'isolate-site') {
+      const back = this.downUntil.get(f.target);
+      if (back !== undefined && now < back + ASSUMPTION_SETTLE_MS)
+        return `coordinator ${f.target} is down or just restarted`;
+    }
+    if (
+      (f.kind === 'crash-coordinator' || f.kind === 'pause-coordinator') &&
+      (this.isolated.get(f.target) ?? 0) > 0
+    ) {
+      return `site ${f.target} is cut off`;
+    }
+    return undefined;
+  }
+
+  private coordinatorDown(name: string): void {
+    this.downUntil.set(name, Infinity);
+  }
+
+  private coordinatorBack(name: string): void {
+    this.downUntil.set(name, this.world.scheduler.now());
   }
 
   private begin(f: Fault): (() => void) | undefined {
@@ -171,8 +212,10 @@ export class Nemesis {
       }
       case 'isolate-site': {
         const links = SITES.filter((s) => s !== f.target).map((s) => [f.target, s] as const);
+        this.isolated.set(f.target, (this.isolated.get(f.target) ?? 0) + 1);
         for (const [x, y] of links) this.cut(x, y);
         return () => {
+          this.isolated.set(f.target, (this.isolated.get(f.target) ?? 1) - 1);
           for (const [x, y] of links) this.uncut(x, y);
         };
       }
@@ -200,14 +243,22 @@ export class Nemesis {
         const proc = w.processes.get(f.target);
         if (!proc || proc.gate.state !== 'running') return undefined;
         proc.gate.pause();
-        return () => proc.gate.resume();
+        this.coordinatorDown(f.target);
+        return () => {
+          if (proc.gate.state !== 'paused') return;
+          proc.gate.resume();
+          this.coordinatorBack(f.target);
+        };
       }
       case 'crash-coordinator': {
         const proc = w.processes.get(f.target);
         if (!proc || proc.gate.state === 'crashed') return undefined;
         proc.gate.crash();
+        this.coordinatorDown(f.target);
         return () => {
-          if (w.processes.get(f.target) === proc) w.startProcess(proc.spec);
+          if (w.processes.get(f.target) !== proc) return;
+          w.startProcess(proc.spec);
+          this.coordinatorBack(f.target);
         };
       }
       case 'switchover':
@@ -255,6 +306,8 @@ export class Nemesis {
       node.lagMs = 0;
     }
     this.linkCuts.clear();
+    this.isolated.clear();
+    this.downUntil.clear();
     w.network.healAll();
     w.etcdLinkCut.clear();
     this.etcdLinks.clear();

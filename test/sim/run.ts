@@ -7,6 +7,9 @@
 
 import { runSeed, type SeedResult } from './run-seed.js';
 
+// Timeouts are the common case in a simulated outage; their stack traces are never printed.
+Error.stackTraceLimit = 0;
+
 function argValue(name: string): number | undefined {
   const i = process.argv.indexOf(name);
   if (i < 0) return undefined;
@@ -40,10 +43,20 @@ async function main(): Promise<void> {
   }
   const count = argValue('--seeds') ?? 100;
   const start = argValue('--start') ?? 0;
+  // --keep-going: survey mode for debugging, one line per failing seed, never stops early.
+  const keepGoing = process.argv.includes('--keep-going');
+  let failures = 0;
   const began = performance.now();
   const end = start + count;
   for (let seed = start; seed < end; seed++) {
     const result = await runSeed(seed);
+    if (result.violation && keepGoing) {
+      failures++;
+      console.log(
+        `FAIL seed=${seed} ${result.violation.checker} at ${result.violation.at} ms: ${result.violation.message}`,
+      );
+      continue;
+    }
     if (result.violation) {
       printFailure(result);
       console.log(
@@ -58,6 +71,11 @@ async function main(): Promise<void> {
     }
   }
   const ms = performance.now() - began;
+  if (failures > 0) {
+    console.log(`${failures} of ${count} seeds (${start}..${end - 1}) failed`);
+    process.exitCode = 1;
+    return;
+  }
   console.log(
     `seeds ${start}..${end - 1} (${count}) passed in ${(ms / 1000).toFixed(1)} s, ${(ms / count).toFixed(2)} ms/seed`,
   );

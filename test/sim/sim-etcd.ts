@@ -286,6 +286,21 @@ export class SimStoreClient implements Store {
     const latency =
       slowRate > 0 && server.rng.chance(slowRate) ? server.rng.int(1, Math.max(1, slowMaxMs)) : 0;
     const loseAnswer = lostResponseRate > 0 && server.rng.chance(lostResponseRate);
+    // Fast path (the common case): answered at once. Nothing can pause the process between now
+    // and the microtask that delivers it, so the gate needs no deferral.
+    if (
+      latency === 0 &&
+      !loseAnswer &&
+      this.gate.state === 'running' &&
+      sched.now() < deadline &&
+      server.available(this.name)
+    ) {
+      try {
+        return Promise.resolve(apply());
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     const work = new Promise<T>((resolve, reject) => {
       const timeout = (): void => reject(new DeadlineExceededError(`etcd ${what}: deadline exceeded`));
       const attempt = (): void => {
@@ -486,8 +501,27 @@ class SimElection implements Election {
           throw error;
         if (error instanceof Error && error.message === 'election: session is expired') throw error;
       }
-      await new Promise<void>((resolve) => sched.after(250, () => this.client.gate.run(resolve)));
+      await this.nextChange();
     }
+  }
+
+  /** Like etcd's campaign: wait for a deletion under the prefix (a watch), or re-check after a while. */
+  private nextChange(): Promise<void> {
+    const sched = this.client.server.scheduler;
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        watch.close();
+        sched.cancel(timer);
+        resolve();
+      };
+      const watch = this.client.watchPrefix(`${this.prefix}/`, this.client.server.revision + 1, (e) => {
+        if (e.type === 'delete') finish();
+      });
+      const timer = sched.after(2000, () => this.client.gate.run(finish));
+    });
   }
 
   async leader(deadline: MonoMs): Promise<KeyValue | undefined> {

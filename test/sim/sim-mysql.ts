@@ -14,16 +14,14 @@
 
 import {
   DeadlineExceededError,
+  ServerDownError,
   type Database,
   type MonoMs,
   type Probe,
 } from '../../src/coordinator/ports.js';
 import { containsGtidSet, parseGtidSet } from '../../src/core/gtid.js';
+import type { ProcessGate } from './process-gate.js';
 import type { Scheduler } from './scheduler.js';
-
-export class ConnectionRefusedError extends Error {
-  override name = 'ConnectionRefusedError';
-}
 
 export class ReadOnlyError extends Error {
   override name = 'ReadOnlyError';
@@ -345,13 +343,8 @@ export class SimMysqlWorld {
   }
 
   /** The Database port for process `caller` in `fromColo` talking to `nodeName`. */
-  database(
-    caller: string,
-    fromColo: string,
-    nodeName: string,
-    deliver: <T>(p: Promise<T>) => Promise<T>,
-  ): Database {
-    return new SimDatabase(this, caller, fromColo, nodeName, deliver);
+  database(caller: string, fromColo: string, nodeName: string, gate?: ProcessGate): Database {
+    return new SimDatabase(this, caller, fromColo, nodeName, gate);
   }
 }
 
@@ -361,8 +354,13 @@ class SimDatabase implements Database {
     private readonly caller: string,
     private readonly fromColo: string,
     private readonly nodeName: string,
-    private readonly deliver: <T>(p: Promise<T>) => Promise<T>,
+    private readonly gate: ProcessGate | undefined,
   ) {}
+
+  /** Answers reach the calling process through its gate (paused: later; crashed: never). */
+  private deliver<T>(work: Promise<T>): Promise<T> {
+    return this.gate ? this.gate.pass(work) : work;
+  }
 
   /**
    * One request: dropped by a network cut (times out), refused by a dead server, queued by a hung
@@ -375,6 +373,25 @@ class SimDatabase implements Database {
   ): Promise<T> {
     const sched = this.world.scheduler;
     const node = this.world.node(this.nodeName) as SimNode;
+    // Fast path: a healthy, reachable, prompt server answers at once (see SimStoreClient.call).
+    if (
+      what !== 'waitForGtids' &&
+      node.up &&
+      !node.hung &&
+      node.slowMs === 0 &&
+      sched.now() < deadline &&
+      this.world.network.reachable(this.fromColo, node.spec.colo)
+    ) {
+      let answer: Promise<T> | undefined;
+      run(
+        node,
+        (value) => (answer ??= Promise.resolve(value)),
+        (error) => (answer ??= Promise.reject(error)),
+      );
+      // Settled now and the process is running: nothing can pause it before delivery.
+      if (answer)
+        return this.gate === undefined || this.gate.state === 'running' ? answer : this.deliver(answer);
+    }
     const work = new Promise<T>((resolve, reject) => {
       let settled = false;
       const ok = (v: T): void => {
@@ -401,7 +418,7 @@ class SimDatabase implements Database {
       }
       const send = (): void => {
         if (!node.up) {
-          fail(new ConnectionRefusedError(`mysql ${this.nodeName}: connection refused`));
+          fail(new ServerDownError(`mysql ${this.nodeName}: connection refused`));
           return;
         }
         if (node.hung) sched.at(deadline, timeout);

@@ -188,7 +188,7 @@ describe('simulated MariaDB', () => {
     const a = world.node('m-a')!;
     a.readOnly = false;
     a.hang();
-    const db = world.database('b', 'b', 'm-a', (p) => p);
+    const db = world.database('b', 'b', 'm-a');
     const fence = db.fence(200).then(
       () => 'fenced',
       (e: unknown) => e,
@@ -204,7 +204,7 @@ describe('simulated MariaDB', () => {
   it('drops requests across a cut link', async () => {
     const { sched, world } = twoNodes();
     world.network.cut('a', 'b');
-    const db = world.database('b', 'b', 'm-a', (p) => p);
+    const db = world.database('b', 'b', 'm-a');
     const probe = db.probe(300).then(
       () => 'answered',
       (e: unknown) => e,

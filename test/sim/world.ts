@@ -46,7 +46,7 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
     policy,
     maxLagOnFailoverMs: rng.pick([500, 2000, 5000]),
     reportFreshMs: 5000,
-    cooldownMs: rng.pick([5000, 10_000, 20_000]),
+    cooldownMs: rng.pick([3000, 6000, 12_000]),
     failoverBudget: { count: rng.int(2, 4), windowMs: 60_000 },
     catchupTimeoutMs: rng.pick([1000, 3000]),
     health: { downAfterFailures: 3, downAfterMs: 1000, upAfterSuccesses: 2 },
@@ -56,7 +56,7 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
     probeTimeoutMs: 300,
     storeTimeoutMs: 800,
     commandTimeoutMs: 800,
-    sessionTtlMs: rng.pick([3000, 4000, 6000]),
+    sessionTtlMs: rng.pick([2500, 3000, 4000]),
     publishRefreshMs: 2000,
   };
   return { policy, core, timings, lagMs: { 'm-a': 0, 'm-b': 0 } };
@@ -170,9 +170,9 @@ export class SimWorld {
     return this.mysql.node(name) as SimNode;
   }
 
-  /** Replication and client traffic every 100 ms. */
+  /** Replication and client traffic every 200 ms. */
   private worldTick(): void {
-    this.scheduler.after(100, () => {
+    this.scheduler.after(200, () => {
       this.mysql.replicateAll();
       for (const client of this.clients) client.tick();
       this.worldTick();
@@ -185,10 +185,7 @@ export class SimWorld {
     const store = this.etcd.client(spec.name, gate, Math.max(250, this.options.timings.sessionTtlMs / 10));
     const databases = new Map<string, Database>();
     for (const node of CLUSTER.nodes) {
-      databases.set(
-        node.name,
-        this.mysql.database(spec.name, spec.colo, node.name, (p) => gate.pass(p)),
-      );
+      databases.set(node.name, this.mysql.database(spec.name, spec.colo, node.name, gate));
     }
     if (this.options.brokenCoordinator === 'opens-every-node' && spec.name === 'b') {
       // A coordinator that ignores the writer record: the checkers must catch it.

@@ -1,0 +1,44 @@
+/**
+ * Invariant 4, enforced by the loop whatever the core decided: the writer record moves away from
+ * a writer W only if W's guardian (the coordinator of W's colo)
+ * - has no report in the store: its lease is gone, so it self-fenced before the lease expired
+ *   (and a guardian publishes under a new session before it opens anything again), or
+ * - publishes a hold on W at W's epoch: it will not reopen W at that epoch, and saw W read-only
+ *   or not running.
+ * The promotion txn compares that report's revision, so the promise read is the promise in force
+ * when the commit lands.
+ */
+
+import type { ClusterSpec, CoordinatorSpec, PromoteAction } from '../core/index.js';
+import type { ClusterKeys } from './keys.js';
+import type { Compare } from './ports.js';
+import type { StoreView } from './state-store.js';
+
+export class PromotionRefusedError extends Error {
+  override name = 'PromotionRefusedError';
+}
+
+export function promotionPrecondition(
+  promote: PromoteAction,
+  view: StoreView,
+  cluster: ClusterSpec,
+  coordinators: CoordinatorSpec[],
+  keys: ClusterKeys,
+): Compare[] {
+  const writer = view.writer;
+  if (!writer || writer.node === promote.node) return [];
+  const colo = cluster.nodes.find((n) => n.name === writer.node)?.colo;
+  const guardian = coordinators.find((c) => c.colo === colo);
+  if (!guardian) return [];
+  const key = keys.observation(guardian.name);
+  const stored = view.reports.get(guardian.name);
+  if (!stored) return [{ key, target: 'modRevision', equals: 0 }];
+  const hold = stored.report.guardian.holding;
+  if (hold && hold.node === writer.node && hold.epoch === writer.epoch) {
+    return [{ key, target: 'modRevision', equals: stored.modRevision }];
+  }
+  throw new PromotionRefusedError(
+    `promote ${promote.node}: guardian ${guardian.name} of ${writer.node} is alive and holds no promise for ${writer.node}@${writer.epoch}` +
+      (hold ? ` (it holds ${hold.node}@${hold.epoch})` : ''),
+  );
+}
