@@ -12,7 +12,7 @@ import { LeaseLostError, NotLeaderError, SessionExpiredError } from '../../src/e
 import { EtcdStore } from '../../src/etcd/store.js';
 import type { EtcdSession } from '../../src/etcd/session.js';
 import type { ResyncingWatch } from '../../src/etcd/watch.js';
-import { baton, startLab, type Lab } from './support/lab.js';
+import { startLab, type Lab } from './support/lab.js';
 
 const clock = systemClock;
 const soon = (ms = 3000): number => clock.now() + ms;
@@ -79,8 +79,7 @@ function signalMembers(signal: 'SIGSTOP' | 'SIGCONT', which: { pid: number }[]):
 }
 
 beforeAll(async () => {
-  const help = await baton(['lab', 'up', '--help']);
-  lab = await startLab({ extraArgs: help.stdout.includes('--no-coordinators') ? ['--no-coordinators'] : [] });
+  lab = await startLab(); // bare databases and etcd: no coordinators interfering
   const status = await lab.status();
   endpoints = status.etcd.endpoints;
   members = status.etcd.members.map((m) => ({ name: m.name, pid: m.pid }));

@@ -10,7 +10,7 @@ import { DeadlineExceededError } from '../../src/coordinator/ports.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import { DeadlineConnection } from '../../src/mysql/connection.js';
 import { MysqlDatabase } from '../../src/mysql/database.js';
-import { baton, eventually, startLab, type Lab } from './support/lab.js';
+import { eventually, startLab, type Lab } from './support/lab.js';
 
 const soon = (ms = 3000): number => clock.now() + ms;
 
@@ -60,9 +60,7 @@ async function processlist(name: string): Promise<{ Id: number; User: string; Co
 }
 
 beforeAll(async () => {
-  // Once the lab can start coordinators, these tests need the bare databases.
-  const help = await baton(['lab', 'up', '--help']);
-  lab = await startLab({ extraArgs: help.stdout.includes('--no-coordinators') ? ['--no-coordinators'] : [] });
+  lab = await startLab(); // bare databases and etcd: no coordinators interfering
   status = await lab.status();
 });
 
