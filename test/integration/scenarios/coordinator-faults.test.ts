@@ -1,0 +1,64 @@
+import { afterEach, expect, test } from 'vitest';
+import { eventually } from '../support/lab.js';
+import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+
+let scenario: Scenario | undefined;
+afterEach(async () => {
+  await scenario?.lab.down();
+  scenario = undefined;
+});
+
+test('3. kill -9 of the leader coordinator: another leads within about one TTL, the writer stays', async () => {
+  scenario = await startScenario();
+  const before = await scenario.clusterState();
+  const leader = before.leader?.coordinator as string;
+  expect(leader).toBeTruthy();
+  const killedAt = Date.now();
+  await scenario.lab.fault('kill', `coord-${leader}`);
+  const after = await eventually(
+    async () => {
+      const state = await scenario!.clusterState();
+      return state.leader && state.leader.coordinator !== leader ? state : undefined;
+    },
+    20_000,
+    'a new leader',
+  );
+  console.log(`[leader killed] new leader ${after.leader?.coordinator} after ${Date.now() - killedAt} ms`);
+  await sleep(1_000);
+  const final = await scenario.clusterState();
+  expect(final.writer?.node).toBe('a1');
+  expect(final.writer?.epoch).toBe(before.writer?.epoch);
+  const { outages } = await scenario.finish();
+  printOutages('leader killed', outages);
+  expect(outages).toEqual([]);
+});
+
+test("9. kill -9 of only the writer colo's coordinator: no failover, writes continue", async () => {
+  scenario = await startScenario();
+  const before = await scenario.clusterState();
+  await scenario.lab.fault('kill', 'coord-a');
+  // Longer than the session TTL, so the dead guardian's lease has expired.
+  await sleep(8_000);
+  const after = await scenario.clusterState();
+  expect(after.writer?.node).toBe('a1');
+  expect(after.writer?.epoch).toBe(before.writer?.epoch);
+  const acksOnA1 = scenario.client.acks.filter(
+    (a) => a.node === 'a1' && a.sentAt > Date.now() - 2_000,
+  ).length;
+  expect(acksOnA1).toBeGreaterThan(10);
+  const { outages } = await scenario.finish();
+  printOutages('writer colo coordinator killed', outages);
+  expect(outages).toEqual([]);
+});
+
+test('4. kill of one site etcd member: no failover, no writer change', async () => {
+  scenario = await startScenario();
+  const before = await scenario.clusterState();
+  await scenario.lab.fault('kill', 'etcd-a');
+  await sleep(8_000);
+  const after = await scenario.clusterState();
+  expect(after.writer?.node).toBe('a1');
+  expect(after.writer?.epoch).toBe(before.writer?.epoch);
+  const { outages } = await scenario.finish();
+  printOutages('etcd member killed', outages);
+});

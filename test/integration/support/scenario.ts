@@ -1,0 +1,76 @@
+import { expect } from 'vitest';
+import type { ClusterState } from '../../../src/ops/cluster-state.js';
+import { baton, eventually, startLab, type Lab } from './lab.js';
+import { SplitBrainSampler } from './split-brain-sampler.js';
+import { WriteClient, type Outage } from './write-client.js';
+
+/**
+ * A lab with coordinators, watched for the whole scenario by the outside split-brain sampler
+ * and loaded by a write client. finish() stops both and checks the invariants every scenario
+ * must keep, whatever it tests.
+ */
+export interface Scenario {
+  lab: Lab;
+  sampler: SplitBrainSampler;
+  client: WriteClient;
+  clusterState(): Promise<ClusterState>;
+  /** Waits until etcd names `node` the writer and the node is the one writable node. */
+  waitForWriter(node: string, timeoutMs: number): Promise<ClusterState>;
+  finish(): Promise<{ outages: Outage[] }>;
+}
+
+export async function startScenario(
+  options: { policy?: 'availability' | 'consistency' } = {},
+): Promise<Scenario> {
+  const lab = await startLab({ coordinators: true, policy: options.policy ?? 'availability' });
+  const clusterState = async (): Promise<ClusterState> => {
+    const result = await baton(['status', '--lab', lab.dir, '--json'], process.env, 15_000);
+    if (result.code !== 0) throw new Error(`baton status failed: ${result.stderr}`);
+    return (JSON.parse(result.stdout) as ClusterState[])[0] as ClusterState;
+  };
+  const waitForWriter = (node: string, timeoutMs: number) =>
+    eventually(
+      async () => {
+        const state = await clusterState();
+        if (state.writer?.node !== node || !state.leader) return undefined;
+        const status = await lab.status();
+        return status.writable.length === 1 && status.writable[0] === node ? state : undefined;
+      },
+      timeoutMs,
+      `${node} to be the writer`,
+    );
+  await waitForWriter('a1', 30_000);
+  const status = await lab.status();
+  const sampler = new SplitBrainSampler(status).start();
+  const client = new WriteClient(status).start();
+  // A baseline of acknowledged writes before any fault.
+  await eventually(async () => (client.acks.length >= 20 ? true : undefined), 10_000, 'baseline writes');
+  return {
+    lab,
+    sampler,
+    client,
+    clusterState,
+    waitForWriter,
+    async finish() {
+      await client.stop();
+      const violations = await sampler.stop();
+      expect(violations, 'two writable nodes at once').toEqual([]);
+      const state = await clusterState();
+      const epochs = state.history.map((h) => (h as { epoch?: number }).epoch ?? 0);
+      for (let i = 1; i < epochs.length; i++) {
+        expect(epochs[i], 'history epochs only increase').toBeGreaterThanOrEqual(epochs[i - 1] as number);
+      }
+      return { outages: client.outages() };
+    },
+  };
+}
+
+export function printOutages(name: string, outages: Outage[]): void {
+  const text =
+    outages.length === 0
+      ? 'none'
+      : outages.map((o) => `${o.ms} ms (${o.fromNode} -> ${o.toNode})`).join(', ');
+  console.log(`[${name}] write outage: ${text}`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
