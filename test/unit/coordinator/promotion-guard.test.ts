@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { PromoteAction } from '../../../src/core/index.js';
+import { clusterKeys } from '../../../src/coordinator/keys.js';
+import { promotionPrecondition, PromotionRefusedError } from '../../../src/coordinator/promotion-guard.js';
+import type { PublishedReport, WriterHold } from '../../../src/coordinator/records.js';
+import type { StoreView } from '../../../src/coordinator/state-store.js';
+import { CLUSTER, COORDINATORS } from '../../sim/world.js';
+
+const keys = clusterKeys('orders');
+const promoteB: PromoteAction = {
+  type: 'promote',
+  node: 'm-b',
+  epoch: 6,
+  previousEpoch: 5,
+  reason: 'writer-dead-quorum',
+  message: '',
+};
+
+function view(
+  guardianA: { holding?: WriterHold; modRevision: number } | undefined,
+  writer = 'm-a',
+): StoreView {
+  const reports = new Map<string, { report: PublishedReport; modRevision: number }>();
+  if (guardianA) {
+    const report: PublishedReport = { coordinator: 'a', colo: 'a', publishedAt: 0, nodes: [], guardian: {} };
+    if (guardianA.holding) report.guardian.holding = guardianA.holding;
+    reports.set('a', { report, modRevision: guardianA.modRevision });
+  }
+  return {
+    writer: { node: writer, epoch: 5, since: 0, reason: 'bootstrap-writer' },
+    writerModRevision: 10,
+    antiFlap: { failoverTimes: [] },
+    quarantine: {},
+    intents: [],
+    reports,
+    unreadable: [],
+  };
+}
+
+describe('promotionPrecondition (invariant 4 in the loop)', () => {
+  const check = (v: StoreView) => promotionPrecondition(promoteB, v, CLUSTER, COORDINATORS, keys);
+
+  it('needs nothing to recommit the same writer', () => {
+    expect(check(view(undefined, 'm-b'))).toEqual([]);
+  });
+
+  it('accepts a gone guardian, and makes the commit depend on it staying gone', () => {
+    expect(check(view(undefined))).toEqual([
+      { key: keys.observation('a'), target: 'modRevision', equals: 0 },
+    ]);
+  });
+
+  it.each([
+    ['fenced', 'fenced'],
+    ['operation', 'operation'],
+    ['dead', 'dead'],
+  ] as const)('accepts a live guardian holding the writer at its epoch (%s)', (_name, because) => {
+    const compares = check(view({ holding: { node: 'm-a', epoch: 5, because }, modRevision: 77 }));
+    expect(compares).toEqual([{ key: keys.observation('a'), target: 'modRevision', equals: 77 }]);
+  });
+
+  it.each([
+    ['no hold', undefined],
+    ['a hold at an older epoch', { node: 'm-a', epoch: 4, because: 'fenced' } as WriterHold],
+    ['a hold on another node', { node: 'm-b', epoch: 5, because: 'fenced' } as WriterHold],
+  ])('refuses a live guardian with %s', (_name, holding) => {
+    expect(() => check(view({ ...(holding ? { holding } : {}), modRevision: 77 }))).toThrow(
+      PromotionRefusedError,
+    );
+  });
+});
