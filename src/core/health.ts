@@ -212,7 +212,7 @@ export function replicasStreamingFrom(live: ObserverReport[], source: string): s
 
 /**
  * Invariant 4: promote away from a writer only once its own guardian is gone, or has fenced it
- * at this epoch. Missing guardian status counts as gone (no coordinator guards that colo).
+ * or holds it closed at this epoch. Missing guardian status counts as gone (no coordinator guards that colo).
  */
 export function writerGuardianAgrees(
   snapshot: ClusterSnapshot,
@@ -230,6 +230,13 @@ export function writerGuardianAgrees(
     return {
       agrees: true,
       message: `guardian ${guardian.coordinator} fenced ${writerNode} at epoch ${writerEpoch}`,
+    };
+  }
+  const hold = guardian.holding;
+  if (hold && hold.node === writerNode && hold.epoch === writerEpoch) {
+    return {
+      agrees: true,
+      message: `guardian ${guardian.coordinator} holds ${writerNode} closed at epoch ${writerEpoch} (${hold.because})`,
     };
   }
   const issued = guardian.fenceIssued;

@@ -187,6 +187,12 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       }
       const stale = staleFailoverPremise(d, j);
       if (stale) return fail(d, j, stale.reason, stale.message);
+      const guardian = oldGuardianHolds(d, j);
+      if (!guardian.agrees) {
+        if (timedOut) return fail(d, j, 'skipped-guardian-alive', guardian.message);
+        d.note('info', 'skipped-guardian-alive', `${j.kind} ${j.id} waits: ${guardian.message}`, j.from);
+        return 'wait';
+      }
       if (outcome && !outcome.ok && timedOut) {
         return fail(
           d,
@@ -268,15 +274,10 @@ function staleFailoverPremise(
   d: DecisionDraft,
   j: OperationJournal,
 ): { reason: ReasonCode; message: string } | undefined {
-  if (j.kind !== 'failover' || j.from === undefined) return undefined;
-  if (j.fencedGtids === undefined) {
-    const guardian = writerGuardianAgrees(d.snapshot, d.live, j.from, j.previousEpoch);
-    if (!guardian.agrees) return { reason: 'skipped-guardian-alive', message: guardian.message };
-  }
-  if (!j.automatic) return undefined;
+  if (j.kind !== 'failover' || j.from === undefined || !j.automatic) return undefined;
   if (j.reason === 'writer-dead-quorum') {
     const again = assessWriter(d.snapshot, d.now, d.config);
-    // Once we fenced it ourselves, its guardian's word is no longer needed (the writer is closed).
+    // Once we fenced it ourselves, its guardian's word is checked separately (oldGuardianHolds).
     const fencedByUs = j.fencedGtids !== undefined && again.reason === 'skipped-guardian-alive';
     if (!again.dead && !fencedByUs) {
       return { reason: 'operation-aborted', message: `writer no longer judged dead: ${again.message}` };
@@ -289,6 +290,17 @@ function staleFailoverPremise(
     };
   }
   return undefined;
+}
+
+/**
+ * Invariant 4 at the commit, for every operation that moves the writer away from a node: that
+ * node's guardian is gone, or holds it closed at the old epoch. Our own fence is not enough: a
+ * guardian that decided to open the node before it saw the journal may land its open after our
+ * fence. The guardian acknowledges the operation by publishing a hold, so we wait for it.
+ */
+function oldGuardianHolds(d: DecisionDraft, j: OperationJournal): { agrees: boolean; message: string } {
+  if (j.from === undefined) return { agrees: true, message: 'no previous writer' };
+  return writerGuardianAgrees(d.snapshot, d.live, j.from, j.previousEpoch);
 }
 
 function to(d: DecisionDraft, j: OperationJournal, step: OperationStep): OperationJournal {

@@ -62,6 +62,20 @@ export interface GuardianStatus {
    * so the leader may promote elsewhere. Publish it from guard()'s `fencedEpoch`.
    */
   fenceIssued?: { node: string; epoch: number; at: number };
+  /**
+   * The guardian's promise, published with its report: it will not open `node` at `epoch`
+   * (because it fenced it and saw it read-only, saw it not running, or sees an operation moving
+   * the writer away while it is read-only). Since the guardian executes its actions before it
+   * publishes, a hold also means no open-writes it decided earlier is still in flight — the race
+   * the simulation found (seed 2012) between a guardian's late reopen and a switchover's fence.
+   */
+  holding?: WriterHold;
+}
+
+export interface WriterHold {
+  node: string;
+  epoch: number;
+  because: 'fenced' | 'operation' | 'dead';
 }
 
 /** A guardian's record that it fenced the writer of `epoch`; moot once the epoch moves on. */

@@ -19,7 +19,7 @@ export function reopenFencedWriter(d: DecisionDraft): boolean {
   if (!writer) return false;
   const colo = d.snapshot.spec.nodes.find((n) => n.name === writer.node)?.colo;
   const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
-  const fenced = [guardian?.fencedWriter, guardian?.fenceIssued].find(
+  const fenced = [guardian?.fencedWriter, guardian?.fenceIssued, guardian?.holding].find(
     (f) => f !== undefined && f.node === writer.node && f.epoch === writer.epoch,
   );
   if (!guardian?.sessionAlive || !fenced) return false;

@@ -198,6 +198,23 @@ describe('assessWriter (quorum of live observers, holistic)', () => {
       dead: true,
     },
     {
+      name: 'guardian alive and holding the writer closed at this epoch (not running)',
+      snap: snapshot({
+        reports: [report('coord-b', dead), report('coord-w', dead)],
+        guardians: guardians({ a: { holding: { node: 'db-a1', epoch: 5, because: 'dead' } } }),
+      }),
+      reason: 'writer-dead-quorum',
+      dead: true,
+    },
+    {
+      name: 'guardian alive and merely seeing the writer down: a hung server would resume writable',
+      snap: snapshot({
+        reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
+      }),
+      reason: 'skipped-guardian-alive',
+      dead: false,
+    },
+    {
       name: 'guardian alive with a fence record of an older epoch: does not count',
       snap: snapshot({
         reports: [report('coord-b', dead), report('coord-w', dead)],

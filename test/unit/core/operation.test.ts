@@ -51,8 +51,10 @@ function outcome(j: OperationJournal, over: Partial<StepOutcome> = {}): Operatio
 }
 
 const inProgress: SwitchoverIntent = { ...SWITCHOVER, status: 'in-progress' };
+/** The old writer's guardian has seen the journal and holds db-a1 closed at epoch 5. */
+const HOLDING = guardians({ a: { holding: { node: 'db-a1', epoch: 5, because: 'operation' } } });
 const withOp = (op: OperationJournal, over: Partial<ClusterSnapshot> = {}): ClusterSnapshot =>
-  snapshot({ operation: op, intents: [inProgress], ...over });
+  snapshot({ operation: op, intents: [inProgress], guardians: HOLDING, ...over });
 
 describe('switchover step machine', () => {
   it('starts by fencing the old writer and marking the intent in progress', () => {
@@ -139,6 +141,25 @@ describe('switchover step machine', () => {
     const d = decide(withOp(op), now, CONFIG);
     expect(summary(d)).toEqual(actions);
     expect(d.state.operation?.step).toBe(step);
+  });
+
+  it("waits at the commit until the old writer's guardian holds it closed (a late reopen could land after our fence)", () => {
+    const op = journal({ step: 'commit', fencedGtids: '1-1-100', requiredGtids: '1-1-100' });
+    const waiting = decide(withOp(op, { guardians: guardians() }), NOW + 50, CONFIG);
+    expect(summary(waiting)).toEqual([]);
+    expect(reasons(waiting)).toContain('skipped-guardian-alive');
+    expect(waiting.state.operation?.step).toBe('commit');
+    const gaveUp = decide(withOp(op, { guardians: guardians() }), NOW + CONFIG.catchupTimeoutMs + 1, CONFIG);
+    expect(summary(gaveUp)).toEqual(['open-writes db-a1@5']);
+    expect(gaveUp.state.operation?.step).toBe('rolling-back');
+    const held = decide(withOp(op), NOW + 50, CONFIG);
+    expect(summary(held)).toEqual(['promote db-b1@6']);
+  });
+
+  it('a hold for another epoch is no promise for this one', () => {
+    const op = journal({ step: 'commit', fencedGtids: '1-1-100', requiredGtids: '1-1-100' });
+    const stale = guardians({ a: { holding: { node: 'db-a1', epoch: 4, because: 'fenced' } } });
+    expect(summary(decide(withOp(op, { guardians: stale }), NOW + 50, CONFIG))).toEqual([]);
   });
 
   it('wait-for-gtids carries the remaining time, not the full timeout', () => {
@@ -248,20 +269,36 @@ describe('failover step machine', () => {
     expect(reasons(d)).toContain('operation-aborted');
   });
 
-  it('re-checks invariant 4 at the commit: a guardian that came back and did not fence the old writer stops it', () => {
+  it('re-checks the automatic trigger at the commit: a guardian that came back alive without a hold stops it', () => {
     const d = decide(colaAGone({ operation: failover(), guardians: guardians() }), NOW, CONFIG);
     expect(summary(d)).toEqual([]);
-    expect(reasons(d)).toContain('skipped-guardian-alive');
+    expect(reasons(d)).toContain('operation-aborted');
     expect(d.state.operation).toBeUndefined();
   });
 
-  it('a commit after our own successful fence does not need the guardian', () => {
-    const d = decide(
-      colaAGone({ operation: failover({ fencedGtids: '1-1-100' }), guardians: guardians() }),
-      NOW,
+  it('re-checks invariant 4 at the commit of a forced failover: waits for the guardian, then gives up', () => {
+    const forced = failover({ reason: 'forced-failover', automatic: false, acceptDataLoss: true });
+    const waiting = decide(colaAGone({ operation: forced, guardians: guardians() }), NOW, CONFIG);
+    expect(summary(waiting)).toEqual([]);
+    expect(reasons(waiting)).toContain('skipped-guardian-alive');
+    const late = decide(
+      colaAGone({ operation: forced, guardians: guardians() }),
+      NOW + CONFIG.catchupTimeoutMs + 1,
       CONFIG,
     );
-    expect(summary(d)).toEqual(['promote db-b1@6']);
+    expect(late.state.operation).toBeUndefined();
+    expect(reasons(late)).toContain('operation-aborted');
+  });
+
+  it('our own successful fence is not enough while the guardian lives: its hold is', () => {
+    const fencedByUs = failover({ fencedGtids: '1-1-100' });
+    expect(
+      summary(decide(colaAGone({ operation: fencedByUs, guardians: guardians() }), NOW, CONFIG)),
+    ).toEqual([]);
+    const held = guardians({ a: { holding: { node: 'db-a1', epoch: 5, because: 'operation' } } });
+    expect(summary(decide(colaAGone({ operation: fencedByUs, guardians: held }), NOW, CONFIG))).toEqual([
+      'promote db-b1@6',
+    ]);
   });
 
   it('a fenced writer without guardian that got its guardian back is no longer replaced', () => {
