@@ -41,6 +41,8 @@ export interface MysqlNodeSettings extends MysqlEndpoint {
 
 /** Time kept back from a server-side wait so its answer arrives before our client deadline. */
 const SERVER_WAIT_SLACK_MS = 100;
+/** How long read_only=ON may wait for running statements before we kill client connections. */
+const FENCE_GRACE_MS = 150;
 
 interface Session {
   conn: DeadlineConnection;
@@ -77,25 +79,41 @@ export class MysqlDatabase implements Database {
     });
   }
 
+  /**
+   * read_only=ON, then kill client connections, then read the executed GTIDs.
+   *
+   * SET GLOBAL read_only waits for running writes (and LOCK TABLES) to finish: a long write
+   * must not make fencing miss its deadline, which is typically ~1 s. So if read_only has not
+   * taken effect after a short grace, a second connection kills the client connections while
+   * the first keeps waiting; the blocker dies and read_only completes. The session
+   * lock_wait_timeout (default a day) is bounded by the deadline as a server-side backstop.
+   */
   async fence(deadline: MonoMs): Promise<{ executedGtids: string }> {
     return this.withSession(deadline, 'fence', async (s) => {
-      // SET GLOBAL read_only waits for running statements and LOCK TABLES, by default for a
-      // day: bound the wait by our deadline (whole seconds, the variable's unit).
-      const lockWait = Math.max(1, Math.floor(remainingMs(this.clock, deadline) / 2000));
+      const lockWait = Math.max(1, Math.ceil(remainingMs(this.clock, deadline) / 1000));
       await s.conn.query(`SET SESSION lock_wait_timeout=${lockWait}`, deadline, 'set lock_wait_timeout');
+      const graceMs = Math.min(FENCE_GRACE_MS, remainingMs(this.clock, deadline) / 4);
+      let unblocking: Promise<number[]> | undefined;
+      const timer = setTimeout(() => {
+        this.log.warn({ graceMs }, 'read_only=ON is waiting for running statements; killing clients');
+        unblocking = this.killClientsFromNewConnection(deadline, s);
+        unblocking.catch(() => undefined);
+      }, graceMs);
       try {
         await this.run(s, s.dialect.fence(), deadline, 'read_only=ON');
       } catch (err) {
         if (!(err instanceof DatabaseQueryError && err.errno === ER.LOCK_WAIT_TIMEOUT)) throw err;
-        // A client holds a lock read_only must wait for: kill clients first, then retry.
-        this.log.warn('read_only=ON waited for a lock; killing client connections and retrying');
+        // Still blocked (e.g. a lock holder reconnected): kill clients from here, retry once.
         await this.killClients(s, deadline);
         await this.run(s, s.dialect.fence(), deadline, 'read_only=ON (retry)');
+      } finally {
+        clearTimeout(timer);
       }
+      const killedWhileBlocked = unblocking ? await unblocking.catch(() => []) : [];
       const killed = await this.killClients(s, deadline);
       const [row] = await this.select(s, s.dialect.executedGtids(), deadline, 'executed gtids');
       const executedGtids = String(row?.executedGtids ?? '').replace(/\s+/g, '');
-      this.log.info({ killed: killed.length, executedGtids }, 'fenced');
+      this.log.info({ killed: killed.length + killedWhileBlocked.length, executedGtids }, 'fenced');
       return { executedGtids };
     });
   }
@@ -249,7 +267,7 @@ export class MysqlDatabase implements Database {
     await s.conn.query(statement.sql, deadline, what, statement.values);
   }
 
-  private async killClients(s: Session, deadline: MonoMs): Promise<number[]> {
+  private async killClients(s: Session, deadline: MonoMs, alsoProtect: number[] = []): Promise<number[]> {
     const rows = await s.conn.query('SHOW PROCESSLIST', deadline, 'processlist');
     const processes: ProcessRow[] = rows.map((r) => ({
       id: Number(r.Id),
@@ -257,7 +275,7 @@ export class MysqlDatabase implements Database {
       command: String(r.Command ?? ''),
     }));
     const victims = clientConnectionsToKill(processes, {
-      ownThreadId: s.conn.threadId,
+      protectedThreadIds: [s.conn.threadId, ...alsoProtect],
       protectedUsers: [this.settings.user, ...(this.settings.protectedUsers ?? [])],
     });
     for (const id of victims) {
@@ -269,6 +287,17 @@ export class MysqlDatabase implements Database {
       }
     }
     return victims;
+  }
+
+  /** killClients on a connection of its own, while another connection is blocked. */
+  private async killClientsFromNewConnection(deadline: MonoMs, fencing: Session): Promise<number[]> {
+    const conn = await DeadlineConnection.open(this.settings, this.clock, deadline);
+    try {
+      const session: Session = { conn, dialect: fencing.dialect, serverId: fencing.serverId };
+      return await this.killClients(session, deadline, [fencing.conn.threadId]);
+    } finally {
+      conn.destroy();
+    }
   }
 
   private async heartbeatLag(s: Session, deadline: MonoMs): Promise<number | undefined> {

@@ -25,16 +25,18 @@ const PROTECTED_COMMANDS = new Set([
 const SYSTEM_USERS = new Set(['system user', 'event_scheduler', 'unauthenticated user']);
 
 export interface KillPolicy {
-  ownThreadId: number;
+  /** Our own connections (the one fencing, the one killing). */
+  protectedThreadIds: readonly number[];
   /** Users whose connections are never killed: the coordinator user at least. */
   protectedUsers: readonly string[];
 }
 
 export function clientConnectionsToKill(rows: readonly ProcessRow[], policy: KillPolicy): number[] {
   const protectedUsers = new Set(policy.protectedUsers.map((u) => u.toLowerCase()));
+  const protectedIds = new Set(policy.protectedThreadIds);
   return rows
     .filter((row) => {
-      if (row.id === policy.ownThreadId) return false;
+      if (protectedIds.has(row.id)) return false;
       const user = row.user.toLowerCase();
       if (SYSTEM_USERS.has(user) || protectedUsers.has(user)) return false;
       return !PROTECTED_COMMANDS.has(row.command.toLowerCase());

@@ -50,7 +50,9 @@ async function query<T>(conn: mysql.Connection, sql: string, values?: unknown[])
   return rows as T[];
 }
 
-async function processlist(name: string): Promise<{ Id: number; User: string; Command: string }[]> {
+async function processlist(
+  name: string,
+): Promise<{ Id: number; User: string; Command: string; Info: string | null }[]> {
   const conn = await lab.connect(name, 'baton');
   try {
     return await query(conn, 'SHOW PROCESSLIST');
@@ -162,19 +164,47 @@ describe('fence and open writes', () => {
     expect((await db('a1').probe(soon())).readOnly).toBe(false);
   });
 
-  it('does not wait on a running write: kills it when read_only would block, within the deadline', async () => {
+  it('does not wait on a running write: kills it so read_only takes effect within a 1 s deadline', async () => {
     const app = await lab.connect('a1', 'app');
     const slow = query(app, 'INSERT INTO writes (client, seq) SELECT ?, SLEEP(20)', ['slow-write']);
     slow.catch(() => undefined);
     await clock.sleep(300);
     const startedAt = clock.now();
-    await db('a1').fence(soon(4000));
+    await db('a1').fence(soon(1000));
     const took = clock.now() - startedAt;
-    expect(took).toBeLessThan(4000);
+    console.log(`fence with a running 20 s write took ${Math.round(took)} ms`);
+    expect(took).toBeLessThan(1000);
     await expect(slow).rejects.toThrow();
     app.destroy();
     expect((await db('a1').probe(soon())).readOnly).toBe(true);
     await db('a1').openWrites(soon());
+  });
+
+  it('kills server-side a statement whose client deadline passed', async () => {
+    await db('a1').writeHeartbeat(soon()); // the table exists
+    // A coordinator-user connection (never killed by fence) holds a table lock read_only waits for.
+    const holder = await lab.connect('a1', 'baton');
+    await query(holder, 'LOCK TABLES baton.heartbeat WRITE');
+    try {
+      const startedAt = clock.now();
+      await expect(db('a1').fence(soon(500))).rejects.toBeInstanceOf(DeadlineExceededError);
+      // The server would end the statement itself only after lock_wait_timeout (1 s).
+      const goneAfter = await eventually(
+        async () => {
+          const waiting = (await processlist('a1')).some((p) => /read_only/i.test(String(p.Info ?? '')));
+          return waiting ? undefined : clock.now() - startedAt;
+        },
+        350,
+        'the timed-out SET GLOBAL read_only to be killed on the server',
+      );
+      console.log(
+        `timed-out statement gone from the server ${Math.round(goneAfter)} ms after the call began`,
+      );
+      expect(goneAfter).toBeLessThan(1000);
+    } finally {
+      holder.destroy();
+    }
+    expect((await db('a1').probe(soon())).readOnly).toBe(false); // the fence did not happen
   });
 });
 

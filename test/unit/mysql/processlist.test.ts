@@ -18,16 +18,23 @@ describe('clientConnectionsToKill', () => {
   ];
 
   it('kills client connections only', () => {
-    expect(clientConnectionsToKill(rows, { ownThreadId: 6, protectedUsers: ['baton'] })).toEqual([8, 9, 10]);
+    expect(clientConnectionsToKill(rows, { protectedThreadIds: [6], protectedUsers: ['baton'] })).toEqual([
+      8, 9, 10,
+    ]);
   });
 
-  it('never kills our own connection even without a protected user', () => {
-    expect(clientConnectionsToKill(rows, { ownThreadId: 6, protectedUsers: [] })).toEqual([7, 8, 9, 10]);
+  it('never kills our own connections even without a protected user', () => {
+    expect(clientConnectionsToKill(rows, { protectedThreadIds: [6], protectedUsers: [] })).toEqual([
+      7, 8, 9, 10,
+    ]);
+    expect(clientConnectionsToKill(rows, { protectedThreadIds: [6, 8], protectedUsers: [] })).toEqual([
+      7, 9, 10,
+    ]);
   });
 
   it('honours extra protected users, case-insensitively', () => {
-    expect(clientConnectionsToKill(rows, { ownThreadId: 6, protectedUsers: ['BATON', 'Report'] })).toEqual([
-      8, 9,
-    ]);
+    expect(
+      clientConnectionsToKill(rows, { protectedThreadIds: [6], protectedUsers: ['BATON', 'Report'] }),
+    ).toEqual([8, 9]);
   });
 });
