@@ -3,23 +3,17 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 export type { Logger } from 'pino';
 
 /**
- * Field paths pino replaces with "[redacted]" wherever they appear up to two levels deep.
+ * Field paths pino replaces with "[redacted]" wherever they appear, up to three levels deep.
  * Secrets reach log calls mostly through config and connection-option objects, so redaction
  * matches their field names rather than trusting every call site to remember.
  */
-export const REDACTED_PATHS = [
-  'password',
-  'passwordFile',
-  'secret',
-  'token',
-  '*.password',
-  '*.secret',
-  '*.token',
-  '*.*.password',
-  '*.*.secret',
-  '*.*.token',
-  'auth.password',
-];
+const SECRET_FIELDS = ['password', 'secret', 'token'];
+export const REDACTED_PATHS = SECRET_FIELDS.flatMap((field) => [
+  field,
+  `*.${field}`,
+  `*.*.${field}`,
+  `*.*.*.${field}`,
+]);
 
 export interface LoggerSettings {
   level?: string;

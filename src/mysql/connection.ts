@@ -105,6 +105,9 @@ export class DeadlineConnection {
     try {
       return await withDeadline(this.clock, deadline, `${what} on ${this.label}`, work, () => this.destroy());
     } catch (err) {
+      // mysql2 attaches the interpolated statement as `sql`; with values it may hold a password
+      // (CHANGE MASTER ... MASTER_PASSWORD), and the raw error travels on as our error's cause.
+      if (values && typeof err === 'object' && err !== null) delete (err as { sql?: string }).sql;
       const converted = toDatabaseError(err, `${what} on ${this.label}`);
       if ((err as { fatal?: boolean }).fatal) this.isBroken = true;
       throw converted;
