@@ -85,9 +85,9 @@ function ioState(value: unknown): ReplicationStatus['ioRunning'] {
   return 'no';
 }
 
-/** Seconds with millisecond resolution, for server-side timeouts that take seconds. */
+/** Seconds with millisecond resolution, at least 1 ms: a limit of 0 means "no limit" there. */
 function seconds(ms: number): string {
-  return (Math.max(0, ms) / 1000).toFixed(3);
+  return (Math.max(1, Math.ceil(ms)) / 1000).toFixed(3);
 }
 
 const onlyWhitespace = /\s+/g;

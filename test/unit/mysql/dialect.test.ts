@@ -37,6 +37,9 @@ describe('MariaDB SQL', () => {
 
   it('limits a SELECT server-side with max_statement_time in seconds', () => {
     expect(d.limitSelect('SELECT 1', 1500)).toBe('SET STATEMENT max_statement_time=1.500 FOR SELECT 1');
+    // 0 would mean "no limit" to the server: never emit it, even when the deadline is spent.
+    expect(d.limitSelect('SELECT 1', 0)).toBe('SET STATEMENT max_statement_time=0.001 FOR SELECT 1');
+    expect(mysqlDialect.limitSelect('SELECT 1', 0)).toBe('SELECT /*+ MAX_EXECUTION_TIME(1) */ 1');
   });
 
   it('waits with MASTER_GTID_WAIT (0 = reached, -1 = timeout)', () => {
