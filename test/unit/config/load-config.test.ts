@@ -142,3 +142,12 @@ describe('secrets', () => {
     expect(resolvePassword({ user: 'u', passwordEnv: 'PW' }, 'mysql', 'c.yaml', { PW: 'x' })).toBe('x');
   });
 });
+
+describe('the shipped example', () => {
+  test('deploy/baton.example.yaml is a valid config', async () => {
+    const { loadConfig } = await import('../../../src/config/load-config.js');
+    const config = loadConfig(path.resolve(import.meta.dirname, '../../../deploy/baton.example.yaml'));
+    expect(config.clusters[0]?.nodes).toHaveLength(4);
+    expect(config.coordinators).toHaveLength(3);
+  });
+});
