@@ -35,6 +35,8 @@ export class Checkers {
   /** Highest acknowledged seq per domain. */
   private readonly acked = new Map<number, AckedWrite>();
   private lastEpoch = 0;
+  /** Forced failovers whose losses were accepted. */
+  forgiven = 0;
   private lastWriterNode: string | undefined;
   private lastWriterChangeWall: number | undefined;
   private readonly operationsSeen = new Set<string>();
@@ -135,10 +137,23 @@ export class Checkers {
         );
       }
     }
+    // A forced failover is the operator accepting loss: what the new writer lacks is forgiven.
+    if (record.reason === 'forced-failover') this.forgiveWritesMissingOn(record.node);
     // The operator's bootstrap write (no coordinator) is not a writer change the cooldown counts.
     if (record.node !== this.lastWriterNode && caller !== undefined)
       this.lastWriterChangeWall = this.wallNow();
     this.lastWriterNode = record.node;
+  }
+
+  private forgiveWritesMissingOn(nodeName: string): void {
+    const node = this.world.node(nodeName);
+    if (!node) return;
+    for (const [domain, write] of this.acked) {
+      const has = node.executed.get(domain) ?? 0;
+      if (has < write.seq)
+        this.acked.set(domain, { ...write, seq: has, gtid: `${domain}-?-${has} (forgiven)` });
+    }
+    this.forgiven++;
   }
 
   /** 3. A new automatic failover: not pinned, not within cooldown of the last writer change. */

@@ -20,6 +20,8 @@ export const FAULT_KINDS = [
   'crash-coordinator',
   'switchover',
   'pin',
+  'forced-failover',
+  'rejoin',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -91,6 +93,12 @@ export function planNemesis(rng: Prng, faultPhaseMs: number, ttlMs: number): Nem
         break;
       case 'pin':
         target = rng.pick(['', 'm-a', 'm-b']);
+        break;
+      case 'forced-failover':
+        target = rng.pick(['', 'm-a', 'm-b']);
+        break;
+      case 'rejoin':
+        target = rng.pick(['m-a', 'm-b']);
         break;
       default:
         break;
@@ -267,6 +275,12 @@ export class Nemesis {
       case 'pin':
         this.intent({ kind: 'pin', ...(f.target ? { node: f.target } : {}) });
         return () => this.intent({ kind: 'unpin' });
+      case 'forced-failover':
+        this.intent({ kind: 'failover', acceptDataLoss: true, ...(f.target ? { target: f.target } : {}) });
+        return undefined;
+      case 'rejoin':
+        this.intent({ kind: 'rejoin', node: f.target });
+        return undefined;
     }
   }
 
