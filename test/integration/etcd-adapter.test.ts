@@ -127,6 +127,19 @@ describe('session', () => {
     } finally {
       signalMembers('SIGCONT', members);
     }
+    // The same client recovers promptly once etcd answers again: a new session and a write.
+    const resumedAt = clock.now();
+    let fresh: EtcdSession | undefined;
+    while (!fresh) {
+      fresh = (await store.createSession(ttlMs, soon(1000)).catch(() => undefined)) as
+        EtcdSession | undefined;
+      if (clock.now() - resumedAt > 15_000) throw new Error('no new session within 15 s of etcd resuming');
+    }
+    await store.put('/baton/stall/after', 'ok', soon(1000), fresh.leaseId);
+    const recovery = clock.now() - resumedAt;
+    console.log(`new session and write ${Math.round(recovery)} ms after etcd resumed`);
+    expect(recovery).toBeLessThan(10_000);
+    await fresh.close(soon());
   });
 
   it('stays valid while one of three members is hung', async () => {
