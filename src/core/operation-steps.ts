@@ -7,7 +7,7 @@
  * commit on, the operation only moves forward.
  */
 
-import { recordWriterChange } from './antiflap.js';
+import { inCooldown, recordWriterChange } from './antiflap.js';
 import { assessWriter, bestObservation, writerGuardianAgrees } from './health.js';
 import { writerFencedWithoutGuardian } from './upkeep.js';
 import type { DecisionDraft } from './draft.js';
@@ -104,6 +104,21 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
   const elapsed = d.now - j.stepStartedAt;
   const timedOut = elapsed > d.config.catchupTimeoutMs;
 
+  if (j.step === 'open-target' || j.step === 'repoint') {
+    // Past the commit: only act while the writer record still says what we committed.
+    const writer = d.snapshot.writer;
+    if (writer?.node !== j.to || writer.epoch !== j.epoch) {
+      const now = `${writer?.node ?? '(none)'}@${writer?.epoch ?? 0}`;
+      d.note(
+        'warn',
+        'operation-aborted',
+        `${j.kind} ${j.id} at ${j.step}: writer record is ${now}, not ${j.to}@${j.epoch}`,
+        j.to,
+      );
+      return to(d, { ...j, error: `writer record is ${now} during ${j.step}` }, 'aborted');
+    }
+  }
+
   switch (j.step) {
     case 'fence-old': {
       if (j.from === undefined) return to(d, j, 'wait-catchup');
@@ -182,6 +197,9 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
           `writer epoch ${committedEpoch} is not ${j.previousEpoch} as journalled`,
         );
       }
+      if (j.automatic && inCooldown(d.state.antiFlap, d.now)) {
+        return fail(d, j, 'skipped-cooldown', `cooldown began during automatic ${j.kind} ${j.id}`);
+      }
       if (j.automatic && d.state.pin) {
         return fail(d, j, 'skipped-pinned', `cluster was pinned during automatic ${j.kind} ${j.id}`);
       }
@@ -239,7 +257,9 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
 
     case 'rolling-back': {
       const writer = d.snapshot.writer;
-      const fenced = j.from !== undefined && j.fencedGtids !== undefined;
+      // Only a switchover reopens what it fenced; a failover's old writer stays closed (its guardian
+      // or a writer-reopen decides).
+      const fenced = j.kind === 'switchover' && j.from !== undefined && j.fencedGtids !== undefined;
       if (!fenced || outcome || timedOut || writer?.epoch !== j.previousEpoch || writer.node !== j.from) {
         return to(d, j, 'rolled-back');
       }

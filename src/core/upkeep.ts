@@ -24,7 +24,8 @@ export function reopenFencedWriter(d: DecisionDraft): boolean {
   );
   if (!guardian?.sessionAlive || !fenced) return false;
   const obs = bestObservation(d.live, writer.node);
-  if (!obs?.reachable || obs.health !== 'up') return false;
+  // Only a writer that is actually closed needs the new epoch; a stale hold on an open one does not.
+  if (!obs?.reachable || obs.health !== 'up' || obs.readOnly !== true) return false;
   const message = `guardian ${guardian.coordinator} fenced healthy writer ${writer.node} at epoch ${writer.epoch}: recommit at epoch ${writer.epoch + 1}`;
   d.act({
     type: 'promote',
