@@ -52,7 +52,7 @@ export interface StoreView {
 export class ClusterStateStore {
   /** modRevision and first time we saw it, per observer: receivedAt on the decide() timebase. */
   private readonly seen = new Map<string, { modRevision: number; receivedAt: number }>();
-  private decodedReports = new Map<string, { modRevision: number; report: PublishedReport }>();
+  private readonly decodedCache = new Map<string, { modRevision: number; value: unknown }>();
 
   constructor(
     private readonly store: Store,
@@ -70,8 +70,8 @@ export class ClusterStateStore {
     const out: { writer?: WriterRecord; operation?: OperationJournal; modRevision: number } = {
       modRevision: writerKv?.modRevision ?? 0,
     };
-    if (writerKv) out.writer = decodeWriter(writerKv.key, writerKv.value);
-    if (operationKv) out.operation = decodeOperation(operationKv.key, operationKv.value);
+    if (writerKv) out.writer = this.cached(writerKv, decodeWriter);
+    if (operationKv) out.operation = this.cached(operationKv, decodeOperation);
     return out;
   }
 
@@ -98,7 +98,7 @@ export class ClusterStateStore {
     const decode = <T>(kv: KeyValue | undefined, fn: (key: string, value: string) => T): T | undefined => {
       if (!kv) return undefined;
       try {
-        return fn(kv.key, kv.value);
+        return this.cached(kv, fn);
       } catch (error) {
         unreadable.push(error instanceof Error ? error.message : String(error));
         return undefined;
@@ -116,17 +116,23 @@ export class ClusterStateStore {
       const intent = decode(kv, decodeIntent);
       if (intent) view.intents.push(intent);
     }
-    const decoded = new Map<string, { modRevision: number; report: PublishedReport }>();
     for (const kv of reports.kvs) {
-      // Reports are republished every few seconds but read every cycle: decode each version once.
-      const cached = this.decodedReports.get(kv.key);
-      const report = cached?.modRevision === kv.modRevision ? cached.report : decode(kv, decodeReport);
-      if (!report) continue;
-      decoded.set(kv.key, { modRevision: kv.modRevision, report });
-      view.reports.set(report.coordinator, { report, modRevision: kv.modRevision });
+      const report = decode(kv, decodeReport);
+      if (report) view.reports.set(report.coordinator, { report, modRevision: kv.modRevision });
     }
-    this.decodedReports = decoded;
     return view;
+  }
+
+  /**
+   * Records are read every cycle but change rarely: decode each stored version once. Decoded
+   * values are shared between cycles, so nothing downstream may mutate them (the core is pure).
+   */
+  private cached<T>(kv: KeyValue, fn: (key: string, value: string) => T): T {
+    const hit = this.decodedCache.get(kv.key);
+    if (hit && hit.modRevision === kv.modRevision) return hit.value as T;
+    const value = fn(kv.key, kv.value);
+    this.decodedCache.set(kv.key, { modRevision: kv.modRevision, value });
+    return value;
   }
 
   /**

@@ -144,15 +144,28 @@ export class SimNode {
     return this.up && !this.hung && !this.readOnly;
   }
 
+  private formatted: { version: number; text: string } | undefined;
+  /** Bumped whenever `executed` changes, so its text form is built once per change. */
+  private executedVersion = 0;
+
   executedGtids(): string {
-    return formatPositions(this.executed, this.world);
+    if (this.formatted?.version !== this.executedVersion) {
+      this.formatted = { version: this.executedVersion, text: formatPositions(this.executed, this.world) };
+    }
+    return this.formatted.text;
+  }
+
+  /** Tests and the checkers may set positions directly; everything else goes through commit/replicate. */
+  setExecuted(domain: number, seq: number): void {
+    this.executed.set(domain, seq);
+    this.executedVersion++;
   }
 
   /** Commit a client transaction in this node's domain. */
   commit(): string {
     if (this.readOnly) throw new ReadOnlyError(`${this.name}: read_only`);
     const seq = this.world.log.append(this.spec.domain, this.world.scheduler.now());
-    this.executed.set(this.spec.domain, seq);
+    this.setExecuted(this.spec.domain, seq);
     return `${this.spec.domain}-${this.spec.serverId}-${seq}`;
   }
 
@@ -225,7 +238,7 @@ export class SimNode {
       if (have >= upTo) continue;
       const next = this.world.log.appliedBy(domain, upTo, now - this.lagMs, have);
       if (next > have) {
-        this.executed.set(domain, next);
+        this.setExecuted(domain, next);
         advanced = true;
       }
     }

@@ -236,7 +236,7 @@ describe('checkers can fail', () => {
     const { world } = result;
     const b = world.node('m-b');
     world.node('m-a').setReadOnly(true);
-    b.executed.set(1, 0);
+    b.setExecuted(1, 0);
     b.setReadOnly(false);
     expect(world.checkers.violation?.checker).toBe('consistency');
   });
