@@ -5,10 +5,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { WatchEvent } from '../../src/coordinator/ports.js';
-import { LeaseLostError, NotLeaderError, SessionExpiredError } from '../../src/etcd/errors.js';
+import {
+  LeaseLostError,
+  NotLeaderError,
+  SessionExpiredError,
+  StoreAuthError,
+  StorePermissionError,
+  StoreUnavailableError,
+  isRetryable,
+} from '../../src/etcd/errors.js';
 import { EtcdStore } from '../../src/etcd/store.js';
 import type { EtcdSession } from '../../src/etcd/session.js';
 import type { ResyncingWatch } from '../../src/etcd/watch.js';
@@ -340,5 +349,45 @@ describe('watch', () => {
     } finally {
       relay.close();
     }
+  });
+});
+
+// Last in the file: it turns etcd auth on for this lab.
+describe('errors from a real server', () => {
+  it('says TLS may be the cause when an https endpoint cannot be reached', async () => {
+    const tlsStore = newStore([endpoints[0]!.replace('http://', 'https://')]);
+    const err = await tlsStore.get('/k', soon(1500)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/TLS/);
+    expect(isRetryable(err)).toBe(true);
+  });
+
+  it('reports a wrong password and a key outside the role as distinct, non-retryable errors', async () => {
+    const admin = newStore();
+    const c = admin.client;
+    await c.user('root').create('root-pw');
+    await c.role('root').create();
+    await c.user('root').addRole('root');
+    await c.role('limited').create();
+    await c.role('limited').grant({ permission: 'Readwrite', range: Range.prefix('/allowed/') });
+    await c.user('limited').create('limited-pw');
+    await c.user('limited').addRole('limited');
+    await c.auth.authEnable();
+
+    const wrong = EtcdStore.connect({ endpoints, auth: { username: 'limited', password: 'nope' } }, clock);
+    stores.push(wrong);
+    const authErr = await wrong.get('/allowed/k', soon()).catch((e: unknown) => e);
+    expect(authErr).toBeInstanceOf(StoreAuthError);
+    expect(isRetryable(authErr)).toBe(false);
+
+    const limited = EtcdStore.connect(
+      { endpoints, auth: { username: 'limited', password: 'limited-pw' } },
+      clock,
+    );
+    stores.push(limited);
+    await limited.put('/allowed/k', 'v', soon());
+    const denied = await limited.put('/baton/k', 'v', soon()).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(StorePermissionError);
+    expect((denied as Error).message).toMatch(/^put \/baton\/k: etcd permission denied/);
   });
 });
