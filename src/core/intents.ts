@@ -164,6 +164,16 @@ function switchTo(
   if (!targetObs?.reachable || targetObs.health !== 'up') {
     return resolve(d, intent, 'failed', 'skipped-no-candidate', `${target} is not reachable`);
   }
+  // Fencing first and then waiting out a lag the catch-up bound cannot cover is a pointless outage.
+  if (targetObs.lagMs !== undefined && targetObs.lagMs > d.config.catchupTimeoutMs) {
+    return resolve(
+      d,
+      intent,
+      'failed',
+      'skipped-lag-too-high',
+      `${target} lags ${targetObs.lagMs} ms, more than the ${d.config.catchupTimeoutMs} ms catch-up bound`,
+    );
+  }
   startOperation(d, {
     kind: 'switchover',
     reason,

@@ -157,11 +157,16 @@ export function planForcedFailover(
   let target: CandidateView | undefined;
   if (requestedTarget !== undefined) {
     const spec = snapshot.spec.nodes.find((n) => n.name === requestedTarget);
-    if (!spec || spec.role !== 'candidate' || spec.name === snapshot.writer?.node) {
+    if (
+      !spec ||
+      spec.role !== 'candidate' ||
+      spec.name === snapshot.writer?.node ||
+      snapshot.quarantine[spec.name] !== undefined
+    ) {
       return {
         ok: false,
         reason: 'intent-invalid',
-        message: `${requestedTarget} is not another candidate master`,
+        message: `${requestedTarget} is not another candidate master outside quarantine`,
       };
     }
     target = candidateView(snapshot, live, spec);

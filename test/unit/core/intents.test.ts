@@ -6,6 +6,7 @@ import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
 import {
   colaAGone,
   CONFIG,
+  healthyNodes,
   guardians,
   NOW,
   reasons,
@@ -69,6 +70,31 @@ const rows: Row[] = [
       snapshot({ intents, quarantine: { 'db-b1': { node: 'db-b1', since: 0, epoch: 5, status: 'errant' } } }),
     // Upkeep moves rep-b2 off its quarantined source in the same cycle.
     actions: ['resolve-intent s failed', 'repoint rep-b2->db-a1'],
+    reason: 'intent-invalid',
+  },
+  {
+    name: 'switchover to a target lagging beyond the catch-up bound is refused before any fence',
+    intent: { ...base, id: 's', kind: 'switchover', target: 'db-b1' },
+    snap: (intents) => {
+      const nodes = withNodes(healthyNodes(), { 'db-b1': { lagMs: CONFIG.catchupTimeoutMs + 1 } });
+      return snapshot({
+        intents,
+        reports: [report('coord-a', nodes), report('coord-b', nodes), report('coord-w', nodes)],
+      });
+    },
+    actions: ['resolve-intent s failed'],
+    reason: 'skipped-lag-too-high',
+  },
+  {
+    name: 'forced failover to a quarantined node is refused',
+    intent: { ...base, id: 'f', kind: 'failover', acceptDataLoss: true, target: 'db-b1' },
+    snap: (intents) =>
+      colaAGone({
+        intents,
+        quarantine: { 'db-b1': { node: 'db-b1', since: 0, epoch: 4, status: 'errant' } },
+      }),
+    policy: 'consistency',
+    actions: ['resolve-intent f failed'],
     reason: 'intent-invalid',
   },
   {
