@@ -1,3 +1,12 @@
+/**
+ * baton's pure decision core. What the coordinator loop calls:
+ * - `decide(snapshot, now, config)` — leader, once per cycle (and again right after recording
+ *   a step outcome while an operation is in flight); persist `state`, then run `actions`;
+ * - `recordStepOutcome(journal, outcome)` — feed back what the current step's actions did;
+ * - `guard(input)` — every coordinator, for its own colo's nodes;
+ * - `updateHealth(state, ok, now, config.health)` — every observer, per node and probe;
+ * - GTID algebra (`parseGtidSet`, `errantTransactions`, …) for adapters and the simulation.
+ */
 export * from './topology.js';
 export * from './observation.js';
 export * from './reasons.js';
