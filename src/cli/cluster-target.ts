@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander';
-import { systemClock } from '../clock.js';
-import type { Store } from '../coordinator/ports.js';
-import { EtcdStore } from '../etcd/store.js';
+import { EndpointFailover } from '../ops/endpoint-failover.js';
 import { loadConfig, resolvePassword } from '../config/load-config.js';
 import { readLabState } from '../lab/lab-state.js';
 import { etcdClientUrl } from '../lab/etcd-member.js';
@@ -18,7 +16,8 @@ export interface TargetOptions {
 }
 
 export interface ClusterTarget {
-  store: EtcdStore & Store;
+  /** Every call tries the endpoints in turn, so a partitioned member does not stall the CLI. */
+  etcd: EndpointFailover;
   clusters: string[];
   close(): void;
 }
@@ -61,8 +60,8 @@ export function openTarget(options: TargetOptions): ClusterTarget {
   }
   if (options.cluster) clusters = [options.cluster];
   if (clusters.length === 0) throw new LabError('which cluster? give --cluster NAME');
-  const store = EtcdStore.connect({ endpoints, auth, defaultCallTimeoutMs: 5_000 }, systemClock);
-  return { store, clusters, close: () => store.client.close() };
+  const etcd = new EndpointFailover({ endpoints, auth, defaultCallTimeoutMs: 5_000 });
+  return { etcd, clusters, close: () => etcd.close() };
 }
 
 export function singleCluster(target: ClusterTarget): string {

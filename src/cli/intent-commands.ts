@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { systemClock } from '../clock.js';
 import type { Intent } from '../core/index.js';
-import { submitIntent, waitForIntent } from '../ops/submit-intent.js';
+import { newIntent, putIntent, readIntent, type IntentRequest } from '../ops/submit-intent.js';
 import { LabError } from '../lab/errors.js';
 import { addTargetOptions, openTarget, singleCluster, type TargetOptions } from './cluster-target.js';
 import { action } from './user-error.js';
@@ -12,26 +12,26 @@ type WaitOptions = TargetOptions & { wait: boolean; timeout: number };
  * The CLI never changes MySQL itself: it records an intent in etcd and the leader acts on it,
  * so an operator's request obeys the same fencing and epoch rules as an automatic failover.
  */
-async function submitAndReport(
-  opts: WaitOptions,
-  request: Parameters<typeof submitIntent>[3],
-): Promise<void> {
+async function submitAndReport(opts: WaitOptions, request: IntentRequest): Promise<void> {
   const target = openTarget(opts);
   try {
     const cluster = singleCluster(target);
-    const intent = await submitIntent(target.store, systemClock, cluster, request);
+    const intent = newIntent(systemClock, request);
+    await target.etcd.attempt((store) => putIntent(store, systemClock, cluster, intent));
     process.stdout.write(`${intent.kind} requested for cluster ${cluster} (intent ${intent.id})\n`);
     if (!opts.wait) return;
-    const final: Intent | undefined = await waitForIntent(
-      target.store,
-      systemClock,
-      cluster,
-      intent.id,
-      opts.timeout * 1000,
-    );
+    const deadline = Date.now() + opts.timeout * 1000;
+    let final: Intent | undefined;
+    while (Date.now() < deadline) {
+      final = await target.etcd
+        .attempt((store) => readIntent(store, systemClock, cluster, intent.id))
+        .catch(() => final);
+      if (final?.status === 'done' || final?.status === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     if (!final || (final.status !== 'done' && final.status !== 'failed')) {
       throw new LabError(
-        `no leader finished intent ${intent.id} within ${opts.timeout} s (status: ${final?.status ?? 'unknown'}); it stays queued — check \`baton status\``,
+        `no leader finished intent ${intent.id} within ${opts.timeout} s (status: ${final?.status ?? 'unknown'}); it stays queued: check \`baton status\``,
       );
     }
     if (final.status === 'failed')

@@ -44,7 +44,9 @@ export function statusCommand(): Command {
         const target = openTarget(opts);
         try {
           const states = await Promise.all(
-            target.clusters.map((c) => readClusterState(target.store, systemClock, c)),
+            target.clusters.map((c) =>
+              target.etcd.attempt((store) => readClusterState(store, systemClock, c, 1_500)),
+            ),
           );
           process.stdout.write(
             opts.json
@@ -71,7 +73,9 @@ export function historyCommand(): Command {
         const target = openTarget(opts);
         try {
           for (const cluster of target.clusters) {
-            const state = await readClusterState(target.store, systemClock, cluster);
+            const state = await target.etcd.attempt((store) =>
+              readClusterState(store, systemClock, cluster, 1_500),
+            );
             const entries = opts.last ? state.history.slice(-opts.last) : state.history;
             for (const entry of entries)
               process.stdout.write(`${opts.json ? '' : `${cluster} `}${JSON.stringify(entry)}\n`);

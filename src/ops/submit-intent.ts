@@ -5,7 +5,7 @@ import { clusterKeys } from '../coordinator/keys.js';
 import type { Intent } from '../core/index.js';
 
 /** Distributes Omit over the Intent union so each kind keeps its own fields. */
-type IntentRequest = Intent extends infer I
+export type IntentRequest = Intent extends infer I
   ? I extends Intent
     ? Omit<I, 'id' | 'by' | 'at' | 'status'>
     : never
@@ -21,48 +21,44 @@ export function operatorName(): string {
   return `${user}@${hostname()}`;
 }
 
+/** A new intent with a time-sorted id; submit it with putIntent (safe to retry). */
+export function newIntent(clock: Clock, request: IntentRequest): Intent {
+  const at = clock.wallNow();
+  const id = `${new Date(at).toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+  return { ...request, id, by: operatorName(), at, status: 'pending' } as Intent;
+}
+
 /**
- * Writes an intent for the leader to act on. The id sorts by time, and the put only succeeds
- * if the key is new, so a retried call never submits the same request twice.
+ * Writes an intent for the leader to act on, only if its key is new. A retry after a lost
+ * response finds its own intent there and counts as success, so nothing is submitted twice.
  */
-export async function submitIntent(
+export async function putIntent(
   store: Store,
   clock: Clock,
   cluster: string,
-  request: IntentRequest,
-  timeoutMs = 3_000,
-): Promise<Intent> {
-  const at = clock.wallNow();
-  const id = `${new Date(at).toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
-  const intent = { ...request, id, by: operatorName(), at, status: 'pending' } as Intent;
-  const key = clusterKeys(cluster).intent(id);
+  intent: Intent,
+  timeoutMs = 1_500,
+): Promise<void> {
+  const key = clusterKeys(cluster).intent(intent.id);
+  const deadline = clock.now() + timeoutMs;
   const result = await store.txn(
     [{ key, target: 'createRevision', equals: 0 }],
     [{ put: key, value: JSON.stringify(intent) }],
-    clock.now() + timeoutMs,
+    deadline,
   );
-  if (!result.succeeded) throw new Error(`intent ${id} already exists`);
-  return intent;
+  if (result.succeeded) return;
+  const existing = await store.get(key, deadline);
+  if (!existing || (JSON.parse(existing.value) as Intent).at !== intent.at)
+    throw new Error(`intent ${intent.id} already exists`);
 }
 
-/** Polls the intent until the leader marks it done or failed, or the timeout passes. */
-export async function waitForIntent(
+export async function readIntent(
   store: Store,
   clock: Clock,
   cluster: string,
   id: string,
-  timeoutMs: number,
+  timeoutMs = 1_500,
 ): Promise<Intent | undefined> {
-  const key = clusterKeys(cluster).intent(id);
-  const deadline = clock.now() + timeoutMs;
-  let last: Intent | undefined;
-  while (clock.now() < deadline) {
-    const kv = await store.get(key, Math.min(deadline, clock.now() + 2_000)).catch(() => undefined);
-    if (kv) {
-      last = JSON.parse(kv.value) as Intent;
-      if (last.status === 'done' || last.status === 'failed') return last;
-    }
-    await clock.sleep(100);
-  }
-  return last;
+  const kv = await store.get(clusterKeys(cluster).intent(id), clock.now() + timeoutMs);
+  return kv ? (JSON.parse(kv.value) as Intent) : undefined;
 }
