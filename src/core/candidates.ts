@@ -1,5 +1,7 @@
 /**
- * Which candidate master should take over. Ranking, best first: reachable, caught up (everything
+ * Which candidate master should take over. A target must have a live guardian in its colo: a
+ * writer nobody can self-fence would stay writable through a partition while the next leader,
+ * seeing that guardian gone, promotes elsewhere. Ranking, best first: reachable, guarded, caught up (everything
  * it received is executed), lowest lag, highest priority, colo, name — deterministic, so every
  * leader picks the same node from the same snapshot.
  */
@@ -14,6 +16,8 @@ export interface CandidateView {
   spec: NodeSpec;
   observation?: NodeObservation;
   reachable: boolean;
+  /** The guardian of its colo has a live session (eligible as a writer). */
+  guarded: boolean;
   executed?: GtidSet;
   retrieved?: GtidSet;
   /** retrieved ⊆ executed: nothing left in the relay log to apply. */
@@ -38,7 +42,8 @@ export function candidateView(
   const retrieved =
     observation?.retrievedGtids !== undefined ? parseGtidSet(observation.retrievedGtids, flavor) : undefined;
   const caughtUp = executed !== undefined && containsGtidSet(executed, retrieved ?? emptyGtidSet(flavor));
-  const view: CandidateView = { spec, reachable, caughtUp };
+  const guarded = snapshot.guardians[spec.colo]?.sessionAlive === true;
+  const view: CandidateView = { spec, reachable, guarded, caughtUp };
   if (observation) view.observation = observation;
   if (executed) view.executed = executed;
   if (retrieved) view.retrieved = retrieved;
@@ -54,6 +59,7 @@ export function eventualGtids(view: CandidateView, flavor: ClusterSnapshot['spec
 
 export function compareCandidates(a: CandidateView, b: CandidateView): number {
   if (a.reachable !== b.reachable) return a.reachable ? -1 : 1;
+  if (a.guarded !== b.guarded) return a.guarded ? -1 : 1;
   if (a.caughtUp !== b.caughtUp) return a.caughtUp ? -1 : 1;
   const lagA = a.lagMs ?? Number.POSITIVE_INFINITY;
   const lagB = b.lagMs ?? Number.POSITIVE_INFINITY;
@@ -61,6 +67,11 @@ export function compareCandidates(a: CandidateView, b: CandidateView): number {
   if (a.spec.priority !== b.spec.priority) return b.spec.priority - a.spec.priority;
   if (a.spec.colo !== b.spec.colo) return a.spec.colo < b.spec.colo ? -1 : 1;
   return a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0;
+}
+
+/** Reachable and guarded: may become the writer now. */
+export function eligible(view: CandidateView): boolean {
+  return view.reachable && view.guarded;
 }
 
 /** Candidate masters other than `exclude` (the current writer) and quarantined nodes, best first. */

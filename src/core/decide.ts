@@ -14,7 +14,7 @@
  */
 
 import { automaticChangeBlocker, pruneFailoverTimes } from './antiflap.js';
-import { rankCandidates } from './candidates.js';
+import { eligible, rankCandidates } from './candidates.js';
 import type { CoreConfig } from './config.js';
 import type { Decision } from './decision.js';
 import { DecisionDraft } from './draft.js';
@@ -128,10 +128,16 @@ function bootstrap(d: DecisionDraft): void {
       `no writer record and only ${d.live.length} of ${quorum} observers needed are live`,
     );
   }
-  const ranked = rankCandidates(d.snapshot, d.live).filter((c) => c.reachable);
+  const ranked = rankCandidates(d.snapshot, d.live).filter(eligible);
   // A candidate that already takes writes is the de-facto writer: adopt it rather than move writes.
   const target = ranked.find((c) => c.observation?.readOnly === false) ?? ranked[0];
-  if (!target) return skip(d, 'skipped-no-candidate', 'no writer record and no reachable candidate');
+  if (!target) {
+    return skip(
+      d,
+      'skipped-no-candidate',
+      'no writer record and no reachable candidate with a live guardian',
+    );
+  }
   clearSkip(d);
   startOperation(d, {
     kind: 'failover',

@@ -4,7 +4,7 @@
  * while another operation is in flight (they wait, with an event).
  */
 
-import { rankCandidates } from './candidates.js';
+import { eligible, rankCandidates } from './candidates.js';
 import type { DecisionDraft } from './draft.js';
 import { assessWriter, bestObservation } from './health.js';
 import type {
@@ -125,8 +125,7 @@ function switchover(d: DecisionDraft, intent: SwitchoverIntent): void {
     );
   }
   const target =
-    intent.target ??
-    rankCandidates(d.snapshot, d.live, d.snapshot.writer?.node).find((c) => c.reachable)?.spec.name;
+    intent.target ?? rankCandidates(d.snapshot, d.live, d.snapshot.writer?.node).find(eligible)?.spec.name;
   if (target === undefined)
     return resolve(d, intent, 'failed', 'skipped-no-candidate', 'no reachable candidate');
   switchTo(d, intent, target, 'switchover-requested', false);
@@ -163,6 +162,15 @@ function switchTo(
   }
   if (!targetObs?.reachable || targetObs.health !== 'up') {
     return resolve(d, intent, 'failed', 'skipped-no-candidate', `${target} is not reachable`);
+  }
+  if (d.snapshot.guardians[spec.colo]?.sessionAlive !== true) {
+    return resolve(
+      d,
+      intent,
+      'failed',
+      'skipped-target-unguarded',
+      `${target}'s colo ${spec.colo} has no live guardian`,
+    );
   }
   // Fencing first and then waiting out a lag the catch-up bound cannot cover is a pointless outage.
   if (targetObs.lagMs !== undefined && targetObs.lagMs > d.config.catchupTimeoutMs) {

@@ -12,7 +12,7 @@
  */
 
 import { bestObservation } from './health.js';
-import { candidateView, eventualGtids, rankCandidates, type CandidateView } from './candidates.js';
+import { candidateView, eligible, eventualGtids, rankCandidates, type CandidateView } from './candidates.js';
 import type { CoreConfig } from './config.js';
 import {
   containsGtidSet,
@@ -87,9 +87,17 @@ export function planFailover(
   live: ObserverReport[],
   config: CoreConfig,
 ): PolicyVerdict {
-  const ranked = rankCandidates(snapshot, live, snapshot.writer?.node).filter((c) => c.reachable);
-  if (ranked.length === 0) {
+  const reachable = rankCandidates(snapshot, live, snapshot.writer?.node).filter((c) => c.reachable);
+  if (reachable.length === 0) {
     return { ok: false, reason: 'skipped-no-candidate', message: 'no reachable candidate master' };
+  }
+  const ranked = reachable.filter(eligible);
+  if (ranked.length === 0) {
+    return {
+      ok: false,
+      reason: 'skipped-target-unguarded',
+      message: `no live guardian in the colo of ${reachable.map((c) => c.spec.name).join(', ')}`,
+    };
   }
   return config.policy === 'consistency'
     ? planConsistent(snapshot, live, ranked)
@@ -178,6 +186,13 @@ export function planForcedFailover(
       ok: false,
       reason: 'skipped-no-candidate',
       message: `target ${target?.spec.name ?? '(none)'} is not reachable`,
+    };
+  }
+  if (!target.guarded) {
+    return {
+      ok: false,
+      reason: 'skipped-target-unguarded',
+      message: `${target.spec.name}'s colo ${target.spec.colo} has no live guardian: nobody could self-fence it`,
     };
   }
   return { ok: true, plan: lossyPlan(snapshot, target, 'forced by operator, data loss accepted') };

@@ -26,6 +26,7 @@ export const REASON_CODES = [
   'skipped-policy-consistency', // candidate may lack acknowledged writes: waiting for an operator
   'skipped-lag-too-high', // availability: no candidate within maxLagOnFailover
   'skipped-no-candidate', // no reachable, eligible candidate
+  'skipped-target-unguarded', // reachable candidates exist, but none has a live guardian in its colo
   'skipped-operation-in-flight',
   'flap-budget-exhausted', // automatic pin after N failovers in the window
   // Intents

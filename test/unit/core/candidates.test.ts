@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rankCandidates } from '../../../src/core/candidates.js';
 import { liveReports } from '../../../src/core/health.js';
 import type { NodeObservation } from '../../../src/core/observation.js';
+import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
 import type { ClusterSpec } from '../../../src/core/topology.js';
 import { CONFIG, NOW, report, snapshot } from './fixtures.js';
 
@@ -32,10 +33,21 @@ function obs(node: string, over: Partial<NodeObservation> = {}): NodeObservation
   };
 }
 
-function rank(nodes: NodeObservation[], spec: ClusterSpec = SPEC3): string[] {
+const ALL_GUARDED = {
+  a: { coordinator: 'coord-a', sessionAlive: true },
+  b: { coordinator: 'coord-b', sessionAlive: true },
+  c: { coordinator: 'coord-c', sessionAlive: true },
+};
+
+function rank(
+  nodes: NodeObservation[],
+  spec: ClusterSpec = SPEC3,
+  guardians: ClusterSnapshot['guardians'] = ALL_GUARDED,
+): string[] {
   const snap = snapshot({
     spec,
     writer: undefined,
+    guardians,
     reports: [report('coord-a', nodes), report('coord-b', nodes), report('coord-w', nodes)],
   });
   return rankCandidates(snap, liveReports(snap, NOW, CONFIG)).map((c) => c.spec.name);
@@ -69,7 +81,13 @@ describe('candidate ranking', () => {
       spec: { ...SPEC3, nodes: SPEC3.nodes.map((n) => (n.name === 'c1' ? { ...n, priority: 11 } : n)) },
       order: ['c1', 'a1', 'b1'],
     },
-  ])('$name', ({ nodes, order, spec }) => {
-    expect(rank(nodes, spec)).toEqual(order);
+    {
+      name: 'a candidate whose colo has no live guardian ranks after every guarded one',
+      nodes: [obs('a1', { lagMs: 0 }), obs('b1', { lagMs: 100 }), obs('c1', { lagMs: 100 })],
+      guardians: { ...ALL_GUARDED, a: { coordinator: 'coord-a', sessionAlive: false } },
+      order: ['b1', 'c1', 'a1'],
+    },
+  ])('$name', ({ nodes, order, spec, guardians }) => {
+    expect(rank(nodes, spec, guardians)).toEqual(order);
   });
 });

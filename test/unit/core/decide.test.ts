@@ -224,6 +224,12 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
       reason: 'skipped-lag-too-high',
     },
     {
+      name: "the only reachable candidate's colo has no live guardian: nobody could self-fence it",
+      snap: colaAGone({ guardians: guardians({ a: { sessionAlive: false }, b: { sessionAlive: false } }) }),
+      actions: [],
+      reason: 'skipped-target-unguarded',
+    },
+    {
       name: 'no reachable candidate',
       snap: colaAGone({
         reports: [

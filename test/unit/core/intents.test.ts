@@ -98,6 +98,13 @@ const rows: Row[] = [
     reason: 'intent-invalid',
   },
   {
+    name: 'switchover to a node whose colo guardian is gone is refused',
+    intent: { ...base, id: 's', kind: 'switchover', target: 'db-b1' },
+    snap: (intents) => snapshot({ intents, guardians: guardians({ b: { sessionAlive: false } }) }),
+    actions: ['resolve-intent s failed'],
+    reason: 'skipped-target-unguarded',
+  },
+  {
     name: 'switchover away from a dead writer is refused (needs a forced failover)',
     intent: { ...base, id: 's', kind: 'switchover' },
     snap: (intents) => colaAGone({ intents }),
