@@ -20,3 +20,8 @@ export class NotLeaderError extends Error {
 export class StaleEpochError extends Error {
   override name = 'StaleEpochError';
 }
+
+/** A guarded write whose own extra compares (a guardian's report, a create-only key) failed. */
+export class StateMovedError extends Error {
+  override name = 'StateMovedError';
+}

@@ -6,12 +6,13 @@
  * actions of a step assume the earlier ones happened.
  */
 
-import type { Action, HistoryEntry, Intent, PromoteAction, WriterRecord } from '../core/index.js';
-import { NotLeaderError, StaleEpochError } from './errors.js';
+import type { Action, Intent, PromoteAction, WriterRecord } from '../core/index.js';
+import type { HistoryWriter } from './history.js';
+import { NotLeaderError, StaleEpochError, StateMovedError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
 import type { LeaseDeadline } from './lease-deadline.js';
 import type { Clock, Compare, Database, Leadership, Op } from './ports.js';
-import { encode, type StoredHistoryEntry } from './records.js';
+import { encode } from './records.js';
 
 export interface ActionOutcome {
   action: Action;
@@ -29,28 +30,23 @@ export interface ExecutionContext {
   /** Writer record as read this cycle (epoch checks for MySQL side effects). */
   writer?: WriterRecord;
   intents: Intent[];
-  /** Revision of the read; history sequence numbers derive from it. */
-  historySeqBase: number;
   /** Invariant 4 for a promotion: compares to add, or throws when the old writer's guardian does not agree. */
   promotionPrecondition: (promote: PromoteAction) => Compare[];
 }
 
 export class ActionExecutor {
-  private historyIndex = 0;
-
   constructor(
     private readonly keys: ClusterKeys,
     private readonly clock: Clock,
     private readonly databases: ReadonlyMap<string, Database>,
     private readonly lease: LeaseDeadline,
-    private readonly coordinator: string,
+    private readonly history: HistoryWriter,
     private readonly timeouts: { storeTimeoutMs: number; commandTimeoutMs: number },
     private readonly nodeAddress: (name: string) => { host: string; port: number } | undefined,
   ) {}
 
   async executeAll(actions: Action[], ctx: ExecutionContext): Promise<ActionOutcome[]> {
     const outcomes: ActionOutcome[] = [];
-    this.historyIndex = 0;
     let epochWriter = ctx.writer;
     for (const action of actions) {
       const outcome: ActionOutcome = { action, ok: false };
@@ -116,9 +112,15 @@ export class ActionExecutor {
             `promote ${action.node}: writer epoch is ${writer.epoch}, decided from ${action.previousEpoch}`,
           );
         }
-        await this.guarded(ctx, `promote ${action.node} at epoch ${action.epoch}`, [
-          { put: this.keys.writer, value: encode(record) },
-        ]);
+        // Invariant 4, checked here whatever the core decided: throws unless the old writer's
+        // guardian is gone or holds it; the compares make that promise part of the commit.
+        const guardianCompares = ctx.promotionPrecondition(action);
+        await this.guarded(
+          ctx,
+          `promote ${action.node} at epoch ${action.epoch}`,
+          [{ put: this.keys.writer, value: encode(record) }],
+          guardianCompares,
+        );
         return;
       }
       case 'open-writes': {
@@ -147,7 +149,8 @@ export class ActionExecutor {
         return;
       }
       case 'record-history': {
-        await this.guarded(ctx, 'record history', [this.historyOp(action.entry, ctx.historySeqBase)]);
+        const { op, compare } = this.history.entry(action.entry);
+        await this.guarded(ctx, 'record history', [op], [compare]);
         return;
       }
       case 'resolve-intent': {
@@ -161,24 +164,24 @@ export class ActionExecutor {
     }
   }
 
-  historyOp(entry: HistoryEntry, seqBase: number): Op {
-    const stored: StoredHistoryEntry = {
-      ...entry,
-      wallAt: this.clock.wallNow(),
-      coordinator: this.coordinator,
-    };
-    const seq = seqBase * 100 + this.historyIndex++;
-    return { put: this.keys.history(entry.epoch, seq), value: encode(stored) };
-  }
-
-  private async guarded(ctx: ExecutionContext, what: string, ops: Op[]): Promise<void> {
+  private async guarded(
+    ctx: ExecutionContext,
+    what: string,
+    ops: Op[],
+    extra: Compare[] = [],
+  ): Promise<void> {
     this.lease.require(what);
     const result = await ctx.leadership.guardedTxn(
-      ctx.decidedFrom,
+      [...ctx.decidedFrom, ...extra],
       ops,
       this.lease.boundedDeadline(this.timeouts.storeTimeoutMs),
     );
-    if (!result.succeeded) throw new NotLeaderError(what);
+    if (!result.succeeded) {
+      // With extra compares we cannot tell which one failed; leadership is re-checked by the next write.
+      throw extra.length > 0
+        ? new StateMovedError(`${what}: state moved since it was read`)
+        : new NotLeaderError(what);
+    }
   }
 
   private db(node: string): Database {

@@ -39,6 +39,6 @@ export function clusterKeys(cluster: string): ClusterKeys {
     historyPrefix: `${root}history/`,
     // Zero-padded so that `etcdctl get --prefix` lists the audit trail in order.
     history: (epoch, seq) =>
-      `${root}history/${String(epoch).padStart(10, '0')}-${String(seq).padStart(14, '0')}`,
+      `${root}history/${String(epoch).padStart(10, '0')}-${String(seq).padStart(16, '0')}`,
   };
 }

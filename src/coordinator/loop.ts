@@ -21,6 +21,7 @@ import { decideCluster } from './decision-adapter.js';
 import { NotLeaderError } from './errors.js';
 import { ActionExecutor, type ActionOutcome } from './executor.js';
 import { GuardianDuty, type GuardianEvent } from './guardian.js';
+import { HistoryWriter } from './history.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LeaderRole } from './leader.js';
 import { LeaseDeadline } from './lease-deadline.js';
@@ -51,6 +52,7 @@ export class Coordinator {
   private readonly state: ClusterStateStore;
   private readonly leader: LeaderRole;
   private readonly executor: ActionExecutor;
+  private readonly history: HistoryWriter;
   private readonly log: LoopLog;
   private session: Session | undefined;
   private sessionPending = false;
@@ -61,6 +63,7 @@ export class Coordinator {
     const t = config.timings;
     this.log = deps.log ?? (() => undefined);
     this.keys = clusterKeys(config.cluster.name);
+    this.history = new HistoryWriter(this.keys, clock, config.self.name);
     this.lease = new LeaseDeadline(clock, () => this.session);
     this.observer = new Observer(config.cluster, clock, databases, config.core.health, t.probeTimeoutMs);
     this.guardian = new GuardianDuty(
@@ -83,7 +86,7 @@ export class Coordinator {
       clock,
       databases,
       this.lease,
-      config.self.name,
+      this.history,
       { storeTimeoutMs: t.storeTimeoutMs, commandTimeoutMs: t.commandTimeoutMs },
       (name) => {
         const node = config.cluster.nodes.find((n) => n.name === name);
@@ -222,7 +225,6 @@ export class Coordinator {
       leadership,
       decidedFrom,
       intents: view.intents,
-      historySeqBase: view.writerModRevision + this.cycles * 1_000_000,
       promotionPrecondition: (promote: PromoteAction) =>
         promotionPrecondition(promote, view, config.cluster, config.coordinators, this.keys),
       ...(view.writer ? { writer: view.writer } : {}),

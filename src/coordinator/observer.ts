@@ -21,6 +21,10 @@ export class Observer {
   private latest: NodeObservation[] = [];
   /** Nodes whose last probe was refused by their host: known not to run (ServerDownError). */
   private readonly down = new Set<string>();
+  /** Last lag measured per node, kept while no lag can be measured (see lagOf). */
+  private readonly lastLag = new Map<string, number>();
+  /** When a probe last found some node writable: the last moment we know a writer stamped heartbeats. */
+  private writerSeenAt: number | undefined;
 
   constructor(
     private readonly cluster: ClusterSpec,
@@ -42,11 +46,45 @@ export class Observer {
 
   async observeAll(): Promise<NodeObservation[]> {
     const deadline = this.clock.now() + this.probeTimeoutMs;
-    this.latest = await Promise.all(this.cluster.nodes.map((node) => this.observe(node.name, deadline)));
+    const probed = await Promise.all(this.cluster.nodes.map((node) => this.observe(node.name, deadline)));
+    const now = this.clock.now();
+    const writerVisible = probed.some((p) => p.observation.readOnly === false);
+    if (writerVisible) this.writerSeenAt = now;
+    this.latest = probed.map(({ observation, heartbeatLagMs, secondsBehindMs }) => {
+      const lag = this.lagOf(observation.node, heartbeatLagMs, secondsBehindMs, writerVisible, now);
+      if (lag !== undefined) observation.lagMs = lag;
+      return observation;
+    });
     return this.latest;
   }
 
-  private async observe(name: string, deadline: number): Promise<NodeObservation> {
+  /**
+   * How much of the writer's history a node is missing, in ms. A heartbeat lag is the age of
+   * the newest stamp the node applied, so once no writer is visible it keeps growing with the
+   * clock although nothing new was written: then the lag is measured against the last moment
+   * a writer was seen. When nothing can be measured (the writer is gone, so the replica's
+   * Seconds_Behind_Master is NULL), the last measured lag stands: the writer wrote nothing since.
+   */
+  private lagOf(
+    node: string,
+    heartbeatLagMs: number | undefined,
+    secondsBehindMs: number | undefined,
+    writerVisible: boolean,
+    now: number,
+  ): number | undefined {
+    let lag = heartbeatLagMs ?? secondsBehindMs;
+    if (heartbeatLagMs !== undefined && !writerVisible && this.writerSeenAt !== undefined) {
+      lag = Math.max(0, heartbeatLagMs - (now - this.writerSeenAt));
+    }
+    if (lag === undefined) return this.lastLag.get(node);
+    this.lastLag.set(node, lag);
+    return lag;
+  }
+
+  private async observe(
+    name: string,
+    deadline: number,
+  ): Promise<{ observation: NodeObservation; heartbeatLagMs?: number; secondsBehindMs?: number }> {
     const db = this.databases.get(name);
     let probe: Probe | undefined;
     let error: string | undefined;
@@ -78,10 +116,9 @@ export class Observer {
       observation.replication = probe.replication.map((ch) => this.channel(ch));
       const retrieved = this.retrievedUnion(probe);
       if (retrieved !== undefined) observation.retrievedGtids = retrieved;
-      const lag = probe.heartbeatLagMs ?? maxSecondsBehind(probe);
-      if (lag !== undefined) observation.lagMs = lag;
+      return { observation, heartbeatLagMs: probe.heartbeatLagMs, secondsBehindMs: maxSecondsBehind(probe) };
     }
-    return observation;
+    return { observation };
   }
 
   private channel(ch: Probe['replication'][number]): ReplicationObservation {

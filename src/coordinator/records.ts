@@ -13,8 +13,17 @@ import type {
   OperationJournal,
   PinRecord,
   QuarantineRecord,
+  WriterHold,
   WriterRecord,
 } from '../core/index.js';
+
+/**
+ * The guardian's promise (core WriterHold, invariant 4): it will not reopen `node` at `epoch`,
+ * and saw it read-only (`fenced`, `operation`) or not running (`dead`). Published with its
+ * report; the leader's loop promotes away from a writer whose guardian is alive only against
+ * such a hold, and compares the report's revision in the same txn (promotion-guard.ts).
+ */
+export type { WriterHold };
 
 /** Value of /baton/<cluster>/observations/<coordinator> (lease-bound to its session). */
 export interface PublishedReport {
@@ -25,18 +34,6 @@ export interface PublishedReport {
   nodes: NodeObservation[];
   /** Guardian duty of this coordinator for its colo. */
   guardian: { fencedWriter?: FencedWriter; holding?: WriterHold };
-}
-
-/**
- * The guardian's promise to the leader (invariant 4): it will not reopen `node` at `epoch`, and
- * it saw the node read-only (`fenced`, `operation`) or not running (`dead`). The leader's loop
- * promotes away from a writer whose guardian is alive only against such a hold, and compares
- * the report's revision in the same txn.
- */
-export interface WriterHold {
-  node: string;
-  epoch: number;
-  because: 'fenced' | 'operation' | 'dead';
 }
 
 /** Value of /baton/<cluster>/history/<epoch>-<seq>: the core entry plus wall-clock time. */

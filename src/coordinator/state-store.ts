@@ -173,6 +173,8 @@ export class ClusterStateStore {
         const status: GuardianStatus = { coordinator: c.name, sessionAlive: stored !== undefined };
         const fenced = stored?.report.guardian.fencedWriter;
         if (fenced) status.fencedWriter = fenced;
+        const holding = stored?.report.guardian.holding;
+        if (holding) status.holding = holding;
         guardians[c.colo] = status;
       }
     }

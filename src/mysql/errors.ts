@@ -3,7 +3,7 @@
  * `code` undefined (FIELD-NOTES), so we match on `errno` first and on Node's socket codes for
  * connection failures.
  */
-import { DeadlineExceededError } from '../coordinator/ports.js';
+import { DeadlineExceededError, ServerDownError } from '../coordinator/ports.js';
 
 export abstract class DatabaseError extends Error {
   abstract readonly retryable: boolean;
@@ -115,6 +115,10 @@ export function toDatabaseError(err: unknown, what: string): Error {
     case ER.QUERY_TIMEOUT_MYSQL:
       return new DatabaseQueryError(`${what}: ${detail}`, true, options);
   }
+  // Refused means nothing listens on the port: the server process is not running. Only
+  // ServerDownError lets the guardian vouch that its writer is dead (a hang or a timeout is
+  // never proof), so it is kept apart from other connection failures.
+  if (e.code === 'ECONNREFUSED') return new ServerDownError(`${what}: ${detail}`, { cause: err });
   if (errno === undefined && (e.fatal || (e.code !== undefined && CONNECTION_CODES.has(e.code)))) {
     return new DatabaseUnavailableError(`${what}: ${detail}`, options);
   }
@@ -123,5 +127,6 @@ export function toDatabaseError(err: unknown, what: string): Error {
 
 export function isRetryableDatabaseError(err: unknown): boolean {
   if (err instanceof DatabaseError) return err.retryable;
-  return err instanceof DeadlineExceededError;
+  // A server that is down now may be restarted: worth another try later.
+  return err instanceof DeadlineExceededError || err instanceof ServerDownError;
 }

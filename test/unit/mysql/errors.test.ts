@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineExceededError } from '../../../src/coordinator/ports.js';
+import { DeadlineExceededError, ServerDownError } from '../../../src/coordinator/ports.js';
 import {
   DatabaseAuthError,
   DatabasePrivilegeError,
@@ -14,7 +14,7 @@ describe('toDatabaseError', () => {
     [
       'refused',
       { code: 'ECONNREFUSED', errno: -111, message: 'connect ECONNREFUSED' },
-      DatabaseUnavailableError,
+      ServerDownError,
       true,
     ],
     [
