@@ -18,6 +18,10 @@ import { silentLogger, type Logger } from '../log.js';
 import { LeaseLostError, SessionExpiredError, toStoreError } from './errors.js';
 import type { EtcdStore } from './store.js';
 
+/** Hedged keepalive attempts in flight at once: all of them landing on one hung member of
+ * three has probability (1/3)^5 per tick. */
+const MAX_PARALLEL_KEEPALIVES = 5;
+
 export interface SessionOptions {
   /** Subtracted from the proven lease lifetime; covers timer lateness and the time between a
    * local validity check and the side effect it guards. Default max(250 ms, TTL/10). */
@@ -132,44 +136,76 @@ export class EtcdSession implements Session {
   }
 
   /**
-   * One tick: keep sending keepalives until one is acknowledged or the tick (TTL/3) is over.
-   * Each attempt gets a fraction of the tick, so one hung etcd member (the pool picks a member
-   * at random) costs an attempt, not the tick: with three members a session must not expire
-   * because one of them stopped answering.
+   * One tick: get one keepalive acknowledged before the tick (TTL/3) is over. The pool sends
+   * each call to a member picked at random, and a hung member answers nothing until the
+   * deadline, so attempts are hedged: if none has answered after `hedgeMs`, another starts in
+   * parallel (up to MAX_PARALLEL_KEEPALIVES), and a failed attempt is replaced at once. With three members, one
+   * hung member then delays a keepalive by about hedgeMs instead of costing whole ticks.
    */
   private async keepaliveTick(): Promise<void> {
     const tickAt = this.store.clock.now();
     const tickEnd = tickAt + this.ttlMs / 3;
-    const attemptMs = Math.max(200, this.ttlMs / 9);
-    while (!this.closed && !this.signal.aborted && this.store.clock.now() < tickEnd - 10) {
-      const sentAt = this.store.clock.now();
-      try {
-        const ttlSeconds = await this.sendKeepalive(Math.min(tickEnd, sentAt + attemptMs));
-        if (this.closed || this.signal.aborted) return;
-        if (ttlSeconds <= 0) {
-          this.end(new LeaseLostError(`session: lease ${this.leaseId} expired or revoked at the server`));
+    const hedgeMs = Math.max(100, this.ttlMs / 20);
+    await new Promise<void>((done) => {
+      let finished = false;
+      let inFlight = 0;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearInterval(hedge);
+        clearTimeout(backstop);
+        done();
+      };
+      const launch = (): void => {
+        if (finished || this.closed || this.signal.aborted) return finish();
+        if (this.store.clock.now() >= tickEnd - 10) {
+          if (inFlight === 0) finish();
           return;
         }
-        this.keepalivesAcknowledged += 1;
-        const proven = sentAt + Math.min(ttlSeconds * 1000, this.ttlMs) - this.marginMs;
-        if (proven > this.validUntilMs) {
-          this.validUntilMs = proven;
-          this.armExpiryTimer();
-        }
-        break;
-      } catch (err) {
-        const converted = toStoreError(err, 'lease keepalive');
-        if (converted instanceof LeaseLostError) {
-          this.end(converted);
-          return;
-        }
-        this.keepalivesFailed += 1;
-        this.log.warn({ err: converted.message }, 'keepalive failed; retrying within the tick');
-        // Unavailable errors come back at once: do not spin.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+        inFlight += 1;
+        const sentAt = this.store.clock.now();
+        this.sendKeepalive(tickEnd).then(
+          (ttlSeconds) => {
+            inFlight -= 1;
+            if (finished || this.closed || this.signal.aborted) return finish();
+            if (ttlSeconds <= 0) {
+              this.end(new LeaseLostError(`session: lease ${this.leaseId} expired or revoked at the server`));
+              return finish();
+            }
+            this.acknowledged(sentAt, ttlSeconds);
+            finish();
+          },
+          (err: unknown) => {
+            inFlight -= 1;
+            if (finished) return;
+            const converted = toStoreError(err, 'lease keepalive');
+            if (converted instanceof LeaseLostError) {
+              this.end(converted);
+              return finish();
+            }
+            this.keepalivesFailed += 1;
+            this.log.warn({ err: converted.message }, 'keepalive attempt failed; trying another');
+            // Unavailable errors come back at once: replace the attempt, but do not spin.
+            setTimeout(launch, 50);
+          },
+        );
+      };
+      const hedge = setInterval(() => {
+        if (inFlight < MAX_PARALLEL_KEEPALIVES) launch();
+      }, hedgeMs);
+      const backstop = setTimeout(finish, tickEnd - tickAt + 50);
+      launch();
+    });
     this.scheduleKeepalive(tickAt);
+  }
+
+  private acknowledged(sentAt: MonoMs, ttlSeconds: number): void {
+    this.keepalivesAcknowledged += 1;
+    const proven = sentAt + Math.min(ttlSeconds * 1000, this.ttlMs) - this.marginMs;
+    if (proven > this.validUntilMs) {
+      this.validUntilMs = proven;
+      this.armExpiryTimer();
+    }
   }
 
   /** One keepalive round trip on its own short-lived stream; resolves the TTL etcd reports. */
