@@ -16,13 +16,13 @@ import {
   type NodeObservation,
   type OperationJournal,
   type WriterRecord,
-} from "../core/index.js";
-import type { LeaseDeadline } from "./lease-deadline.js";
-import type { Clock, Database } from "./ports.js";
-import type { WriterHold } from "./records.js";
+} from '../core/index.js';
+import type { LeaseDeadline } from './lease-deadline.js';
+import type { Clock, Database } from './ports.js';
+import type { WriterHold } from './records.js';
 
 export interface GuardianEvent {
-  action: GuardianAction["type"] | "self-fence";
+  action: GuardianAction['type'] | 'self-fence' | 'heartbeat';
   node: string;
   reason: string;
   ok: boolean;
@@ -53,9 +53,7 @@ export class GuardianDuty {
   ) {}
 
   get localNodes(): string[] {
-    return this.spec.nodes
-      .filter((n) => n.colo === this.colo)
-      .map((n) => n.name);
+    return this.spec.nodes.filter((n) => n.colo === this.colo).map((n) => n.name);
   }
 
   fencedWriter(): FencedWriter | undefined {
@@ -74,14 +72,12 @@ export class GuardianDuty {
   ): WriterHold | undefined {
     const obs = observations.find((o) => o.node === writer.node);
     const readOnly = obs?.reachable === true && obs.readOnly === true;
-    const held =
-      this.fencedEpoch !== undefined && this.fencedEpoch >= writer.epoch;
+    const held = this.fencedEpoch !== undefined && this.fencedEpoch >= writer.epoch;
     if (held && this.knownDown(writer.node))
-      return { node: writer.node, epoch: writer.epoch, because: "dead" };
-    if (held && readOnly)
-      return { node: writer.node, epoch: writer.epoch, because: "fenced" };
+      return { node: writer.node, epoch: writer.epoch, because: 'dead' };
+    if (held && readOnly) return { node: writer.node, epoch: writer.epoch, because: 'fenced' };
     const heldForOperation = events.some(
-      (e) => e.reason === "guardian-hold-operation" && e.node === writer.node,
+      (e) => e.reason === 'guardian-hold-operation' && e.node === writer.node,
     );
     if (heldForOperation && readOnly && obs.executedGtids !== undefined) {
       // Found read-only while an operation moves the writer away: from now on we treat it as
@@ -93,7 +89,7 @@ export class GuardianDuty {
         executedGtids: obs.executedGtids,
         at: this.clock.wallNow(),
       };
-      return { node: writer.node, epoch: writer.epoch, because: "operation" };
+      return { node: writer.node, epoch: writer.epoch, because: 'operation' };
     }
     return undefined;
   }
@@ -116,8 +112,7 @@ export class GuardianDuty {
     if (!writer && !this.lastWriter && !mayOpen && this.lease.valid()) return;
     const local = new Set(this.localNodes);
     for (const o of observations)
-      if (local.has(o.node) && o.readOnly === false)
-        this.possiblyWritable.add(o.node);
+      if (local.has(o.node) && o.readOnly === false) this.possiblyWritable.add(o.node);
     const input: Parameters<typeof guard>[0] = {
       spec: this.spec,
       colo: this.colo,
@@ -128,29 +123,45 @@ export class GuardianDuty {
     if (writer) input.writer = writer;
     else if (this.lastWriter) input.writer = this.lastWriter;
     if (operation) input.operation = operation;
-    const localWriter =
-      input.writer && local.has(input.writer.node) ? input.writer : undefined;
+    const localWriter = input.writer && local.has(input.writer.node) ? input.writer : undefined;
     // A local writer that is not running cannot take writes, and restarts read-only: hold it
     // closed at this epoch (the leader reopens it at a newer one) so that "dead" is a promise.
     if (localWriter && this.knownDown(localWriter.node)) {
-      this.fencedEpoch = Math.max(
-        this.fencedEpoch ?? -Infinity,
-        localWriter.epoch,
-      );
+      this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, localWriter.epoch);
     }
     if (this.fencedEpoch !== undefined) input.fencedEpoch = this.fencedEpoch;
     const decision = guard(input);
-    if (decision.fencedEpoch !== undefined)
-      this.fencedEpoch = decision.fencedEpoch;
+    if (decision.fencedEpoch !== undefined) this.fencedEpoch = decision.fencedEpoch;
     this.confirmFencedByObservation(input.writer, input.observations);
     this.hold =
-      localWriter && mayOpen
-        ? this.holdFor(localWriter, input.observations, decision.events)
-        : undefined;
+      localWriter && mayOpen ? this.holdFor(localWriter, input.observations, decision.events) : undefined;
     for (const action of decision.actions) {
       // Opening writes on a stale view, or while the leader cannot see us, could make a second writer.
-      if (action.type === "open-writes" && !mayOpen) continue;
+      if (action.type === 'open-writes' && !mayOpen) continue;
       await this.execute(action, input.writer);
+    }
+    if (localWriter && mayOpen) await this.stampHeartbeat(localWriter, input.observations);
+  }
+
+  /**
+   * The writer's guardian stamps the heartbeat row every cycle, so every replica's lag is the
+   * age of the newest stamp it applied: exact even in circular replication. Only on an open
+   * writer (the statement itself also checks read_only) and only while our lease is provable.
+   */
+  private async stampHeartbeat(writer: WriterRecord, observations: NodeObservation[]): Promise<void> {
+    const obs = observations.find((o) => o.node === writer.node);
+    const db = this.databases.get(writer.node);
+    if (!db || obs?.reachable !== true || obs.readOnly !== false || !this.lease.valid()) return;
+    try {
+      await db.writeHeartbeat(Math.min(this.clock.now() + this.commandTimeoutMs, this.lease.validUntil()));
+    } catch (error) {
+      this.onEvent({
+        action: 'heartbeat',
+        node: writer.node,
+        reason: 'heartbeat-failed',
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -163,21 +174,10 @@ export class GuardianDuty {
     writer: WriterRecord | undefined,
     observations: NodeObservation[],
   ): void {
-    if (
-      !writer ||
-      this.fencedEpoch === undefined ||
-      this.fencedEpoch < writer.epoch
-    )
-      return;
-    if (this.fenced?.node === writer.node && this.fenced.epoch === writer.epoch)
-      return;
+    if (!writer || this.fencedEpoch === undefined || this.fencedEpoch < writer.epoch) return;
+    if (this.fenced?.node === writer.node && this.fenced.epoch === writer.epoch) return;
     const obs = observations.find((o) => o.node === writer.node);
-    if (
-      obs?.reachable !== true ||
-      obs.readOnly !== true ||
-      obs.executedGtids === undefined
-    )
-      return;
+    if (obs?.reachable !== true || obs.readOnly !== true || obs.executedGtids === undefined) return;
     this.fenced = {
       node: writer.node,
       epoch: writer.epoch,
@@ -198,9 +198,9 @@ export class GuardianDuty {
       [...targets].sort().map((node) =>
         this.execute(
           {
-            type: "fence",
+            type: 'fence',
             node,
-            reason: "guardian-session-invalid",
+            reason: 'guardian-session-invalid',
             message: `session ended: fencing ${node}`,
           },
           writer,
@@ -209,21 +209,13 @@ export class GuardianDuty {
     );
   }
 
-  private async execute(
-    action: GuardianAction,
-    writer: WriterRecord | undefined,
-  ): Promise<void> {
+  private async execute(action: GuardianAction, writer: WriterRecord | undefined): Promise<void> {
     const db = this.databases.get(action.node);
     if (!db) return;
     const deadline = this.clock.now() + this.commandTimeoutMs;
-    const event: GuardianEvent = {
-      action: action.type,
-      node: action.node,
-      reason: action.reason,
-      ok: false,
-    };
+    const event: GuardianEvent = { action: action.type, node: action.node, reason: action.reason, ok: false };
     try {
-      if (action.type === "open-writes") {
+      if (action.type === 'open-writes') {
         event.epoch = action.epoch;
         // Last check before the only call that can create a writer: our lease must be provably alive.
         this.lease.require(`open writes on ${action.node}`);
@@ -233,16 +225,8 @@ export class GuardianDuty {
         const { executedGtids } = await db.fence(deadline);
         this.possiblyWritable.delete(action.node);
         if (writer && writer.node === action.node) {
-          this.fencedEpoch = Math.max(
-            this.fencedEpoch ?? -Infinity,
-            writer.epoch,
-          );
-          this.fenced = {
-            node: action.node,
-            epoch: writer.epoch,
-            executedGtids,
-            at: this.clock.wallNow(),
-          };
+          this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, writer.epoch);
+          this.fenced = { node: action.node, epoch: writer.epoch, executedGtids, at: this.clock.wallNow() };
         }
       }
       event.ok = true;
