@@ -79,18 +79,10 @@ export class GuardianDuty {
     const heldForOperation = events.some(
       (e) => e.reason === 'guardian-hold-operation' && e.node === writer.node,
     );
-    if (heldForOperation && readOnly && obs.executedGtids !== undefined) {
-      // Found read-only while an operation moves the writer away: from now on we treat it as
-      // fenced by us at this epoch (never reopened at it), which is what the leader commits on.
-      this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, writer.epoch);
-      this.fenced = {
-        node: writer.node,
-        epoch: writer.epoch,
-        executedGtids: obs.executedGtids,
-        at: this.clock.wallNow(),
-      };
-      return { node: writer.node, epoch: writer.epoch, because: 'operation' };
-    }
+    // Held by guard() while the journal moves the writer away; nothing more: a rollback reopens
+    // it at the same epoch, so this must not become a fence record (seed 1440 lost writes when
+    // a stale fence record outlived a rolled-back switchover).
+    if (heldForOperation && readOnly) return { node: writer.node, epoch: writer.epoch, because: 'operation' };
     return undefined;
   }
 
@@ -132,6 +124,7 @@ export class GuardianDuty {
     if (this.fencedEpoch !== undefined) input.fencedEpoch = this.fencedEpoch;
     const decision = guard(input);
     if (decision.fencedEpoch !== undefined) this.fencedEpoch = decision.fencedEpoch;
+    this.forgetVoidedFence(input.writer, input.observations);
     this.confirmFencedByObservation(input.writer, input.observations);
     this.hold =
       localWriter && mayOpen ? this.holdFor(localWriter, input.observations, decision.events) : undefined;
@@ -163,6 +156,16 @@ export class GuardianDuty {
         error: error instanceof Error ? error.message : String(error),
       });
     }
+  }
+
+  /**
+   * The leader can reopen a writer at the same epoch (a switchover rolled back): once we see it
+   * writable again, a fence record for that epoch would tell the leader a stale "final" GTID set.
+   */
+  private forgetVoidedFence(writer: WriterRecord | undefined, observations: NodeObservation[]): void {
+    if (!writer || this.fenced?.node !== writer.node || this.fenced.epoch !== writer.epoch) return;
+    const obs = observations.find((o) => o.node === writer.node);
+    if (obs?.reachable === true && obs.readOnly === false) this.fenced = undefined;
   }
 
   /**

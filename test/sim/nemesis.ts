@@ -168,6 +168,7 @@ export class Nemesis {
   }
 
   private violatesAssumption(f: Fault): string | undefined {
+    if (!this.world.options.guardianFaultAssumption) return undefined;
     const now = this.world.scheduler.now();
     if (f.kind === 'isolate-site') {
       const back = this.downUntil.get(f.target);

@@ -242,6 +242,40 @@ describe('checkers can fail', () => {
   });
 });
 
+describe('the fault assumption marks a real limit', () => {
+  const crashGuardianThenCutItsSite = (assumption: boolean) =>
+    runSeed(11, {
+      faultPhaseMs: 30_000,
+      livenessPhaseMs: 1000,
+      tweak: (o) => ({
+        ...o,
+        policy: 'availability',
+        core: { ...o.core, policy: 'availability', maxLagOnFailoverMs: 60_000 },
+        guardianFaultAssumption: assumption,
+      }),
+      plan: (p) => ({
+        ...p,
+        lostResponseRate: 0,
+        slowRate: 0,
+        faults: [
+          { kind: 'crash-coordinator', target: 'a', start: 2000, duration: 40_000, amount: 0 },
+          { kind: 'isolate-site', target: 'a', start: 8000, duration: 40_000, amount: 0 },
+        ],
+      }),
+    });
+
+  it('is a split brain without it: nobody fences a writer whose guardian is dead and whose site is cut off', async () => {
+    const result = await crashGuardianThenCutItsSite(false);
+    expect(result.violation?.checker).toBe('single-writer');
+  });
+
+  it('is skipped, and said so, with it', async () => {
+    const result = await crashGuardianThenCutItsSite(true);
+    expect(result.world.trace.lines.some((l) => l.includes('skip isolate-site'))).toBe(true);
+    expect(result.violation?.checker).not.toBe('single-writer');
+  });
+});
+
 describe('determinism', () => {
   it('replays a seed to the same trace', async () => {
     const first = await runSeed(42, { faultPhaseMs: 20_000, livenessPhaseMs: 20_000 });

@@ -10,6 +10,8 @@ export class VirtualClock implements Clock {
   constructor(
     private readonly scheduler: Scheduler,
     private readonly gate: ProcessGate,
+    /** This host's wall-clock error: persisted times (cooldown) cross hosts, leases never do. */
+    private readonly wallSkewMs = 0,
   ) {}
 
   now(): MonoMs {
@@ -17,7 +19,7 @@ export class VirtualClock implements Clock {
   }
 
   wallNow(): number {
-    return SIM_WALL_ORIGIN + this.scheduler.now();
+    return SIM_WALL_ORIGIN + this.scheduler.now() + this.wallSkewMs;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

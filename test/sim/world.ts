@@ -35,6 +35,10 @@ export interface WorldOptions {
   timings: LoopTimings;
   /** Replication delay of each co-master. */
   lagMs: Record<string, number>;
+  /** Wall-clock error of each coordinator host (NTP is never perfect). */
+  wallSkewMs: Record<string, number>;
+  /** Nemesis keeps its fault assumption (see nemesis.ts); tests turn it off to show the limit. */
+  guardianFaultAssumption: boolean;
   /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
   brokenCoordinator?: 'opens-every-node';
 }
@@ -59,7 +63,9 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
     sessionTtlMs: rng.pick([2500, 3000, 4000]),
     publishRefreshMs: 2000,
   };
-  return { policy, core, timings, lagMs: { 'm-a': 0, 'm-b': 0 } };
+  const skew = rng.pick([0, 50, 500, 1000]);
+  const wallSkewMs = Object.fromEntries(SITES.map((site) => [site, rng.int(-skew, skew)]));
+  return { policy, core, timings, lagMs: { 'm-a': 0, 'm-b': 0 }, wallSkewMs, guardianFaultAssumption: true };
 }
 
 export const CLUSTER: ClusterSpec = {
@@ -115,7 +121,10 @@ export class SimWorld {
       {
         policy: options.policy,
         cooldownMs: options.core.cooldownMs,
-        decisionSlackMs: options.timings.storeTimeoutMs,
+        // A leader's decision time is its own wall clock: allow for etcd latency and clock skew.
+        decisionSlackMs:
+          options.timings.storeTimeoutMs +
+          2 * Math.max(0, ...Object.values(options.wallSkewMs).map(Math.abs)),
       },
       () => SIM_WALL_ORIGIN + this.scheduler.now(),
     );
@@ -181,7 +190,7 @@ export class SimWorld {
 
   startProcess(spec: CoordinatorSpec): void {
     const gate = new ProcessGate();
-    const clock = new VirtualClock(this.scheduler, gate);
+    const clock = new VirtualClock(this.scheduler, gate, this.options.wallSkewMs[spec.name] ?? 0);
     const store = this.etcd.client(spec.name, gate, Math.max(250, this.options.timings.sessionTtlMs / 10));
     const databases = new Map<string, Database>();
     for (const node of CLUSTER.nodes) {

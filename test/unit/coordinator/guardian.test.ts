@@ -109,4 +109,17 @@ describe('GuardianDuty', () => {
     await pass;
     expect(guardian.writerHold()).toBeUndefined();
   });
+
+  it('forgets its fence record once the writer was reopened at the same epoch (rolled-back switchover)', async () => {
+    const { ma, guardian, observe, expire } = setup(10_000);
+    await guardian.enforce(writerA, undefined, observe(), true);
+    expire(0);
+    await guardian.selfFence();
+    expect(guardian.fencedWriter()).toMatchObject({ node: 'm-a', epoch: 3 });
+    expire(20_000);
+    ma.setReadOnly(false); // the leader reopened it at epoch 3
+    await guardian.enforce(writerA, undefined, observe(), true);
+    expect(guardian.fencedWriter()).toBeUndefined();
+    expect(guardian.writerHold()).toBeUndefined();
+  });
 });
