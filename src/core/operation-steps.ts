@@ -211,6 +211,11 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         d.note('info', 'skipped-guardian-alive', `${j.kind} ${j.id} waits: ${guardian.message}`, j.from);
         return 'wait';
       }
+      if (!targetGuarded(d, j)) {
+        // Its guardian may have lost its session since the operation started: a writer nobody
+        // can self-fence is worse than no move at all.
+        return fail(d, j, 'skipped-target-unguarded', `${j.to}'s colo has no live guardian any more`);
+      }
       if (outcome && !outcome.ok && timedOut) {
         return fail(
           d,
@@ -234,6 +239,16 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
     case 'open-target': {
       const obs = bestObservation(d.live, j.to);
       if (outcome?.ok || obs?.readOnly === false) return to(d, j, 'repoint');
+      if (!targetGuarded(d, j)) {
+        // Only a guardian with a live session may keep a writer open; leave the opening to it.
+        d.note(
+          'warn',
+          'skipped-target-unguarded',
+          `${j.to}'s guardian is gone: not opening it from here`,
+          j.to,
+        );
+        return to(d, j, 'repoint');
+      }
       if (timedOut) {
         d.note('warn', 'operation-step', `${j.to} not confirmed writable; its guardian opens it`, j.to);
         return to(d, j, 'repoint');
@@ -425,6 +440,11 @@ function finish(
     d.setPin({ ...d.state.pin, node: j.to });
   }
   return 'cleared';
+}
+
+function targetGuarded(d: DecisionDraft, j: OperationJournal): boolean {
+  const colo = d.snapshot.spec.nodes.find((n) => n.name === j.to)?.colo;
+  return colo !== undefined && d.snapshot.guardians[colo]?.sessionAlive === true;
 }
 
 function guardianFenceRecord(d: DecisionDraft, j: OperationJournal): boolean {

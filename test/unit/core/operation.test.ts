@@ -156,6 +156,31 @@ describe('switchover step machine', () => {
     expect(summary(held)).toEqual(['promote db-b1@6']);
   });
 
+  it("the target's guardian died since the start: roll back rather than make an unguarded writer", () => {
+    const op = journal({ step: 'commit', fencedGtids: '1-1-100', requiredGtids: '1-1-100' });
+    const noTargetGuardian = guardians({
+      a: { holding: { node: 'db-a1', epoch: 5, because: 'operation' } },
+      b: { sessionAlive: false },
+    });
+    const d = decide(withOp(op, { guardians: noTargetGuardian }), NOW + 50, CONFIG);
+    expect(summary(d)).toEqual(['open-writes db-a1@5']);
+    expect(reasons(d)).toContain('skipped-target-unguarded');
+  });
+
+  it('after the commit the leader does not open a target whose guardian is gone', () => {
+    const writer = { node: 'db-b1', epoch: 6, since: NOW, reason: 'switchover-requested' as const };
+    const d = decide(
+      withOp(journal({ step: 'open-target' }), {
+        writer,
+        guardians: guardians({ b: { sessionAlive: false } }),
+      }),
+      NOW + 100,
+      CONFIG,
+    );
+    expect(summary(d).filter((a) => a.startsWith('open-writes'))).toEqual([]);
+    expect(reasons(d)).toContain('skipped-target-unguarded');
+  });
+
   it('a hold for another epoch is no promise for this one', () => {
     const op = journal({ step: 'commit', fencedGtids: '1-1-100', requiredGtids: '1-1-100' });
     const stale = guardians({ a: { holding: { node: 'db-a1', epoch: 4, because: 'fenced' } } });
