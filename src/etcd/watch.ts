@@ -6,7 +6,9 @@
  * events nobody listens to are swallowed (FIELD-NOTES). So we keep our own copy of the watched
  * range and, after a cancellation or a reconnect, re-read it, emit the differences as events,
  * and watch again from the read's header.revision + 1. Events at or below the revision of the
- * last re-read are dropped: the re-read already reported them.
+ * last re-read are dropped: the re-read already reported them. Events synthesised by a re-read
+ * come per key (puts, then deletes), not in revision order: applying them in order still
+ * yields exactly the current state, which is what consumers of a watch rely on.
  */
 import type { Watcher } from 'etcd3';
 import type { KeyValue, Watch, WatchEvent } from '../coordinator/ports.js';
