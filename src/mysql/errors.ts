@@ -94,7 +94,13 @@ interface MysqlLikeError {
 
 /** Convert anything mysql2 threw; `what` names the operation ("probe a1"). */
 export function toDatabaseError(err: unknown, what: string): Error {
-  if (err instanceof DatabaseError || err instanceof DeadlineExceededError) return err;
+  if (
+    err instanceof DatabaseError ||
+    err instanceof DeadlineExceededError ||
+    err instanceof ServerDownError
+  ) {
+    return err;
+  }
   const e = (typeof err === 'object' && err !== null ? err : {}) as MysqlLikeError;
   const detail = e.message ?? String(err);
   const errno = typeof e.errno === 'number' && e.errno >= 1000 ? e.errno : undefined;

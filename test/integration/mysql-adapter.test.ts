@@ -6,7 +6,7 @@
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock as clock } from '../../src/clock.js';
-import { DeadlineExceededError } from '../../src/coordinator/ports.js';
+import { DeadlineExceededError, ServerDownError } from '../../src/coordinator/ports.js';
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import { DeadlineConnection } from '../../src/mysql/connection.js';
 import { MysqlDatabase } from '../../src/mysql/database.js';
@@ -320,5 +320,25 @@ describe('replication control', () => {
       5000,
       'b2 back on b1',
     );
+  });
+});
+
+describe('server down', () => {
+  it('tells a server that is not running (refused) from one that does not answer', async () => {
+    await lab.fault('kill', 'a2');
+    try {
+      await expect(db('a2').probe(soon(1000))).rejects.toBeInstanceOf(ServerDownError);
+    } finally {
+      await lab.fault('start', 'a2');
+    }
+    const back = await eventually(
+      async () =>
+        db('a2')
+          .probe(soon())
+          .catch(() => undefined),
+      20_000,
+      'a2 back',
+    );
+    expect(back.readOnly).toBe(true); // read_only=ON from its config: it cannot come back as a writer
   });
 });
