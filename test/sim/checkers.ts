@@ -70,6 +70,15 @@ export class Checkers {
     return [...this.acked.values()];
   }
 
+  /**
+   * 6. The loop never fails a cycle on anything but an outage (a deadline or a lost lease): any
+   * other exception is a bug in the loop or the core that the loop would swallow and repeat.
+   */
+  loopError(coordinator: string, error: string): void {
+    if (/^(DeadlineExceededError|LeaseExpiredError|LeaseNotFoundError)/.test(error)) return;
+    this.fail('loop-error', `coordinator ${coordinator} failed a cycle: ${error}`);
+  }
+
   /** 1. Single writer: after every change and at every instant. */
   singleWriter(): void {
     this.checked.singleWriter++;

@@ -222,7 +222,8 @@ export class SimWorld {
       store,
       databases,
       log: (kind, f) => {
-        if (kind === 'cycle-failed' || kind === 'state-read-failed' || kind === 'publish-failed') return;
+        if (kind === 'cycle-failed') this.checkers.loopError(spec.name, String(f.error));
+        if (kind === 'state-read-failed' || kind === 'publish-failed') return;
         if (kind === 'decision') {
           // The leader explains itself every cycle: keep the trace to changes of mind.
           const key = `${String(f.reason)} ${String(f.message)}`;
