@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
-import { EndpointFailover } from '../ops/endpoint-failover.js';
-import { loadConfig, resolvePassword } from '../config/load-config.js';
+import type { EndpointFailover } from '../ops/endpoint-failover.js';
 import { readLabState } from '../lab/lab-state.js';
 import { etcdClientUrl } from '../lab/etcd-member.js';
 import { resolveLabDir } from '../lab/lab-layout.js';
@@ -32,7 +31,8 @@ export function addTargetOptions(command: Command): Command {
     .option('--cluster <name>', 'cluster name (default: every cluster in the config, or "lab")');
 }
 
-export function openTarget(options: TargetOptions): ClusterTarget {
+/** Loads etcd and config support only when a command needs them: `baton --help` stays instant. */
+export async function openTarget(options: TargetOptions): Promise<ClusterTarget> {
   let endpoints: string[];
   let clusters: string[];
   let auth: { username: string; password: string } | undefined;
@@ -43,6 +43,7 @@ export function openTarget(options: TargetOptions): ClusterTarget {
     endpoints = SITES.map((site) => etcdClientUrl(state.network, state.basePort, site));
     clusters = [LAB_CLUSTER];
   } else if (options.config) {
+    const { loadConfig, resolvePassword } = await import('../config/load-config.js');
     const config = loadConfig(options.config);
     endpoints = config.etcd.endpoints;
     clusters = config.clusters.map((c) => c.name);
@@ -60,6 +61,7 @@ export function openTarget(options: TargetOptions): ClusterTarget {
   }
   if (options.cluster) clusters = [options.cluster];
   if (clusters.length === 0) throw new LabError('which cluster? give --cluster NAME');
+  const { EndpointFailover } = await import('../ops/endpoint-failover.js');
   const etcd = new EndpointFailover({ endpoints, auth, defaultCallTimeoutMs: 5_000 });
   return { etcd, clusters, close: () => etcd.close() };
 }

@@ -13,7 +13,7 @@ type WaitOptions = TargetOptions & { wait: boolean; timeout: number };
  * so an operator's request obeys the same fencing and epoch rules as an automatic failover.
  */
 async function submitAndReport(opts: WaitOptions, request: IntentRequest): Promise<void> {
-  const target = openTarget(opts);
+  const target = await openTarget(opts);
   try {
     const cluster = singleCluster(target);
     const intent = newIntent(systemClock, request);

@@ -1,13 +1,7 @@
 import { Command, Option } from 'commander';
-import { labUp } from '../lab/lab-up.js';
-import { stopLab } from '../lab/lab-down.js';
-import { readLabState } from '../lab/lab-state.js';
-import { formatLabStatus, labStatus } from '../lab/lab-status.js';
-import { cutFault, delayFault, healFault, processFault, type ProcessFault } from '../lab/lab-fault.js';
+import type { ProcessFault } from '../lab/lab-fault.js';
 import { resolveLabDir } from '../lab/lab-layout.js';
 import { DEFAULT_BASE_PORT } from '../lab/topology.js';
-import { etcdClientUrl } from '../lab/etcd-member.js';
-import { passwordFile } from '../lab/secrets.js';
 import { SITES } from '../lab/topology.js';
 import { action, parsePort } from './user-error.js';
 
@@ -49,6 +43,10 @@ export function labCommand(): Command {
     .action(
       action(async (opts: LabUpCliOptions) => {
         const dir = resolveLabDir(opts.dir);
+        const { labUp } = await import('../lab/lab-up.js');
+        const { formatLabStatus, labStatus } = await import('../lab/lab-status.js');
+        const { etcdClientUrl } = await import('../lab/etcd-member.js');
+        const { passwordFile } = await import('../lab/secrets.js');
         const result = await labUp({
           dir,
           basePort: opts.basePort,
@@ -85,6 +83,8 @@ export function labCommand(): Command {
     .action(
       action(async (opts: { dir: string; keep: boolean }) => {
         const dir = resolveLabDir(opts.dir);
+        const { readLabState } = await import('../lab/lab-state.js');
+        const { stopLab } = await import('../lab/lab-down.js');
         const state = readLabState(dir);
         if (!state) {
           print(`no lab in ${dir}; nothing to stop`);
@@ -105,6 +105,7 @@ export function labCommand(): Command {
     .option('--json', 'machine-readable output (stable, documented in README)', false)
     .action(
       action(async (opts: { dir: string; json: boolean }) => {
+        const { formatLabStatus, labStatus } = await import('../lab/lab-status.js');
         const status = await labStatus(resolveLabDir(opts.dir));
         print(opts.json ? JSON.stringify(status, null, 2) : formatLabStatus(status));
       }),
@@ -126,7 +127,9 @@ export function labCommand(): Command {
       .addOption(dirOption())
       .action(
         action(async (target: string, opts: { dir: string }) =>
-          print(await processFault(resolveLabDir(opts.dir), name, target)),
+          print(
+            await (await import('../lab/lab-fault.js')).processFault(resolveLabDir(opts.dir), name, target),
+          ),
         ),
       );
   }
@@ -136,7 +139,7 @@ export function labCommand(): Command {
     .addOption(dirOption())
     .action(
       action(async (site: string, opts: { dir: string }) =>
-        print(await cutFault(resolveLabDir(opts.dir), site)),
+        print(await (await import('../lab/lab-fault.js')).cutFault(resolveLabDir(opts.dir), site)),
       ),
     );
   fault
@@ -145,13 +148,17 @@ export function labCommand(): Command {
     .addOption(dirOption())
     .action(
       action(async (from: string, to: string, ms: string, opts: { dir: string }) =>
-        print(await delayFault(resolveLabDir(opts.dir), from, to, ms)),
+        print(await (await import('../lab/lab-fault.js')).delayFault(resolveLabDir(opts.dir), from, to, ms)),
       ),
     );
   fault
     .command('heal')
     .description('remove every cut and delay')
     .addOption(dirOption())
-    .action(action(async (opts: { dir: string }) => print(await healFault(resolveLabDir(opts.dir)))));
+    .action(
+      action(async (opts: { dir: string }) =>
+        print(await (await import('../lab/lab-fault.js')).healFault(resolveLabDir(opts.dir))),
+      ),
+    );
   return lab;
 }

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { startDaemon } from '../daemon/run-daemon.js';
 import { LabError } from '../lab/errors.js';
 import { action } from './user-error.js';
 
@@ -10,6 +9,7 @@ export function runCommand(): Command {
     .action(
       action(async (opts: { config?: string }) => {
         if (!opts.config) throw new LabError('no config: give --config FILE or set BATON_CONFIG');
+        const { startDaemon } = await import('../daemon/run-daemon.js');
         const daemon = startDaemon(opts.config);
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals) => {

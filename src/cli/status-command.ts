@@ -41,7 +41,7 @@ export function statusCommand(): Command {
     .option('--json', 'machine-readable output', false)
     .action(
       action(async (opts: TargetOptions & { json: boolean }) => {
-        const target = openTarget(opts);
+        const target = await openTarget(opts);
         try {
           const states = await Promise.all(
             target.clusters.map((c) =>
@@ -70,7 +70,7 @@ export function historyCommand(): Command {
     .option('--last <n>', 'only the last N entries', (v) => Number(v))
     .action(
       action(async (opts: TargetOptions & { json: boolean; last?: number }) => {
-        const target = openTarget(opts);
+        const target = await openTarget(opts);
         try {
           for (const cluster of target.clusters) {
             const state = await target.etcd.attempt((store) =>
