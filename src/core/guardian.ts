@@ -79,7 +79,10 @@ export function guard(input: GuardianInput): GuardianDecision {
     }
 
     if (!isWriter) {
-      if (obs?.readOnly === false) {
+      // Before the first writer record there is no desired state to enforce: the first leader
+      // adopts the node that already takes writes (bootstrap). Fencing it here would make every
+      // first start an outage and hand the writer role to whichever candidate ranks first.
+      if (obs?.readOnly === false && writer !== undefined) {
         actions.push({
           type: 'fence',
           node: node.name,

@@ -72,9 +72,14 @@ describe('guard (colo guardian rule)', () => {
       out: ['fence db-a1 (guardian-enforce-read-only)'],
     },
     {
-      name: 'no writer record: nothing is opened, a writable node is fenced',
+      name: 'no writer record yet: nothing is opened and nothing fenced (bootstrap adopts the writable node)',
       in: input({ writer: undefined }),
-      out: ['fence db-a1 (guardian-enforce-read-only)'],
+      out: [],
+    },
+    {
+      name: 'no writer record and the session lapses: a writable node is still fenced',
+      in: input({ writer: undefined, sessionValidUntil: NOW }),
+      out: ['fence db-a1 (guardian-session-invalid)'],
     },
     {
       name: 'fenced by us at this epoch: hold, do not reopen',
