@@ -1,0 +1,115 @@
+/**
+ * Hand-written fault plans on the simulated world: the behaviours DESIGN.md promises, checked
+ * end to end through the real loop, not just "no invariant broke".
+ */
+
+import { describe, expect, it } from 'vitest';
+import type { Fault } from './nemesis.js';
+import { runSeed } from './run-seed.js';
+import type { SimWorld } from './world.js';
+
+function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consistency') {
+  return {
+    faultPhaseMs: 30_000,
+    livenessPhaseMs: 30_000,
+    tweak: (o: Parameters<NonNullable<Parameters<typeof runSeed>[1]>['tweak'] & object>[0]) => ({
+      ...o,
+      policy,
+      core: { ...o.core, policy, maxLagOnFailoverMs: 5000, catchupTimeoutMs: 3000, cooldownMs: 3000 },
+      wallSkewMs: { a: 0, b: 0, w: 0 },
+    }),
+    plan: (p: Parameters<NonNullable<Parameters<typeof runSeed>[1]>['plan'] & object>[0]) => ({
+      ...p,
+      lostResponseRate: 0,
+      slowRate: 0,
+      faults,
+    }),
+  };
+}
+
+/** Virtual ms at which a trace line matching `pattern` first appears after `after`. */
+function firstAt(world: SimWorld, pattern: RegExp, after = 0): number | undefined {
+  for (const line of world.trace.lines) {
+    const at = Number(line.slice(0, 7));
+    if (at >= after && pattern.test(line)) return at;
+  }
+  return undefined;
+}
+
+describe('scenarios', () => {
+  it('planned switchover: no acknowledged write lost, writer outage about one cycle', async () => {
+    const { world, violation } = await runSeed(
+      101,
+      quiet([{ kind: 'switchover', target: 'm-b', start: 5000, duration: 0, amount: 0 }]),
+    );
+    expect(violation).toBeUndefined();
+    const fenced = firstAt(
+      world,
+      /coord \w+ +action type=fence ok=true reason=operation-step node=m-a/,
+      5000,
+    );
+    const opened = firstAt(world, /m-b +read_only=OFF/, 5000);
+    expect(fenced).toBeDefined();
+    expect(opened).toBeDefined();
+    const outage = (opened as number) - (fenced as number);
+    // Today two leader cycles (fence-old, then wait-catchup + commit + open the next cycle but
+    // one). DESIGN.md wants well under a second: re-deciding right after a step outcome would
+    // leave only the wait for the old guardian's hold (follow-up, see the issue note).
+    expect(outage).toBeLessThanOrEqual(1000);
+    expect(world.writableNodes().map((n) => n.name)).toEqual(['m-b']);
+  });
+
+  it('a leader paused for twice its TTL is replaced, and writes nothing when it resumes', async () => {
+    const { world, violation } = await runSeed(
+      102,
+      quiet([{ kind: 'pause-coordinator', target: 'a', start: 3000, duration: 10_000, amount: 0 }]),
+    );
+    expect(violation).toBeUndefined();
+    expect(firstAt(world, /coord [bw] +elected/, 3000)).toBeDefined();
+    // The lease checker looked at every writer write and every read_only=OFF: none came from a stale lease.
+    expect(world.checkers.checked.openWrites).toBeGreaterThan(0);
+    expect(world.writableNodes().map((n) => n.name)).toEqual(['m-a']);
+  });
+
+  it('a crashed writer fails over under availability, and comes back read-only', async () => {
+    const { world, violation } = await runSeed(
+      103,
+      quiet(
+        [{ kind: 'crash-node', target: 'm-a', start: 5000, duration: 20_000, amount: 0 }],
+        'availability',
+      ),
+    );
+    expect(violation).toBeUndefined();
+    expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeDefined();
+    expect(world.node('m-a').readOnly).toBe(true);
+    expect(world.writableNodes().map((n) => n.name)).toEqual(['m-b']);
+  });
+
+  it('a crashed writer does not fail over under consistency (its last writes are unknown)', async () => {
+    const { world, violation } = await runSeed(
+      104,
+      quiet([{ kind: 'crash-node', target: 'm-a', start: 5000, duration: 10_000, amount: 0 }]),
+    );
+    expect(violation).toBeUndefined();
+    expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeUndefined();
+    expect(world.writableNodes().map((n) => n.name)).toEqual(['m-a']);
+  });
+
+  it('a hung writer with a live guardian is not failed over while it hangs', async () => {
+    const { world, violation } = await runSeed(
+      105,
+      quiet([{ kind: 'hang-node', target: 'm-a', start: 5000, duration: 15_000, amount: 0 }], 'availability'),
+    );
+    expect(violation).toBeUndefined();
+    expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeUndefined();
+  });
+
+  it('a WAN cut between the database sites is not a dead writer (the witness still sees it)', async () => {
+    const { world, violation } = await runSeed(
+      106,
+      quiet([{ kind: 'wan-cut', target: '', start: 5000, duration: 15_000, amount: 0 }], 'availability'),
+    );
+    expect(violation).toBeUndefined();
+    expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeUndefined();
+  });
+});
