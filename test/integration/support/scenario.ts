@@ -38,12 +38,33 @@ export async function startScenario(
       timeoutMs,
       `${node} to be the writer`,
     );
-  await waitForWriter('a1', 30_000);
-  const status = await lab.status();
-  const sampler = new SplitBrainSampler(status).start();
-  const client = new WriteClient(status).start();
-  // A baseline of acknowledged writes before any fault.
-  await eventually(async () => (client.acks.length >= 20 ? true : undefined), 10_000, 'baseline writes');
+  let sampler: SplitBrainSampler | undefined;
+  let client: WriteClient | undefined;
+  try {
+    await waitForWriter('a1', 30_000);
+    const status = await lab.status();
+    sampler = new SplitBrainSampler(status).start();
+    client = new WriteClient(status).start();
+    // A baseline of acknowledged writes before any fault.
+    const started = client;
+    await eventually(async () => (started.acks.length >= 20 ? true : undefined), 10_000, 'baseline writes');
+  } catch (error) {
+    // The caller never gets a handle on a scenario that failed to start: clean up here.
+    await client?.stop();
+    await sampler?.stop();
+    await lab.down().catch(() => undefined);
+    throw error;
+  }
+  return scenarioHandle(lab, sampler, client, clusterState, waitForWriter);
+}
+
+function scenarioHandle(
+  lab: Lab,
+  sampler: SplitBrainSampler,
+  client: WriteClient,
+  clusterState: () => Promise<ClusterState>,
+  waitForWriter: (node: string, timeoutMs: number) => Promise<ClusterState>,
+): Scenario {
   return {
     lab,
     sampler,
