@@ -217,6 +217,7 @@ export class GuardianDuty {
     if (!db) return;
     const deadline = this.clock.now() + this.commandTimeoutMs;
     const event: GuardianEvent = { action: action.type, node: action.node, reason: action.reason, ok: false };
+    if (writer) event.epoch = writer.epoch;
     try {
       if (action.type === 'open-writes') {
         event.epoch = action.epoch;

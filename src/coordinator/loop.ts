@@ -11,8 +11,10 @@ import {
   recordStepOutcome,
   type Action,
   type Decision,
+  type HistoryEntry,
   type OperationJournal,
   type PromoteAction,
+  type ReasonCode,
   type StepOutcome,
 } from '../core/index.js';
 import { promotionPrecondition } from './promotion-guard.js';
@@ -56,6 +58,8 @@ export class Coordinator {
   private readonly log: LoopLog;
   private session: Session | undefined;
   private sessionPending = false;
+  /** Guardian fences not yet in history (written when etcd is reachable again). */
+  private readonly pendingHistory: HistoryEntry[] = [];
   private cycles = 0;
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -186,6 +190,11 @@ export class Coordinator {
     const session = this.session;
     if (session && this.lease.valid()) {
       try {
+        await this.flushGuardianHistory();
+      } catch (error) {
+        this.log('history-failed', { error: describe(error) });
+      }
+      try {
         const revision = await this.publisher.publish(report, session);
         if (revision !== undefined) view?.reports.set(config.self.name, { report, modRevision: revision });
       } catch (error) {
@@ -315,8 +324,30 @@ export class Coordinator {
     }
   }
 
+  /** Invariant 9: every fence a guardian carried out goes to history, once it can write again. */
   private onGuardianEvent(e: GuardianEvent): void {
     this.log('guardian', { ...e });
+    if (e.action !== 'fence' || !e.ok) return;
+    this.pendingHistory.push({
+      epoch: e.epoch ?? 0,
+      reason: e.reason as ReasonCode,
+      message: `guardian ${this.deps.config.self.name} fenced ${e.node}`,
+      event: 'fence',
+      node: e.node,
+      by: this.deps.config.self.name,
+      at: this.deps.clock.wallNow(),
+    });
+    // A guardian cut off for a long time keeps only its latest fences.
+    if (this.pendingHistory.length > 20) this.pendingHistory.shift();
+  }
+
+  private async flushGuardianHistory(): Promise<void> {
+    const deadline = this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs;
+    while (this.pendingHistory.length > 0 && this.lease.valid()) {
+      const { op, compare } = this.history.entry(this.pendingHistory[0] as HistoryEntry);
+      await this.deps.store.txn([compare], [op], deadline);
+      this.pendingHistory.shift();
+    }
   }
 }
 

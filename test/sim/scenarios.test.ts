@@ -112,4 +112,21 @@ describe('scenarios', () => {
     expect(violation).toBeUndefined();
     expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeUndefined();
   });
+
+  it('a guardian that self-fenced while cut off from etcd records the fence in history when it is back', async () => {
+    const { world, violation } = await runSeed(
+      107,
+      quiet([{ kind: 'etcd-link', target: 'a', start: 5000, duration: 10_000, amount: 0 }]),
+    );
+    expect(violation).toBeUndefined();
+    const fences = world.etcd
+      .getPrefix(world.keys.historyPrefix)
+      .map(
+        (kv) => JSON.parse(kv.value) as { event: string; node?: string; coordinator: string; reason: string },
+      )
+      .filter((e) => e.event === 'fence' && e.coordinator === 'a');
+    expect(fences).toContainEqual(
+      expect.objectContaining({ node: 'm-a', reason: 'guardian-session-invalid' }),
+    );
+  });
 });
