@@ -57,6 +57,14 @@ export const clusterSchema = z
       .strict()
       .default({ count: 3, windowMs: 3_600_000 }),
     catchupTimeoutMs: ms(100, 600_000).default(10_000),
+    /**
+     * STONITH for a writer SQL cannot fence (hung mysqld, dead host that may return): argv run
+     * without a shell, with {cluster} {node} {host} {port} expanded (also in BATON_* env vars).
+     * Exit 0 must mean the node can no longer take writes. Without it a hung writer is never
+     * failed over automatically: it may resume writable.
+     */
+    fenceCommand: z.array(z.string().min(1)).min(1).optional(),
+    fenceCommandTimeoutMs: ms(100, 120_000).default(5_000),
     nodes: z.array(nodeSchema).min(2, 'expected at least 2 nodes (two candidate masters)'),
   })
   .strict();

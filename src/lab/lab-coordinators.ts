@@ -41,6 +41,18 @@ export function coordinatorConfig(
         name: LAB_CLUSTER,
         flavor: 'mariadb',
         policy,
+        // The lab's STONITH: SIGKILL the node's mariadbd (it restarts read-only).
+        fenceCommand: [
+          process.execPath,
+          fileURLToPath(new URL('../cli/main.js', import.meta.url)),
+          'lab',
+          'fault',
+          'kill',
+          '{node}',
+          '--dir',
+          state.dir,
+        ],
+        fenceCommandTimeoutMs: 3_000,
         nodes: LAB_NODES.map((node) => ({
           name: node.name,
           colo: node.site,
