@@ -116,16 +116,19 @@ export function planNemesis(rng: Prng, faultPhaseMs: number, ttlMs: number): Nem
 
 /**
  * Fault assumption (DESIGN.md invariant 4 allows promotion once the old guardian's session is
- * gone, trusting that guardian to have self-fenced): a site is never cut off while its
- * coordinator is down or paused (or restarted less than ASSUMPTION_SETTLE_MS ago), and a
- * coordinator is not crashed or paused while its site is cut off. Without a fencing agent next
- * to MySQL, nothing can fence a writer whose guardian is dead and whose site is unreachable.
+ * gone, trusting that guardian to have self-fenced): while a coordinator is down or paused (or
+ * restarted less than ASSUMPTION_SETTLE_MS ago), nothing hides its site's writer from the other
+ * sites (no site isolation, WAN cut, hung or slow server there), and a coordinator is not
+ * crashed or paused while something hides its site's writer. Without a fencing agent next to
+ * MySQL, nothing can fence a live writer whose guardian is dead and that the leader cannot
+ * reach: the leader would take it for dead (seeds 52, 871: site cut; 53849: slow server + WAN cut).
  */
 export const ASSUMPTION_SETTLE_MS = 5000;
 
 export class Nemesis {
   private linkCuts = new Map<string, number>();
-  private isolated = new Map<string, number>();
+  /** Active faults hiding each site's writer from the other sites. */
+  private obscured = new Map<string, number>();
   /** Coordinators down or paused; value: when they last came back (Infinity while down). */
   private downUntil = new Map<string, number>();
   private stalls = 0;
@@ -157,9 +160,13 @@ export class Nemesis {
         }
         this.world.trace.add('nemesis', `start ${describeFault(fault)}`);
         const stop = this.begin(fault);
+        const hides = stop ? this.obscures(fault) : [];
+        for (const site of hides) this.obscured.set(site, (this.obscured.get(site) ?? 0) + 1);
         if (stop) {
           scheduler.at(fault.start + fault.duration, () => {
             this.world.trace.add('nemesis', `end ${fault.kind} ${fault.target}`);
+            for (const site of hides)
+              this.obscured.set(site, Math.max(0, (this.obscured.get(site) ?? 1) - 1));
             stop();
           });
         }
@@ -167,19 +174,35 @@ export class Nemesis {
     }
   }
 
+  /** Sites whose writer this fault can hide from the others (slow/hung, cut off). */
+  private obscures(f: Fault): string[] {
+    switch (f.kind) {
+      case 'isolate-site':
+        return [f.target];
+      case 'wan-cut':
+        return [...DB_COLOS];
+      case 'slow-node':
+      case 'hang-node':
+        return [this.world.node(f.target).spec.colo];
+      default:
+        return [];
+    }
+  }
+
   private violatesAssumption(f: Fault): string | undefined {
     if (!this.world.options.guardianFaultAssumption) return undefined;
     const now = this.world.scheduler.now();
-    if (f.kind === 'isolate-site') {
-      const back = this.downUntil.get(f.target);
-      if (back !== undefined && now < back + ASSUMPTION_SETTLE_MS)
-        return `coordinator ${f.target} is down or just restarted`;
+    for (const site of this.obscures(f)) {
+      const back = this.downUntil.get(site);
+      if (back !== undefined && now < back + ASSUMPTION_SETTLE_MS) {
+        return `coordinator ${site} is down or just restarted`;
+      }
     }
     if (
       (f.kind === 'crash-coordinator' || f.kind === 'pause-coordinator') &&
-      (this.isolated.get(f.target) ?? 0) > 0
+      (this.obscured.get(f.target) ?? 0) > 0
     ) {
-      return `site ${f.target} is cut off`;
+      return `site ${f.target}'s writer is hidden from the other sites`;
     }
     return undefined;
   }
@@ -221,10 +244,8 @@ export class Nemesis {
       }
       case 'isolate-site': {
         const links = SITES.filter((s) => s !== f.target).map((s) => [f.target, s] as const);
-        this.isolated.set(f.target, (this.isolated.get(f.target) ?? 0) + 1);
         for (const [x, y] of links) this.cut(x, y);
         return () => {
-          this.isolated.set(f.target, (this.isolated.get(f.target) ?? 1) - 1);
           for (const [x, y] of links) this.uncut(x, y);
         };
       }
@@ -321,7 +342,7 @@ export class Nemesis {
       node.lagMs = 0;
     }
     this.linkCuts.clear();
-    this.isolated.clear();
+    this.obscured.clear();
     this.downUntil.clear();
     w.network.healAll();
     w.etcdLinkCut.clear();
