@@ -4,7 +4,7 @@
  * default deadline as a safety net for any call that forgot ours, and our fault policies.
  */
 import { Etcd3, type IOptions } from 'etcd3';
-import { hostBreaker, retryUnavailable, watchBackoff } from './fault-policy.js';
+import { HostBreakers, retryUnavailable, watchBackoff } from './fault-policy.js';
 
 export interface EtcdClientSettings {
   /** e.g. ["http://10.0.0.1:2379", "http://10.0.1.1:2379", "http://10.0.2.1:2379"]. */
@@ -33,6 +33,7 @@ export function etcdClientOptions(settings: EtcdClientSettings): IOptions {
     throw new Error(`etcd: keepaliveTimeMs must be >= ${MIN_GRPC_KEEPALIVE_MS} (etcd rejects faster pings)`);
   }
   const defaultTimeout = settings.defaultCallTimeoutMs ?? 5000;
+  const breakers = new HostBreakers();
   const options: IOptions = {
     hosts: settings.endpoints,
     dialTimeout: settings.dialTimeoutMs ?? 2000,
@@ -47,7 +48,7 @@ export function etcdClientOptions(settings: EtcdClientSettings): IOptions {
     // Streams (watch, keepalive) are long-lived: the per-call deadline we pass bounds keepalives.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + defaultTimeout }),
     faultHandling: {
-      host: (host) => hostBreaker(host),
+      host: (host) => breakers.policy(host),
       global: retryUnavailable(),
       watchBackoff: watchBackoff(),
     },

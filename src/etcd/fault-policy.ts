@@ -33,24 +33,52 @@ function isOutage(err: unknown): boolean {
   return err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.GRPCDeadlineExceededError;
 }
 
-/** Skip a member for openMs after `threshold` consecutive outage errors; then let one call probe it. */
-export function hostBreaker(host: string, threshold = 2, openMs = 1000): HostPolicy {
-  let failures = 0;
-  let openUntil = 0;
-  return policy(async (fn) => {
-    if (failures >= threshold && Date.now() < openUntil) throw new HostCircuitOpenError(host);
-    try {
-      const result = await fn({ signal: new AbortController().signal });
-      failures = 0;
-      return result;
-    } catch (err) {
-      if (isOutage(etcd3.castGrpcError(err as Error))) {
-        failures += 1;
-        if (failures >= threshold) openUntil = Date.now() + openMs;
+interface BreakerState {
+  failures: number;
+  openUntil: number;
+}
+
+/**
+ * Per-member breakers that share one view: a member is skipped for openMs after `threshold`
+ * consecutive outage errors, but only while some other member may still answer. When every
+ * member is failing (an etcd-wide stall, or our own network), skipping helps nobody and would
+ * only delay the first call after recovery, so calls go through.
+ */
+export class HostBreakers {
+  private readonly states = new Map<string, BreakerState>();
+
+  constructor(
+    private readonly threshold = 2,
+    private readonly openMs = 1000,
+  ) {}
+
+  policy(host: string): HostPolicy {
+    const state: BreakerState = { failures: 0, openUntil: 0 };
+    this.states.set(host, state);
+    return policy(async (fn) => {
+      if (this.isOpen(state) && this.anotherMayAnswer(state)) throw new HostCircuitOpenError(host);
+      try {
+        const result = await fn({ signal: new AbortController().signal });
+        state.failures = 0;
+        return result;
+      } catch (err) {
+        if (isOutage(etcd3.castGrpcError(err as Error))) {
+          state.failures += 1;
+          if (state.failures >= this.threshold) state.openUntil = Date.now() + this.openMs;
+        }
+        throw err;
       }
-      throw err;
-    }
-  }) as HostPolicy;
+    }) as HostPolicy;
+  }
+
+  private isOpen(state: BreakerState): boolean {
+    return state.failures >= this.threshold && Date.now() < state.openUntil;
+  }
+
+  private anotherMayAnswer(self: BreakerState): boolean {
+    for (const state of this.states.values()) if (state !== self && !this.isOpen(state)) return true;
+    return false;
+  }
 }
 
 /** Retry only "unavailable" (the pool picks another member each attempt), never deadlines. */

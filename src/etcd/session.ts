@@ -12,6 +12,7 @@
  * passes (timer), or etcd says the lease is gone, `signal` aborts. A dead session stays dead:
  * the owner builds a new one (and campaigns again), like etcd's Go `Session.Done()`.
  */
+import * as etcd3 from 'etcd3';
 import type { MonoMs, Session } from '../coordinator/ports.js';
 import { withDeadline } from '../deadline.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -21,6 +22,8 @@ import type { EtcdStore } from './store.js';
 /** Hedged keepalive attempts in flight at once: all of them landing on one hung member of
  * three has probability (1/3)^5 per tick. */
 const MAX_PARALLEL_KEEPALIVES = 5;
+/** Pause between attempts to revoke a lease we abandoned while etcd did not answer. */
+const REVOKE_RETRY_MS = 200;
 
 export interface SessionOptions {
   /** Subtracted from the proven lease lifetime; covers timer lateness and the time between a
@@ -238,12 +241,34 @@ export class EtcdSession implements Session {
         `session: lease ${this.leaseId} can no longer be proven alive (no keepalive acknowledged in time)`,
       ),
     );
-    // Release our keys promptly if etcd is reachable: a stale election key would make every
-    // other candidate wait for a full TTL. Best effort, bounded.
-    const deadline = this.store.clock.now() + Math.min(1000, this.ttlMs / 3);
-    this.store.client.leaseClient
-      .leaseRevoke({ ID: this.leaseId }, this.store.callOptions(deadline))
-      .catch(() => undefined);
+    void this.revokeAbandoned();
+  }
+
+  /**
+   * Release the keys of a session we gave up on, as soon as etcd answers again. Otherwise our
+   * stale election key makes every candidate, our own next session included, wait for the
+   * server to expire it, and etcd extends every lease by its full TTL when it elects a new
+   * leader, which is exactly what happens after a stall. Retried for a few TTLs, each attempt
+   * bounded; timers do not keep the process alive.
+   */
+  private async revokeAbandoned(): Promise<void> {
+    const giveUpAt = this.store.clock.now() + 3 * this.ttlMs;
+    while (this.store.clock.now() < giveUpAt) {
+      const deadline = this.store.clock.now() + Math.min(1000, this.ttlMs / 3);
+      try {
+        await this.store.client.leaseClient.leaseRevoke(
+          { ID: this.leaseId },
+          this.store.callOptions(deadline),
+        );
+        this.log.info('abandoned lease revoked');
+        return;
+      } catch (err) {
+        const converted = toStoreError(err, 'lease revoke');
+        if (converted instanceof LeaseLostError) return; // already gone at the server
+        if (err instanceof etcd3.ClientClosedError) return; // the client was closed: shutting down
+      }
+      await new Promise((resolve) => setTimeout(resolve, REVOKE_RETRY_MS).unref());
+    }
   }
 
   private end(reason: Error): void {

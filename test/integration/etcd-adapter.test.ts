@@ -148,6 +148,13 @@ describe('session', () => {
     const recovery = clock.now() - resumedAt;
     console.log(`new session and write ${Math.round(recovery)} ms after etcd resumed`);
     expect(recovery).toBeLessThan(10_000);
+    // The abandoned lease is revoked (or expired) once etcd answers: its keys cannot linger.
+    await until(
+      'abandoned lease gone',
+      async () => Number((await store.client.leaseClient.leaseTimeToLive({ ID: session.leaseId })).TTL) <= 0,
+      10_000,
+    );
+    console.log(`abandoned lease gone ${Math.round(clock.now() - resumedAt)} ms after etcd resumed`);
     await fresh.close(soon());
   });
 

@@ -7,7 +7,7 @@ import {
   toEtcdOp,
 } from '../../../src/etcd/convert.js';
 import { etcdClientOptions } from '../../../src/etcd/client.js';
-import { hostBreaker, retryUnavailable, watchBackoff } from '../../../src/etcd/fault-policy.js';
+import { HostBreakers, retryUnavailable, watchBackoff } from '../../../src/etcd/fault-policy.js';
 import * as etcd3 from 'etcd3';
 
 describe('etcd conversions', () => {
@@ -82,19 +82,27 @@ describe('fault policies', () => {
     throw new etcd3.GRPCUnavailableError('14 UNAVAILABLE');
   };
 
-  it('skips a host after consecutive outages, then lets a call probe it again', async () => {
-    const policy = hostBreaker('h', 2, 50);
+  it('skips a failing member while another may answer, then lets a call probe it again', async () => {
+    const breakers = new HostBreakers(2, 50);
+    const [a] = [breakers.policy('a'), breakers.policy('b')];
     let calls = 0;
     const failing = () => {
       calls++;
       return unavailable();
     };
-    await expect(policy.execute(failing)).rejects.toThrow();
-    await expect(policy.execute(failing)).rejects.toThrow();
-    await expect(policy.execute(failing)).rejects.toThrow(/skipped/);
+    await expect(a.execute(failing)).rejects.toThrow();
+    await expect(a.execute(failing)).rejects.toThrow();
+    await expect(a.execute(failing)).rejects.toThrow(/skipped/);
     expect(calls).toBe(2);
     await new Promise((r) => setTimeout(r, 60));
-    await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+    await expect(a.execute(() => 'ok')).resolves.toBe('ok');
+  });
+
+  it('skips nobody when every member is failing: the first call after recovery goes through', async () => {
+    const breakers = new HostBreakers(2, 10_000);
+    const [a, b] = [breakers.policy('a'), breakers.policy('b')];
+    for (const p of [a, a, b, b]) await expect(p.execute(unavailable)).rejects.toThrow();
+    await expect(a.execute(() => 'recovered')).resolves.toBe('recovered');
   });
 
   it('retries only unavailable errors', async () => {
