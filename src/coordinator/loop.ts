@@ -33,6 +33,9 @@ import { ReportPublisher } from './publisher.js';
 import { encode, type PublishedReport } from './records.js';
 import { ClusterStateStore, type StoreView } from './state-store.js';
 
+/** An operation moves at most this many steps in one cycle (fence, catch-up, commit + open). */
+const MAX_DECISIONS_PER_CYCLE = 4;
+
 /** Structured record of what the loop did and why (a pino child logger in production). */
 export type LoopLog = (kind: string, fields: Record<string, unknown>) => void;
 
@@ -205,7 +208,32 @@ export class Coordinator {
     if (leadership && view && this.leader.current() === leadership) await this.lead(leadership, view, report);
   }
 
-  private async lead(leadership: Leadership, view: StoreView, ownReport: PublishedReport): Promise<void> {
+  /**
+   * Decide and act; while an operation's step just succeeded, read the state again and decide
+   * again in the same cycle (bounded), so a switchover's fence, catch-up and commit do not each
+   * wait for a cycle: the writer outage is then bounded by the old guardian's hold, not by our
+   * cycle count.
+   */
+  private async lead(leadership: Leadership, first: StoreView, ownReport: PublishedReport): Promise<void> {
+    let view = first;
+    for (let round = 1; ; round++) {
+      const advanced = await this.decideOnce(leadership, view, ownReport);
+      if (!advanced || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) return;
+      try {
+        view = await this.state.read(this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs);
+      } catch (error) {
+        this.log('state-read-failed', { error: describe(error) });
+        return;
+      }
+    }
+  }
+
+  /** One decide → persist → execute → record pass; true when an operation step just succeeded. */
+  private async decideOnce(
+    leadership: Leadership,
+    view: StoreView,
+    ownReport: PublishedReport,
+  ): Promise<boolean> {
     const { clock, config } = this.deps;
     const now = clock.wallNow();
     const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
@@ -226,9 +254,9 @@ export class Coordinator {
       }
     } catch (error) {
       this.onLeaderWriteFailed(error, 'persist');
-      return;
+      return false;
     }
-    if (decision.actions.length === 0) return;
+    if (decision.actions.length === 0) return false;
 
     const ctx = {
       leadership,
@@ -249,16 +277,16 @@ export class Coordinator {
       });
     const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
     if (failed) this.leader.lost();
-    await this.recordOutcome(leadership, decision, outcomes);
+    return this.recordOutcome(leadership, decision, outcomes);
   }
 
   private async recordOutcome(
     leadership: Leadership,
     decision: Decision,
     outcomes: ActionOutcome[],
-  ): Promise<void> {
+  ): Promise<boolean> {
     const journal = decision.state.operation;
-    if (!journal) return;
+    if (!journal) return false;
     const relevant = outcomes.filter(
       (o) => o.action.type !== 'record-history' && o.action.type !== 'resolve-intent',
     );
@@ -273,7 +301,7 @@ export class Coordinator {
     if (fence?.executedGtids !== undefined) outcome.executedGtids = fence.executedGtids;
     if (failure?.error !== undefined) outcome.error = failure.error;
     const next = recordStepOutcome(journal, outcome);
-    if (next === journal) return;
+    if (next === journal) return false;
     try {
       this.lease.require('record step outcome');
       const result = await leadership.guardedTxn(
@@ -281,10 +309,14 @@ export class Coordinator {
         [{ put: this.keys.operation, value: encode(next) }],
         this.lease.boundedDeadline(this.deps.config.timings.storeTimeoutMs),
       );
-      if (!result.succeeded)
+      if (!result.succeeded) {
         this.log('step-outcome-not-recorded', { operation: journal.id, step: journal.step });
+        return false;
+      }
+      return outcome.ok;
     } catch (error) {
       this.onLeaderWriteFailed(error, 'record step outcome');
+      return false;
     }
   }
 

@@ -59,14 +59,18 @@ export class ClusterStateStore {
     readonly keys: ClusterKeys,
   ) {}
 
-  /** The writer record only (what a guardian needs every cycle). */
+  /**
+   * The writer record and the operation journal (what a guardian needs every cycle), read in
+   * this order, one after the other: the leader writes the journal's later steps only after the
+   * writer record, so a journal read first can only be older than the writer record read after
+   * it. Read in parallel, a guardian once saw writer m-b@2 next to a journal already past its
+   * commit (sim seed 52189), took the hold for over and reopened m-b after m-a@3 was committed.
+   */
   async readWriter(
     deadline: MonoMs,
   ): Promise<{ writer?: WriterRecord; operation?: OperationJournal; modRevision: number }> {
-    const [writerKv, operationKv] = await Promise.all([
-      this.store.get(this.keys.writer, deadline),
-      this.store.get(this.keys.operation, deadline),
-    ]);
+    const operationKv = await this.store.get(this.keys.operation, deadline);
+    const writerKv = await this.store.get(this.keys.writer, deadline);
     const out: { writer?: WriterRecord; operation?: OperationJournal; modRevision: number } = {
       modRevision: writerKv?.modRevision ?? 0,
     };
@@ -77,11 +81,12 @@ export class ClusterStateStore {
 
   async read(deadline: MonoMs): Promise<StoreView> {
     const k = this.keys;
-    const [writer, pin, cooldown, operation, quarantine, intents, reports] = await Promise.all([
+    // The journal strictly before the writer record (see readWriter); the rest in parallel.
+    const operation = await this.store.get(k.operation, deadline);
+    const [writer, pin, cooldown, quarantine, intents, reports] = await Promise.all([
       this.store.get(k.writer, deadline),
       this.store.get(k.pin, deadline),
       this.store.get(k.cooldown, deadline),
-      this.store.get(k.operation, deadline),
       this.store.get(k.quarantine, deadline),
       this.store.getPrefix(k.intentsPrefix, deadline),
       this.store.getPrefix(k.observationsPrefix, deadline),
