@@ -35,6 +35,9 @@ export class DeadlineConnection {
     core.on('error', () => {
       this.isBroken = true;
     });
+    core.on('end', () => {
+      this.isBroken = true;
+    });
   }
 
   /** Open a connection; the deadline covers TCP connect and the handshake. */

@@ -24,7 +24,7 @@ import {
   type ReplicationSource,
   type Statement,
 } from './dialect.js';
-import { DatabaseQueryError, ER } from './errors.js';
+import { DatabaseQueryError, DatabaseUnavailableError, ER } from './errors.js';
 import { HEARTBEAT_TABLE, heartbeatLagSql, heartbeatSchemaSql, heartbeatWriteSql } from './heartbeat.js';
 import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
 
@@ -198,7 +198,25 @@ export class MysqlDatabase implements Database {
 
   // -------------------------------------------------------------------------------------
 
+  /**
+   * Run work on a connection. Every operation here is idempotent, so when a connection taken
+   * from the idle slot turns out to be dead (server restarted, idle timeout) the work is
+   * retried once on a fresh connection within the same deadline, rather than reporting a
+   * healthy server as failing.
+   */
   private async withSession<T>(deadline: MonoMs, what: string, work: (s: Session) => Promise<T>): Promise<T> {
+    const reused = this.idle !== undefined && !this.idle.conn.broken;
+    try {
+      return await this.attempt(deadline, what, work);
+    } catch (err) {
+      if (!reused || !(err instanceof DatabaseUnavailableError) || remainingMs(this.clock, deadline) <= 0)
+        throw err;
+      this.log.debug({ what, err: err.message }, 'idle connection was dead; retrying on a new one');
+      return this.attempt(deadline, what, work);
+    }
+  }
+
+  private async attempt<T>(deadline: MonoMs, what: string, work: (s: Session) => Promise<T>): Promise<T> {
     const session = await this.takeSession(deadline);
     try {
       const result = await work(session);

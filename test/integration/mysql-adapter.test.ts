@@ -341,4 +341,20 @@ describe('server down', () => {
     );
     expect(back.readOnly).toBe(true); // read_only=ON from its config: it cannot come back as a writer
   });
+
+  it('does not report a restarted server as failing because of a stale idle connection', async () => {
+    await db('b2').probe(soon()); // leaves an idle connection to the old process
+    await lab.fault('kill', 'b2');
+    await lab.fault('start', 'b2');
+    await eventually(
+      async () => {
+        const conn = await lab.connect('b2', 'baton');
+        conn.destroy();
+        return true;
+      },
+      20_000,
+      'b2 accepting connections',
+    );
+    expect((await db('b2').probe(soon())).readOnly).toBe(true);
+  });
 });
