@@ -64,4 +64,28 @@ describe('ClusterStateStore', () => {
     const later = state.snapshot(await state.read(7000), CLUSTER, COORDINATORS, 200);
     expect(later.guardians.a?.sessionAlive).toBe(false);
   });
+
+  it('reads the journal strictly before the writer record, so it never pairs an old writer with a newer journal', async () => {
+    const calls: string[] = [];
+    const etcd = new SimEtcd(new Scheduler(), new Prng(1));
+    const inner = etcd.client('a', new ProcessGate(), 300);
+    let inFlight = 0;
+    const recording = Object.create(inner) as typeof inner;
+    recording.get = async (key, deadline) => {
+      calls.push(`${inFlight > 0 ? 'parallel ' : ''}${key.slice(keys.root.length)}`);
+      inFlight++;
+      try {
+        return await inner.get(key, deadline);
+      } finally {
+        inFlight--;
+      }
+    };
+    const state = new ClusterStateStore(recording, keys);
+    await state.readWriter(1000);
+    expect(calls).toEqual(['operation', 'writer']);
+    calls.length = 0;
+    await state.read(1000);
+    expect(calls[0]).toBe('operation');
+    expect(calls.slice(1)).toContain('writer');
+  });
 });
