@@ -18,5 +18,10 @@ export const heartbeatWriteSql =
   `INSERT INTO ${HEARTBEAT_TABLE} (server_id, ts) SELECT ?, UTC_TIMESTAMP(6) FROM DUAL ` +
   'WHERE @@global.read_only = 0 ON DUPLICATE KEY UPDATE ts = UTC_TIMESTAMP(6)';
 
+const lagExpression = 'TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6))';
+
 /** Microseconds since the newest heartbeat this server has applied (NULL when none yet). */
-export const heartbeatLagSql = `SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) AS lagUs FROM ${HEARTBEAT_TABLE}`;
+export const heartbeatLagSql = `SELECT ${lagExpression} AS lagUs FROM ${HEARTBEAT_TABLE}`;
+
+/** The same as a column, to append to a FROM-less SELECT list and save a round trip. */
+export const heartbeatLagColumn = `(SELECT ${lagExpression} FROM ${HEARTBEAT_TABLE}) AS lagUs`;
