@@ -18,7 +18,7 @@ import {
   type WriterRecord,
 } from '../core/index.js';
 import type { LeaseDeadline } from './lease-deadline.js';
-import type { Clock, Database } from './ports.js';
+import { ServerDownError, type Clock, type Database } from './ports.js';
 import type { WriterHold } from './records.js';
 
 export interface GuardianEvent {
@@ -39,6 +39,8 @@ export class GuardianDuty {
   private possiblyWritable = new Set<string>();
   private lastWriter: WriterRecord | undefined;
   private hold: WriterHold | undefined;
+  private unfenceable: { node: string; epoch: number } | undefined;
+  private shotEpoch: number | undefined;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -212,6 +214,30 @@ export class GuardianDuty {
     );
   }
 
+  /**
+   * The local writer our SQL fence could not reach (timeout, not a refusal): only STONITH can
+   * hold it closed now. The loop decides whether a quorum agrees before it shoots.
+   */
+  unreachableWriter(): { node: string; epoch: number } | undefined {
+    const w = this.unfenceable;
+    if (
+      !w ||
+      this.shotEpoch === w.epoch ||
+      this.lastWriter?.node !== w.node ||
+      this.lastWriter.epoch !== w.epoch
+    ) {
+      return undefined;
+    }
+    return w;
+  }
+
+  /** The fence command shot `node`: it stays closed at this epoch, like any node we fenced. */
+  markShot(node: string, epoch: number): void {
+    this.shotEpoch = epoch;
+    this.possiblyWritable.delete(node);
+    this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, epoch);
+  }
+
   private async execute(action: GuardianAction, writer: WriterRecord | undefined): Promise<void> {
     const db = this.databases.get(action.node);
     if (!db) return;
@@ -236,6 +262,9 @@ export class GuardianDuty {
       event.ok = true;
     } catch (error) {
       event.error = error instanceof Error ? error.message : String(error);
+      if (action.type === 'fence' && writer?.node === action.node && !(error instanceof ServerDownError)) {
+        this.unfenceable = { node: action.node, epoch: writer.epoch };
+      }
     }
     this.onEvent(event);
   }

@@ -8,6 +8,7 @@
  */
 
 import {
+  assessWriter,
   recordStepOutcome,
   type Action,
   type Decision,
@@ -28,7 +29,7 @@ import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LeaderRole } from './leader.js';
 import { LeaseDeadline } from './lease-deadline.js';
 import { Observer } from './observer.js';
-import type { Clock, Database, Leadership, Session, Store } from './ports.js';
+import type { Clock, Database, Leadership, NodeShooter, Session, Store } from './ports.js';
 import { ReportPublisher } from './publisher.js';
 import { encode, type PublishedReport } from './records.js';
 import { ClusterStateStore, type StoreView } from './state-store.js';
@@ -45,6 +46,8 @@ export interface CoordinatorDeps {
   store: Store;
   /** One Database per node of the cluster (local and remote), by node name. */
   databases: ReadonlyMap<string, Database>;
+  /** STONITH for a local writer SQL cannot fence (optional; see NodeShooter). */
+  shooter?: NodeShooter;
   log?: LoopLog;
 }
 
@@ -178,6 +181,7 @@ export class Coordinator {
       observations,
       writerFresh && visible,
     );
+    await this.shootUnreachableWriter();
 
     const report: PublishedReport = {
       coordinator: config.self.name,
@@ -357,6 +361,60 @@ export class Coordinator {
   }
 
   /** Invariant 9: every fence a guardian carried out goes to history, once it can write again. */
+  /**
+   * Our SQL fence cannot reach the local writer (hung, or its host unreachable from us). Shoot it
+   * only on the leader's own verdict: a quorum of live observers says it is down, no replica still
+   * streams from it, and only our missing hold stands in the way (skipped-guardian-alive). One
+   * guardian's slow probe never gets a master killed.
+   */
+  private async shootUnreachableWriter(): Promise<void> {
+    const { clock, config, shooter } = this.deps;
+    const target = this.guardian.unreachableWriter();
+    if (!shooter || !target || !this.lease.valid()) return;
+    let verdict;
+    try {
+      const view = await this.state.read(this.lease.boundedDeadline(config.timings.storeTimeoutMs));
+      const now = clock.wallNow();
+      verdict = assessWriter(
+        this.state.snapshot(view, config.cluster, config.coordinators, now),
+        now,
+        config.core,
+      );
+    } catch (error) {
+      this.log('stonith-check-failed', { node: target.node, error: describe(error) });
+      return;
+    }
+    if (verdict.reason !== 'skipped-guardian-alive') {
+      this.log('stonith-withheld', {
+        node: target.node,
+        reason: verdict.reason,
+        message: verdict.message,
+        level: 'debug',
+      });
+      return;
+    }
+    this.lease.require(`shoot ${target.node}`);
+    const result = await shooter.shoot(target.node);
+    this.log('guardian', {
+      action: 'stonith',
+      node: target.node,
+      epoch: target.epoch,
+      reason: 'guardian-stonith',
+      ok: result.ok,
+      detail: result.detail,
+      level: result.ok ? 'warn' : 'error',
+    });
+    if (!result.ok) return;
+    this.guardian.markShot(target.node, target.epoch);
+    this.onGuardianEvent({
+      action: 'fence',
+      node: target.node,
+      reason: 'guardian-stonith',
+      ok: true,
+      epoch: target.epoch,
+    });
+  }
+
   private onGuardianEvent(e: GuardianEvent): void {
     this.log('guardian', { ...e });
     if (e.action !== 'fence' || !e.ok) return;

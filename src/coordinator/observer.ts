@@ -21,6 +21,8 @@ export class Observer {
   private latest: NodeObservation[] = [];
   /** Nodes whose last probe was refused by their host: known not to run (ServerDownError). */
   private readonly down = new Set<string>();
+  /** Per replication channel (node and source): the retrieved set we last saw and when it changed. */
+  private readonly received = new Map<string, { retrieved: string; changedAt: number }>();
   /** Last lag measured per node, kept while no lag can be measured (see lagOf). */
   private readonly lastLag = new Map<string, number>();
   /** When a probe last found some node writable: the last moment we know a writer stamped heartbeats. */
@@ -113,7 +115,7 @@ export class Observer {
     if (probe) {
       observation.readOnly = probe.readOnly;
       observation.executedGtids = probe.executedGtids;
-      observation.replication = probe.replication.map((ch) => this.channel(ch));
+      observation.replication = probe.replication.map((ch) => this.channel(name, ch, now));
       const retrieved = this.retrievedUnion(probe);
       if (retrieved !== undefined) observation.retrievedGtids = retrieved;
       return { observation, heartbeatLagMs: probe.heartbeatLagMs, secondsBehindMs: maxSecondsBehind(probe) };
@@ -121,7 +123,7 @@ export class Observer {
     return { observation };
   }
 
-  private channel(ch: Probe['replication'][number]): ReplicationObservation {
+  private channel(node: string, ch: Probe['replication'][number], now: number): ReplicationObservation {
     const source = this.cluster.nodes.find((n) => n.host === ch.sourceHost && n.port === ch.sourcePort);
     const out: ReplicationObservation = {
       sourceHost: ch.sourceHost,
@@ -132,6 +134,12 @@ export class Observer {
     };
     if (source) out.source = source.name;
     if (ch.lastError !== undefined) out.lastError = ch.lastError;
+    const key = `${node}|${ch.sourceHost}:${ch.sourcePort}`;
+    const previous = this.received.get(key);
+    if (!previous || previous.retrieved !== ch.retrievedGtids) {
+      this.received.set(key, { retrieved: ch.retrievedGtids, changedAt: now });
+    }
+    if (previous) out.receivedAgoMs = previous.retrieved !== ch.retrievedGtids ? 0 : now - previous.changedAt;
     return out;
   }
 

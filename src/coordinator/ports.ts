@@ -133,6 +133,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * STONITH: make a node certainly unable to take writes from outside MySQL (kill its mysqld,
+ * power off its host). Used by a guardian whose SQL fence cannot reach a hung writer.
+ * Optional: without one, a writer that hangs is never failed over automatically.
+ */
+export interface NodeShooter {
+  shoot(node: string): Promise<{ ok: boolean; detail: string }>;
+}
+
 export class DeadlineExceededError extends Error {
   override name = 'DeadlineExceededError';
 }

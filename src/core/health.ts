@@ -198,13 +198,25 @@ export function assessWriter(snapshot: ClusterSnapshot, now: number, config: Cor
   };
 }
 
-/** Nodes whose IO thread to `source` is running, as seen by any live observer that reaches them. */
+/**
+ * A replica that received nothing for this long is no evidence that its source lives, whatever
+ * its IO thread says: with heartbeats every cycle a live writer feeds it several times meanwhile.
+ */
+export const REPLICA_SILENCE_MS = 1_500;
+
+/** Nodes still receiving from `source` (IO thread running and fed recently), as any live observer sees them. */
 export function replicasStreamingFrom(live: ObserverReport[], source: string): string[] {
   const out = new Set<string>();
   for (const report of live) {
     for (const obs of report.nodes) {
       if (obs.node === source || !obs.reachable) continue;
-      if (obs.replication?.some((ch) => ch.source === source && ch.ioState === 'yes')) out.add(obs.node);
+      const streaming = obs.replication?.some(
+        (ch) =>
+          ch.source === source &&
+          ch.ioState === 'yes' &&
+          (ch.receivedAgoMs === undefined || ch.receivedAgoMs <= REPLICA_SILENCE_MS),
+      );
+      if (streaming) out.add(obs.node);
     }
   }
   return [...out].sort();

@@ -23,6 +23,14 @@ export interface ReplicationObservation {
   /** GTIDs received into the relay log (MariaDB Gtid_IO_Pos / MySQL Retrieved_Gtid_Set). */
   retrievedGtids: string;
   lastError?: string;
+  /**
+   * How long ago, by this observer's probes, the channel last received anything (its retrieved
+   * set changed). The writer's guardian stamps a heartbeat every cycle, so a live source feeds
+   * its replicas continuously; an IO thread that says "yes" but received nothing for long is a
+   * replica that has not noticed its source hang (it waits for slave_net_timeout).
+   * Undefined when the observer has no earlier probe to compare with.
+   */
+  receivedAgoMs?: number;
 }
 
 /**

@@ -48,6 +48,7 @@ export const REASON_CODES = [
   'guardian-session-invalid', // cannot prove our lease: self-fence the local writer
   'guardian-enforce-read-only', // a local non-writer is writable
   'guardian-writer-down', // our own probes say the local writer is down: fence it blind and hold it
+  'guardian-stonith', // SQL could not fence the local writer and a quorum says it is down: the fence command shot it
   'guardian-open-writer', // the writer record names a local node that is read-only
   'guardian-hold-fenced', // we fenced this writer at this epoch: wait for a newer epoch
   'guardian-hold-operation', // a switchover away from this writer is in flight

@@ -9,6 +9,32 @@ import { MysqlDatabase } from '../mysql/database.js';
 import { VERSION } from '../version.js';
 import { toCoordinatorConfig } from './coordinator-config.js';
 import { loopLogger } from './loop-logger.js';
+import type { ClusterConfig } from '../config/schema.js';
+import type { NodeShooter } from '../coordinator/ports.js';
+import { runFenceCommand } from '../hooks/fence-command.js';
+
+/** The cluster's STONITH command as the loop's NodeShooter (none when not configured). */
+function fenceCommandShooter(cluster: ClusterConfig, log: Logger): NodeShooter | undefined {
+  const argv = cluster.fenceCommand;
+  if (!argv) return undefined;
+  return {
+    async shoot(node: string) {
+      const spec = cluster.nodes.find((n) => n.name === node);
+      if (!spec) return { ok: false, detail: `unknown node ${node}` };
+      const result = await runFenceCommand(
+        argv,
+        { cluster: cluster.name, node, host: spec.host, port: spec.port },
+        cluster.fenceCommandTimeoutMs,
+      );
+      const detail = `fence command ${result.outcome} after ${result.ms} ms${result.stderrTail ? `: ${result.stderrTail}` : ''}`;
+      log.warn(
+        { event: 'fence-command', node, ok: result.ok, detail },
+        `fence command for ${node}: ${detail}`,
+      );
+      return { ok: result.ok, detail };
+    },
+  };
+}
 
 export interface DaemonHandle {
   /** Resolves when every cluster loop has stopped. */
@@ -47,7 +73,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     { logger: log },
   );
   const databases: Database[] = [];
-  const coordinators = configs.map((config) => {
+  const coordinators = configs.map((config, index) => {
     const clusterLog = log.child({ cluster: config.cluster.name, coordinator: config.self.name });
     const byNode = new Map<string, Database>();
     for (const node of config.cluster.nodes) {
@@ -69,11 +95,13 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
       byNode.set(node.name, database);
       databases.push(database);
     }
+    const shooter = fenceCommandShooter(file.clusters[index] as ClusterConfig, clusterLog);
     return new Coordinator({
       config,
       clock: systemClock,
       store,
       databases: byNode,
+      ...(shooter ? { shooter } : {}),
       log: loopLogger(clusterLog.child({ component: 'loop' })),
     });
   });

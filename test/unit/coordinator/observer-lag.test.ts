@@ -55,7 +55,8 @@ function setup() {
     100,
   );
   const lagOfB1 = async () => (await observer.observeAll()).find((o) => o.node === 'b1')?.lagMs;
-  return { a1, b1, lagOfB1, advance: (ms: number) => (now += ms) };
+  const observe = async (node: string) => (await observer.observeAll()).find((o) => o.node === node);
+  return { a1, b1, lagOfB1, observe, advance: (ms: number) => (now += ms) };
 }
 
 describe('observer lag', () => {
@@ -96,5 +97,25 @@ describe('observer lag', () => {
     delete a1.probe;
     b1.probe = { readOnly: true, replication: [] };
     expect(await lagOfB1()).toBe(300);
+  });
+
+  test('a channel whose retrieved set stops changing reports how long it has been silent', async () => {
+    const { b1, advance, observe } = setup();
+    const channel = (retrieved: string) => ({
+      sourceHost: 'a1',
+      sourcePort: 1,
+      ioRunning: 'yes' as const,
+      sqlRunning: true,
+      retrievedGtids: retrieved,
+    });
+    b1.probe = { readOnly: true, replication: [channel('1-11-5')] };
+    expect((await observe('b1'))?.replication?.[0]?.receivedAgoMs).toBeUndefined();
+    advance(200);
+    b1.probe = { readOnly: true, replication: [channel('1-11-6')] };
+    expect((await observe('b1'))?.replication?.[0]?.receivedAgoMs).toBe(0);
+    advance(700);
+    expect((await observe('b1'))?.replication?.[0]?.receivedAgoMs).toBe(700);
+    advance(1_000);
+    expect((await observe('b1'))?.replication?.[0]?.receivedAgoMs).toBe(1_700);
   });
 });

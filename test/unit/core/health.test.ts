@@ -10,6 +10,7 @@ import {
   snapshot,
   withNodes,
   writerDeadNodes,
+  channel,
 } from './fixtures.js';
 
 const HEALTH: HealthConfig = { downAfterFailures: 3, downAfterMs: 2000, upAfterSuccesses: 2 };
@@ -148,6 +149,40 @@ describe('assessWriter (quorum of live observers, holistic)', () => {
                   },
                 ],
               },
+            }),
+          ),
+        ],
+        guardians: guardians({ a: { sessionAlive: false } }),
+      }),
+      reason: 'writer-alive-per-replicas',
+      dead: false,
+    },
+    {
+      name: 'a replica whose IO thread says yes but received nothing for 5 s has not noticed a hung source',
+      snap: snapshot({
+        reports: [
+          report('coord-b', dead),
+          report(
+            'coord-w',
+            withNodes(dead, {
+              'rep-b2': { replication: [{ ...channel('db-a1'), receivedAgoMs: 5_000 }] },
+            }),
+          ),
+        ],
+        guardians: guardians({ a: { sessionAlive: false } }),
+      }),
+      reason: 'writer-dead-quorum',
+      dead: true,
+    },
+    {
+      name: 'a replica fed within the silence bound still vetoes',
+      snap: snapshot({
+        reports: [
+          report('coord-b', dead),
+          report(
+            'coord-w',
+            withNodes(dead, {
+              'rep-b2': { replication: [{ ...channel('db-a1'), receivedAgoMs: 400 }] },
             }),
           ),
         ],
