@@ -142,13 +142,18 @@ export class EtcdSession implements Session {
    * One tick: get one keepalive acknowledged before the tick (TTL/3) is over. The pool sends
    * each call to a member picked at random, and a hung member answers nothing until the
    * deadline, so attempts are hedged: if none has answered after `hedgeMs`, another starts in
-   * parallel (up to MAX_PARALLEL_KEEPALIVES), and a failed attempt is replaced at once. With three members, one
-   * hung member then delays a keepalive by about hedgeMs instead of costing whole ticks.
+   * parallel (up to MAX_PARALLEL_KEEPALIVES), and a failed attempt is replaced (at once the
+   * first time, then every hedgeMs). With three members, one hung member then delays a
+   * keepalive by about hedgeMs instead of costing whole ticks. A tick without an
+   * acknowledgement logs one warning, not one per attempt.
    */
   private async keepaliveTick(): Promise<void> {
     const tickAt = this.store.clock.now();
     const tickEnd = tickAt + this.ttlMs / 3;
     const hedgeMs = Math.max(100, this.ttlMs / 20);
+    let failures = 0;
+    let lastError = '';
+    let acknowledged = false;
     await new Promise<void>((done) => {
       let finished = false;
       let inFlight = 0;
@@ -176,6 +181,7 @@ export class EtcdSession implements Session {
               return finish();
             }
             this.acknowledged(sentAt, ttlSeconds);
+            acknowledged = true;
             finish();
           },
           (err: unknown) => {
@@ -187,9 +193,10 @@ export class EtcdSession implements Session {
               return finish();
             }
             this.keepalivesFailed += 1;
-            this.log.warn({ err: converted.message }, 'keepalive attempt failed; trying another');
+            failures += 1;
+            lastError = converted.message;
             // Unavailable errors come back at once: replace the attempt, but do not spin.
-            setTimeout(launch, 50);
+            setTimeout(launch, failures === 1 ? 50 : hedgeMs);
           },
         );
       };
@@ -199,6 +206,12 @@ export class EtcdSession implements Session {
       const backstop = setTimeout(finish, tickEnd - tickAt + 50);
       launch();
     });
+    if (!acknowledged && !this.closed && !this.signal.aborted) {
+      this.log.warn(
+        { failures, lastError, validForMs: Math.round(this.validUntilMs - this.store.clock.now()) },
+        'no keepalive acknowledged this tick; lease still valid until its deadline',
+      );
+    }
     this.scheduleKeepalive(tickAt);
   }
 
