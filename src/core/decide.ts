@@ -128,9 +128,21 @@ function bootstrap(d: DecisionDraft): void {
       `no writer record and only ${d.live.length} of ${quorum} observers needed are live`,
     );
   }
-  const ranked = rankCandidates(d.snapshot, d.live).filter(eligible);
-  // A candidate that already takes writes is the de-facto writer: adopt it rather than move writes.
-  const target = ranked.find((c) => c.observation?.readOnly === false) ?? ranked[0];
+  const all = rankCandidates(d.snapshot, d.live);
+  // A candidate that already takes writes is the de-facto writer: adopt it rather than move
+  // writes. If its colo's guardian is not visible yet (coordinators starting one by one), wait
+  // for it instead of handing the role to another node and fencing the one in use.
+  const writable = all.find((c) => c.reachable && c.observation?.readOnly === false);
+  if (writable && !eligible(writable)) {
+    return skip(
+      d,
+      'skipped-target-unguarded',
+      `no writer record; ${writable.spec.name} takes writes but its colo has no live guardian yet: waiting to adopt it`,
+      writable.spec.name,
+    );
+  }
+  const ranked = all.filter(eligible);
+  const target = writable ?? ranked[0];
   if (!target) {
     return skip(
       d,

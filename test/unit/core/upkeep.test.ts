@@ -199,6 +199,35 @@ describe('decide: bootstrap', () => {
     expect(summary(decide(seen(nodes, { writer: undefined }), NOW, CONFIG))).toEqual(['promote db-b1@1']);
   });
 
+  it("waits to adopt the writable candidate while its colo's guardian is not visible yet", () => {
+    // Coordinators start one by one: b and w are up, a is not; a1 already takes writes.
+    const d = decide(
+      snapshot({
+        writer: undefined,
+        reports: [report('coord-b', healthyNodes()), report('coord-w', healthyNodes())],
+        guardians: guardians({ a: { sessionAlive: false } }),
+      }),
+      NOW,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual([]);
+    expect(reasons(d)).toContain('skipped-target-unguarded');
+  });
+
+  it('with no writable candidate, the best guarded one becomes writer even if another colo is unguarded', () => {
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
+    const d = decide(
+      snapshot({
+        writer: undefined,
+        reports: [report('coord-b', nodes), report('coord-w', nodes)],
+        guardians: guardians({ a: { sessionAlive: false } }),
+      }),
+      NOW,
+      CONFIG,
+    );
+    expect(summary(d)).toEqual(['promote db-b1@1']);
+  });
+
   it('does not bootstrap without a quorum of live observers', () => {
     const d = decide(
       snapshot({ writer: undefined, reports: [report('coord-a', healthyNodes())] }),
