@@ -76,7 +76,7 @@ export const timingsSchema = z
     probeTimeoutMs: ms(10, 60_000).default(150),
     storeTimeoutMs: ms(50, 60_000).default(500),
     commandTimeoutMs: ms(50, 60_000).default(1_000),
-    sessionTtlMs: ms(1_000, 600_000).default(3_000),
+    sessionTtlMs: ms(1_000, 600_000).default(4_000),
     publishRefreshMs: ms(100, 600_000).default(1_000),
     reportFreshMs: ms(200, 600_000).default(2_500),
     /** Hysteresis: down after this many consecutive failures spanning at least downAfterMs. */

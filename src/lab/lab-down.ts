@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import { destroyNetwork } from './network.js';
+import { destroyNetwork, releaseSubnet } from './network.js';
 import { stopProcesses } from './processes.js';
 import type { LabState } from './lab-state.js';
 
@@ -29,7 +29,10 @@ export async function stopLab(state: LabState, options: StopOptions): Promise<vo
     stopProcesses(others, options.keep ? 'SIGTERM' : 'SIGKILL', 3_000),
     stopProcesses(databases, options.keep ? 'SIGTERM' : 'SIGKILL', 15_000),
   ]);
-  if (state.network.mode === 'netns') await destroyNetwork(state.network);
+  if (state.network.mode === 'netns') {
+    await destroyNetwork(state.network);
+    releaseSubnet(state.network, state.dir);
+  }
   if (!options.keep) removeLabFiles(state.dir);
 }
 

@@ -5,10 +5,9 @@ import type mysql from 'mysql2/promise';
 import { LabError } from './errors.js';
 import { checkBinaries, checkPortsFree, findExecutable } from './preflight.js';
 import {
-  chooseSubnet,
+  reserveSubnet,
   createNetwork,
   installRedirects,
-  netnsExists,
   netnsName,
   proxyAddress,
   siteAddress,
@@ -71,14 +70,8 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     );
   }
   checkBinaries(mode === 'netns');
-  const net: LabNetwork = { mode, subnet: chooseSubnet(options.dir) };
   if (mode === 'flat') await checkPortsFree('127.0.0.1', labPorts(options.basePort));
-  if (mode === 'netns' && netnsExists(netnsName(net, 'a'))) {
-    throw new LabError(
-      `network namespace ${netnsName(net, 'a')} already exists: another lab (or a stale one) uses subnet 198.18.${net.subnet}.0/24; ` +
-        'stop it with `baton lab down --dir ITS_DIR`, or remove it with `ip netns del`',
-    );
-  }
+  const net: LabNetwork = { mode, subnet: mode === 'netns' ? reserveSubnet(options.dir) : 0 };
 
   mkdirSync(options.dir, { recursive: true });
   mkdirSync(`${options.dir}/logs`, { recursive: true });

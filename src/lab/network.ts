@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { runCommand, runOrThrow } from './run-command.js';
 import {
   LAB_NODES,
@@ -31,9 +32,53 @@ export interface LabNetwork {
 const HOST_OCTET = 254;
 const PROXY_OCTET = 253;
 
-export function chooseSubnet(dir: string): number {
-  const digest = createHash('sha256').update(dir).digest();
-  return 20 + (digest.readUInt16BE(0) % 200);
+const SUBNETS = 200;
+const RESERVATIONS = '/run/baton-lab';
+
+function reservationFile(subnet: number): string {
+  return path.join(RESERVATIONS, String(subnet));
+}
+
+/**
+ * Reserves a /24 for this lab: starting from one derived from the directory, the first whose
+ * reservation file we can create exclusively. Labs started at the same moment (parallel tests)
+ * can never share a subnet, and a reservation left by a lab whose directory is gone is reclaimed.
+ */
+export function reserveSubnet(dir: string): number {
+  mkdirSync(RESERVATIONS, { recursive: true });
+  const start = createHash('sha256').update(dir).digest().readUInt16BE(0) % SUBNETS;
+  for (let i = 0; i < SUBNETS; i++) {
+    const subnet = 20 + ((start + i) % SUBNETS);
+    const file = reservationFile(subnet);
+    try {
+      writeFileSync(file, dir, { flag: 'wx' });
+    } catch {
+      const owner = readFileSync(file, 'utf8');
+      const stale = owner !== dir && !existsSync(path.join(owner, 'lab.json'));
+      if (!stale && owner !== dir) continue;
+      writeFileSync(file, dir);
+    }
+    const net: LabNetwork = { mode: 'netns', subnet };
+    if (
+      SITES.some((site) => netnsExists(netnsName(net, site))) ||
+      existsSync(`/sys/class/net/${bridgeName(net)}`)
+    ) {
+      // Made by something that did not reserve it: leave it alone.
+      continue;
+    }
+    return subnet;
+  }
+  throw new Error(`no free lab subnet in 198.18.20-219.0/24 (reservations in ${RESERVATIONS})`);
+}
+
+/** Gives the subnet back, only if this lab holds it. */
+export function releaseSubnet(net: LabNetwork, dir: string): void {
+  const file = reservationFile(net.subnet);
+  try {
+    if (readFileSync(file, 'utf8') === dir) unlinkSync(file);
+  } catch {
+    // already released
+  }
 }
 
 export function siteAddress(net: LabNetwork, site: SiteName): string {

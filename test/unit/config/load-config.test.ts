@@ -37,7 +37,7 @@ describe('config loading', () => {
     const config = parseConfig(VALID, 'test.yaml');
     expect(config.clusters[0]?.flavor).toBe('mariadb');
     expect(config.clusters[0]?.nodes[0]?.priority).toBe(100);
-    expect(config.timings.sessionTtlMs).toBe(3_000);
+    expect(config.timings.sessionTtlMs).toBe(4_000);
     expect(config.log.level).toBe('info');
   });
 
