@@ -1,0 +1,47 @@
+import { afterEach, expect, test } from 'vitest';
+import { eventually } from '../support/lab.js';
+import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+
+let scenario: Scenario | undefined;
+afterEach(async () => {
+  await scenario?.lab.down().catch(() => undefined);
+  scenario = undefined;
+});
+
+test("5. cut of the writer's colo: a1 fenced by its guardian before b1 opens; after heal a1 rejoins or is quarantined", async () => {
+  scenario = await startScenario({ policy: 'availability' });
+  const cutAt = Date.now();
+  await scenario.lab.fault('cut', 'a');
+  await scenario.waitForWriter('b1', 20_000);
+  const b1Open = scenario.sampler.firstWritable('b1', cutAt);
+  const a1LastWritable = scenario.sampler.lastWritable('a1');
+  expect(b1Open).toBeDefined();
+  console.log(
+    `[colo cut] a1 last seen writable ${(a1LastWritable?.receivedAt ?? 0) - cutAt} ms after the cut, b1 open ${(b1Open?.receivedAt ?? 0) - cutAt} ms after the cut`,
+  );
+  // Fenced before b1 opened: a1's last writable reply precedes b1's first writable query.
+  expect(a1LastWritable!.receivedAt).toBeLessThan(b1Open!.sentAt);
+  // No write sent after b1 was certainly open was acknowledged by a1.
+  const lateOnA1 = scenario.client.acks.filter((a) => a.node === 'a1' && a.sentAt > b1Open!.receivedAt);
+  expect(lateOnA1).toEqual([]);
+
+  await scenario.lab.fault('heal');
+  const settled = await eventually(
+    async () => {
+      const state = await scenario!.clusterState();
+      const a1 = (await scenario!.lab.status()).nodes.find((n) => n.name === 'a1');
+      const rejoined =
+        a1?.readOnly === true && a1.replication?.ioRunning === 'Yes' && a1.replication.sqlRunning === 'Yes';
+      return rejoined || state.quarantine ? { state, rejoined } : undefined;
+    },
+    30_000,
+    'a1 rejoined as standby or quarantined',
+  );
+  console.log(
+    `[colo cut] after heal: ${settled.rejoined ? 'a1 rejoined as standby' : `quarantine ${JSON.stringify(settled.state.quarantine)}`}`,
+  );
+  expect(settled.state.writer?.node).toBe('b1');
+  await sleep(500);
+  const { outages } = await scenario.finish();
+  printOutages('colo cut', outages);
+});

@@ -1,0 +1,53 @@
+import { afterEach, expect, test } from 'vitest';
+import { eventually } from '../support/lab.js';
+import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+
+let scenario: Scenario | undefined;
+afterEach(async () => {
+  await scenario?.lab.down();
+  scenario = undefined;
+});
+
+test('6. consistency policy, writer killed with async replication: no automatic promotion, reason in etcd history', async () => {
+  scenario = await startScenario({ policy: 'consistency' });
+  const before = await scenario.clusterState();
+  await scenario.lab.fault('kill', 'a1');
+  const skipped = await eventually(
+    async () => {
+      const state = await scenario!.clusterState();
+      return state.history.find((h) => (h as { reason?: string }).reason === 'skipped-policy-consistency');
+    },
+    15_000,
+    'a skipped-policy-consistency history entry',
+  );
+  console.log(`[consistency] ${JSON.stringify(skipped)}`);
+  await sleep(3_000);
+  const after = await scenario.clusterState();
+  expect(after.writer?.node).toBe('a1');
+  expect(after.writer?.epoch).toBe(before.writer?.epoch);
+  expect((await scenario.lab.status()).writable).toEqual([]);
+  await scenario.finish();
+});
+
+test('7. a second failure within the cooldown: no automatic failover', async () => {
+  scenario = await startScenario({ policy: 'availability' });
+  await scenario.lab.fault('kill', 'a1');
+  const promoted = await scenario.waitForWriter('b1', 30_000);
+  await scenario.lab.fault('kill', 'b1');
+  const skipped = await eventually(
+    async () => {
+      const state = await scenario!.clusterState();
+      return state.history.find((h) => (h as { reason?: string }).reason === 'skipped-cooldown');
+    },
+    15_000,
+    'a skipped-cooldown history entry',
+  );
+  console.log(`[cooldown] ${JSON.stringify(skipped)}`);
+  await scenario.lab.fault('start', 'a1');
+  await sleep(5_000);
+  const after = await scenario.clusterState();
+  expect(after.writer?.node).toBe('b1');
+  expect(after.writer?.epoch).toBe(promoted.writer?.epoch);
+  const { outages } = await scenario.finish();
+  printOutages('cooldown', outages);
+});

@@ -1,0 +1,97 @@
+import { afterEach, expect, test } from 'vitest';
+import { eventually } from '../support/lab.js';
+import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+
+let scenario: Scenario | undefined;
+afterEach(async () => {
+  await scenario?.lab.down();
+  scenario = undefined;
+});
+
+async function gtidOf(scenario: Scenario, node: string): Promise<string> {
+  const status = await scenario.lab.status();
+  return status.nodes.find((n) => n.name === node)?.gtidCurrentPos ?? '';
+}
+
+test('8a. writer killed mid-write with transactions b1 never received: it returns quarantined, b1 stops replicating from it', async () => {
+  scenario = await startScenario({ policy: 'availability' });
+  // Replication a -> b lags 2 s, so a1 holds committed writes b1 has not received when it dies.
+  await scenario.lab.fault('delay', 'a', 'b', '2000');
+  await sleep(1_500);
+  await scenario.lab.fault('kill', 'a1');
+  await scenario.lab.fault('heal');
+  await scenario.waitForWriter('b1', 30_000);
+  await scenario.lab.fault('start', 'a1');
+  const quarantined = await eventually(
+    async () => {
+      const state = await scenario!.clusterState();
+      return JSON.stringify(state.quarantine ?? '').includes('errant') ? state : undefined;
+    },
+    30_000,
+    'a1 quarantined with errant transactions',
+  );
+  console.log(
+    `[errant] quarantine ${JSON.stringify(quarantined.quarantine)}; a1 ${await gtidOf(scenario, 'a1')} b1 ${await gtidOf(scenario, 'b1')}`,
+  );
+  const b1 = (await scenario.lab.status()).nodes.find((n) => n.name === 'b1');
+  expect(b1?.replication?.ioRunning).not.toBe('Yes');
+  // The rows only a1 holds are its errant transactions; they must never reach the new writer.
+  const seqs = async (node: string): Promise<Set<number>> => {
+    const conn = await scenario!.lab.connect(node);
+    try {
+      const [rows] = await conn.query('SELECT seq FROM writes WHERE client = ?', [scenario!.client.clientId]);
+      return new Set((rows as { seq: number }[]).map((r) => Number(r.seq)));
+    } finally {
+      conn.destroy();
+    }
+  };
+  const onB1 = await seqs('b1');
+  const onlyOnA1 = [...(await seqs('a1'))].filter((seq) => !onB1.has(seq));
+  console.log(
+    `[errant] ${onlyOnA1.length} rows only on a1 (seq ${Math.min(...onlyOnA1)}..${Math.max(...onlyOnA1)})`,
+  );
+  expect(onlyOnA1.length).toBeGreaterThan(0);
+  expect((await scenario.lab.status()).nodes.find((n) => n.name === 'a1')?.readOnly).toBe(true);
+  await sleep(2_000);
+  const laterOnB1 = await seqs('b1');
+  expect(onlyOnA1.filter((seq) => laterOnB1.has(seq))).toEqual([]);
+  const { outages } = await scenario.finish();
+  printOutages('errant return', outages);
+});
+
+test('8b. writer killed without errant transactions: it rejoins as standby with circular replication restored', async () => {
+  scenario = await startScenario({ policy: 'availability' });
+  await scenario.client.stop();
+  await sleep(1_000);
+  await scenario.lab.fault('kill', 'a1');
+  await scenario.waitForWriter('b1', 30_000);
+  await scenario.lab.fault('start', 'a1');
+  await eventually(
+    async () => {
+      const nodes = (await scenario!.lab.status()).nodes;
+      const a1 = nodes.find((n) => n.name === 'a1');
+      const b1 = nodes.find((n) => n.name === 'b1');
+      return a1?.readOnly === true &&
+        a1.replication?.ioRunning === 'Yes' &&
+        b1?.replication?.ioRunning === 'Yes'
+        ? true
+        : undefined;
+    },
+    30_000,
+    'a1 standby and circular replication restored',
+  );
+  const conn = await scenario.lab.connect('b1');
+  await conn.query('INSERT INTO writes (client, seq) VALUES (?, ?)', ['rejoin-check', 1]);
+  conn.destroy();
+  await eventually(
+    async () => {
+      const a1 = await scenario!.lab.connect('a1');
+      const [rows] = await a1.query("SELECT COUNT(*) AS n FROM writes WHERE client = 'rejoin-check'");
+      a1.destroy();
+      return (rows as { n: number }[])[0]?.n === 1 ? true : undefined;
+    },
+    10_000,
+    'a row written on b1 to reach a1',
+  );
+  await scenario.finish();
+});
