@@ -42,7 +42,12 @@ export interface NemesisPlan {
   slowMaxMs: number;
 }
 
-export function planNemesis(rng: Prng, faultPhaseMs: number, ttlMs: number): NemesisPlan {
+export function planNemesis(
+  rng: Prng,
+  faultPhaseMs: number,
+  ttlMs: number,
+  nodes: readonly string[] = ['m-a', 'm-b'],
+): NemesisPlan {
   const weights = FAULT_KINDS.map(() => (rng.chance(0.25) ? 0 : rng.float()));
   const total = weights.reduce((a, b) => a + b, 0) || 1;
   const pickKind = (): FaultKind => {
@@ -70,14 +75,14 @@ export function planNemesis(rng: Prng, faultPhaseMs: number, ttlMs: number): Nem
     switch (kind) {
       case 'crash-node':
       case 'hang-node':
-        target = rng.pick(['m-a', 'm-b']);
+        target = rng.pick(nodes);
         break;
       case 'slow-node':
-        target = rng.pick(['m-a', 'm-b']);
+        target = rng.pick(nodes);
         amount = rng.int(100, 600);
         break;
       case 'lag':
-        target = rng.pick(['m-a', 'm-b']);
+        target = rng.pick(nodes);
         amount = rng.int(200, 6000);
         break;
       case 'isolate-site':
@@ -182,8 +187,11 @@ export class Nemesis {
       case 'wan-cut':
         return [...DB_COLOS];
       case 'slow-node':
-      case 'hang-node':
-        return [this.world.node(f.target).spec.colo];
+      case 'hang-node': {
+        // Only a co-master can be the writer the leader must fence; a replica hides nothing.
+        const spec = this.world.cluster.nodes.find((n) => n.name === f.target);
+        return spec?.role === 'candidate' ? [spec.colo] : [];
+      }
       default:
         return [];
     }

@@ -31,12 +31,17 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   const options = opts.tweak ? opts.tweak(drawn) : drawn;
   const faultPhaseMs = opts.faultPhaseMs ?? 30_000;
   const world = new SimWorld(rng.fork(), options);
-  const drawnPlan = planNemesis(rng.fork(), faultPhaseMs, options.timings.sessionTtlMs);
+  const drawnPlan = planNemesis(
+    rng.fork(),
+    faultPhaseMs,
+    options.timings.sessionTtlMs,
+    world.cluster.nodes.map((n) => n.name),
+  );
   const plan = opts.plan ? opts.plan(drawnPlan) : drawnPlan;
   const nemesis = new Nemesis(world, plan);
   world.trace.add(
     'sim',
-    `seed ${seed} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs}`,
+    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs}`,
   );
   nemesis.schedule();
 

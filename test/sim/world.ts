@@ -37,6 +37,8 @@ export interface WorldOptions {
   lagMs: Record<string, number>;
   /** Wall-clock error of each coordinator host (NTP is never perfect). */
   wallSkewMs: Record<string, number>;
+  /** Add a replica per database site (r-a from m-a, r-b from m-b). */
+  replicas: boolean;
   /** Nemesis keeps its fault assumption (see nemesis.ts); tests turn it off to show the limit. */
   guardianFaultAssumption: boolean;
   /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
@@ -65,7 +67,16 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
   };
   const skew = rng.pick([0, 50, 500, 1000]);
   const wallSkewMs = Object.fromEntries(SITES.map((site) => [site, rng.int(-skew, skew)]));
-  return { policy, core, timings, lagMs: { 'm-a': 0, 'm-b': 0 }, wallSkewMs, guardianFaultAssumption: true };
+  const replicas = rng.chance(0.5);
+  return {
+    policy,
+    core,
+    timings,
+    lagMs: { 'm-a': 0, 'm-b': 0 },
+    wallSkewMs,
+    replicas,
+    guardianFaultAssumption: true,
+  };
 }
 
 export const CLUSTER: ClusterSpec = {
@@ -77,6 +88,31 @@ export const CLUSTER: ClusterSpec = {
     { name: 'm-b', colo: 'b', role: 'candidate', priority: 1, host: '10.0.2.10', port: 3306 },
   ],
 };
+
+export const REPLICAS: ClusterSpec['nodes'] = [
+  {
+    name: 'r-a',
+    colo: 'a',
+    role: 'replica',
+    priority: 0,
+    host: '10.0.1.20',
+    port: 3306,
+    replicatesFrom: 'm-a',
+  },
+  {
+    name: 'r-b',
+    colo: 'b',
+    role: 'replica',
+    priority: 0,
+    host: '10.0.2.20',
+    port: 3306,
+    replicatesFrom: 'm-b',
+  },
+];
+
+export function clusterFor(options: Pick<WorldOptions, 'replicas'>): ClusterSpec {
+  return options.replicas ? { ...CLUSTER, nodes: [...CLUSTER.nodes, ...REPLICAS] } : CLUSTER;
+}
 
 export const COORDINATORS: CoordinatorSpec[] = SITES.map((s) => ({ name: s, colo: s }));
 
@@ -95,6 +131,7 @@ export class SimWorld {
   readonly mysql: SimMysqlWorld;
   readonly checkers: Checkers;
   readonly keys: ClusterKeys = clusterKeys(CLUSTER.name);
+  readonly cluster: ClusterSpec;
   readonly processes = new Map<string, Process>();
   readonly clients: SimClient[] = [];
   /** Coordinators cut from their etcd member on top of site-level cuts. */
@@ -105,6 +142,7 @@ export class SimWorld {
     readonly rng: Prng,
     readonly options: WorldOptions,
   ) {
+    this.cluster = clusterFor(options);
     this.etcd = new SimEtcd(this.scheduler, rng.fork());
     this.mysql = new SimMysqlWorld(this.scheduler, this.network, {
       changed: () => this.checkers.singleWriter(),
@@ -150,6 +188,16 @@ export class SimWorld {
     );
     ma.lagMs = options.lagMs['m-a'] ?? 0;
     mb.lagMs = options.lagMs['m-b'] ?? 0;
+    if (options.replicas) {
+      this.mysql.add(
+        { name: 'r-a', colo: 'a', domain: 11, serverId: 11, host: '10.0.1.20', port: 3306 },
+        'm-a',
+      );
+      this.mysql.add(
+        { name: 'r-b', colo: 'b', domain: 12, serverId: 12, host: '10.0.2.20', port: 3306 },
+        'm-b',
+      );
+    }
 
     // Bootstrapped by an operator: m-a is the writer at epoch 1.
     this.etcd.txn(
@@ -193,7 +241,7 @@ export class SimWorld {
     const clock = new VirtualClock(this.scheduler, gate, this.options.wallSkewMs[spec.name] ?? 0);
     const store = this.etcd.client(spec.name, gate, Math.max(250, this.options.timings.sessionTtlMs / 10));
     const databases = new Map<string, Database>();
-    for (const node of CLUSTER.nodes) {
+    for (const node of this.cluster.nodes) {
       databases.set(node.name, this.mysql.database(spec.name, spec.colo, node.name, gate));
     }
     if (this.options.brokenCoordinator === 'opens-every-node' && spec.name === 'b') {
@@ -209,7 +257,7 @@ export class SimWorld {
     }
     const config: CoordinatorConfig = {
       self: spec,
-      cluster: CLUSTER,
+      cluster: this.cluster,
       coordinators: COORDINATORS,
       core: this.options.core,
       timings: this.options.timings,
