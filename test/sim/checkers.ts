@@ -47,6 +47,7 @@ export class Checkers {
     writerCommits: 0,
     operationStarts: 0,
     becameWritable: 0,
+    shots: 0,
   };
 
   constructor(
@@ -77,6 +78,15 @@ export class Checkers {
   loopError(coordinator: string, error: string): void {
     if (/^(DeadlineExceededError|LeaseExpiredError|LeaseNotFoundError)/.test(error)) return;
     this.fail('loop-error', `coordinator ${coordinator} failed a cycle: ${error}`);
+  }
+
+  /** 2c. A fence command (STONITH) is only fired by a coordinator holding a live lease. */
+  shot(caller: string, node: SimNode): void {
+    this.checked.shots++;
+    const lease = this.currentLease(caller);
+    if (lease === undefined || !this.etcd.leaseAlive(lease)) {
+      this.fail('lease', `${caller} shot ${node.name} without a live lease (lease ${lease ?? 'none'})`);
+    }
   }
 
   /** 1. Single writer: after every change and at every instant. */

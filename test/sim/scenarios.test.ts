@@ -8,7 +8,7 @@ import type { Fault } from './nemesis.js';
 import { runSeed } from './run-seed.js';
 import type { SimWorld } from './world.js';
 
-function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consistency') {
+function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consistency', stonith = false) {
   return {
     faultPhaseMs: 30_000,
     livenessPhaseMs: 30_000,
@@ -17,6 +17,7 @@ function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consis
       policy,
       core: { ...o.core, policy, maxLagOnFailoverMs: 5000, catchupTimeoutMs: 3000, cooldownMs: 3000 },
       wallSkewMs: { a: 0, b: 0, w: 0 },
+      stonith,
     }),
     plan: (p: Parameters<NonNullable<Parameters<typeof runSeed>[1]>['plan'] & object>[0]) => ({
       ...p,
@@ -101,6 +102,23 @@ describe('scenarios', () => {
     );
     expect(violation).toBeUndefined();
     expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeUndefined();
+  });
+
+  it('a hung writer is shot by its guardian (STONITH) on the quorum verdict, then failed over', async () => {
+    const { world, violation } = await runSeed(
+      105,
+      quiet(
+        [{ kind: 'hang-node', target: 'm-a', start: 5000, duration: 15_000, amount: 0 }],
+        'availability',
+        true,
+      ),
+    );
+    expect(violation).toBeUndefined();
+    const shot = firstAt(world, /stonith +a shoots m-a/, 5000);
+    const promoted = firstAt(world, /put writer \{"node":"m-b"/, 5000);
+    expect(shot).toBeDefined();
+    expect(promoted).toBeGreaterThan(shot as number);
+    expect(world.checkers.checked.shots).toBe(1);
   });
 
   it('a WAN cut between the database sites is not a dead writer (the witness still sees it)', async () => {

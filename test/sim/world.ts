@@ -15,7 +15,7 @@ import {
 import type { CoordinatorConfig, LoopTimings } from '../../src/coordinator/config.js';
 import { clusterKeys, type ClusterKeys } from '../../src/coordinator/keys.js';
 import { Coordinator } from '../../src/coordinator/loop.js';
-import type { Database } from '../../src/coordinator/ports.js';
+import type { Database, NodeShooter } from '../../src/coordinator/ports.js';
 import { Checkers } from './checkers.js';
 import { SimClient } from './client.js';
 import { ProcessGate } from './process-gate.js';
@@ -39,6 +39,8 @@ export interface WorldOptions {
   wallSkewMs: Record<string, number>;
   /** Add a replica per database site (r-a from m-a, r-b from m-b). */
   replicas: boolean;
+  /** Guardians have a fence command (STONITH) for a local writer SQL cannot fence. */
+  stonith: boolean;
   /** Nemesis keeps its fault assumption (see nemesis.ts); tests turn it off to show the limit. */
   guardianFaultAssumption: boolean;
   /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
@@ -68,7 +70,9 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
   const skew = rng.pick([0, 50, 500, 1000]);
   const wallSkewMs = Object.fromEntries(SITES.map((site) => [site, rng.int(-skew, skew)]));
   const replicas = rng.chance(0.5);
+  const stonith = rng.chance(0.5);
   return {
+    stonith,
     policy,
     core,
     timings,
@@ -269,6 +273,7 @@ export class SimWorld {
       clock,
       store,
       databases,
+      ...(this.options.stonith ? { shooter: this.shooter(spec, gate) } : {}),
       log: (kind, f) => {
         if (kind === 'cycle-failed') this.checkers.loopError(spec.name, String(f.error));
         if (kind === 'state-read-failed' || kind === 'publish-failed') return;
@@ -283,6 +288,29 @@ export class SimWorld {
     });
     this.processes.set(spec.name, { spec, gate, coordinator, incarnation });
     void coordinator.run(new AbortController().signal);
+  }
+
+  /**
+   * A fence command that works out of band on the coordinator's own site (IPMI, kill -9 over
+   * ssh): the node goes down at once, and its supervisor restarts it (read-only) 2-10 s later.
+   */
+  private shooter(spec: CoordinatorSpec, gate: ProcessGate): NodeShooter {
+    return {
+      shoot: (name) => {
+        const node = this.mysql.node(name);
+        const local = node !== undefined && node.spec.colo === spec.colo;
+        if (local) {
+          this.trace.add('stonith', `${spec.name} shoots ${name}`);
+          this.checkers.shot(spec.name, node);
+          node.crash();
+          this.scheduler.after(this.rng.int(2000, 10_000), () => node.restart());
+        }
+        const result = local
+          ? { ok: true, detail: 'shot' }
+          : { ok: false, detail: `${name} is not in site ${spec.colo}` };
+        return gate.pass(Promise.resolve(result));
+      },
+    };
   }
 
   /** Recompute which coordinators reach an etcd quorum (their site in a majority component). */
