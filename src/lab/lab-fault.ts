@@ -2,7 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { LabError } from './errors.js';
 import { readLabState, writeLabState, type LabState } from './lab-state.js';
 import { cutSite, healSites, netnsName } from './network.js';
-import { processState, signalProcess, spawnDetached } from './processes.js';
+import {
+  processState,
+  signalProcess,
+  spawnDetached,
+  type ProcessRecord,
+  type ProcessState,
+} from './processes.js';
 import { isSiteName, type SiteName } from './topology.js';
 import { linkKey } from './wan-proxy.js';
 import { wanConfigPath } from './lab-layout.js';
@@ -35,14 +41,17 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
     case 'kill':
       if (current === 'dead') throw new LabError(`${target} is not running`);
       signalProcess(record, 'SIGKILL');
+      await untilState(record, 'dead', target);
       return `killed ${target} (pid ${record.pid})`;
     case 'stop':
       if (current !== 'running') throw new LabError(`${target} is ${current}, not running`);
       signalProcess(record, 'SIGSTOP');
+      await untilState(record, 'stopped', target);
       return `stopped ${target} (pid ${record.pid}, SIGSTOP)`;
     case 'cont':
       if (current !== 'stopped') throw new LabError(`${target} is ${current}, not stopped`);
       signalProcess(record, 'SIGCONT');
+      await untilState(record, 'running', target);
       return `continued ${target} (pid ${record.pid})`;
     case 'start': {
       if (current !== 'dead') throw new LabError(`${target} is already running (pid ${record.pid})`);
@@ -53,6 +62,15 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
       writeLabState(state);
       return `started ${target} (pid ${restarted.pid})`;
     }
+  }
+}
+
+/** A fault command returns once the fault is in effect (a killed process is gone, its ports closed). */
+async function untilState(record: ProcessRecord, wanted: ProcessState, target: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (processState(record) !== wanted) {
+    if (Date.now() > deadline) throw new LabError(`${target} did not become ${wanted} within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 

@@ -327,6 +327,13 @@ describe('server down', () => {
   it('tells a server that is not running (refused) from one that does not answer', async () => {
     await lab.fault('kill', 'a2');
     try {
+      // SIGKILL is sent when the command returns; the port closes once the process is gone.
+      await eventually(
+        async () =>
+          (await lab.status()).nodes.find((n) => n.name === 'a2')?.alive === false ? true : undefined,
+        5_000,
+        'a2 gone',
+      );
       await expect(db('a2').probe(soon(1000))).rejects.toBeInstanceOf(ServerDownError);
     } finally {
       await lab.fault('start', 'a2');
