@@ -20,7 +20,8 @@ export function formatClusterState(state: ClusterState): string {
     `  pin:       ${state.pin ? `${state.pin.node ?? 'current writer'} by ${state.pin.by} (${state.pin.reason})` : 'none'}`,
   );
   if (state.operation) lines.push(`  operation: ${JSON.stringify(state.operation)}`);
-  if (state.quarantine) lines.push(`  quarantine: ${JSON.stringify(state.quarantine)}`);
+  if (state.quarantine && Object.keys(state.quarantine).length > 0)
+    lines.push(`  quarantine: ${JSON.stringify(state.quarantine)}`);
   const pending = state.intents.filter((i) => i.status === 'pending' || i.status === 'in-progress');
   for (const intent of pending)
     lines.push(`  intent:    ${intent.kind} ${intent.id} ${intent.status} by ${intent.by}`);
