@@ -394,7 +394,10 @@ export class Coordinator {
       return;
     }
     this.lease.require(`shoot ${target.node}`);
-    const result = await shooter.shoot(target.node);
+    const result = await shooter.shoot(
+      target.node,
+      this.lease.boundedDeadline(config.timings.commandTimeoutMs * 5),
+    );
     this.log('guardian', {
       action: 'stonith',
       node: target.node,

@@ -139,7 +139,8 @@ export interface Database {
  * Optional: without one, a writer that hangs is never failed over automatically.
  */
 export interface NodeShooter {
-  shoot(node: string): Promise<{ ok: boolean; detail: string }>;
+  /** Must give up (and report failure) by `deadline`. */
+  shoot(node: string, deadline: MonoMs): Promise<{ ok: boolean; detail: string }>;
 }
 
 export class DeadlineExceededError extends Error {

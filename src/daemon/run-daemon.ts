@@ -18,13 +18,13 @@ function fenceCommandShooter(cluster: ClusterConfig, log: Logger): NodeShooter |
   const argv = cluster.fenceCommand;
   if (!argv) return undefined;
   return {
-    async shoot(node: string) {
+    async shoot(node: string, deadline: number) {
       const spec = cluster.nodes.find((n) => n.name === node);
       if (!spec) return { ok: false, detail: `unknown node ${node}` };
       const result = await runFenceCommand(
         argv,
         { cluster: cluster.name, node, host: spec.host, port: spec.port },
-        cluster.fenceCommandTimeoutMs,
+        Math.max(0, Math.min(cluster.fenceCommandTimeoutMs, deadline - systemClock.now())),
       );
       const detail = `fence command ${result.outcome} after ${result.ms} ms${result.stderrTail ? `: ${result.stderrTail}` : ''}`;
       log.warn(
