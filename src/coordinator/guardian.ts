@@ -241,7 +241,12 @@ export class GuardianDuty {
   private async execute(action: GuardianAction, writer: WriterRecord | undefined): Promise<void> {
     const db = this.databases.get(action.node);
     if (!db) return;
-    const deadline = this.clock.now() + this.commandTimeoutMs;
+    // A writer our own probes already judge down gets a short blind fence: if it is alive it
+    // answers at once, and if it is hung, waiting longer only delays the quorum's STONITH check
+    // (failing here changes nothing else).
+    const timeoutMs =
+      action.reason === 'guardian-writer-down' ? this.commandTimeoutMs / 4 : this.commandTimeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     const event: GuardianEvent = { action: action.type, node: action.node, reason: action.reason, ok: false };
     if (writer) event.epoch = writer.epoch;
     try {
