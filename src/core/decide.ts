@@ -51,6 +51,21 @@ export function decide(snapshot: ClusterSnapshot, now: number, config: CoreConfi
 
   const assessment = assessWriter(snapshot, now, config);
   const fencedOrphan = assessment.dead ? undefined : writerFencedWithoutGuardian(d);
+  if (fencedOrphan !== undefined) {
+    // After an etcd outage every guardian fenced its writer and every session is new: the first
+    // leader back often sees the writer read-only before its guardian has re-published. Give a
+    // guardian that is merely reconnecting one report window to come back and reopen it.
+    const waiting = d.state.antiFlap.lastSkip;
+    if (waiting?.reason !== 'waiting-for-guardian' || now - waiting.since < config.reportFreshMs) {
+      skip(
+        d,
+        'waiting-for-guardian',
+        `${fencedOrphan}: waiting ${config.reportFreshMs} ms for it to return`,
+        snapshot.writer.node,
+      );
+      return d.finish();
+    }
+  }
   if (assessment.dead || fencedOrphan !== undefined) {
     const reason: ReasonCode = assessment.dead ? 'writer-dead-quorum' : 'writer-fenced-no-guardian';
     automaticFailover(d, reason, assessment.dead ? assessment.message : (fencedOrphan as string));

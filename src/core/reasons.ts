@@ -43,6 +43,7 @@ export const REASON_CODES = [
   'replica-source-lost', // a replica's source is not the live writer path: repoint it
   'stale-writable-node', // a node other than the writer is writable
   'writer-fenced-no-guardian', // writer is read-only (fenced) and its guardian is gone: replace it
+  'waiting-for-guardian', // writer read-only and its guardian gone for less than reportFreshMs: it may be reconnecting
   'writer-reopen', // the writer's guardian self-fenced it; healthy again: new epoch, same node
   // Guardian (per colo, not leader-only)
   'guardian-session-invalid', // cannot prove our lease: self-fence the local writer

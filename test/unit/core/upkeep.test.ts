@@ -164,16 +164,33 @@ describe('decide: upkeep while the writer is healthy', () => {
     expect(reasons(d)).toContain(reason);
   });
 
-  it('a fenced writer whose guardian is gone is replaced (consistency: its final GTIDs are known)', () => {
+  it('a fenced writer whose guardian is gone is replaced after one report window (consistency: its final GTIDs are known)', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
-    const d = decide(
+    // Reports received a second before each decision, so the observers stay live.
+    const orphaned = (over: Partial<ClusterSnapshot> = {}, at = NOW) =>
       snapshot({
-        reports: [report('coord-b', nodes), report('coord-w', nodes)],
+        reports: [
+          report('coord-b', nodes, { receivedAt: at - 1000 }),
+          report('coord-w', nodes, { receivedAt: at - 1000 }),
+        ],
         guardians: guardians({ a: { sessionAlive: false } }),
-      }),
-      NOW,
-      { ...CONFIG, policy: 'consistency' },
+        ...over,
+      });
+    const config = { ...CONFIG, policy: 'consistency' as const };
+    // First sight: the guardian may be reconnecting (e.g. after an etcd outage): wait.
+    const first = decide(orphaned(), NOW, config);
+    expect(summary(first)).toEqual([]);
+    expect(reasons(first)).toContain('waiting-for-guardian');
+    // Still gone within the window: keep waiting.
+    const early = decide(
+      orphaned({ antiFlap: first.state.antiFlap }, NOW + config.reportFreshMs - 1),
+      NOW + config.reportFreshMs - 1,
+      config,
     );
+    expect(summary(early)).toEqual([]);
+    // Gone for a whole window: replace it.
+    const at = NOW + config.reportFreshMs;
+    const d = decide(orphaned({ antiFlap: first.state.antiFlap }, at), at, config);
     expect(summary(d)).toEqual(['fence db-a1']);
     expect(d.state.operation).toMatchObject({
       kind: 'failover',
