@@ -95,10 +95,6 @@ export function findNode(name: string): LabNodeSpec | undefined {
   return LAB_NODES.find((n) => n.name === name);
 }
 
-export function etcdMemberName(site: SiteName): string {
-  return `etcd-${site}`;
-}
-
 export function isSiteName(value: string): value is SiteName {
   return (SITES as readonly string[]).includes(value);
 }
