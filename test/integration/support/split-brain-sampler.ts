@@ -1,5 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { LabStatus } from '../../../src/lab/lab-status.js';
+import { systemClock } from '../../../src/clock.js';
+import { withDeadline as projectWithDeadline } from '../../../src/deadline.js';
 
 /** One read of a node's read_only: the value held at some instant in [sentAt, receivedAt]. */
 export interface Sample {
@@ -112,17 +114,7 @@ export class SplitBrainSampler {
   }
 }
 
-export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`deadline ${ms} ms exceeded`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    promise.catch(() => undefined);
-  }
+/** The project's own deadline helper, in the wall-clock milliseconds the harness thinks in. */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return projectWithDeadline(systemClock, systemClock.now() + ms, 'harness call', promise);
 }
