@@ -4,7 +4,8 @@
  *   recovered (FIELD-NOTES), which would delay the writer's reopening after an etcd stall;
  * - its global policy retries deadline errors, which only re-sends a txn whose deadline passed.
  * Ours: a host is skipped for `openMs` after consecutive failures (so a stalled member does not
- * eat every call's deadline), and only "unavailable" errors are retried, on another member.
+ * eat every call's deadline), doubling while it keeps failing, and only "unavailable" errors are
+ * retried, on another member.
  * Every call still carries our own gRPC deadline, so retries cannot outlive it.
  */
 import * as etcd3 from 'etcd3';
@@ -36,11 +37,16 @@ function isOutage(err: unknown): boolean {
 interface BreakerState {
   failures: number;
   openUntil: number;
+  /** How long the breaker stays open on its next trip: doubles per failed trial, up to maxOpenMs. */
+  nextOpenMs: number;
 }
 
 /**
  * Per-member breakers that share one view: a member is skipped for openMs after `threshold`
- * consecutive outage errors, but only while some other member may still answer. When every
+ * consecutive outage errors, but only while some other member may still answer. Each trial call
+ * after that costs a whole deadline when the member is still cut off (a TCP connect into a DROP
+ * hangs), and in the lab one lost read every 1.5 s delayed a colo-cut failover by seconds: so
+ * the open time doubles per failed trial, up to maxOpenMs, and resets on success. When every
  * member is failing (an etcd-wide stall, or our own network), skipping helps nobody and would
  * only delay the first call after recovery, so calls go through.
  */
@@ -50,21 +56,26 @@ export class HostBreakers {
   constructor(
     private readonly threshold = 2,
     private readonly openMs = 1000,
+    private readonly maxOpenMs = 8000,
   ) {}
 
   policy(host: string): HostPolicy {
-    const state: BreakerState = { failures: 0, openUntil: 0 };
+    const state: BreakerState = { failures: 0, openUntil: 0, nextOpenMs: this.openMs };
     this.states.set(host, state);
     return policy(async (fn) => {
       if (this.isOpen(state) && this.anotherMayAnswer(state)) throw new HostCircuitOpenError(host);
       try {
         const result = await fn({ signal: new AbortController().signal });
         state.failures = 0;
+        state.nextOpenMs = this.openMs;
         return result;
       } catch (err) {
         if (isOutage(etcd3.castGrpcError(err as Error))) {
           state.failures += 1;
-          if (state.failures >= this.threshold) state.openUntil = Date.now() + this.openMs;
+          if (state.failures >= this.threshold) {
+            state.openUntil = Date.now() + state.nextOpenMs;
+            state.nextOpenMs = Math.min(this.maxOpenMs, state.nextOpenMs * 2);
+          }
         }
         throw err;
       }

@@ -98,6 +98,24 @@ describe('fault policies', () => {
     await expect(a.execute(() => 'ok')).resolves.toBe('ok');
   });
 
+  it('keeps a member that fails its trial calls closed twice as long each time, until one succeeds', async () => {
+    const breakers = new HostBreakers(1, 100, 1000);
+    const [a] = [breakers.policy('a'), breakers.policy('b')];
+    const openFor = async (): Promise<number> => {
+      const start = Date.now();
+      while ((await a.execute(() => 'ok').catch((e: Error) => e.message)) !== 'ok') {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return Date.now() - start;
+    };
+    await expect(a.execute(unavailable)).rejects.toThrow(); // open 100 ms
+    await new Promise((r) => setTimeout(r, 110));
+    await expect(a.execute(unavailable)).rejects.toThrow(); // trial failed: open 200 ms
+    expect(await openFor()).toBeGreaterThanOrEqual(180);
+    await expect(a.execute(unavailable)).rejects.toThrow(); // after a success: back to 100 ms
+    expect(await openFor()).toBeLessThan(180);
+  });
+
   it('skips nobody when every member is failing: the first call after recovery goes through', async () => {
     const breakers = new HostBreakers(2, 10_000);
     const [a, b] = [breakers.policy('a'), breakers.policy('b')];
