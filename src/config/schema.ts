@@ -94,6 +94,12 @@ export const configSchema = z
       .object({
         endpoints: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected http(s)://host:port')).min(1),
         auth: credentials.optional(),
+        /**
+         * etcd member name (its --name) that should hold raft leadership: the witness site's.
+         * The baton leader moves it there when it is elsewhere (see src/etcd/raft-leader.ts);
+         * omitted, raft leadership is left to etcd.
+         */
+        preferredLeader: name.optional(),
       })
       .strict(),
     /** The coordinator's MySQL user (see README for its grants). */

@@ -3,6 +3,8 @@ import { ConfigError, loadConfig, resolvePassword } from '../config/load-config.
 import { validateCoordinatorConfig } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/loop.js';
 import type { Database } from '../coordinator/ports.js';
+import type { EtcdClientSettings } from '../etcd/client.js';
+import { RaftLeaderKeeper } from '../etcd/raft-leader.js';
 import { EtcdStore } from '../etcd/store.js';
 import { createLogger, type Logger } from '../log.js';
 import { MysqlDatabase } from '../mysql/database.js';
@@ -32,6 +34,61 @@ function fenceCommandShooter(cluster: ClusterConfig, log: Logger): NodeShooter |
         `fence command for ${node}: ${detail}`,
       );
       return { ok: result.ok, detail };
+    },
+  };
+}
+
+/** How often the baton leader checks where etcd's raft leader is. */
+const RAFT_LEADER_CHECK_MS = 5_000;
+/** Never move raft leadership more often than this: each move refreshes every lease. */
+const RAFT_LEADER_MIN_MOVE_GAP_MS = 30_000;
+
+/**
+ * While this process leads a cluster, keep etcd's raft leader on the configured member (see
+ * raft-leader.ts for why). Each outcome is logged once per change, never every check.
+ */
+function keepRaftLeader(
+  keeper: RaftLeaderKeeper,
+  leading: () => boolean,
+  timeoutMs: number,
+  log: Logger,
+): { stop(): void } {
+  let lastMoveAt = -Infinity;
+  let lastSaid = '';
+  let running = false;
+  const say = (what: string, level: 'info' | 'warn', fields: Record<string, unknown>): void => {
+    if (what === lastSaid) return;
+    lastSaid = what;
+    log[level]({ event: 'raft-leader', preferred: keeper.preferred, ...fields }, what);
+  };
+  const check = async (): Promise<void> => {
+    if (running || !leading() || systemClock.now() - lastMoveAt < RAFT_LEADER_MIN_MOVE_GAP_MS) return;
+    running = true;
+    try {
+      const outcome = await keeper.ensure(systemClock.now() + timeoutMs);
+      if (outcome.kind === 'moved') {
+        lastMoveAt = systemClock.now();
+        lastSaid = '';
+        log.warn(
+          { event: 'raft-leader', moved: true, from: outcome.from, to: outcome.to },
+          `moved etcd raft leadership from ${outcome.from} to ${outcome.to}`,
+        );
+      } else if (outcome.kind === 'in-place') {
+        say(`etcd raft leader is ${keeper.preferred}, as preferred`, 'info', { inPlace: true });
+      } else {
+        say(`etcd raft leader not moved to ${keeper.preferred}: ${outcome.detail}`, 'warn', {});
+      }
+    } catch (error) {
+      say(`etcd raft leader check failed: ${(error as Error).message}`, 'warn', {});
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void check(), RAFT_LEADER_CHECK_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      keeper.close();
     },
   };
 }
@@ -67,11 +124,12 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   );
   if (problems.length > 0) throw new ConfigError(configFile, problems);
 
-  const store = EtcdStore.connect(
-    { endpoints: file.etcd.endpoints, auth: etcdAuth, defaultCallTimeoutMs: file.timings.storeTimeoutMs * 2 },
-    systemClock,
-    { logger: log },
-  );
+  const etcdSettings: EtcdClientSettings = {
+    endpoints: file.etcd.endpoints,
+    auth: etcdAuth,
+    defaultCallTimeoutMs: file.timings.storeTimeoutMs * 2,
+  };
+  const store = EtcdStore.connect(etcdSettings, systemClock, { logger: log });
   const databases: Database[] = [];
   const coordinators = configs.map((config, index) => {
     const clusterLog = log.child({ cluster: config.cluster.name, coordinator: config.self.name });
@@ -116,10 +174,19 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     },
     'baton coordinator started',
   );
+  const keeper = file.etcd.preferredLeader
+    ? keepRaftLeader(
+        new RaftLeaderKeeper(store.client, etcdSettings, file.etcd.preferredLeader, systemClock),
+        () => coordinators.some((c) => c.isLeader()),
+        file.timings.storeTimeoutMs * 2,
+        log.child({ component: 'etcd.raft-leader' }),
+      )
+    : undefined;
   const done = (async () => {
     try {
       await Promise.all(coordinators.map((c) => c.run(controller.signal)));
     } finally {
+      keeper?.stop();
       await Promise.allSettled(databases.map((d) => d.close()));
       store.client.close();
       log.info({ event: 'stopped' }, 'baton coordinator stopped');

@@ -4,6 +4,9 @@ import { SITES, etcdClientPort, etcdPeerPort, type SiteName } from './topology.j
 import { siteAddress, type LabNetwork } from './network.js';
 import { LabError } from './errors.js';
 import { executable } from './preflight.js';
+import { systemClock } from '../clock.js';
+import { createEtcdClient } from '../etcd/client.js';
+import { RaftLeaderKeeper } from '../etcd/raft-leader.js';
 
 export function etcdClientUrl(net: LabNetwork, basePort: number, site: SiteName): string {
   return `http://${siteAddress(net, site)}:${etcdClientPort(basePort, site)}`;
@@ -64,4 +67,31 @@ export async function waitForEtcd(urls: string[], timeoutMs: number): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new LabError(`etcd cluster did not become healthy within ${timeoutMs} ms (${urls.join(', ')})`);
+}
+
+/**
+ * Puts etcd's raft leader on `member` (the witness), where the coordinators' etcd.preferredLeader
+ * keeps it, so that a lab's first fault does not depend on where etcd happened to elect.
+ */
+export async function placeRaftLeader(urls: string[], member: SiteName, timeoutMs: number): Promise<void> {
+  const pool = createEtcdClient({ endpoints: urls });
+  const keeper = new RaftLeaderKeeper(pool, { endpoints: urls }, member, systemClock);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  try {
+    while (Date.now() < deadline) {
+      try {
+        const outcome = await keeper.ensure(systemClock.now() + 2000);
+        if (outcome.kind === 'in-place') return;
+        last = outcome.kind === 'skipped' ? outcome.detail : `moved from ${outcome.from}`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    keeper.close();
+    pool.close();
+  }
+  throw new LabError(`etcd raft leadership did not move to ${member} within ${timeoutMs} ms: ${last}`);
 }

@@ -3,12 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { etcdClientUrl } from './etcd-member.js';
+import { fenceScriptPath } from './fence-script.js';
 import { netnsName, siteAddress } from './network.js';
 import { spawnDetached } from './processes.js';
 import { passwordFile } from './secrets.js';
 import { writeLabState, type LabState } from './lab-state.js';
 import { logPath } from './lab-layout.js';
-import { LAB_CLUSTER, LAB_NODES, SITES, mysqlPort, type SiteName } from './topology.js';
+import { LAB_CLUSTER, LAB_NODES, SITES, WITNESS_SITE, mysqlPort, type SiteName } from './topology.js';
 
 export type FailoverPolicy = 'availability' | 'consistency';
 
@@ -39,7 +40,7 @@ export function coordinatorConfig(
   return {
     coordinator: { name: site, colo: site },
     coordinators: SITES.map((s) => ({ name: s, colo: s })),
-    etcd: { endpoints },
+    etcd: { endpoints, preferredLeader: WITNESS_SITE },
     mysql: { user: 'baton', passwordFile: passwordFile(state.dir, 'baton') },
     replication: { user: 'repl', passwordFile: passwordFile(state.dir, 'repl') },
     clusters: [
@@ -48,16 +49,7 @@ export function coordinatorConfig(
         flavor: 'mariadb',
         policy,
         // The lab's STONITH: SIGKILL the node's mariadbd (it restarts read-only).
-        fenceCommand: [
-          process.execPath,
-          fileURLToPath(new URL('../cli/main.js', import.meta.url)),
-          'lab',
-          'fault',
-          'kill',
-          '{node}',
-          '--dir',
-          state.dir,
-        ],
+        fenceCommand: [fenceScriptPath(state.dir), '{node}'],
         fenceCommandTimeoutMs: 3_000,
         nodes: LAB_NODES.map((node) => ({
           name: node.name,

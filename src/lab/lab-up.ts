@@ -25,12 +25,21 @@ import {
   waitForMariadb,
   writeMariadbConfig,
 } from './mariadb-instance.js';
-import { etcdArgv, etcdClientUrl, waitForEtcd } from './etcd-member.js';
+import { etcdArgv, etcdClientUrl, placeRaftLeader, waitForEtcd } from './etcd-member.js';
 import { spawnDetached, processState } from './processes.js';
 import { labPorts, logPath, wanConfigPath } from './lab-layout.js';
-import { INITIAL_WRITER, LAB_NODES, SITES, findNode, mysqlPort, type LabNodeSpec } from './topology.js';
+import {
+  INITIAL_WRITER,
+  LAB_NODES,
+  SITES,
+  WITNESS_SITE,
+  findNode,
+  mysqlPort,
+  type LabNodeSpec,
+} from './topology.js';
 import { stopLab } from './lab-down.js';
 import { startCoordinators, type FailoverPolicy } from './lab-coordinators.js';
+import { writeFenceScript } from './fence-script.js';
 
 export interface LabUpOptions {
   dir: string;
@@ -85,6 +94,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     createdAt: new Date().toISOString(),
   };
   writeLabState(state);
+  writeFenceScript(options.dir);
 
   try {
     const users = createLabUsers(options.dir);
@@ -155,10 +165,9 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
     recordProcess(state, { ...record, name: node.name, kind: 'mariadb', site: node.site });
   }
 
-  await waitForEtcd(
-    SITES.map((site) => etcdClientUrl(net, state.basePort, site)),
-    20_000,
-  );
+  const etcdUrls = SITES.map((site) => etcdClientUrl(net, state.basePort, site));
+  await waitForEtcd(etcdUrls, 20_000);
+  await placeRaftLeader(etcdUrls, WITNESS_SITE, 10_000);
   await Promise.all(LAB_NODES.map((node) => waitForMariadb(mariadbPaths(state.dir, node.name), 30_000)));
 }
 

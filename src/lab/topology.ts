@@ -7,6 +7,8 @@
 
 export type SiteName = 'a' | 'b' | 'w';
 export const SITES: readonly SiteName[] = ['a', 'b', 'w'];
+/** The third site: etcd's tie-breaker, and where the lab keeps etcd's raft leader. */
+export const WITNESS_SITE: SiteName = 'w';
 
 export type NodeRole = 'master' | 'replica';
 

@@ -1,7 +1,18 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import type mysql from 'mysql2/promise';
 import { eventually, isRoot, startLab, type Lab } from './support/lab.js';
+
+function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 10_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 /** Rows with this client tag, as seen on one node. */
 async function seqsOn(lab: Lab, node: string, client: string): Promise<number[]> {
@@ -118,6 +129,39 @@ describe('baton lab', () => {
       5_000,
       'row on a2',
     );
+  });
+
+  test('the fence script kills a hung mariadbd, and succeeds on a dead one; refuses unknown nodes', async () => {
+    const script = path.join(lab.dir, 'fence-node');
+    await lab.fault('stop', 'b2');
+    const first = await run(script, ['b2']);
+    expect(first.code).toBe(0);
+    expect((await lab.status()).nodes.find((n) => n.name === 'b2')?.alive).toBe(false);
+    expect((await run(script, ['b2'])).code).toBe(0);
+    const unknown = await run(script, ['zz']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown node zz');
+    await lab.fault('start', 'b2');
+    await eventually(
+      async () => ((await lab.status()).nodes.find((n) => n.name === 'b2')?.alive ? true : undefined),
+      15_000,
+      'b2 back',
+    );
+  });
+
+  test("etcd's raft leader is the witness member w (where the coordinators keep it)", async () => {
+    const { etcd } = await lab.status();
+    const w = etcd.members.find((m) => m.name === 'etcd-w');
+    const client = new Etcd3({
+      hosts: w?.endpoint ?? '',
+      defaultCallOptions: () => ({ deadline: Date.now() + 2000 }),
+    });
+    try {
+      const status = await client.maintenance.status();
+      expect(status.leader).toBe(status.header.member_id);
+    } finally {
+      client.close();
+    }
   });
 
   test('stop and cont hang and resume a process', async () => {
