@@ -41,7 +41,7 @@ export class ActionExecutor {
     private readonly databases: ReadonlyMap<string, Database>,
     private readonly lease: LeaseDeadline,
     private readonly history: HistoryWriter,
-    private readonly timeouts: { storeTimeoutMs: number; commandTimeoutMs: number },
+    private readonly timeouts: { storeTimeoutMs: number; commandTimeoutMs: number; probeTimeoutMs: number },
     private readonly nodeAddress: (name: string) => { host: string; port: number } | undefined,
   ) {}
 
@@ -83,9 +83,13 @@ export class ActionExecutor {
       case 'fence':
       case 'quarantine': {
         // Fencing is always allowed: making a node read-only can never create a second writer.
-        const { executedGtids } = await this.db(action.node).fence(
-          this.clock.now() + this.timeouts.commandTimeoutMs,
-        );
+        // A presumed-dead node gets two probe deadlines: a cut colo would otherwise hold the
+        // failover for a whole command deadline waiting on a TCP connect (lab: 1 s of 7).
+        const timeoutMs =
+          action.type === 'fence' && action.bestEffort
+            ? Math.min(2 * this.timeouts.probeTimeoutMs, this.timeouts.commandTimeoutMs)
+            : this.timeouts.commandTimeoutMs;
+        const { executedGtids } = await this.db(action.node).fence(this.clock.now() + timeoutMs);
         outcome.executedGtids = executedGtids;
         return;
       }

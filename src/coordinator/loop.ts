@@ -86,7 +86,14 @@ export class Coordinator {
       (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
     );
-    this.publisher = new ReportPublisher(store, this.keys, clock, t.publishRefreshMs, t.storeTimeoutMs);
+    this.publisher = new ReportPublisher(
+      store,
+      this.keys,
+      clock,
+      t.publishRefreshMs,
+      t.storeTimeoutMs,
+      config.core.health.replicaSilenceMs,
+    );
     this.state = new ClusterStateStore(store, this.keys);
     this.leader = new LeaderRole(store, this.keys, config.self.name, this.lease, (leading) =>
       this.log(leading ? 'elected' : 'leadership-lost', {}),
@@ -97,7 +104,11 @@ export class Coordinator {
       databases,
       this.lease,
       this.history,
-      { storeTimeoutMs: t.storeTimeoutMs, commandTimeoutMs: t.commandTimeoutMs },
+      {
+        storeTimeoutMs: t.storeTimeoutMs,
+        commandTimeoutMs: t.commandTimeoutMs,
+        probeTimeoutMs: t.probeTimeoutMs,
+      },
       (name) => {
         const node = config.cluster.nodes.find((n) => n.name === name);
         return node && { host: node.host, port: node.port };
@@ -317,7 +328,9 @@ export class Coordinator {
         this.log('step-outcome-not-recorded', { operation: journal.id, step: journal.step });
         return false;
       }
-      return outcome.ok;
+      // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
+      // continues to catch-up), so decide again now rather than a cycle later.
+      return outcome.ok || (journal.step === 'fence-old' && journal.fenceBestEffort === true);
     } catch (error) {
       this.onLeaderWriteFailed(error, 'record step outcome');
       return false;

@@ -2,7 +2,9 @@
  * Publish this coordinator's view under its lease: on change (of anything a decision depends
  * on: reachability, health, read_only, replication threads, the guardian's fence report) plus a
  * slow refresh, never on every probe. GTID positions and lag travel with every publication but
- * do not by themselves cause one.
+ * do not by themselves cause one. A replica channel falling silent (or fed again) does: the
+ * leader's replica veto reads receivedAgoMs, and a refresh-old value would hold a hung writer's
+ * failover for up to a refresh period.
  */
 
 import type { ClusterKeys } from './keys.js';
@@ -20,6 +22,8 @@ export class ReportPublisher {
     private readonly clock: Clock,
     private readonly refreshMs: number,
     private readonly storeTimeoutMs: number,
+    /** HealthConfig.replicaSilenceMs: the bound the leader applies to receivedAgoMs. */
+    private readonly replicaSilenceMs: number,
   ) {}
 
   /** Whether a report is in the store under this lease (it disappears with the lease). */
@@ -29,7 +33,7 @@ export class ReportPublisher {
 
   /** Returns the revision it wrote at, or undefined when nothing was due. A failed write is retried next cycle. */
   async publish(report: PublishedReport, session: Session): Promise<number | undefined> {
-    const digest = decisionDigest(report);
+    const digest = decisionDigest(report, this.replicaSilenceMs);
     const now = this.clock.now();
     const due =
       digest !== this.lastDigest ||
@@ -50,12 +54,14 @@ export class ReportPublisher {
 }
 
 /** What a change means for decisions: everything except clock readings, GTID positions and lag. */
-function decisionDigest(report: PublishedReport): string {
+function decisionDigest(report: PublishedReport, replicaSilenceMs: number): string {
   let digest = JSON.stringify(report.guardian);
   for (const n of report.nodes) {
     digest += `|${n.node}:${n.reachable}:${n.health}:${n.readOnly}`;
-    for (const ch of n.replication ?? [])
-      digest += `:${ch.source ?? ch.sourceHost}/${ch.ioState}/${ch.sqlRunning}`;
+    for (const ch of n.replication ?? []) {
+      const silent = ch.receivedAgoMs !== undefined && ch.receivedAgoMs > replicaSilenceMs;
+      digest += `:${ch.source ?? ch.sourceHost}/${ch.ioState}/${ch.sqlRunning}/${silent ? 'silent' : 'fed'}`;
+    }
   }
   return digest;
 }

@@ -21,6 +21,12 @@ interface ActionBase {
 export interface FenceAction extends ActionBase {
   type: 'fence';
   node: string;
+  /**
+   * The node is presumed dead (a quorum cannot reach it): the attempt gets a probe's deadline,
+   * not a command's, since waiting longer than the probes did proves nothing more and only
+   * delays the failover. Safety never rests on this fence (invariant 4: its guardian).
+   */
+  bestEffort?: true;
 }
 
 /** Wait until `node` has executed `gtids` (MASTER_GTID_WAIT / WAIT_FOR_EXECUTED_GTID_SET). */

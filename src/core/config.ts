@@ -11,6 +11,12 @@ export interface HealthConfig {
   downAfterMs: number;
   /** Up again after this many consecutive successful probes. */
   upAfterSuccesses: number;
+  /**
+   * A replica that received nothing from its source for this long is no evidence that the source
+   * lives, whatever its IO thread says. The writer's guardian stamps a heartbeat every cycle, so
+   * a live writer feeds its replicas several times meanwhile (the daemon uses 5 cycles).
+   */
+  replicaSilenceMs: number;
 }
 
 export interface CoreConfig {
@@ -35,5 +41,5 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   cooldownMs: 300_000,
   failoverBudget: { count: 3, windowMs: 3_600_000 },
   catchupTimeoutMs: 10_000,
-  health: { downAfterFailures: 3, downAfterMs: 3_000, upAfterSuccesses: 3 },
+  health: { downAfterFailures: 3, downAfterMs: 3_000, upAfterSuccesses: 3, replicaSilenceMs: 1_000 },
 };

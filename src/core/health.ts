@@ -176,7 +176,7 @@ export function assessWriter(snapshot: ClusterSnapshot, now: number, config: Cor
     };
   }
 
-  base.replicasSeeingWriter = replicasStreamingFrom(live, writer.node);
+  base.replicasSeeingWriter = replicasStreamingFrom(live, writer.node, config.health.replicaSilenceMs);
   if (base.replicasSeeingWriter.length > 0) {
     return {
       ...base,
@@ -199,13 +199,10 @@ export function assessWriter(snapshot: ClusterSnapshot, now: number, config: Cor
 }
 
 /**
- * A replica that received nothing for this long is no evidence that its source lives, whatever
- * its IO thread says: with heartbeats every cycle a live writer feeds it several times meanwhile.
+ * Nodes still receiving from `source` (IO thread running and fed within `silenceMs`, see
+ * HealthConfig.replicaSilenceMs), as any live observer sees them.
  */
-export const REPLICA_SILENCE_MS = 1_500;
-
-/** Nodes still receiving from `source` (IO thread running and fed recently), as any live observer sees them. */
-export function replicasStreamingFrom(live: ObserverReport[], source: string): string[] {
+export function replicasStreamingFrom(live: ObserverReport[], source: string, silenceMs: number): string[] {
   const out = new Set<string>();
   for (const report of live) {
     for (const obs of report.nodes) {
@@ -214,7 +211,7 @@ export function replicasStreamingFrom(live: ObserverReport[], source: string): s
         (ch) =>
           ch.source === source &&
           ch.ioState === 'yes' &&
-          (ch.receivedAgoMs === undefined || ch.receivedAgoMs <= REPLICA_SILENCE_MS),
+          (ch.receivedAgoMs === undefined || ch.receivedAgoMs <= silenceMs),
       );
       if (streaming) out.add(obs.node);
     }

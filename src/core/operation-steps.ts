@@ -148,6 +148,7 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         node: j.from,
         reason: 'operation-step',
         message: `${j.kind} ${j.id}: fence old writer ${j.from}`,
+        ...(j.fenceBestEffort ? { bestEffort: true as const } : {}),
       });
       return 'wait';
     }

@@ -34,6 +34,8 @@ export function toCoordinatorConfig(file: BatonConfigFile, cluster: ClusterConfi
         downAfterFailures: t.downAfterFailures,
         downAfterMs: t.downAfterMs,
         upAfterSuccesses: t.upAfterSuccesses,
+        // The writer's guardian stamps a heartbeat every cycle: five silent cycles mean it stopped.
+        replicaSilenceMs: Math.max(1_000, 5 * t.cycleIntervalMs),
       },
     },
     timings: {

@@ -30,11 +30,16 @@ function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consis
 
 /** Virtual ms at which a trace line matching `pattern` first appears after `after`. */
 function firstAt(world: SimWorld, pattern: RegExp, after = 0): number | undefined {
-  for (const line of world.trace.lines) {
-    const at = Number(line.slice(0, 7));
-    if (at >= after && pattern.test(line)) return at;
-  }
-  return undefined;
+  const index = firstLine(world, pattern, after);
+  return index === undefined ? undefined : Number(world.trace.lines[index]?.slice(0, 7));
+}
+
+/** Index of the first trace line at or after `after` matching `pattern`: orders same-ms events. */
+function firstLine(world: SimWorld, pattern: RegExp, after = 0): number | undefined {
+  const index = world.trace.lines.findIndex(
+    (line) => Number(line.slice(0, 7)) >= after && pattern.test(line),
+  );
+  return index < 0 ? undefined : index;
 }
 
 describe('scenarios', () => {
@@ -114,8 +119,8 @@ describe('scenarios', () => {
       ),
     );
     expect(violation).toBeUndefined();
-    const shot = firstAt(world, /stonith +a shoots m-a/, 5000);
-    const promoted = firstAt(world, /put writer \{"node":"m-b"/, 5000);
+    const shot = firstLine(world, /stonith +a shoots m-a/, 5000);
+    const promoted = firstLine(world, /put writer \{"node":"m-b"/, 5000);
     expect(shot).toBeDefined();
     expect(promoted).toBeGreaterThan(shot as number);
     expect(world.checkers.checked.shots).toBe(1);

@@ -57,7 +57,7 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
     cooldownMs: rng.pick([3000, 6000, 12_000]),
     failoverBudget: { count: rng.int(2, 4), windowMs: 60_000 },
     catchupTimeoutMs: rng.pick([1000, 3000]),
-    health: { downAfterFailures: 3, downAfterMs: 1000, upAfterSuccesses: 2 },
+    health: { downAfterFailures: 3, downAfterMs: 1000, upAfterSuccesses: 2, replicaSilenceMs: 1500 },
   };
   const timings: LoopTimings = {
     cycleIntervalMs: 500,

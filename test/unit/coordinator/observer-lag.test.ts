@@ -51,7 +51,7 @@ function setup() {
       ['a1', fakeNode(a1)],
       ['b1', fakeNode(b1)],
     ]),
-    { downAfterFailures: 3, downAfterMs: 300, upAfterSuccesses: 3 },
+    { downAfterFailures: 3, downAfterMs: 300, upAfterSuccesses: 3, replicaSilenceMs: 1000 },
     100,
   );
   const lagOfB1 = async () => (await observer.observeAll()).find((o) => o.node === 'b1')?.lagMs;

@@ -14,7 +14,7 @@ function setup() {
   const etcd = new SimEtcd(sched, new Prng(3));
   const store = etcd.client('a', new ProcessGate(), 300);
   const clock: Clock = { now: () => sched.now(), wallNow: () => sched.now(), sleep: () => Promise.resolve() };
-  const publisher = new ReportPublisher(store, clusterKeys('orders'), clock, 2000, 500);
+  const publisher = new ReportPublisher(store, clusterKeys('orders'), clock, 2000, 500, 1000);
   const session = (leaseId: string): Session => ({
     leaseId,
     ttlMs: 3000,
@@ -58,6 +58,32 @@ describe('ReportPublisher', () => {
     await sched.runUntil(2000);
     expect(await publisher.publish(report({ readOnly: true }), s)).toBeDefined();
     expect(etcd.get('/baton/orders/observations/a')?.lease).toBe(lease);
+  });
+
+  it('writes when a replica channel falls silent past the bound or is fed again, not as it ages', async () => {
+    const { etcd, publisher, session } = setup();
+    const s = session(etcd.grantLease(60_000));
+    const fedAgo = (receivedAgoMs: number) =>
+      report({
+        readOnly: true,
+        replication: [
+          {
+            source: 'm-b',
+            sourceHost: 'h',
+            sourcePort: 1,
+            ioState: 'yes',
+            sqlRunning: true,
+            retrievedGtids: '2-2-5',
+            receivedAgoMs,
+          },
+        ],
+      });
+    expect(await publisher.publish(fedAgo(0), s)).toBeDefined();
+    expect(await publisher.publish(fedAgo(600), s)).toBeUndefined();
+    expect(await publisher.publish(fedAgo(1000), s)).toBeUndefined();
+    expect(await publisher.publish(fedAgo(1001), s)).toBeDefined();
+    expect(await publisher.publish(fedAgo(1500), s)).toBeUndefined();
+    expect(await publisher.publish(fedAgo(0), s)).toBeDefined();
   });
 
   it('writes again under a new lease, and knows which lease its report lives under', async () => {

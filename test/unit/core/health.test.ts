@@ -13,7 +13,12 @@ import {
   channel,
 } from './fixtures.js';
 
-const HEALTH: HealthConfig = { downAfterFailures: 3, downAfterMs: 2000, upAfterSuccesses: 2 };
+const HEALTH: HealthConfig = {
+  downAfterFailures: 3,
+  downAfterMs: 2000,
+  upAfterSuccesses: 2,
+  replicaSilenceMs: 1000,
+};
 
 /** Feed probes [ok, at] in order; return the verdict after each. */
 function run(probes: Array<[boolean, number]>, start?: ProbeHealthState): string[] {
@@ -174,6 +179,24 @@ describe('assessWriter (quorum of live observers, holistic)', () => {
       reason: 'writer-dead-quorum',
       dead: true,
     },
+    ...[
+      { agoMs: CONFIG.health.replicaSilenceMs, reason: 'writer-alive-per-replicas', dead: false },
+      { agoMs: CONFIG.health.replicaSilenceMs + 1, reason: 'writer-dead-quorum', dead: true },
+    ].map(({ agoMs, reason, dead: isDead }) => ({
+      name: `a replica last fed ${agoMs} ms ago (silence bound ${CONFIG.health.replicaSilenceMs} ms): ${reason}`,
+      snap: snapshot({
+        reports: [
+          report('coord-b', dead),
+          report(
+            'coord-w',
+            withNodes(dead, { 'rep-b2': { replication: [{ ...channel('db-a1'), receivedAgoMs: agoMs }] } }),
+          ),
+        ],
+        guardians: guardians({ a: { sessionAlive: false } }),
+      }),
+      reason,
+      dead: isDead,
+    })),
     {
       name: 'a replica fed within the silence bound still vetoes',
       snap: snapshot({

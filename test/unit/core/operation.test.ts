@@ -5,6 +5,7 @@ import { recordStepOutcome } from '../../../src/core/operation-steps.js';
 import type { SwitchoverIntent } from '../../../src/core/intent.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
 import {
+  actionsOf,
   colaAGone,
   CONFIG,
   guardians,
@@ -276,6 +277,14 @@ describe('failover step machine', () => {
       ...over,
       intentId: undefined,
     });
+
+  it('fences a writer presumed dead best-effort (a probe deadline); a switchover fences in full', () => {
+    const fenceOf = (d: ReturnType<typeof decide>) => actionsOf(d, 'fence')[0];
+    expect(fenceOf(decide(colaAGone(), NOW, CONFIG))).toMatchObject({ node: 'db-a1', bestEffort: true });
+    const switchoverFence = fenceOf(decide(snapshot({ intents: [SWITCHOVER] }), NOW, CONFIG));
+    expect(switchoverFence?.node).toBe('db-a1');
+    expect(switchoverFence?.bestEffort).toBeUndefined();
+  });
 
   it('aborts an automatic failover before the commit when the cluster got pinned', () => {
     const d = decide(
