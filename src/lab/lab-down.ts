@@ -14,6 +14,7 @@ const LAB_ENTRIES = [
   /^lab\.json(\.tmp)?$/,
   /^secrets(\.json)?$/,
   /^wan\.json$/,
+  /^fence-node$/,
   /^coordinators$/,
   /^logs$/,
   /^[ab][12]$/,

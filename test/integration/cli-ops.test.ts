@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -97,6 +97,7 @@ describe('operator CLI', () => {
       ].join('\n'),
     );
     const result = await baton(['run', '--config', file], process.env, 10_000);
+    rmSync(dir, { recursive: true, force: true });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`invalid config ${file}:`);
     expect(result.stderr).toContain('mysql: unknown field(s): password');

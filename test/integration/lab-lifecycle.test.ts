@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { baton, isRoot, newLabDir, startLab } from './support/lab.js';
 import { processState } from '../../src/lab/processes.js';
@@ -64,16 +64,19 @@ describe('lab up/down and bad input', () => {
       );
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(readLabState(dir)).toBeUndefined();
+      rmSync(dir, { recursive: true, force: true });
     } finally {
       blocker.close();
     }
   });
 
   test('missing server binaries: names them and the apt command', async () => {
-    const result = await baton(['lab', 'up', '--dir', newLabDir(), '--network', 'flat'], {
+    const dir = newLabDir();
+    const result = await baton(['lab', 'up', '--dir', dir, '--network', 'flat'], {
       ...process.env,
       BATON_LAB_BIN_PATH: '/nonexistent',
     });
+    rmSync(dir, { recursive: true, force: true });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /etcd, mariadbd, mariadb-install-db not found: install with `sudo apt-get install -y etcd-server etcd-client mariadb-server/,
@@ -85,6 +88,7 @@ describe('lab up/down and bad input', () => {
     const noLab = await baton(['lab', 'status', '--dir', dir]);
     expect(noLab.code).toBe(1);
     expect(noLab.stderr).toBe(`baton: no lab in ${dir} (start one with \`baton lab up --dir ${dir}\`)\n`);
+    rmSync(dir, { recursive: true, force: true });
 
     const lab = await startLab({ network: 'flat', basePort: 34400 });
     try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -127,9 +127,13 @@ describe('secrets', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'baton-secret-'));
     const file = path.join(dir, 'pw');
     writeFileSync(file, 's3cret with space\n', { mode: 0o600 });
-    expect(resolvePassword({ user: 'baton', passwordFile: file }, 'mysql', 'c.yaml')).toBe(
-      's3cret with space',
-    );
+    try {
+      expect(resolvePassword({ user: 'baton', passwordFile: file }, 'mysql', 'c.yaml')).toBe(
+        's3cret with space',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a missing file or variable is a config error naming the field', () => {
