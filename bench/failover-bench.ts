@@ -1,15 +1,32 @@
 /**
  * Measures what the issue's performance targets are about, on the real lab:
- *   npm run bench -- [--runs N] [--faults kill,hang,cut] [--idle-seconds S]
+ *   npm run bench -- [--runs N] [--faults kill,hang,cut,cut-raft-a] [--idle-seconds S]
  * For each fault, N runs of: lab with coordinators (availability policy) -> steady writes ->
  * fault on the writer (a1) -> b1 writable -> write outage as the client saw it. Prints every
  * run and p50/p99 per fault, then the coordinators' idle RSS and CPU.
+ * cut-raft-a is the colo cut's worst case: etcd's raft leader is moved into site a just before
+ * the cut (as if the witness member had been down), so etcd renews every lease on re-election.
  */
 import { readFileSync } from 'node:fs';
+import { systemClock } from '../src/clock.js';
+import { createEtcdClient } from '../src/etcd/client.js';
+import { RaftLeaderKeeper } from '../src/etcd/raft-leader.js';
 import { startScenario } from '../test/integration/support/scenario.js';
 import { eventually } from '../test/integration/support/lab.js';
 
-type Fault = 'kill' | 'hang' | 'cut';
+type Fault = 'kill' | 'hang' | 'cut' | 'cut-raft-a';
+
+async function moveRaftLeader(endpoints: string[], member: string): Promise<void> {
+  const pool = createEtcdClient({ endpoints });
+  const keeper = new RaftLeaderKeeper(pool, { endpoints }, member, systemClock);
+  try {
+    const outcome = await keeper.ensure(systemClock.now() + 3000);
+    if (outcome.kind === 'skipped') throw new Error(`raft leader not moved to ${member}: ${outcome.detail}`);
+  } finally {
+    keeper.close();
+    pool.close();
+  }
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,10 +41,11 @@ function percentile(values: number[], p: number): number {
 async function runOnce(fault: Fault): Promise<number> {
   const scenario = await startScenario({ policy: 'availability' });
   try {
+    if (fault === 'cut-raft-a') await moveRaftLeader((await scenario.lab.status()).etcd.endpoints, 'a');
     const faultAt = Date.now();
     if (fault === 'kill') await scenario.lab.fault('kill', 'a1');
     if (fault === 'hang') await scenario.lab.fault('stop', 'a1');
-    if (fault === 'cut') await scenario.lab.fault('cut', 'a');
+    if (fault === 'cut' || fault === 'cut-raft-a') await scenario.lab.fault('cut', 'a');
     await scenario.waitForWriter('b1', 30_000);
     await eventually(
       async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
@@ -41,7 +59,7 @@ async function runOnce(fault: Fault): Promise<number> {
     console.log(
       `${fault}: write outage ${outage.ms} ms (b1 took writes ${(firstOnB1?.ackedAt ?? 0) - faultAt} ms after the fault)`,
     );
-    return fault === 'cut' ? (firstOnB1?.ackedAt ?? 0) - faultAt : outage.ms;
+    return fault.startsWith('cut') ? (firstOnB1?.ackedAt ?? 0) - faultAt : outage.ms;
   } finally {
     if (fault === 'hang') await scenario.lab.fault('cont', 'a1').catch(() => undefined);
     await scenario.lab.down();
@@ -91,7 +109,7 @@ for (const fault of faults) {
     }
   }
   if (results.length > 0) {
-    const label = fault === 'cut' ? 'new writer taking writes after the cut' : 'write outage';
+    const label = fault.startsWith('cut') ? 'new writer taking writes after the cut' : 'write outage';
     console.log(
       `== ${fault}: ${label} over ${results.length}/${runs} runs: p50 ${percentile(results, 50)} ms, p99 ${percentile(results, 99)} ms, max ${Math.max(...results)} ms`,
     );

@@ -1,0 +1,67 @@
+/**
+ * One fault on the lab, with the coordinators' own account of it: where did the time go?
+ *   node --import tsx bench/trace-fault.ts kill|hang|cut [OUT_DIR]
+ * Starts a lab with coordinators and a write load, applies the fault to the writer (a1 / site a),
+ * waits for b1 to take writes, keeps every log in OUT_DIR, and prints the coordinators'
+ * decisions, actions, guardian and session events merged in time order, relative to the fault.
+ */
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eventually } from '../test/integration/support/lab.js';
+import { startScenario } from '../test/integration/support/scenario.js';
+
+const fault = process.argv[2] ?? '';
+if (!['kill', 'hang', 'cut'].includes(fault)) {
+  console.error('usage: node --import tsx bench/trace-fault.ts kill|hang|cut [OUT_DIR]');
+  process.exit(2);
+}
+const out = process.argv[3] ?? mkdtempSync(path.join(tmpdir(), `baton-trace-${fault}-`));
+const SHOWN = new Set(['decision', 'action', 'guardian', 'session-ended', 'session-opened', 'fence-command']);
+
+const scenario = await startScenario({ policy: 'availability' });
+let faultAt = 0;
+try {
+  faultAt = Date.now();
+  if (fault === 'kill') await scenario.lab.fault('kill', 'a1');
+  if (fault === 'hang') await scenario.lab.fault('stop', 'a1');
+  if (fault === 'cut') await scenario.lab.fault('cut', 'a');
+  console.log(`fault command returned after ${Date.now() - faultAt} ms`);
+  await eventually(
+    async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
+    30_000,
+    'a write on b1',
+  );
+  const first = scenario.client.acks.find((a) => a.node === 'b1');
+  console.log(`first write acknowledged by b1 ${(first?.ackedAt ?? 0) - faultAt} ms after the fault`);
+} finally {
+  if (fault === 'hang') await scenario.lab.fault('cont', 'a1').catch(() => undefined);
+  await scenario.finish().catch((error: Error) => console.log(`invariants: ${error.message}`));
+  cpSync(path.join(scenario.lab.dir, 'logs'), out, { recursive: true });
+  await scenario.lab.down();
+}
+
+const lines: { at: number; text: string }[] = [];
+for (const file of readdirSync(out).filter((f) => f.startsWith('coord-'))) {
+  for (const raw of readFileSync(path.join(out, file), 'utf8').split('\n')) {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (!SHOWN.has(String(entry.event))) continue;
+    const at = Date.parse(String(entry.time)) - faultAt;
+    if (at < -1000) continue;
+    const { time, level, pid, cluster, coordinator, component, msg, ...rest } = entry;
+    void [time, level, pid, cluster, component];
+    lines.push({
+      at,
+      text: `${String(coordinator ?? file).padEnd(2)} ${String(msg)} ${JSON.stringify(rest)}`,
+    });
+  }
+}
+for (const line of lines.sort((a, b) => a.at - b.at)) {
+  console.log(`${String(line.at).padStart(6)} ms  ${line.text.slice(0, 220)}`);
+}
+console.log(`logs: ${out}`);
