@@ -56,9 +56,10 @@ function keepRaftLeader(
   let lastMoveAt = -Infinity;
   let lastSaid = '';
   let running = false;
-  const say = (what: string, level: 'info' | 'warn', fields: Record<string, unknown>): void => {
-    if (what === lastSaid) return;
-    lastSaid = what;
+  /** Logs `what` unless the last thing said had the same key (error texts carry timings). */
+  const say = (key: string, what: string, level: 'info' | 'warn', fields: Record<string, unknown>): void => {
+    if (key === lastSaid) return;
+    lastSaid = key;
     log[level]({ event: 'raft-leader', preferred: keeper.preferred, ...fields }, what);
   };
   const check = async (): Promise<void> => {
@@ -74,12 +75,18 @@ function keepRaftLeader(
           `moved etcd raft leadership from ${outcome.from} to ${outcome.to}`,
         );
       } else if (outcome.kind === 'in-place') {
-        say(`etcd raft leader is ${keeper.preferred}, as preferred`, 'info', { inPlace: true });
+        say('in-place', `etcd raft leader is ${keeper.preferred}, as preferred`, 'info', { inPlace: true });
       } else {
-        say(`etcd raft leader not moved to ${keeper.preferred}: ${outcome.detail}`, 'warn', {});
+        say(
+          outcome.detail,
+          `etcd raft leader not moved to ${keeper.preferred}: ${outcome.detail}`,
+          'warn',
+          {},
+        );
       }
     } catch (error) {
-      say(`etcd raft leader check failed: ${(error as Error).message}`, 'warn', {});
+      const { name, message } = error as Error;
+      say(name, `etcd raft leader check failed: ${message}`, 'warn', {});
     } finally {
       running = false;
     }
