@@ -30,6 +30,7 @@ export class DeadlineConnection {
     private readonly core: mysql.Connection,
     private readonly clock: Clock,
     readonly label: string,
+    readonly multipleStatements: boolean,
   ) {
     // Errors on an idle connection (server gone away) must not crash the process.
     core.on('error', () => {
@@ -40,8 +41,17 @@ export class DeadlineConnection {
     });
   }
 
-  /** Open a connection; the deadline covers TCP connect and the handshake. */
-  static async open(endpoint: MysqlEndpoint, clock: Clock, deadline: MonoMs): Promise<DeadlineConnection> {
+  /**
+   * Open a connection; the deadline covers TCP connect and the handshake. `multipleStatements`
+   * only for a connection that runs constant SQL (the probe's): statements with values are
+   * interpolated client-side, and a second statement must never be able to ride along.
+   */
+  static async open(
+    endpoint: MysqlEndpoint,
+    clock: Clock,
+    deadline: MonoMs,
+    { multipleStatements = false }: { multipleStatements?: boolean } = {},
+  ): Promise<DeadlineConnection> {
     const label = `${endpoint.host}:${endpoint.port}`;
     const left = remainingMs(clock, deadline);
     const cap = endpoint.connectTimeoutMs ?? 1000;
@@ -58,7 +68,7 @@ export class DeadlineConnection {
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,
-      multipleStatements: false,
+      multipleStatements,
     };
     if (endpoint.ssl) options.ssl = endpoint.ssl;
     const core = mysql.createConnection(options);
@@ -66,7 +76,7 @@ export class DeadlineConnection {
       core.once('connect', () => resolve());
       core.once('error', reject);
     });
-    const conn = new DeadlineConnection(core, clock, label);
+    const conn = new DeadlineConnection(core, clock, label, multipleStatements);
     try {
       await withDeadline(clock, deadline, `connect ${label}`, connected, () => conn.destroy());
     } catch (err) {
@@ -95,12 +105,33 @@ export class DeadlineConnection {
     what: string,
     values?: unknown[],
   ): Promise<T[]> {
+    const rows = await this.send(sql, deadline, what, values);
+    return (Array.isArray(rows) ? rows : []) as T[];
+  }
+
+  /**
+   * Several statements in one round trip (connections opened with multipleStatements): one
+   * array of rows per statement, in order (empty for a statement that returns no rows). The
+   * first failing statement rejects the whole call; the rest are not run.
+   */
+  async queryResults(sql: string, deadline: MonoMs, what: string): Promise<Row[][]> {
+    if (!this.multipleStatements)
+      throw new Error(`${what}: connection was not opened for multiple statements`);
+    const results = await this.send(sql, deadline, what);
+    if (!Array.isArray(results)) return [[]]; // one statement without rows (an OK packet)
+    // mysql2 nests result sets only when there are several: one SELECT comes back as its rows.
+    const nested = results.length > 0 && results.every((r) => Array.isArray(r) || isOkPacket(r));
+    if (!nested) return [results as Row[]];
+    return results.map((r) => (Array.isArray(r) ? (r as Row[]) : []));
+  }
+
+  private async send(sql: string, deadline: MonoMs, what: string, values?: unknown[]): Promise<unknown> {
     if (this.isBroken)
       throw toDatabaseError({ code: 'PROTOCOL_CONNECTION_LOST', message: 'connection is broken' }, what);
-    const work = new Promise<T[]>((resolve, reject) => {
+    const work = new Promise<unknown>((resolve, reject) => {
       const callback = (err: unknown, rows: unknown): void => {
         if (err) reject(err);
-        else resolve((Array.isArray(rows) ? rows : []) as T[]);
+        else resolve(rows);
       };
       if (values) this.core.query(sql, values, callback);
       else this.core.query(sql, callback);
@@ -134,4 +165,9 @@ export class DeadlineConnection {
       this.destroy(),
     );
   }
+}
+
+/** What a statement without rows answers (mysql2's ResultSetHeader). */
+function isOkPacket(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'affectedRows' in value;
 }

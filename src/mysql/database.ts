@@ -1,8 +1,10 @@
 /**
  * The Database port for one MySQL/MariaDB server.
  *
- * Connections are dedicated (no pool): at most one idle connection is kept for the next
- * operation; any connection that hit a deadline or lost its socket is destroyed, and the
+ * Connections are dedicated (no pool): at most two idle connections are kept, one for probes
+ * (opened with multipleStatements, it only ever runs the constant probe text, so a probe is one
+ * round trip) and one for everything else; any connection that hit a deadline or lost its
+ * socket is destroyed, and the
  * statement it was running is KILLed server-side on a fresh, short-lived connection (a client
  * deadline alone leaves the statement running on the server). SELECTs also carry a
  * server-side limit (max_statement_time / MAX_EXECUTION_TIME) derived from the deadline.
@@ -19,19 +21,14 @@ import {
   dialectFor,
   formatStatement,
   mariadbPendingGtids,
+  probeSql,
   type Dialect,
   type ReplicationCredentials,
   type ReplicationSource,
   type Statement,
 } from './dialect.js';
 import { DatabaseQueryError, DatabaseUnavailableError, ER } from './errors.js';
-import {
-  HEARTBEAT_TABLE,
-  heartbeatLagColumn,
-  heartbeatLagSql,
-  heartbeatSchemaSql,
-  heartbeatWriteSql,
-} from './heartbeat.js';
+import { HEARTBEAT_TABLE, heartbeatLagSql, heartbeatSchemaSql, heartbeatWriteSql } from './heartbeat.js';
 import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
 
 export interface MysqlNodeSettings extends MysqlEndpoint {
@@ -56,8 +53,13 @@ interface Session {
   serverId: number;
 }
 
+/** Which idle connection an operation uses: probes have their own (see the file comment). */
+type Slot = 'probe' | 'command';
+
 export class MysqlDatabase implements Database {
-  private idle: Session | undefined;
+  private readonly idle: Partial<Record<Slot, Session>> = {};
+  /** After close(), connections are closed after use instead of kept (the process can exit). */
+  private closed = false;
   /** Once the heartbeat table exists, probes read the lag with the variables (one round trip less). */
   private heartbeatTableSeen = false;
   private readonly log: Logger;
@@ -71,38 +73,46 @@ export class MysqlDatabase implements Database {
   }
 
   /**
-   * Three facts in two round trips once the heartbeat table is known to exist (probes of a
-   * remote colo pay the WAN latency per round trip): variables plus lag, then replica status.
+   * Three facts in one round trip once the heartbeat table is known to exist (probes of a
+   * remote colo pay the WAN latency per round trip): variables plus lag, and replica status.
    */
   async probe(deadline: MonoMs): Promise<Probe> {
-    return this.withSession(deadline, 'probe', async (s) => {
-      let vars: Record<string, unknown> | undefined;
-      if (this.heartbeatTableSeen) {
-        try {
-          [vars] = await this.select(
-            s,
-            `${s.dialect.probeVariables()}, ${heartbeatLagColumn}`,
-            deadline,
-            'probe',
-          );
-        } catch (err) {
-          if (!isMissingTable(err)) throw err;
-          this.heartbeatTableSeen = false;
+    return this.withSession(
+      deadline,
+      'probe',
+      async (s) => {
+        let results: Array<Record<string, unknown>[]> | undefined;
+        if (this.heartbeatTableSeen) {
+          try {
+            results = await s.conn.queryResults(
+              probeSql(s.dialect, remainingMs(this.clock, deadline), true),
+              deadline,
+              'probe',
+            );
+          } catch (err) {
+            if (!isMissingTable(err)) throw err;
+            this.heartbeatTableSeen = false;
+          }
         }
-      }
-      if (!vars) [vars] = await this.select(s, s.dialect.probeVariables(), deadline, 'probe variables');
-      const replicas = await s.conn.query(s.dialect.replicaStatus(), deadline, 'replica status');
-      const probe: Probe = {
-        readOnly: Number(vars?.readOnly) === 1,
-        executedGtids: String(vars?.executedGtids ?? '').replace(/\s+/g, ''),
-        replication: replicas.map((row) => s.dialect.parseReplicaStatus(row)),
-        serverId: Number(vars?.serverId),
-        version: String(vars?.version ?? ''),
-      };
-      const lag = this.heartbeatTableSeen ? lagMs(vars?.lagUs) : await this.heartbeatLag(s, deadline);
-      if (lag !== undefined) probe.heartbeatLagMs = lag;
-      return probe;
-    });
+        results ??= await s.conn.queryResults(
+          probeSql(s.dialect, remainingMs(this.clock, deadline), false),
+          deadline,
+          'probe',
+        );
+        const [[vars] = [], replicas = []] = results;
+        const probe: Probe = {
+          readOnly: Number(vars?.readOnly) === 1,
+          executedGtids: String(vars?.executedGtids ?? '').replace(/\s+/g, ''),
+          replication: replicas.map((row) => s.dialect.parseReplicaStatus(row)),
+          serverId: Number(vars?.serverId),
+          version: String(vars?.version ?? ''),
+        };
+        const lag = this.heartbeatTableSeen ? lagMs(vars?.lagUs) : await this.heartbeatLag(s, deadline);
+        if (lag !== undefined) probe.heartbeatLagMs = lag;
+        return probe;
+      },
+      'probe',
+    );
   }
 
   /**
@@ -216,10 +226,16 @@ export class MysqlDatabase implements Database {
     });
   }
 
+  /**
+   * Close the idle connections. An operation still running (or started later: a guardian's
+   * self-fence after shutdown) still works, but its connection is closed afterwards, not kept.
+   */
   async close(): Promise<void> {
-    const idle = this.idle;
-    this.idle = undefined;
-    await idle?.conn.close(this.clock.now() + 1000);
+    this.closed = true;
+    const idle = [this.idle.probe, this.idle.command];
+    delete this.idle.probe;
+    delete this.idle.command;
+    await Promise.all(idle.map((s) => s?.conn.close(this.clock.now() + 1000)));
   }
 
   // -------------------------------------------------------------------------------------
@@ -230,40 +246,53 @@ export class MysqlDatabase implements Database {
    * retried once on a fresh connection within the same deadline, rather than reporting a
    * healthy server as failing.
    */
-  private async withSession<T>(deadline: MonoMs, what: string, work: (s: Session) => Promise<T>): Promise<T> {
-    const reused = this.idle !== undefined && !this.idle.conn.broken;
+  private async withSession<T>(
+    deadline: MonoMs,
+    what: string,
+    work: (s: Session) => Promise<T>,
+    slot: Slot = 'command',
+  ): Promise<T> {
+    const idle = this.idle[slot];
+    const reused = idle !== undefined && !idle.conn.broken;
     try {
-      return await this.attempt(deadline, what, work);
+      return await this.attempt(deadline, what, work, slot);
     } catch (err) {
       if (!reused || !(err instanceof DatabaseUnavailableError) || remainingMs(this.clock, deadline) <= 0)
         throw err;
       this.log.debug({ what, err: err.message }, 'idle connection was dead; retrying on a new one');
-      return this.attempt(deadline, what, work);
+      return this.attempt(deadline, what, work, slot);
     }
   }
 
-  private async attempt<T>(deadline: MonoMs, what: string, work: (s: Session) => Promise<T>): Promise<T> {
-    const session = await this.takeSession(deadline);
+  private async attempt<T>(
+    deadline: MonoMs,
+    what: string,
+    work: (s: Session) => Promise<T>,
+    slot: Slot,
+  ): Promise<T> {
+    const session = await this.takeSession(deadline, slot);
     try {
       const result = await work(session);
-      this.release(session);
+      this.release(session, slot);
       return result;
     } catch (err) {
       if (session.conn.broken) {
         if (err instanceof DeadlineExceededError) this.killOnServer(session.conn.threadId);
       } else {
-        this.release(session);
+        this.release(session, slot);
       }
       this.log.debug({ what, err: (err as Error).message }, 'operation failed');
       throw err;
     }
   }
 
-  private async takeSession(deadline: MonoMs): Promise<Session> {
-    const idle = this.idle;
-    this.idle = undefined;
+  private async takeSession(deadline: MonoMs, slot: Slot): Promise<Session> {
+    const idle = this.idle[slot];
+    delete this.idle[slot];
     if (idle && !idle.conn.broken) return idle;
-    const conn = await DeadlineConnection.open(this.settings, this.clock, deadline);
+    const conn = await DeadlineConnection.open(this.settings, this.clock, deadline, {
+      multipleStatements: slot === 'probe',
+    });
     try {
       const [row] = await conn.query(
         'SELECT VERSION() AS version, @@global.server_id AS serverId',
@@ -277,10 +306,10 @@ export class MysqlDatabase implements Database {
     }
   }
 
-  private release(session: Session): void {
+  private release(session: Session, slot: Slot): void {
     if (session.conn.broken) return;
-    if (this.idle) void session.conn.close(this.clock.now() + 1000);
-    else this.idle = session;
+    if (this.idle[slot] || this.closed) void session.conn.close(this.clock.now() + 1000);
+    else this.idle[slot] = session;
   }
 
   /** The client gave up on a statement; make the server give up too. Best effort, bounded. */

@@ -8,6 +8,7 @@
 import mysql from 'mysql2';
 import type { ReplicationStatus } from '../coordinator/ports.js';
 import { UnsupportedServerError } from './errors.js';
+import { heartbeatLagColumn } from './heartbeat.js';
 
 export type Flavor = 'mariadb' | 'mysql';
 
@@ -48,6 +49,20 @@ export interface Dialect {
   stopReplication(): string;
   startReplication(): string;
   changeSource(source: ReplicationSource, credentials?: ReplicationCredentials): Statement;
+}
+
+/**
+ * A whole probe in one round trip, for a connection opened with multipleStatements (the probe
+ * connection, which only ever runs this constant text): the variables (plus the heartbeat lag
+ * once the table is known to exist), limited server-side to `limitMs`, then replica status.
+ * The answer is two result sets: one row of variables (see probeVariables, plus lagUs), then
+ * one row per replication channel.
+ */
+export function probeSql(dialect: Dialect, limitMs: number, withHeartbeatLag: boolean): string {
+  const variables = withHeartbeatLag
+    ? `${dialect.probeVariables()}, ${heartbeatLagColumn}`
+    : dialect.probeVariables();
+  return `${dialect.limitSelect(variables, limitMs)}; ${dialect.replicaStatus()}`;
 }
 
 export function detectFlavor(version: string): Flavor {

@@ -6,6 +6,7 @@ import {
   mariadbDialect,
   mariadbPendingGtids,
   mysqlDialect,
+  probeSql,
 } from '../../../src/mysql/dialect.js';
 import { UnsupportedServerError } from '../../../src/mysql/errors.js';
 
@@ -148,6 +149,30 @@ describe('MySQL 8.0.23+/8.4 SQL (not run against a server)', () => {
       retrievedGtids: 'aaa:1-5,bbb:1-2',
       secondsBehind: 0,
     });
+  });
+});
+
+describe('probe in one round trip', () => {
+  it('MariaDB: limited variables (with the heartbeat lag once the table exists), then all channels', () => {
+    expect(probeSql(mariadbDialect, 150, true)).toBe(
+      'SET STATEMENT max_statement_time=0.150 FOR SELECT @@global.read_only AS readOnly, ' +
+        '@@global.gtid_current_pos AS executedGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
+        '(SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
+        'SHOW ALL SLAVES STATUS',
+    );
+    expect(probeSql(mariadbDialect, 150, false)).toBe(
+      `${mariadbDialect.limitSelect(mariadbDialect.probeVariables(), 150)}; SHOW ALL SLAVES STATUS`,
+    );
+  });
+
+  it('MySQL 8: the hint goes on the SELECT, replica status with the 8.4 syntax', () => {
+    const sql = probeSql(mysqlDialect, 150, true);
+    expect(sql).toMatch(/^SELECT \/\*\+ MAX_EXECUTION_TIME\(150\) \*\/ @@global\.read_only AS readOnly, /);
+    expect(sql).toContain('@@global.gtid_executed AS executedGtids');
+    expect(sql).toContain('FROM baton.heartbeat) AS lagUs; SHOW REPLICA STATUS');
+    expect(sql).not.toMatch(/SLAVE|MASTER/);
+    // Exactly two statements: the variables' result set, then the channels'.
+    expect(sql.split('; ')).toHaveLength(2);
   });
 });
 
