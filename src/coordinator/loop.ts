@@ -220,7 +220,13 @@ export class Coordinator {
       }
     }
 
-    if (leadership && view && this.leader.current() === leadership) await this.lead(leadership, view, report);
+    if (leadership && view && this.leader.current() === leadership) {
+      await this.lead(leadership, view, report);
+      // Done/failed intents do not pile up under the prefix the leader reads every cycle.
+      await this.state
+        .pruneIntents(view, clock.wallNow(), clock.now() + t.storeTimeoutMs)
+        .catch((error: unknown) => this.log('prune-intents-failed', { error: describe(error) }));
+    }
   }
 
   /**

@@ -81,9 +81,16 @@ export interface Leadership {
   resign(deadline: MonoMs): Promise<void>;
 }
 
+/** One key, or every key under a prefix. */
+export type Read = { key: string } | { prefix: string };
+
 export interface Store {
   get(key: string, deadline: MonoMs): Promise<KeyValue | undefined>;
   getPrefix(prefix: string, deadline: MonoMs): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /** Several reads in one call, all at one revision (etcd: one read-only txn of ranges, a
+   * linearizable read). `results[i]` is what `reads[i]` matched, in key order (at most one kv
+   * for a key). */
+  readAll(reads: readonly Read[], deadline: MonoMs): Promise<{ results: KeyValue[][]; revision: number }>;
   put(key: string, value: string, deadline: MonoMs, lease?: string): Promise<number>;
   txn(compares: Compare[], ops: Op[], deadline: MonoMs): Promise<TxnResult>;
   watchPrefix(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch;

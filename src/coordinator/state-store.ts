@@ -1,8 +1,8 @@
 /**
  * Reads a cluster's state from etcd into the core's ClusterSnapshot, and turns the core's new
- * PersistedState into etcd ops. Reads are separate calls (each with the same deadline), not one
- * revision: every write that depends on what was read carries a compare, so a torn read can
- * only make a guarded write fail, never make a wrong one succeed.
+ * PersistedState into etcd ops. Every read is one call at one revision (Store.readAll: an etcd
+ * txn of ranges), so what a cycle sees is a state that existed; writes that depend on it still
+ * carry compares, which is what makes them safe.
  */
 
 import type {
@@ -20,7 +20,7 @@ import type {
   WriterRecord,
 } from '../core/index.js';
 import type { ClusterKeys } from './keys.js';
-import type { Compare, KeyValue, MonoMs, Op, Store } from './ports.js';
+import type { Compare, KeyValue, MonoMs, Op, Read, Store } from './ports.js';
 import {
   decodeAntiFlap,
   decodeIntent,
@@ -45,8 +45,36 @@ export interface StoreView {
   intents: Intent[];
   /** Reports present (their leases alive), by coordinator, with their key revisions. */
   reports: Map<string, { report: PublishedReport; modRevision: number }>;
+  /** Done and failed intents with their keys, for pruning (see resolvedIntentsToPrune). */
+  resolvedIntents?: ResolvedIntent[];
   /** Records that could not be decoded (reported, otherwise treated as absent). */
   unreadable: string[];
+}
+
+export interface ResolvedIntent {
+  key: string;
+  modRevision: number;
+  createRevision: number;
+  /** The CLI's wall-clock ms when it was submitted. */
+  at: number;
+}
+
+/** Done and failed intents are kept this long (wall-clock ms since submission)... */
+export const RESOLVED_INTENT_KEEP_MS = 60 * 60 * 1000;
+/** ...and at most this many of them (the newest), so the leader's per-cycle read stays small. */
+export const RESOLVED_INTENT_KEEP_COUNT = 20;
+/** etcd refuses a txn with more than 128 operations (--max-txn-ops); the rest goes next cycle. */
+const MAX_PRUNE_PER_TXN = 50;
+
+/**
+ * Resolved intents to delete: older than RESOLVED_INTENT_KEEP_MS, or beyond the newest
+ * RESOLVED_INTENT_KEEP_COUNT (by creation). Pending and in-progress ones are never pruned.
+ */
+export function resolvedIntentsToPrune(resolved: readonly ResolvedIntent[], now: number): ResolvedIntent[] {
+  const newestFirst = [...resolved].sort((a, b) => b.createRevision - a.createRevision);
+  return newestFirst.filter(
+    (intent, index) => index >= RESOLVED_INTENT_KEEP_COUNT || !(now - intent.at < RESOLVED_INTENT_KEEP_MS),
+  );
 }
 
 export class ClusterStateStore {
@@ -60,17 +88,18 @@ export class ClusterStateStore {
   ) {}
 
   /**
-   * The writer record and the operation journal (what a guardian needs every cycle), read in
-   * this order, one after the other: the leader writes the journal's later steps only after the
-   * writer record, so a journal read first can only be older than the writer record read after
-   * it. Read in parallel, a guardian once saw writer m-b@2 next to a journal already past its
-   * commit (sim seed 52189), took the hold for over and reopened m-b after m-a@3 was committed.
+   * The writer record and the operation journal (what a guardian needs every cycle), at one
+   * revision. They must never be torn: the leader writes the journal's later steps after the
+   * writer record, and a guardian that once saw writer m-b@2 next to a journal already past its
+   * commit (sim seed 52189, when they were separate reads) took the hold for over and reopened
+   * m-b after m-a@3 was committed.
    */
   async readWriter(
     deadline: MonoMs,
   ): Promise<{ writer?: WriterRecord; operation?: OperationJournal; modRevision: number }> {
-    const operationKv = await this.store.get(this.keys.operation, deadline);
-    const writerKv = await this.store.get(this.keys.writer, deadline);
+    const {
+      results: [[operationKv] = [], [writerKv] = []],
+    } = await this.store.readAll([{ key: this.keys.operation }, { key: this.keys.writer }], deadline);
     const out: { writer?: WriterRecord; operation?: OperationJournal; modRevision: number } = {
       modRevision: writerKv?.modRevision ?? 0,
     };
@@ -79,25 +108,38 @@ export class ClusterStateStore {
     return out;
   }
 
+  /** Everything the leader decides from, in one call at one revision. */
   async read(deadline: MonoMs): Promise<StoreView> {
     const k = this.keys;
-    // The journal strictly before the writer record (see readWriter); the rest in parallel.
-    const operation = await this.store.get(k.operation, deadline);
-    const [writer, pin, cooldown, quarantine, intents, reports] = await Promise.all([
-      this.store.get(k.writer, deadline),
-      this.store.get(k.pin, deadline),
-      this.store.get(k.cooldown, deadline),
-      this.store.get(k.quarantine, deadline),
-      this.store.getPrefix(k.intentsPrefix, deadline),
-      this.store.getPrefix(k.observationsPrefix, deadline),
-    ]);
+    const reads: Read[] = [
+      { key: k.operation },
+      { key: k.writer },
+      { key: k.pin },
+      { key: k.cooldown },
+      { key: k.quarantine },
+      { prefix: k.intentsPrefix },
+      { prefix: k.observationsPrefix },
+    ];
+    const {
+      results: [
+        [operation] = [],
+        [writer] = [],
+        [pin] = [],
+        [cooldown] = [],
+        [quarantine] = [],
+        intents = [],
+        reports = [],
+      ],
+    } = await this.store.readAll(reads, deadline);
     const unreadable: string[] = [];
+    const resolvedIntents: ResolvedIntent[] = [];
     const view: StoreView = {
       writerModRevision: writer?.modRevision ?? 0,
       antiFlap: { failoverTimes: [] },
       quarantine: {},
       intents: [],
       reports: new Map(),
+      resolvedIntents,
       unreadable,
     };
     const decode = <T>(kv: KeyValue | undefined, fn: (key: string, value: string) => T): T | undefined => {
@@ -117,15 +159,49 @@ export class ClusterStateStore {
     const o = decode(operation, decodeOperation);
     if (o) view.operation = o;
     view.quarantine = decode(quarantine, decodeQuarantine) ?? {};
-    for (const kv of intents.kvs) {
+    for (const kv of intents) {
       const intent = decode(kv, decodeIntent);
-      if (intent) view.intents.push(intent);
+      if (!intent) continue;
+      view.intents.push(intent);
+      if (intent.status === 'done' || intent.status === 'failed') {
+        const at = typeof intent.at === 'number' ? intent.at : 0;
+        resolvedIntents.push({
+          key: kv.key,
+          modRevision: kv.modRevision,
+          createRevision: kv.createRevision,
+          at,
+        });
+      }
     }
-    for (const kv of reports.kvs) {
+    // Keys gone from the store (pruned intents, reports of expired sessions) leave the cache too.
+    const present = new Set([...intents, ...reports].map((kv) => kv.key));
+    for (const key of this.decodedCache.keys()) {
+      const underPrefix = key.startsWith(k.intentsPrefix) || key.startsWith(k.observationsPrefix);
+      if (underPrefix && !present.has(key)) this.decodedCache.delete(key);
+    }
+    for (const kv of reports) {
       const report = decode(kv, decodeReport);
       if (report) view.reports.set(report.coordinator, { report, modRevision: kv.modRevision });
     }
     return view;
+  }
+
+  /**
+   * Delete the resolved intents resolvedIntentsToPrune picks from this view, each only if it is
+   * still the version we read (a plain txn: removing a finished request is safe from anyone, and
+   * only the leader calls it). Returns how many were deleted.
+   */
+  async pruneIntents(view: StoreView, now: number, deadline: MonoMs): Promise<number> {
+    const prune = resolvedIntentsToPrune(view.resolvedIntents ?? [], now).slice(0, MAX_PRUNE_PER_TXN);
+    if (prune.length === 0) return 0;
+    const result = await this.store.txn(
+      prune.map((i) => ({ key: i.key, target: 'modRevision', equals: i.modRevision })),
+      prune.map((i) => ({ delete: i.key })),
+      deadline,
+    );
+    if (!result.succeeded) return 0;
+    view.resolvedIntents = view.resolvedIntents?.filter((i) => !prune.includes(i));
+    return prune.length;
   }
 
   /**

@@ -10,6 +10,7 @@ import type {
   KeyValue,
   MonoMs,
   Op,
+  Read,
   Session,
   Store,
   TxnResult,
@@ -79,6 +80,40 @@ export class EtcdStore implements Store {
       return { kvs: res.kvs.map(fromEtcdKv), revision: Number(res.header.revision) };
     } catch (err) {
       throw toStoreError(err, `get prefix ${prefix}`);
+    }
+  }
+
+  /**
+   * One read-only txn whose success branch holds a RangeRequest per read: one gRPC call, one
+   * revision, and etcd serves it as a linearizable read (ReadIndex, no raft proposal).
+   */
+  async readAll(
+    reads: readonly Read[],
+    deadline: MonoMs,
+  ): Promise<{ results: KeyValue[][]; revision: number }> {
+    try {
+      const res = await this.client.kv.txn(
+        {
+          compare: [],
+          success: reads.map((r) => ({
+            request_range:
+              'key' in r
+                ? { key: Buffer.from(r.key) }
+                : { key: Buffer.from(r.prefix), range_end: prefixRangeEnd(r.prefix) },
+          })),
+          failure: [],
+        },
+        this.callOptions(deadline),
+      );
+      if (res.responses.length !== reads.length) {
+        throw new Error(`read of ${reads.length} ranges answered with ${res.responses.length}`);
+      }
+      return {
+        results: res.responses.map((r) => (r.response_range?.kvs ?? []).map(fromEtcdKv)),
+        revision: Number(res.header.revision),
+      };
+    } catch (err) {
+      throw toStoreError(err, `read ${reads.map((r) => ('key' in r ? r.key : `${r.prefix}*`)).join(', ')}`);
     }
   }
 

@@ -18,6 +18,7 @@ import {
   type Leadership,
   type MonoMs,
   type Op,
+  type Read,
   type Session,
   type Store,
   type TxnResult,
@@ -333,6 +334,17 @@ export class SimStoreClient implements Store {
   getPrefix(prefix: string, deadline: MonoMs): Promise<{ kvs: KeyValue[]; revision: number }> {
     return this.call('getPrefix', deadline, () => ({
       kvs: this.server.getPrefix(prefix),
+      revision: this.server.revision,
+    }));
+  }
+
+  readAll(reads: readonly Read[], deadline: MonoMs): Promise<{ results: KeyValue[][]; revision: number }> {
+    return this.call('readAll', deadline, () => ({
+      results: reads.map((r) => {
+        if ('prefix' in r) return this.server.getPrefix(r.prefix);
+        const kv = this.server.get(r.key);
+        return kv ? [kv] : [];
+      }),
       revision: this.server.revision,
     }));
   }

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { PersistedState } from '../../../src/core/index.js';
 import { clusterKeys } from '../../../src/coordinator/keys.js';
-import { ClusterStateStore } from '../../../src/coordinator/state-store.js';
+import {
+  ClusterStateStore,
+  RESOLVED_INTENT_KEEP_COUNT,
+  RESOLVED_INTENT_KEEP_MS,
+  resolvedIntentsToPrune,
+} from '../../../src/coordinator/state-store.js';
 import { ProcessGate } from '../../sim/process-gate.js';
 import { Prng } from '../../sim/prng.js';
 import { Scheduler } from '../../sim/scheduler.js';
@@ -65,27 +70,70 @@ describe('ClusterStateStore', () => {
     expect(later.guardians.a?.sessionAlive).toBe(false);
   });
 
-  it('reads the journal strictly before the writer record, so it never pairs an old writer with a newer journal', async () => {
-    const calls: string[] = [];
+  it('reads the journal and the writer record in one call at one revision, so they are never torn', async () => {
+    const calls: string[][] = [];
     const etcd = new SimEtcd(new Scheduler(), new Prng(1));
     const inner = etcd.client('a', new ProcessGate(), 300);
-    let inFlight = 0;
     const recording = Object.create(inner) as typeof inner;
-    recording.get = async (key, deadline) => {
-      calls.push(`${inFlight > 0 ? 'parallel ' : ''}${key.slice(keys.root.length)}`);
-      inFlight++;
-      try {
-        return await inner.get(key, deadline);
-      } finally {
-        inFlight--;
-      }
+    recording.get = () => Promise.reject(new Error('separate get'));
+    recording.getPrefix = () => Promise.reject(new Error('separate getPrefix'));
+    recording.readAll = (reads, deadline) => {
+      calls.push(reads.map((r) => ('key' in r ? r.key : `${r.prefix}*`).slice(keys.root.length)));
+      return inner.readAll(reads, deadline);
     };
     const state = new ClusterStateStore(recording, keys);
     await state.readWriter(1000);
-    expect(calls).toEqual(['operation', 'writer']);
-    calls.length = 0;
     await state.read(1000);
-    expect(calls[0]).toBe('operation');
-    expect(calls.slice(1)).toContain('writer');
+    expect(calls).toEqual([
+      ['operation', 'writer'],
+      ['operation', 'writer', 'pin', 'cooldown', 'quarantine', 'intents/*', 'observations/*'],
+    ]);
+  });
+
+  it('prunes resolved intents older than an hour or beyond the newest 20, never pending ones', async () => {
+    const etcd = new SimEtcd(new Scheduler(), new Prng(1));
+    const state = new ClusterStateStore(etcd.client('a', new ProcessGate(), 300), keys);
+    const hour = RESOLVED_INTENT_KEEP_MS;
+    const now = 10 * hour;
+    const put = (id: string, status: string, at: number) =>
+      etcd.txn(
+        [],
+        [{ put: keys.intent(id), value: JSON.stringify({ id, kind: 'unpin', by: 'op', at, status }) }],
+      );
+    put('old-done', 'done', now - hour - 1);
+    put('old-failed', 'failed', now - 2 * hour);
+    put('old-pending', 'pending', now - 3 * hour);
+    put('recent-done', 'done', now - hour + 1000);
+    for (let i = 0; i < RESOLVED_INTENT_KEEP_COUNT + 2; i++)
+      put(`burst-${String(i).padStart(2, '0')}`, 'done', now - 5);
+    const view = await state.read(1000);
+    expect(await state.pruneIntents(view, now, 1000)).toBe(5);
+    const left = etcd.getPrefix(keys.intentsPrefix).map((kv) => kv.key.slice(keys.intentsPrefix.length));
+    // The 20 newest resolved (all burst ones but the first two) stay, and so does the pending one.
+    expect(left).toEqual(['burst-02', ...left.slice(1, -1), 'old-pending']);
+    expect(left).toHaveLength(RESOLVED_INTENT_KEEP_COUNT + 1);
+    expect(await state.pruneIntents(await state.read(1000), now, 1000)).toBe(0);
+  });
+
+  it('deletes nothing when an intent changed after it was read', async () => {
+    const etcd = new SimEtcd(new Scheduler(), new Prng(1));
+    const state = new ClusterStateStore(etcd.client('a', new ProcessGate(), 300), keys);
+    const value = (status: string) => JSON.stringify({ id: 'x', kind: 'unpin', by: 'op', at: 0, status });
+    etcd.txn([], [{ put: keys.intent('x'), value: value('done') }]);
+    const view = await state.read(1000);
+    etcd.txn([], [{ put: keys.intent('x'), value: value('failed') }]);
+    expect(await state.pruneIntents(view, RESOLVED_INTENT_KEEP_MS * 2, 1000)).toBe(0);
+    expect(etcd.get(keys.intent('x'))).toBeDefined();
+  });
+
+  it('pure rule: keeps the newest resolved intents by creation, whatever their clocks say', () => {
+    const intents = Array.from({ length: RESOLVED_INTENT_KEEP_COUNT + 1 }, (_, i) => ({
+      key: `k${i}`,
+      modRevision: i + 1,
+      createRevision: i + 1,
+      at: 1_000_000 - i,
+    }));
+    expect(resolvedIntentsToPrune(intents, 1_000_000).map((i) => i.key)).toEqual(['k0']);
+    expect(resolvedIntentsToPrune(intents.slice(1), 1_000_000)).toEqual([]);
   });
 });
