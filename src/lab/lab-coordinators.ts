@@ -14,10 +14,16 @@ import { LAB_CLUSTER, LAB_NODES, SITES, WITNESS_SITE, mysqlPort, type SiteName }
 export type FailoverPolicy = 'availability' | 'consistency';
 
 /**
+ * The footprint flags production uses too (deploy/systemd/baton.service, README "Measured").
  * A coordinator allocates little but steadily; V8's default young generation (up to 16 MB per
  * semi-space) made an idle coordinator 109-123 MB RSS, 1 MB semi-spaces 87 MB (measured here).
+ * Its JS is a little network glue, so V8's optimizing compiler (TurboFan) costs more than it
+ * saves: its code pages and compile threads are 10+ MB, and without it (`--no-opt`, the
+ * baseline compiler stays) plus `--optimize-for-size` an idle coordinator measured 74-75 MB at
+ * the same CPU, side by side on the lab. `--lite-mode` (no JIT at all) gave 64-70 MB but about
+ * 0.5 % of a core more CPU.
  */
-export const COORDINATOR_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const COORDINATOR_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--optimize-for-size'];
 
 export function coordinatorConfigPath(dir: string, site: SiteName): string {
   return path.join(dir, 'coordinators', `${site}.yaml`);
