@@ -64,6 +64,8 @@ export class Coordinator {
   private readonly log: LoopLog;
   private session: Session | undefined;
   private sessionPending = false;
+  /** Set by a graceful stop: the session's end then fences nothing. */
+  private released = false;
   /** Guardian fences not yet in history (written when etcd is reachable again). */
   private readonly pendingHistory: HistoryEntry[] = [];
   private cycles = 0;
@@ -148,6 +150,26 @@ export class Coordinator {
       }
     }
     this.leader.stop();
+    await this.releaseSession();
+  }
+
+  /**
+   * Graceful stop: revoke our lease so the others see us gone at once rather than a TTL later,
+   * and fence nothing on the way out. A stopped coordinator is like a dead one (scenario 9): the
+   * writer stays open and the leader counts its guardian as gone. Before this, the session's own
+   * deadline fired a TTL after the stop and closed the writer: an outage for a routine restart.
+   */
+  private async releaseSession(): Promise<void> {
+    this.released = true;
+    const session = this.session;
+    this.session = undefined;
+    if (!session || session.signal.aborted) return;
+    try {
+      await session.close(this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs);
+      this.log('session-released', { lease: session.leaseId });
+    } catch (error) {
+      this.log('session-release-failed', { lease: session.leaseId, error: describe(error) });
+    }
   }
 
   /** One observe → guard → publish → lead pass. */
@@ -365,6 +387,7 @@ export class Coordinator {
       this.session = session;
       this.log('session-opened', { lease: session.leaseId, validUntil: session.validUntil() });
       const onEnd = (): void => {
+        if (this.released) return;
         this.log('session-ended', { lease: session.leaseId, reason: describe(session.signal.reason) });
         this.leader.stop();
         void this.guardian.selfFence();
@@ -379,7 +402,6 @@ export class Coordinator {
     }
   }
 
-  /** Invariant 9: every fence a guardian carried out goes to history, once it can write again. */
   /**
    * Our SQL fence cannot reach the local writer (hung, or its host unreachable from us). Shoot it
    * only on the leader's own verdict: a quorum of live observers says it is down, no replica still
@@ -453,6 +475,7 @@ export class Coordinator {
     if (this.pendingHistory.length > 20) this.pendingHistory.shift();
   }
 
+  /** Invariant 9: every fence a guardian carried out goes to history, once it can write again. */
   private async flushGuardianHistory(): Promise<void> {
     const deadline = this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs;
     while (this.pendingHistory.length > 0 && this.lease.valid()) {

@@ -52,6 +52,34 @@ test("9. kill -9 of only the writer colo's coordinator: no failover, writes cont
   expect(outages).toEqual([]);
 });
 
+test("9b. SIGTERM of the writer colo's coordinator: its lease is released at once, the writer stays open", async () => {
+  scenario = await startScenario();
+  const before = await scenario.clusterState();
+  expect(Object.keys(before.observations)).toContain('a');
+  const coordA = (await scenario.lab.status()).processes.find((p) => p.name === 'coord-a');
+  const stoppedAt = Date.now();
+  process.kill(coordA?.pid as number, 'SIGTERM');
+  // Revoked, not left to expire: its report (bound to the lease) goes well within one TTL (4 s).
+  await eventually(
+    async () => (Object.keys((await scenario!.clusterState()).observations).includes('a') ? undefined : true),
+    2_000,
+    "coord-a's report gone",
+  );
+  console.log(`[graceful stop] coord-a's lease gone ${Date.now() - stoppedAt} ms after SIGTERM`);
+  // Past the TTL, when the session's own deadline used to fire and fence a1.
+  await sleep(6_000);
+  const status = await scenario.lab.status();
+  expect(status.processes.find((p) => p.name === 'coord-a')?.alive).toBe(false);
+  expect(status.writable).toEqual(['a1']);
+  const after = await scenario.clusterState();
+  expect(after.writer).toEqual(before.writer);
+  const recentAcks = scenario.client.acks.filter((a) => a.node === 'a1' && a.sentAt > Date.now() - 2_000);
+  expect(recentAcks.length).toBeGreaterThan(10);
+  const { outages } = await scenario.finish();
+  printOutages('writer colo coordinator stopped', outages);
+  expect(outages).toEqual([]);
+});
+
 test('4. kill of one site etcd member: no failover, no writer change', async () => {
   scenario = await startScenario();
   const before = await scenario.clusterState();
