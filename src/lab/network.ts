@@ -160,6 +160,8 @@ export async function createNetwork(net: LabNetwork): Promise<void> {
   for (const site of SITES) {
     const name = netnsName(net, site);
     await runOrThrow(['ip', 'netns', 'add', name]);
+    // Our subnet is reserved for us, so a leftover link by this name is an earlier lab's remains.
+    await runCommand(['ip', 'link', 'del', vethName(net, site)]);
     await runOrThrow([
       'ip',
       'link',
@@ -210,6 +212,9 @@ export async function installRedirects(net: LabNetwork, routes: WanRoute[]): Pro
 
 export async function destroyNetwork(net: LabNetwork): Promise<void> {
   for (const site of SITES) {
+    // Deleting a veth end removes the pair at once; a netns delete leaves its interfaces to a
+    // kernel work queue, and the next lab to take this subnet then met "btnNa: File exists".
+    await runCommand(['ip', 'link', 'del', vethName(net, site)]);
     if (netnsExists(netnsName(net, site))) await runCommand(['ip', 'netns', 'del', netnsName(net, site)]);
   }
   await runCommand(['ip', 'link', 'del', bridgeName(net)]);
