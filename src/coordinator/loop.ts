@@ -66,6 +66,8 @@ export class Coordinator {
   private sessionPending = false;
   /** Set by a graceful stop: the session's end then fences nothing. */
   private released = false;
+  /** The last decision found the writer healthy with no operation in flight. */
+  private steady = false;
   /** Guardian fences not yet in history (written when etcd is reachable again). */
   private readonly pendingHistory: HistoryEntry[] = [];
   private cycles = 0;
@@ -131,6 +133,15 @@ export class Coordinator {
     return this.leader.current() !== undefined;
   }
 
+  /**
+   * Leading, and the last decision found the writer healthy with nothing in flight: the only
+   * time etcd maintenance may move raft leadership, since each move renews every lease and
+   * would hold a pending failover for another TTL.
+   */
+  isSteadyLeader(): boolean {
+    return this.isLeader() && this.steady;
+  }
+
   /** Run cycles until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.deps;
@@ -180,6 +191,8 @@ export class Coordinator {
     await this.ensureSession();
 
     const observations = await this.observer.observeAll();
+    // Steady only when this cycle's decision says so (a failed state read leaves it false).
+    this.steady = false;
 
     // The writer record must be read in this cycle for the guardian to open writes on it.
     const leadership = this.leader.current();
@@ -282,6 +295,8 @@ export class Coordinator {
     const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
     const decision = decideCluster(snapshot, now, config.core);
     for (const e of decision.events) this.log('decision', { ...e });
+    this.steady =
+      decision.state.operation === undefined && decision.events.some((e) => e.reason === 'writer-healthy');
 
     const decidedFrom = this.state.decidedFrom(view);
     const persist = this.state.persistOps(snapshot, decision.state);

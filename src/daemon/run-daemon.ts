@@ -49,7 +49,7 @@ const RAFT_LEADER_MIN_MOVE_GAP_MS = 30_000;
  */
 function keepRaftLeader(
   keeper: RaftLeaderKeeper,
-  leading: () => boolean,
+  mayMove: () => boolean,
   timeoutMs: number,
   log: Logger,
 ): { stop(): void } {
@@ -63,7 +63,7 @@ function keepRaftLeader(
     log[level]({ event: 'raft-leader', preferred: keeper.preferred, ...fields }, what);
   };
   const check = async (): Promise<void> => {
-    if (running || !leading() || systemClock.now() - lastMoveAt < RAFT_LEADER_MIN_MOVE_GAP_MS) return;
+    if (running || !mayMove() || systemClock.now() - lastMoveAt < RAFT_LEADER_MIN_MOVE_GAP_MS) return;
     running = true;
     try {
       const outcome = await keeper.ensure(systemClock.now() + timeoutMs);
@@ -184,7 +184,10 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   const keeper = file.etcd.preferredLeader
     ? keepRaftLeader(
         new RaftLeaderKeeper(store.client, etcdSettings, file.etcd.preferredLeader, systemClock),
-        () => coordinators.some((c) => c.isLeader()),
+        // Only while every cluster we lead is steady: a move renews all leases (raft-leader.ts).
+        () =>
+          coordinators.some((c) => c.isLeader()) &&
+          coordinators.every((c) => !c.isLeader() || c.isSteadyLeader()),
         file.timings.storeTimeoutMs * 2,
         log.child({ component: 'etcd.raft-leader' }),
       )
