@@ -279,6 +279,20 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       if (!fenced || outcome || timedOut || writer?.epoch !== j.previousEpoch || writer.node !== j.from) {
         return to(d, j, 'rolled-back');
       }
+      // Its guardian fenced it at this epoch too: reopening at the same epoch would void that
+      // fence record without the guardian necessarily seeing it (it may miss the writable
+      // window), and a later failover would take the record's GTIDs for final (sim seed
+      // 211603: acknowledged writes lost). Leave it closed; the writer-reopen path reopens it
+      // at a new epoch.
+      if (guardianFenceRecord(d, j)) {
+        d.note(
+          'warn',
+          'operation-rolled-back',
+          `${j.kind} ${j.id}: ${j.from} stays closed, its guardian fenced it at epoch ${j.previousEpoch}`,
+          j.from,
+        );
+        return to(d, j, 'rolled-back');
+      }
       d.act({
         type: 'open-writes',
         node: j.from as string,

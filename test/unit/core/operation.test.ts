@@ -157,6 +157,26 @@ describe('switchover step machine', () => {
     expect(summary(held)).toEqual(['promote db-b1@6']);
   });
 
+  it('a rollback does not reopen a writer its own guardian fenced at that epoch (the fence record would go stale)', () => {
+    const op = outcome(journal({ step: 'wait-catchup', fencedGtids: '1-1-110', requiredGtids: '1-1-110' }), {
+      ok: false,
+    });
+    const fencedByGuardian = guardians({
+      a: {
+        holding: { node: 'db-a1', epoch: 5, because: 'fenced' },
+        fencedWriter: { node: 'db-a1', epoch: 5, executedGtids: '1-1-100', at: NOW - 10 },
+      },
+    });
+    const d = decide(withOp(op, { guardians: fencedByGuardian }), NOW + 50, CONFIG);
+    expect(summary(d)).toEqual(['resolve-intent i-1 failed']);
+    expect(d.state.operation).toBeUndefined();
+    expect(d.events.map((e) => e.message).join('\n')).toMatch(
+      /db-a1 stays closed, its guardian fenced it at epoch 5/,
+    );
+    // Without the guardian's record the same rollback reopens it at the old epoch (table above).
+    expect(summary(decide(withOp(op), NOW + 50, CONFIG))).toEqual(['open-writes db-a1@5']);
+  });
+
   it("the target's guardian died since the start: roll back rather than make an unguarded writer", () => {
     const op = journal({ step: 'commit', fencedGtids: '1-1-100', requiredGtids: '1-1-100' });
     const noTargetGuardian = guardians({
