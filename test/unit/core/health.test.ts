@@ -162,28 +162,25 @@ describe('assessWriter (quorum of live observers, holistic)', () => {
       reason: 'writer-alive-per-replicas',
       dead: false,
     },
-    {
-      name: 'a replica whose IO thread says yes but received nothing for 5 s has not noticed a hung source',
-      snap: snapshot({
-        reports: [
-          report('coord-b', dead),
-          report(
-            'coord-w',
-            withNodes(dead, {
-              'rep-b2': { replication: [{ ...channel('db-a1'), receivedAgoMs: 5_000 }] },
-            }),
-          ),
-        ],
-        guardians: guardians({ a: { sessionAlive: false } }),
-      }),
-      reason: 'writer-dead-quorum',
-      dead: true,
-    },
     ...[
-      { agoMs: CONFIG.health.replicaSilenceMs, reason: 'writer-alive-per-replicas', dead: false },
-      { agoMs: CONFIG.health.replicaSilenceMs + 1, reason: 'writer-dead-quorum', dead: true },
-    ].map(({ agoMs, reason, dead: isDead }) => ({
-      name: `a replica last fed ${agoMs} ms ago (silence bound ${CONFIG.health.replicaSilenceMs} ms): ${reason}`,
+      { agoMs: 400, fed: true, name: 'a replica fed within the silence bound still vetoes' },
+      {
+        agoMs: CONFIG.health.replicaSilenceMs,
+        fed: true,
+        name: 'a replica last fed exactly at the silence bound still vetoes',
+      },
+      {
+        agoMs: CONFIG.health.replicaSilenceMs + 1,
+        fed: false,
+        name: 'a replica silent just past the silence bound is no evidence',
+      },
+      {
+        agoMs: 5_000,
+        fed: false,
+        name: 'a replica whose IO thread says yes but received nothing for 5 s has not noticed a hung source',
+      },
+    ].map(({ agoMs, fed, name }) => ({
+      name,
       snap: snapshot({
         reports: [
           report('coord-b', dead),
@@ -194,26 +191,9 @@ describe('assessWriter (quorum of live observers, holistic)', () => {
         ],
         guardians: guardians({ a: { sessionAlive: false } }),
       }),
-      reason,
-      dead: isDead,
+      reason: fed ? 'writer-alive-per-replicas' : 'writer-dead-quorum',
+      dead: !fed,
     })),
-    {
-      name: 'a replica fed within the silence bound still vetoes',
-      snap: snapshot({
-        reports: [
-          report('coord-b', dead),
-          report(
-            'coord-w',
-            withNodes(dead, {
-              'rep-b2': { replication: [{ ...channel('db-a1'), receivedAgoMs: 400 }] },
-            }),
-          ),
-        ],
-        guardians: guardians({ a: { sessionAlive: false } }),
-      }),
-      reason: 'writer-alive-per-replicas',
-      dead: false,
-    },
     {
       name: 'an unreachable replica is no evidence either way',
       snap: snapshot({
