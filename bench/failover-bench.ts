@@ -8,25 +8,12 @@
  * the cut (as if the witness member had been down), so etcd renews every lease on re-election.
  */
 import { readFileSync } from 'node:fs';
-import { systemClock } from '../src/clock.js';
-import { createEtcdClient } from '../src/etcd/client.js';
-import { RaftLeaderKeeper } from '../src/etcd/raft-leader.js';
+import { placeRaftLeader } from '../src/lab/etcd-member.js';
 import { startScenario } from '../test/integration/support/scenario.js';
 import { eventually } from '../test/integration/support/lab.js';
+import { applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
 
-type Fault = 'kill' | 'hang' | 'cut' | 'cut-raft-a';
-
-async function moveRaftLeader(endpoints: string[], member: string): Promise<void> {
-  const pool = createEtcdClient({ endpoints });
-  const keeper = new RaftLeaderKeeper(pool, { endpoints }, member, systemClock);
-  try {
-    const outcome = await keeper.ensure(systemClock.now() + 3000);
-    if (outcome.kind === 'skipped') throw new Error(`raft leader not moved to ${member}: ${outcome.detail}`);
-  } finally {
-    keeper.close();
-    pool.close();
-  }
-}
+type Fault = WriterFault | 'cut-raft-a';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,13 +26,13 @@ function percentile(values: number[], p: number): number {
 }
 
 async function runOnce(fault: Fault): Promise<number> {
+  const writerFault: WriterFault = fault === 'cut-raft-a' ? 'cut' : fault;
   const scenario = await startScenario({ policy: 'availability' });
   try {
-    if (fault === 'cut-raft-a') await moveRaftLeader((await scenario.lab.status()).etcd.endpoints, 'a');
+    if (fault === 'cut-raft-a')
+      await placeRaftLeader((await scenario.lab.status()).etcd.endpoints, 'a', 10_000);
     const faultAt = Date.now();
-    if (fault === 'kill') await scenario.lab.fault('kill', 'a1');
-    if (fault === 'hang') await scenario.lab.fault('stop', 'a1');
-    if (fault === 'cut' || fault === 'cut-raft-a') await scenario.lab.fault('cut', 'a');
+    await applyWriterFault(scenario.lab, writerFault);
     await scenario.waitForWriter('b1', 30_000);
     await eventually(
       async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
@@ -61,7 +48,7 @@ async function runOnce(fault: Fault): Promise<number> {
     );
     return fault.startsWith('cut') ? (firstOnB1?.ackedAt ?? 0) - faultAt : outage.ms;
   } finally {
-    if (fault === 'hang') await scenario.lab.fault('cont', 'a1').catch(() => undefined);
+    await undoWriterFault(scenario.lab, writerFault);
     await scenario.lab.down();
   }
 }

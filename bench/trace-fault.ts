@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../test/integration/support/lab.js';
 import { startScenario } from '../test/integration/support/scenario.js';
+import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
 
-const fault = process.argv[2] ?? '';
-if (!['kill', 'hang', 'cut'].includes(fault)) {
+const fault = (process.argv[2] ?? '') as WriterFault;
+if (!WRITER_FAULTS.includes(fault)) {
   console.error('usage: node --import tsx bench/trace-fault.ts kill|hang|cut [OUT_DIR]');
   process.exit(2);
 }
@@ -23,9 +24,7 @@ const scenario = await startScenario({ policy: 'availability' });
 let faultAt = 0;
 try {
   faultAt = Date.now();
-  if (fault === 'kill') await scenario.lab.fault('kill', 'a1');
-  if (fault === 'hang') await scenario.lab.fault('stop', 'a1');
-  if (fault === 'cut') await scenario.lab.fault('cut', 'a');
+  await applyWriterFault(scenario.lab, fault);
   console.log(`fault command returned after ${Date.now() - faultAt} ms`);
   await eventually(
     async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
@@ -35,7 +34,7 @@ try {
   const first = scenario.client.acks.find((a) => a.node === 'b1');
   console.log(`first write acknowledged by b1 ${(first?.ackedAt ?? 0) - faultAt} ms after the fault`);
 } finally {
-  if (fault === 'hang') await scenario.lab.fault('cont', 'a1').catch(() => undefined);
+  await undoWriterFault(scenario.lab, fault);
   await scenario.finish().catch((error: Error) => console.log(`invariants: ${error.message}`));
   cpSync(path.join(scenario.lab.dir, 'logs'), out, { recursive: true });
   await scenario.lab.down();
