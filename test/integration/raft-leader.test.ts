@@ -8,13 +8,11 @@ import type { Etcd3 } from 'etcd3';
 import { systemClock } from '../../src/clock.js';
 import { createEtcdClient } from '../../src/etcd/client.js';
 import { RaftLeaderKeeper } from '../../src/etcd/raft-leader.js';
-import { eventually, startLab, type Lab } from './support/lab.js';
+import { eventually, raftLeaderName, startLab, type Lab } from './support/lab.js';
 
 let lab: Lab;
 let endpoints: string[];
 let pool: Etcd3;
-/** Asks the witness member only: the pool may pick a member a test has stopped. */
-let witness: Etcd3;
 const keepers: RaftLeaderKeeper[] = [];
 
 function keeper(member: string): RaftLeaderKeeper {
@@ -23,40 +21,28 @@ function keeper(member: string): RaftLeaderKeeper {
   return k;
 }
 
-/** The raft leader's member name, as the witness member reports it. */
-async function raftLeaderName(): Promise<string | undefined> {
-  const [{ members }, status] = await Promise.all([
-    witness.cluster.memberList({}),
-    witness.maintenance.status(),
-  ]);
-  return members.find((m) => m.ID === status.leader)?.name;
-}
-
 const deadline = (): number => systemClock.now() + 3000;
 
 beforeAll(async () => {
   lab = await startLab();
   endpoints = (await lab.status()).etcd.endpoints;
   pool = createEtcdClient({ endpoints, defaultCallTimeoutMs: 3000 });
-  const w = (await lab.status()).etcd.members.find((m) => m.name === 'etcd-w');
-  witness = createEtcdClient({ endpoints: [w?.endpoint ?? ''], defaultCallTimeoutMs: 3000 });
 }, 120_000);
 
 afterAll(async () => {
   for (const k of keepers) k.close();
   pool?.close();
-  witness?.close();
   await lab?.down();
 });
 
 describe('RaftLeaderKeeper', () => {
   it('moves raft leadership to the preferred member, then finds it in place', async () => {
-    expect(await raftLeaderName()).toBe('w');
+    expect(await raftLeaderName(lab)).toBe('w');
     expect(await keeper('a').ensure(deadline())).toEqual({ kind: 'moved', from: 'w', to: 'a' });
-    await eventually(async () => ((await raftLeaderName()) === 'a' ? true : undefined), 5000, 'a leads');
+    await eventually(async () => ((await raftLeaderName(lab)) === 'a' ? true : undefined), 5000, 'a leads');
     const back = keeper('w');
     expect(await back.ensure(deadline())).toEqual({ kind: 'moved', from: 'a', to: 'w' });
-    await eventually(async () => ((await raftLeaderName()) === 'w' ? true : undefined), 5000, 'w leads');
+    await eventually(async () => ((await raftLeaderName(lab)) === 'w' ? true : undefined), 5000, 'w leads');
     expect(await back.ensure(deadline())).toEqual({ kind: 'in-place' });
   });
 
@@ -69,7 +55,7 @@ describe('RaftLeaderKeeper', () => {
     await lab.fault('stop', 'etcd-b');
     try {
       await expect(keeper('b').ensure(systemClock.now() + 1000)).rejects.toThrow(/keep raft leader on b/);
-      expect(await raftLeaderName()).toBe('w');
+      expect(await raftLeaderName(lab)).toBe('w');
     } finally {
       await lab.fault('cont', 'etcd-b');
     }

@@ -1,6 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { Etcd3 } from 'etcd3';
-import { eventually } from '../support/lab.js';
+import { eventually, raftLeaderName } from '../support/lab.js';
 import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
@@ -92,44 +91,21 @@ test('4. kill of one site etcd member: no failover, no writer change', async () 
   printOutages('etcd member killed', outages);
 });
 
-/** The raft leader's etcd member name, asked of each member in turn (some may be down). */
-async function raftLeaderName(scenario: Scenario): Promise<string | undefined> {
-  for (const member of (await scenario.lab.status()).etcd.members.filter((m) => m.alive)) {
-    const client = new Etcd3({
-      hosts: member.endpoint,
-      defaultCallOptions: () => ({ deadline: Date.now() + 1000 }),
-    });
-    try {
-      const [{ members }, status] = await Promise.all([
-        client.cluster.memberList({}),
-        client.maintenance.status(),
-      ]);
-      const name = members.find((m) => m.ID === status.leader)?.name;
-      if (name) return name;
-    } catch {
-      // Try the next member.
-    } finally {
-      client.close();
-    }
-  }
-  return undefined;
-}
-
 test("4b. kill of etcd's raft leader (the witness member): no failover; once it is back, the coordinators move raft leadership back to it", async () => {
   scenario = await startScenario();
   const before = await scenario.clusterState();
-  expect(await raftLeaderName(scenario)).toBe('w');
+  expect(await raftLeaderName(scenario.lab)).toBe('w');
   await scenario.lab.fault('kill', 'etcd-w');
   await sleep(6_000);
   const after = await scenario.clusterState();
   expect(after.writer?.node).toBe('a1');
   expect(after.writer?.epoch).toBe(before.writer?.epoch);
-  const interim = await raftLeaderName(scenario);
+  const interim = await raftLeaderName(scenario.lab);
   expect(['a', 'b']).toContain(interim);
   await scenario.lab.fault('start', 'etcd-w');
   const backAt = Date.now();
   await eventually(
-    async () => ((await raftLeaderName(scenario!)) === 'w' ? true : undefined),
+    async () => ((await raftLeaderName(scenario!.lab)) === 'w' ? true : undefined),
     20_000,
     'raft leader w',
   );

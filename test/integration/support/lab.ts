@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
 import type { LabStatus } from '../../../src/lab/lab-status.js';
 
@@ -129,4 +130,30 @@ export async function eventually<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
   );
+}
+
+/**
+ * The etcd raft leader's member name, asked of each running member in turn (a test may have
+ * killed or stopped some), each with a 1 s deadline.
+ */
+export async function raftLeaderName(lab: Lab): Promise<string | undefined> {
+  for (const member of (await lab.status()).etcd.members.filter((m) => m.state === 'running')) {
+    const client = new Etcd3({
+      hosts: member.endpoint,
+      defaultCallOptions: () => ({ deadline: Date.now() + 1000 }),
+    });
+    try {
+      const [{ members }, status] = await Promise.all([
+        client.cluster.memberList({}),
+        client.maintenance.status(),
+      ]);
+      const name = members.find((m) => m.ID === status.leader)?.name;
+      if (name) return name;
+    } catch {
+      // Try the next member.
+    } finally {
+      client.close();
+    }
+  }
+  return undefined;
 }
