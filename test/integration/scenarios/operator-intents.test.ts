@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { baton, eventually } from '../support/lab.js';
+import { baton } from '../support/lab.js';
 import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
@@ -35,14 +35,7 @@ test('pin stops an automatic failover; unpin lets the leader act again', async (
   expect(pin.code, pin.stderr).toBe(0);
   expect((await scenario.clusterState()).pin).toBeDefined();
   await scenario.lab.fault('kill', 'a1');
-  const skipped = await eventually(
-    async () =>
-      (await scenario!.clusterState()).history.find(
-        (h) => (h as { reason?: string }).reason === 'skipped-pinned',
-      ),
-    15_000,
-    'a skipped-pinned history entry',
-  );
+  const skipped = await scenario.waitForHistory('skipped-pinned', 15_000);
   console.log(`[pinned] ${JSON.stringify(skipped)}`);
   expect((await scenario.clusterState()).writer?.node).toBe('a1');
   const unpin = await baton(['unpin', '--lab', scenario.lab.dir]);

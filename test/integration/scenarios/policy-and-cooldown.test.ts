@@ -1,5 +1,4 @@
 import { afterEach, expect, test } from 'vitest';
-import { eventually } from '../support/lab.js';
 import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
@@ -12,14 +11,7 @@ test('6. consistency policy, writer killed with async replication: no automatic 
   scenario = await startScenario({ policy: 'consistency' });
   const before = await scenario.clusterState();
   await scenario.lab.fault('kill', 'a1');
-  const skipped = await eventually(
-    async () => {
-      const state = await scenario!.clusterState();
-      return state.history.find((h) => (h as { reason?: string }).reason === 'skipped-policy-consistency');
-    },
-    15_000,
-    'a skipped-policy-consistency history entry',
-  );
+  const skipped = await scenario.waitForHistory('skipped-policy-consistency', 15_000);
   console.log(`[consistency] ${JSON.stringify(skipped)}`);
   await sleep(3_000);
   const after = await scenario.clusterState();
@@ -34,14 +26,7 @@ test('7. a second failure within the cooldown: no automatic failover', async () 
   await scenario.lab.fault('kill', 'a1');
   const promoted = await scenario.waitForWriter('b1', 30_000);
   await scenario.lab.fault('kill', 'b1');
-  const skipped = await eventually(
-    async () => {
-      const state = await scenario!.clusterState();
-      return state.history.find((h) => (h as { reason?: string }).reason === 'skipped-cooldown');
-    },
-    15_000,
-    'a skipped-cooldown history entry',
-  );
+  const skipped = await scenario.waitForHistory('skipped-cooldown', 15_000);
   console.log(`[cooldown] ${JSON.stringify(skipped)}`);
   await scenario.lab.fault('start', 'a1');
   await sleep(5_000);

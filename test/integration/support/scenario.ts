@@ -1,3 +1,4 @@
+import type { HistoryEntry, ReasonCode } from '../../../src/core/index.js';
 import type { ClusterState } from '../../../src/ops/cluster-state.js';
 import { baton, eventually, startLab, type Lab } from './lab.js';
 import { SplitBrainSampler } from './split-brain-sampler.js';
@@ -15,6 +16,8 @@ export interface Scenario {
   clusterState(): Promise<ClusterState>;
   /** Waits until etcd names `node` the writer and the node is the one writable node. */
   waitForWriter(node: string, timeoutMs: number): Promise<ClusterState>;
+  /** Waits for an etcd history entry with this reason code, and returns it. */
+  waitForHistory(reason: ReasonCode, timeoutMs: number): Promise<HistoryEntry>;
   finish(): Promise<{ outages: Outage[] }>;
 }
 
@@ -71,6 +74,12 @@ function scenarioHandle(
     client,
     clusterState,
     waitForWriter,
+    waitForHistory: (reason, timeoutMs) =>
+      eventually(
+        async () => (await clusterState()).history.find((h) => h.reason === reason),
+        timeoutMs,
+        `a ${reason} history entry`,
+      ),
     async finish() {
       await client.stop();
       const violations = await sampler.stop();
