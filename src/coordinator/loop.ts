@@ -227,7 +227,7 @@ export class Coordinator {
       observations,
       writerFresh && visible,
     );
-    await this.shootUnreachableWriter();
+    await this.shootUnreachableWriter(view);
 
     const report: PublishedReport = {
       coordinator: config.self.name,
@@ -421,15 +421,17 @@ export class Coordinator {
    * Our SQL fence cannot reach the local writer (hung, or its host unreachable from us). Shoot it
    * only on the leader's own verdict: a quorum of live observers says it is down, no replica still
    * streams from it, and only our missing hold stands in the way (skipped-guardian-alive). One
-   * guardian's slow probe never gets a master killed.
+   * guardian's slow probe never gets a master killed. `leaderView`: the full state a leader
+   * already read this cycle (a follower reads it here).
    */
-  private async shootUnreachableWriter(): Promise<void> {
+  private async shootUnreachableWriter(leaderView: StoreView | undefined): Promise<void> {
     const { clock, config, shooter } = this.deps;
     const target = this.guardian.unreachableWriter();
     if (!shooter || !target || !this.lease.valid()) return;
     let verdict;
     try {
-      const view = await this.state.read(this.lease.boundedDeadline(config.timings.storeTimeoutMs));
+      const view =
+        leaderView ?? (await this.state.read(this.lease.boundedDeadline(config.timings.storeTimeoutMs)));
       const now = clock.wallNow();
       verdict = assessWriter(
         this.state.snapshot(view, config.cluster, config.coordinators, now),
