@@ -18,7 +18,10 @@ function peerUrl(net: LabNetwork, basePort: number, site: SiteName): string {
 
 /**
  * One member per site. --pre-vote stops an isolated member from disrupting the cluster when
- * the partition heals; short heartbeat/election timings suit loopback-speed links.
+ * the partition heals. Election timeout 500 ms: a new raft leader gives every lease its TTL
+ * plus one election timeout, and detecting the old leader's loss takes one to two more, so it
+ * is paid up to three times when the raft leader is cut off with a colo (DESIGN.md). The lab's
+ * peer round trip is about 1 ms, so 500 ms stays far above etcd's 10 x RTT guidance.
  */
 export function etcdArgv(
   net: LabNetwork,
@@ -40,8 +43,8 @@ export function etcdArgv(
     '--initial-cluster-state=new',
     `--initial-cluster-token=${token}`,
     '--pre-vote=true',
-    '--heartbeat-interval=100',
-    '--election-timeout=1000',
+    '--heartbeat-interval=50',
+    '--election-timeout=500',
     '--logger=zap',
     '--log-level=warn',
   ];
