@@ -65,10 +65,14 @@ function rssMb(pid: number): number {
   return Number(line?.replace(/\D+/g, '')) / 1024;
 }
 
+const SETTLE_MS = 10_000;
+
 async function idleFootprint(seconds: number): Promise<void> {
   const scenario = await startScenario({ policy: 'availability' });
   try {
     await scenario.client.stop();
+    // Idle means steady state: let start-up (lazy compilation, the first decisions) pass first.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const coordinators = (await scenario.lab.status()).processes.filter((p) => p.kind === 'coordinator');
     const before = coordinators.map((c) => cpuTicks(c.pid));
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));

@@ -41,6 +41,20 @@ export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
       `hysteresis (${detectMs} ms) must be well below 5 × sessionTtlMs (${t.sessionTtlMs})`,
     );
   }
+  if (t.quietProbeIntervalMs < t.cycleIntervalMs) {
+    add(
+      'timings.quietProbeIntervalMs',
+      `must be at least timings.cycleIntervalMs (${t.cycleIntervalMs}): it spaces probes out, never in`,
+    );
+  }
+  // A quiet leader reads reports once per quiet interval: a refreshed report must still be seen
+  // before it looks stale.
+  if (t.quietProbeIntervalMs + t.publishRefreshMs >= t.reportFreshMs) {
+    add(
+      'timings.quietProbeIntervalMs',
+      `plus timings.publishRefreshMs (${t.publishRefreshMs}) must be below timings.reportFreshMs (${t.reportFreshMs}), or live observers look stale to a quiet leader`,
+    );
+  }
   if (t.publishRefreshMs >= t.reportFreshMs) {
     add(
       'timings.publishRefreshMs',

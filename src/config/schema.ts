@@ -78,6 +78,11 @@ export const timingsSchema = z
     commandTimeoutMs: ms(50, 60_000).default(1_000),
     sessionTtlMs: ms(1_000, 600_000).default(4_000),
     publishRefreshMs: ms(100, 600_000).default(1_000),
+    /**
+     * While all is quiet, nodes nothing depends on this cycle (replicas, the other colo's
+     * candidate) are probed this often rather than every cycle; any trouble probes all again.
+     */
+    quietProbeIntervalMs: ms(20, 600_000).default(1_000),
     reportFreshMs: ms(200, 600_000).default(2_500),
     /** Hysteresis: down after this many consecutive failures spanning at least downAfterMs. */
     downAfterFailures: z.number().int().min(1).max(100).default(3),

@@ -18,6 +18,12 @@ export interface LoopTimings {
   sessionTtlMs: number;
   /** Republish an unchanged report this often so the leader knows the observer is alive. */
   publishRefreshMs: number;
+  /**
+   * While all is quiet, nodes nothing depends on this cycle are probed this often instead of
+   * every cycle, and the cluster state is read this often (core/quiet-pacing.ts).
+   * Undefined: every node every cycle.
+   */
+  quietProbeIntervalMs?: number;
 }
 
 export interface CoordinatorConfig {
@@ -56,6 +62,12 @@ export function validateCoordinatorConfig(config: CoordinatorConfig): string[] {
   if (t.publishRefreshMs >= config.core.reportFreshMs) {
     problems.push(
       `publishRefreshMs (${t.publishRefreshMs}) must be below core.reportFreshMs (${config.core.reportFreshMs}), or live observers look stale`,
+    );
+  }
+  const quietMs = t.quietProbeIntervalMs ?? 0;
+  if (quietMs + t.publishRefreshMs >= config.core.reportFreshMs) {
+    problems.push(
+      `quietProbeIntervalMs (${quietMs}) plus publishRefreshMs (${t.publishRefreshMs}) must be below core.reportFreshMs (${config.core.reportFreshMs}), or live observers look stale to a quiet leader`,
     );
   }
   if (!config.coordinators.some((c) => c.name === config.self.name)) {

@@ -135,7 +135,9 @@ export class GuardianDuty {
       if (action.type === 'open-writes' && !mayOpen) continue;
       await this.execute(action, input.writer);
     }
-    if (localWriter && mayOpen) await this.stampHeartbeat(localWriter, input.observations);
+    // Not tied to a read in this cycle (quiet cycles read no state): the statement itself only
+    // writes on an open server, and stamping never opens anything.
+    if (localWriter) await this.stampHeartbeat(localWriter, input.observations);
   }
 
   /**

@@ -9,6 +9,8 @@
 
 import {
   assessWriter,
+  stateReadDue,
+  type NodeObservation,
   recordStepOutcome,
   type Action,
   type Decision,
@@ -71,15 +73,29 @@ export class Coordinator {
   /** Guardian fences not yet in history (written when etcd is reachable again). */
   private readonly pendingHistory: HistoryEntry[] = [];
   private cycles = 0;
+  /** The last state read showed an operation or an intent in flight (or none succeeded yet). */
+  private inFlight = true;
+  private lastReadAt = -Infinity;
+  private readonly localCandidates: string[];
 
   constructor(private readonly deps: CoordinatorDeps) {
     const { config, clock, store, databases } = deps;
     const t = config.timings;
     this.log = deps.log ?? (() => undefined);
     this.keys = clusterKeys(config.cluster.name);
+    this.localCandidates = config.cluster.nodes
+      .filter((n) => n.colo === config.self.colo && n.role === 'candidate')
+      .map((n) => n.name);
     this.history = new HistoryWriter(this.keys, clock, config.self.name);
     this.lease = new LeaseDeadline(clock, () => this.session);
-    this.observer = new Observer(config.cluster, clock, databases, config.core.health, t.probeTimeoutMs);
+    this.observer = new Observer(
+      config.cluster,
+      clock,
+      databases,
+      config.core.health,
+      t.probeTimeoutMs,
+      t.quietProbeIntervalMs,
+    );
     this.guardian = new GuardianDuty(
       config.cluster,
       config.self.colo,
@@ -99,9 +115,11 @@ export class Coordinator {
       config.core.health.replicaSilenceMs,
     );
     this.state = new ClusterStateStore(store, this.keys);
-    this.leader = new LeaderRole(store, this.keys, config.self.name, this.lease, (leading) =>
-      this.log(leading ? 'elected' : 'leadership-lost', {}),
-    );
+    this.leader = new LeaderRole(store, this.keys, config.self.name, this.lease, (leading) => {
+      // A new term starts from a fresh read and decision, not from the last term's verdict.
+      this.steady = false;
+      this.log(leading ? 'elected' : 'leadership-lost', {});
+    });
     this.executor = new ActionExecutor(
       this.keys,
       clock,
@@ -190,9 +208,11 @@ export class Coordinator {
     this.cycles++;
     await this.ensureSession();
 
-    const observations = await this.observer.observeAll();
-    // Steady only when this cycle's decision says so (a failed state read leaves it false).
-    this.steady = false;
+    const knownWriter = this.guardian.knownWriter();
+    const observations = await this.observer.observeAll({
+      everyCycle: [...(knownWriter ? [knownWriter.node] : []), ...this.localCandidates],
+      busy: this.inFlight || knownWriter === undefined,
+    });
 
     // The writer record must be read in this cycle for the guardian to open writes on it.
     const leadership = this.leader.current();
@@ -200,21 +220,30 @@ export class Coordinator {
     let writerFresh = false;
     let writer;
     let operation: OperationJournal | undefined;
-    try {
-      const deadline = clock.now() + t.storeTimeoutMs;
-      if (leadership) {
-        view = await this.state.read(deadline);
-        writer = view.writer;
-        operation = view.operation;
-        if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
-      } else {
-        const read = await this.state.readWriter(deadline);
-        writer = read.writer;
-        operation = read.operation;
+    if (this.stateReadDue(observations, leadership !== undefined)) {
+      // Steady only when this cycle's decision says so (a failed state read leaves it false).
+      this.steady = false;
+      try {
+        const startedAt = clock.now();
+        const deadline = startedAt + t.storeTimeoutMs;
+        if (leadership) {
+          view = await this.state.read(deadline);
+          writer = view.writer;
+          operation = view.operation;
+          if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
+        } else {
+          const read = await this.state.readWriter(deadline);
+          writer = read.writer;
+          operation = read.operation;
+        }
+        writerFresh = true;
+        this.lastReadAt = startedAt;
+        this.inFlight =
+          operation !== undefined ||
+          (view?.intents.some((i) => i.status === 'pending' || i.status === 'in-progress') ?? false);
+      } catch (error) {
+        this.log('state-read-failed', { error: describe(error) });
       }
-      writerFresh = true;
-    } catch (error) {
-      this.log('state-read-failed', { error: describe(error) });
     }
 
     // Open writes only on a writer record read in this cycle, and only once our report is in the
@@ -383,6 +412,24 @@ export class Coordinator {
   private onLeaderWriteFailed(error: unknown, what: string): void {
     this.log('leader-write-failed', { what, error: describe(error) });
     if (error instanceof NotLeaderError) this.leader.lost();
+  }
+
+  /**
+   * Whether to read the state this cycle (core/quiet-pacing.ts): every cycle unless all is quiet,
+   * and a leader also whenever its last decision was not "writer healthy, nothing in flight".
+   */
+  private stateReadDue(observations: NodeObservation[], leading: boolean): boolean {
+    const quietMs = this.deps.config.timings.quietProbeIntervalMs;
+    if (quietMs === undefined) return true;
+    const writer = this.guardian.knownWriter();
+    return stateReadDue({
+      busy: this.inFlight || (leading && !this.steady),
+      ...(writer ? { writer: writer.node } : {}),
+      observations,
+      now: this.deps.clock.now(),
+      lastReadAt: this.lastReadAt,
+      quietIntervalMs: quietMs,
+    });
   }
 
   /** Open a session when we have none; losing one fences at once and ends our leadership. */

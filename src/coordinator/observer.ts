@@ -4,6 +4,7 @@
  */
 
 import {
+  nodesToProbe,
   parseGtidSet,
   formatGtidSet,
   unionGtidSets,
@@ -16,9 +17,18 @@ import {
 } from '../core/index.js';
 import { ServerDownError, type Clock, type Database, type Probe } from './ports.js';
 
+/** What the loop knows that decides how densely to probe (see nodesToProbe). */
+export interface ProbeFocus {
+  /** The writer as last read, and this coordinator's own colo's candidates. */
+  everyCycle: string[];
+  /** An operation is in flight or the writer is unknown. */
+  busy: boolean;
+}
+
 export class Observer {
   private readonly health = new Map<string, ProbeHealthState>();
   private latest: NodeObservation[] = [];
+  private readonly byNode = new Map<string, NodeObservation>();
   /** Nodes whose last probe was refused by their host: known not to run (ServerDownError). */
   private readonly down = new Set<string>();
   /** Per replication channel (node and source): the retrieved set we last saw and when it changed. */
@@ -34,6 +44,8 @@ export class Observer {
     private readonly databases: ReadonlyMap<string, Database>,
     private readonly healthConfig: HealthConfig,
     private readonly probeTimeoutMs: number,
+    /** Quiet-time probe interval for nodes nothing depends on (quiet-pacing.ts); undefined: every cycle. */
+    private readonly quietProbeIntervalMs?: number,
   ) {}
 
   /** The last probe of `node` was refused: the server is not running (never true for a timeout). */
@@ -46,17 +58,36 @@ export class Observer {
     return this.latest;
   }
 
-  async observeAll(): Promise<NodeObservation[]> {
-    const deadline = this.clock.now() + this.probeTimeoutMs;
-    const probed = await Promise.all(this.cluster.nodes.map((node) => this.observe(node.name, deadline)));
+  /**
+   * Probe the nodes nodesToProbe picks (every node when no quiet interval is configured) and
+   * return the latest observation of every node: a node not probed this cycle keeps its last one,
+   * with its own observedAt.
+   */
+  async observeAll(focus: ProbeFocus = { everyCycle: [], busy: true }): Promise<NodeObservation[]> {
+    const start = this.clock.now();
+    const deadline = start + this.probeTimeoutMs;
+    const names = this.cluster.nodes.map((n) => n.name);
+    const due =
+      this.quietProbeIntervalMs === undefined
+        ? names
+        : nodesToProbe({
+            nodes: names,
+            everyCycle: focus.everyCycle,
+            last: this.byNode,
+            now: start,
+            quietIntervalMs: this.quietProbeIntervalMs,
+            busy: focus.busy,
+          });
+    const probed = await Promise.all(due.map((name) => this.observe(name, deadline)));
     const now = this.clock.now();
     const writerVisible = probed.some((p) => p.observation.readOnly === false);
     if (writerVisible) this.writerSeenAt = now;
-    this.latest = probed.map(({ observation, heartbeatLagMs, secondsBehindMs }) => {
+    for (const { observation, heartbeatLagMs, secondsBehindMs } of probed) {
       const lag = this.lagOf(observation.node, heartbeatLagMs, secondsBehindMs, writerVisible, now);
       if (lag !== undefined) observation.lagMs = lag;
-      return observation;
-    });
+      this.byNode.set(observation.node, observation);
+    }
+    this.latest = names.flatMap((name) => this.byNode.get(name) ?? []);
     return this.latest;
   }
 

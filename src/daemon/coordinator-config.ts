@@ -45,6 +45,7 @@ export function toCoordinatorConfig(file: BatonConfigFile, cluster: ClusterConfi
       commandTimeoutMs: t.commandTimeoutMs,
       sessionTtlMs: t.sessionTtlMs,
       publishRefreshMs: t.publishRefreshMs,
+      quietProbeIntervalMs: t.quietProbeIntervalMs,
     },
   };
 }

@@ -71,6 +71,8 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
   const wallSkewMs = Object.fromEntries(SITES.map((site) => [site, rng.int(-skew, skew)]));
   const replicas = rng.chance(0.5);
   const stonith = rng.chance(0.5);
+  // Half the worlds probe quiet nodes sparsely, as the daemon does (core/quiet-pacing.ts).
+  if (rng.chance(0.5)) timings.quietProbeIntervalMs = 1500;
   return {
     stonith,
     policy,

@@ -84,6 +84,20 @@ describe('config loading', () => {
       ],
     ],
     [
+      'quiet probes more often than the cycle',
+      VALID + 'timings: { quietProbeIntervalMs: 100 }\n',
+      [
+        'timings.quietProbeIntervalMs: must be at least timings.cycleIntervalMs (200): it spaces probes out, never in',
+      ],
+    ],
+    [
+      'quiet interval so long a quiet leader sees reports stale',
+      VALID + 'timings: { quietProbeIntervalMs: 2000 }\n',
+      [
+        'timings.quietProbeIntervalMs: plus timings.publishRefreshMs (1000) must be below timings.reportFreshMs (2500), or live observers look stale to a quiet leader',
+      ],
+    ],
+    [
       'two sites only',
       VALID.replace('  - { name: w, colo: w }\n', ''),
       [

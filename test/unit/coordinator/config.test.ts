@@ -24,6 +24,7 @@ describe('validateCoordinatorConfig', () => {
     ['a probe that outlives the cycle', { probeTimeoutMs: 600, cycleIntervalMs: 500 }, 'probeTimeoutMs'],
     ['a TTL shorter than three etcd calls', { sessionTtlMs: 2000, storeTimeoutMs: 1000 }, 'sessionTtlMs'],
     ['a refresh slower than report freshness', { publishRefreshMs: 20_000 }, 'publishRefreshMs'],
+    ['quiet reads too rare for report freshness', { quietProbeIntervalMs: 9_000 }, 'quietProbeIntervalMs'],
   ])('rejects %s', (_name, timings, field) => {
     const problems = validateCoordinatorConfig({ ...base, timings: { ...base.timings, ...timings } });
     expect(problems.join('\n')).toContain(field);
