@@ -31,8 +31,7 @@ async function runOnce(fault: Fault): Promise<number> {
   try {
     if (fault === 'cut-raft-a')
       await placeRaftLeader((await scenario.lab.status()).etcd.endpoints, 'a', 10_000);
-    const faultAt = Date.now();
-    await applyWriterFault(scenario.lab, writerFault);
+    const faultAt = await applyWriterFault(scenario.lab, writerFault);
     await scenario.waitForWriter('b1', 30_000);
     await eventually(
       async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),

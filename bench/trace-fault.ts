@@ -23,9 +23,11 @@ const SHOWN = new Set(['decision', 'action', 'guardian', 'session-ended', 'sessi
 const scenario = await startScenario({ policy: 'availability' });
 let faultAt = 0;
 try {
-  faultAt = Date.now();
-  await applyWriterFault(scenario.lab, fault);
-  console.log(`fault command returned after ${Date.now() - faultAt} ms`);
+  const commandAt = Date.now();
+  faultAt = await applyWriterFault(scenario.lab, fault);
+  console.log(
+    `fault took effect ${faultAt - commandAt} ms into its command, which returned after ${Date.now() - commandAt} ms`,
+  );
   await eventually(
     async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
     30_000,

@@ -7,10 +7,17 @@ import type { Lab } from '../test/integration/support/lab.js';
 export const WRITER_FAULTS = ['kill', 'hang', 'cut'] as const;
 export type WriterFault = (typeof WRITER_FAULTS)[number];
 
-export async function applyWriterFault(lab: Lab, fault: WriterFault): Promise<void> {
-  if (fault === 'kill') await lab.fault('kill', 'a1');
-  if (fault === 'hang') await lab.fault('stop', 'a1');
-  if (fault === 'cut') await lab.fault('cut', 'a');
+/**
+ * Applies the fault; returns when it took effect (epoch ms), as the fault command reports it: the
+ * signal sent, or the first DROP rule of a cut. Starting a clock before the command would add its
+ * own start-up (half a second of Node) to every figure.
+ */
+export async function applyWriterFault(lab: Lab, fault: WriterFault): Promise<number> {
+  const args = { kill: ['kill', 'a1'], hang: ['stop', 'a1'], cut: ['cut', 'a'] }[fault];
+  const output = await lab.fault(...args);
+  const at = / at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(output)?.[1];
+  if (!at) throw new Error(`fault command did not say when it took effect: ${output}`);
+  return Date.parse(at);
 }
 
 /** Lets a stopped a1 run again, so the lab can be taken down; other faults need nothing. */

@@ -40,14 +40,20 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
   switch (fault) {
     case 'kill':
       if (current === 'dead') throw new LabError(`${target} is not running`);
-      signalProcess(record, 'SIGKILL');
-      await untilState(record, 'dead', target);
-      return `killed ${target} (pid ${record.pid})`;
+      {
+        const at = new Date();
+        signalProcess(record, 'SIGKILL');
+        await untilState(record, 'dead', target);
+        return `killed ${target} (pid ${record.pid}) at ${at.toISOString()}`;
+      }
     case 'stop':
       if (current !== 'running') throw new LabError(`${target} is ${current}, not running`);
-      signalProcess(record, 'SIGSTOP');
-      await untilState(record, 'stopped', target);
-      return `stopped ${target} (pid ${record.pid}, SIGSTOP)`;
+      {
+        const at = new Date();
+        signalProcess(record, 'SIGSTOP');
+        await untilState(record, 'stopped', target);
+        return `stopped ${target} (pid ${record.pid}, SIGSTOP) at ${at.toISOString()}`;
+      }
     case 'cont':
       if (current !== 'stopped') throw new LabError(`${target} is ${current}, not stopped`);
       signalProcess(record, 'SIGCONT');
@@ -100,10 +106,10 @@ export async function cutFault(dir: string, siteArg: string): Promise<string> {
   const state = loadState(dir);
   const site = parseSite(siteArg);
   requireWan(state);
-  await cutSite(state.network, site);
+  const at = await cutSite(state.network, site);
   if (!state.faults.cut.includes(site)) state.faults.cut.push(site);
   writeLabState(state);
-  return `site ${site} cut off from the other sites (the host still reaches it)`;
+  return `site ${site} cut off from the other sites at ${at.toISOString()} (the host still reaches it)`;
 }
 
 export async function delayFault(

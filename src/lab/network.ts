@@ -220,13 +220,19 @@ export async function destroyNetwork(net: LabNetwork): Promise<void> {
   await runCommand(['ip', 'link', 'del', bridgeName(net)]);
 }
 
-/** Isolates a site: nothing crosses its WAN link except traffic with the host (the observer). */
-export async function cutSite(net: LabNetwork, site: SiteName): Promise<void> {
+/**
+ * Isolates a site: nothing crosses its WAN link except traffic with the host (the observer).
+ * Returns when the cut began: just before the first DROP rule, the earliest moment it can have
+ * taken effect (what a failover's time is measured from, not the start of the command).
+ */
+export async function cutSite(net: LabNetwork, site: SiteName): Promise<Date> {
   const host = hostAddress(net);
   await ns(net, site, ['iptables', '-F', 'BATON_CUT_IN']);
   await ns(net, site, ['iptables', '-F', 'BATON_CUT_OUT']);
+  const at = new Date();
   await ns(net, site, ['iptables', '-A', 'BATON_CUT_IN', '!', '-s', host, '-j', 'DROP']);
   await ns(net, site, ['iptables', '-A', 'BATON_CUT_OUT', '!', '-d', host, '-j', 'DROP']);
+  return at;
 }
 
 export async function healSites(net: LabNetwork): Promise<void> {

@@ -111,7 +111,12 @@ describe('baton lab', () => {
   });
 
   test('kill and start a node: it returns read-only and replicating', async () => {
-    await lab.fault('kill', 'a2');
+    const before = Date.now();
+    const killed = await lab.fault('kill', 'a2');
+    // Benchmarks time a failover from this moment, not from the start of the command.
+    const at = Date.parse(/ at (\S+Z)$/.exec(killed.trim())?.[1] ?? '');
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
     expect((await lab.status()).nodes.find((n) => n.name === 'a2')?.alive).toBe(false);
     await lab.fault('start', 'a2');
     const a2 = await eventually(
@@ -167,7 +172,11 @@ describe('baton lab', () => {
     async () => {
       const status = await lab.status();
       const [viaA, viaB, viaW] = status.etcd.endpoints as [string, string, string];
-      await lab.fault('cut', 'a');
+      const before = Date.now();
+      const cut = await lab.fault('cut', 'a');
+      const at = Date.parse(/ at (\S+Z) /.exec(cut)?.[1] ?? '');
+      expect(at).toBeGreaterThanOrEqual(before);
+      expect(at).toBeLessThanOrEqual(Date.now());
       try {
         await insert(lab, 'a1', 'cut', 1);
         // a2 shares a1's site, so it still replicates; b1 and b2 must not see the row.
