@@ -33,13 +33,15 @@ export interface EtcdStoreOptions {
 
 export class EtcdStore implements Store {
   private readonly log: Logger;
+  private readonly parentLog: Logger;
 
   constructor(
     readonly client: Etcd3,
     readonly clock: Clock,
     private readonly options: EtcdStoreOptions = {},
   ) {
-    this.log = (options.logger ?? silentLogger).child({ component: 'etcd' });
+    this.parentLog = options.logger ?? silentLogger;
+    this.log = this.parentLog.child({ component: 'etcd' });
   }
 
   /** What the daemon calls: build the client from config and wrap it. */
@@ -162,13 +164,14 @@ export class EtcdStore implements Store {
   createSession(ttlMs: number, deadline: MonoMs): Promise<Session> {
     return EtcdSession.create(this, ttlMs, deadline, {
       ...this.options.session,
-      logger: this.log.child({ component: 'etcd.session' }),
+      // From the parent: pino repeats a key bound twice ("component" would appear twice).
+      logger: this.parentLog.child({ component: 'etcd.session' }),
     });
   }
 
   election(prefix: string, session: Session): Election {
     if (!(session instanceof EtcdSession)) throw new Error('election: session must come from this store');
-    return new EtcdElection(this, prefix, session, this.log.child({ component: 'etcd.election' }));
+    return new EtcdElection(this, prefix, session, this.parentLog.child({ component: 'etcd.election' }));
   }
 
   /** Close every gRPC channel. Sessions should be closed first (revokes their leases). */

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import { Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
@@ -19,6 +20,7 @@ import {
   isRetryable,
 } from '../../src/etcd/errors.js';
 import { EtcdStore } from '../../src/etcd/store.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import type { EtcdSession } from '../../src/etcd/session.js';
 import type { ResyncingWatch } from '../../src/etcd/watch.js';
 import { startLab, type Lab } from './support/lab.js';
@@ -76,8 +78,8 @@ let lab: Lab;
 let endpoints: string[];
 let members: { name: string; pid: number }[];
 const stores: EtcdStore[] = [];
-function newStore(only?: string[]): EtcdStore {
-  const store = EtcdStore.connect({ endpoints: only ?? endpoints }, clock);
+function newStore(only?: string[], logger?: Logger): EtcdStore {
+  const store = EtcdStore.connect({ endpoints: only ?? endpoints }, clock, logger ? { logger } : {});
   stores.push(store);
   return store;
 }
@@ -205,7 +207,16 @@ describe('session', () => {
 
 describe('election', () => {
   it('uses the etcd concurrency layout, so etcdctl elect -l shows our leader', async () => {
-    const store = newStore();
+    const lines: string[] = [];
+    const logger = createLogger({
+      destination: new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(...String(chunk).split('\n').filter(Boolean));
+          done();
+        },
+      }),
+    });
+    const store = newStore(undefined, logger);
     const session = await store.createSession(5000, soon());
     const leadership = await store
       .election('/baton/layout/leader', session)
@@ -222,6 +233,10 @@ describe('election', () => {
     );
     expect(etcdctl.stdout).toContain(leadership.key);
     expect(etcdctl.stdout).toContain('coord-a');
+    // Each line names its component once (pino repeats a key a child binds again).
+    const campaigning = lines.find((l) => l.includes('"msg":"campaigning"'));
+    expect(campaigning?.match(/"component":/g)).toEqual(['"component":']);
+    expect(campaigning).toContain('"component":"etcd.election"');
     await session.close(soon());
   });
 
