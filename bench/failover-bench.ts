@@ -4,16 +4,12 @@
  * For each fault, N runs of: lab with coordinators (availability policy) -> steady writes ->
  * fault on the writer (a1) -> b1 writable -> write outage as the client saw it. Prints every
  * run and p50/p99 per fault, then the coordinators' idle RSS and CPU.
- * cut-raft-a is the colo cut's worst case: etcd's raft leader is moved into site a just before
- * the cut (as if the witness member had been down), so etcd renews every lease on re-election.
+ * cut-raft-a: see writer-faults.ts.
  */
 import { readFileSync } from 'node:fs';
-import { placeRaftLeader } from '../src/lab/etcd-member.js';
 import { startScenario } from '../test/integration/support/scenario.js';
 import { eventually } from '../test/integration/support/lab.js';
 import { applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
-
-type Fault = WriterFault | 'cut-raft-a';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,13 +21,10 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-async function runOnce(fault: Fault): Promise<number> {
-  const writerFault: WriterFault = fault === 'cut-raft-a' ? 'cut' : fault;
+async function runOnce(fault: WriterFault): Promise<number> {
   const scenario = await startScenario({ policy: 'availability' });
   try {
-    if (fault === 'cut-raft-a')
-      await placeRaftLeader((await scenario.lab.status()).etcd.endpoints, 'a', 10_000);
-    const faultAt = await applyWriterFault(scenario.lab, writerFault);
+    const faultAt = await applyWriterFault(scenario.lab, fault);
     await scenario.waitForWriter('b1', 30_000);
     await eventually(
       async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
@@ -47,7 +40,7 @@ async function runOnce(fault: Fault): Promise<number> {
     );
     return fault.startsWith('cut') ? (firstOnB1?.ackedAt ?? 0) - faultAt : outage.ms;
   } finally {
-    await undoWriterFault(scenario.lab, writerFault);
+    await undoWriterFault(scenario.lab, fault);
     await scenario.lab.down();
   }
 }
@@ -88,7 +81,7 @@ async function idleFootprint(seconds: number): Promise<void> {
 }
 
 const runs = Number(arg('runs', '10'));
-const faults = arg('faults', 'kill,hang,cut').split(',') as Fault[];
+const faults = arg('faults', 'kill,hang,cut').split(',') as WriterFault[];
 for (const fault of faults) {
   const results: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -1,6 +1,6 @@
 /**
  * One fault on the lab, with the coordinators' own account of it: where did the time go?
- *   node --import tsx bench/trace-fault.ts kill|hang|cut [OUT_DIR]
+ *   node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a [OUT_DIR]
  * Starts a lab with coordinators and a write load, applies the fault to the writer (a1 / site a),
  * waits for b1 to take writes, keeps every log in OUT_DIR, and prints the coordinators'
  * decisions, actions, guardian and session events merged in time order, relative to the fault.
@@ -14,7 +14,7 @@ import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } fr
 
 const fault = (process.argv[2] ?? '') as WriterFault;
 if (!WRITER_FAULTS.includes(fault)) {
-  console.error('usage: node --import tsx bench/trace-fault.ts kill|hang|cut [OUT_DIR]');
+  console.error('usage: node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a [OUT_DIR]');
   process.exit(2);
 }
 const out = process.argv[3] ?? mkdtempSync(path.join(tmpdir(), `baton-trace-${fault}-`));

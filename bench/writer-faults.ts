@@ -2,9 +2,14 @@
  * The faults the benchmark and the trace put on the lab's writer a1 (or its site a), so both
  * measure exactly the same thing.
  */
+import { placeRaftLeader } from '../src/lab/etcd-member.js';
 import type { Lab } from '../test/integration/support/lab.js';
 
-export const WRITER_FAULTS = ['kill', 'hang', 'cut'] as const;
+/**
+ * cut-raft-a is the colo cut's worst case: etcd's raft leader is moved into site a just before
+ * the cut (as if the witness member had been down), so etcd renews every lease on re-election.
+ */
+export const WRITER_FAULTS = ['kill', 'hang', 'cut', 'cut-raft-a'] as const;
 export type WriterFault = (typeof WRITER_FAULTS)[number];
 
 /**
@@ -13,7 +18,13 @@ export type WriterFault = (typeof WRITER_FAULTS)[number];
  * own start-up (half a second of Node) to every figure.
  */
 export async function applyWriterFault(lab: Lab, fault: WriterFault): Promise<number> {
-  const args = { kill: ['kill', 'a1'], hang: ['stop', 'a1'], cut: ['cut', 'a'] }[fault];
+  if (fault === 'cut-raft-a') await placeRaftLeader((await lab.status()).etcd.endpoints, 'a', 10_000);
+  const args = {
+    kill: ['kill', 'a1'],
+    hang: ['stop', 'a1'],
+    cut: ['cut', 'a'],
+    'cut-raft-a': ['cut', 'a'],
+  }[fault];
   const output = await lab.fault(...args);
   const at = / at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(output)?.[1];
   if (!at) throw new Error(`fault command did not say when it took effect: ${output}`);

@@ -72,7 +72,6 @@ export class Coordinator {
   private steady = false;
   /** Guardian fences not yet in history (written when etcd is reachable again). */
   private readonly pendingHistory: HistoryEntry[] = [];
-  private cycles = 0;
   /** The last state read showed an operation or an intent in flight (or none succeeded yet). */
   private inFlight = true;
   private lastReadAt = -Infinity;
@@ -205,7 +204,6 @@ export class Coordinator {
   async cycle(): Promise<void> {
     const { clock, config } = this.deps;
     const t = config.timings;
-    this.cycles++;
     await this.ensureSession();
 
     const knownWriter = this.guardian.knownWriter();
