@@ -4,7 +4,7 @@
  * default deadline as a safety net for any call that forgot ours, and our fault policies.
  */
 import { Etcd3, type IOptions } from 'etcd3';
-import { HostBreakers, retryUnavailable, watchBackoff } from './fault-policy.js';
+import { HostBreakers, retryUnavailable, tcpReachable, watchBackoff } from './fault-policy.js';
 
 export interface EtcdClientSettings {
   /** e.g. ["http://10.0.0.1:2379", "http://10.0.1.1:2379", "http://10.0.2.1:2379"]. */
@@ -33,7 +33,7 @@ export function etcdClientOptions(settings: EtcdClientSettings): IOptions {
     throw new Error(`etcd: keepaliveTimeMs must be >= ${MIN_GRPC_KEEPALIVE_MS} (etcd rejects faster pings)`);
   }
   const defaultTimeout = settings.defaultCallTimeoutMs ?? 5000;
-  const breakers = new HostBreakers();
+  const breakers = new HostBreakers(2, 1000, 8000, tcpReachable(300));
   const options: IOptions = {
     hosts: settings.endpoints,
     dialTimeout: settings.dialTimeoutMs ?? 2000,

@@ -7,7 +7,13 @@ import {
   toEtcdOp,
 } from '../../../src/etcd/convert.js';
 import { etcdClientOptions } from '../../../src/etcd/client.js';
-import { HostBreakers, retryUnavailable, watchBackoff } from '../../../src/etcd/fault-policy.js';
+import {
+  HostBreakers,
+  retryUnavailable,
+  tcpReachable,
+  watchBackoff,
+} from '../../../src/etcd/fault-policy.js';
+import net from 'node:net';
 import * as etcd3 from 'etcd3';
 
 describe('etcd conversions', () => {
@@ -114,6 +120,46 @@ describe('fault policies', () => {
     expect(await openFor()).toBeGreaterThanOrEqual(180);
     await expect(a.execute(unavailable)).rejects.toThrow(); // after a success: back to 100 ms
     expect(await openFor()).toBeLessThan(180);
+  });
+
+  it('with a reachability check, spends no real call on a member until the check says it answers', async () => {
+    let answers = false;
+    const checked: string[] = [];
+    const breakers = new HostBreakers(1, 50, 1000, (host) => {
+      checked.push(host);
+      return Promise.resolve(answers);
+    });
+    const [a] = [breakers.policy('a'), breakers.policy('b')];
+    let calls = 0;
+    const call = () => {
+      calls++;
+      return 'ok';
+    };
+    await expect(a.execute(unavailable)).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 60)); // open time over: the call starts a check, is skipped
+    await expect(a.execute(call)).rejects.toThrow(/skipped/);
+    expect(checked).toEqual(['a']);
+    await new Promise((r) => setTimeout(r, 10)); // the check failed: skipped for another 50 ms
+    await expect(a.execute(call)).rejects.toThrow(/skipped/);
+    expect(checked).toEqual(['a']);
+    answers = true;
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(a.execute(call)).rejects.toThrow(/skipped/); // starts the second check
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(a.execute(call)).resolves.toBe('ok');
+    expect(checked).toEqual(['a', 'a']);
+    expect(calls).toBe(1);
+  });
+
+  it('tcpReachable: true for a listening port, false for a closed one', async () => {
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const check = tcpReachable(500);
+    expect(await check(`http://127.0.0.1:${port}`)).toBe(true);
+    server.close();
+    await new Promise((r) => server.once('close', r));
+    expect(await check(`http://127.0.0.1:${port}`)).toBe(false);
   });
 
   it('skips nobody when every member is failing: the first call after recovery goes through', async () => {
