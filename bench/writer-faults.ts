@@ -3,7 +3,7 @@
  * measure exactly the same thing.
  */
 import { placeRaftLeader } from '../src/lab/etcd-member.js';
-import type { Lab } from '../test/integration/support/lab.js';
+import { faultEffectiveAt, type Lab } from '../test/integration/support/lab.js';
 
 /**
  * cut-raft-a is the colo cut's worst case: etcd's raft leader is moved into site a just before
@@ -26,9 +26,9 @@ export async function applyWriterFault(lab: Lab, fault: WriterFault): Promise<nu
     'cut-raft-a': ['cut', 'a'],
   }[fault];
   const output = await lab.fault(...args);
-  const at = / at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(output)?.[1];
-  if (!at) throw new Error(`fault command did not say when it took effect: ${output}`);
-  return Date.parse(at);
+  const at = faultEffectiveAt(output);
+  if (Number.isNaN(at)) throw new Error(`fault command did not say when it took effect: ${output}`);
+  return at;
 }
 
 /** Lets a stopped a1 run again, so the lab can be taken down; other faults need nothing. */

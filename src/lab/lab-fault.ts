@@ -38,26 +38,19 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
   const record = targetProcess(state, target);
   const current = processState(record);
   switch (fault) {
-    case 'kill':
+    case 'kill': {
       if (current === 'dead') throw new LabError(`${target} is not running`);
-      {
-        const at = new Date();
-        signalProcess(record, 'SIGKILL');
-        await untilState(record, 'dead', target);
-        return `killed ${target} (pid ${record.pid}) at ${at.toISOString()}`;
-      }
-    case 'stop':
+      const at = await signalUntil(record, 'SIGKILL', 'dead', target);
+      return `killed ${target} (pid ${record.pid}) at ${at.toISOString()}`;
+    }
+    case 'stop': {
       if (current !== 'running') throw new LabError(`${target} is ${current}, not running`);
-      {
-        const at = new Date();
-        signalProcess(record, 'SIGSTOP');
-        await untilState(record, 'stopped', target);
-        return `stopped ${target} (pid ${record.pid}, SIGSTOP) at ${at.toISOString()}`;
-      }
+      const at = await signalUntil(record, 'SIGSTOP', 'stopped', target);
+      return `stopped ${target} (pid ${record.pid}, SIGSTOP) at ${at.toISOString()}`;
+    }
     case 'cont':
       if (current !== 'stopped') throw new LabError(`${target} is ${current}, not stopped`);
-      signalProcess(record, 'SIGCONT');
-      await untilState(record, 'running', target);
+      await signalUntil(record, 'SIGCONT', 'running', target);
       return `continued ${target} (pid ${record.pid})`;
     case 'start': {
       if (current !== 'dead') throw new LabError(`${target} is already running (pid ${record.pid})`);
@@ -72,12 +65,21 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
 }
 
 /** A fault command returns once the fault is in effect (a killed process is gone, its ports closed). */
-async function untilState(record: ProcessRecord, wanted: ProcessState, target: string): Promise<void> {
+/** Sends the signal and waits until the process is in the state it causes; returns when it was sent. */
+async function signalUntil(
+  record: ProcessRecord,
+  signal: NodeJS.Signals,
+  wanted: ProcessState,
+  target: string,
+): Promise<Date> {
+  const at = new Date();
+  signalProcess(record, signal);
   const deadline = Date.now() + 5_000;
   while (processState(record) !== wanted) {
     if (Date.now() > deadline) throw new LabError(`${target} did not become ${wanted} within 5 s`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  return at;
 }
 
 function requireWan(state: LabState): void {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import type mysql from 'mysql2/promise';
-import { eventually, isRoot, raftLeaderName, startLab, type Lab } from './support/lab.js';
+import { eventually, faultEffectiveAt, isRoot, raftLeaderName, startLab, type Lab } from './support/lab.js';
 
 function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -114,7 +114,7 @@ describe('baton lab', () => {
     const before = Date.now();
     const killed = await lab.fault('kill', 'a2');
     // Benchmarks time a failover from this moment, not from the start of the command.
-    const at = Date.parse(/ at (\S+Z)$/.exec(killed.trim())?.[1] ?? '');
+    const at = faultEffectiveAt(killed);
     expect(at).toBeGreaterThanOrEqual(before);
     expect(at).toBeLessThanOrEqual(Date.now());
     expect((await lab.status()).nodes.find((n) => n.name === 'a2')?.alive).toBe(false);
@@ -174,7 +174,7 @@ describe('baton lab', () => {
       const [viaA, viaB, viaW] = status.etcd.endpoints as [string, string, string];
       const before = Date.now();
       const cut = await lab.fault('cut', 'a');
-      const at = Date.parse(/ at (\S+Z) /.exec(cut)?.[1] ?? '');
+      const at = faultEffectiveAt(cut);
       expect(at).toBeGreaterThanOrEqual(before);
       expect(at).toBeLessThanOrEqual(Date.now());
       try {

@@ -132,6 +132,11 @@ export async function eventually<T>(
   );
 }
 
+/** When a fault took effect, as `baton lab fault` prints it (" at <ISO time>"); NaN if it does not say. */
+export function faultEffectiveAt(output: string): number {
+  return Date.parse(/ at (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(output)?.[1] ?? '');
+}
+
 /**
  * The etcd raft leader's member name, asked of each running member in turn (a test may have
  * killed or stopped some), each with a 1 s deadline.
