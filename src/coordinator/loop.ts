@@ -218,7 +218,7 @@ export class Coordinator {
     let writerFresh = false;
     let writer;
     let operation: OperationJournal | undefined;
-    if (this.stateReadDue(observations, leadership !== undefined)) {
+    if (this.stateReadDue(observations, knownWriter?.node, leadership !== undefined)) {
       // Steady only when this cycle's decision says so (a failed state read leaves it false).
       this.steady = false;
       try {
@@ -416,13 +416,16 @@ export class Coordinator {
    * Whether to read the state this cycle (core/quiet-pacing.ts): every cycle unless all is quiet,
    * and a leader also whenever its last decision was not "writer healthy, nothing in flight".
    */
-  private stateReadDue(observations: NodeObservation[], leading: boolean): boolean {
+  private stateReadDue(
+    observations: NodeObservation[],
+    writer: string | undefined,
+    leading: boolean,
+  ): boolean {
     const quietMs = this.deps.config.timings.quietProbeIntervalMs;
     if (quietMs === undefined) return true;
-    const writer = this.guardian.knownWriter();
     return stateReadDue({
       busy: this.inFlight || (leading && !this.steady),
-      ...(writer ? { writer: writer.node } : {}),
+      ...(writer ? { writer } : {}),
       observations,
       now: this.deps.clock.now(),
       lastReadAt: this.lastReadAt,

@@ -124,11 +124,10 @@ export class HostBreakers {
     }) as HostPolicy;
   }
 
+  /** Skipped; once the open time has passed, what keeps it skipped is a pending check: run it. */
   private isOpen(host: string, state: BreakerState): boolean {
-    if (state.failures < this.threshold) return false;
-    if (Date.now() < state.openUntil) return true;
-    if (!this.reachable || state.reachable === true) return false;
-    this.startCheck(host, state);
+    if (!this.skipped(state)) return false;
+    if (Date.now() >= state.openUntil) this.startCheck(host, state);
     return true;
   }
 
@@ -145,7 +144,7 @@ export class HostBreakers {
       });
   }
 
-  /** For anotherMayAnswer: open without starting checks from another member's call. */
+  /** Open: within its open time, or past it while no check has found it reachable. */
   private skipped(state: BreakerState): boolean {
     if (state.failures < this.threshold) return false;
     return Date.now() < state.openUntil || (this.reachable !== undefined && state.reachable !== true);
