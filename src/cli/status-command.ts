@@ -10,6 +10,19 @@ function age(wallMs: number | undefined): string {
   return seconds < 120 ? `${seconds}s ago` : `${Math.round(seconds / 60)}m ago`;
 }
 
+/** Each probed node's watchdog state, as the observers last reported it (DESIGN.md "Watchdog"). */
+function watchdogStates(state: ClusterState): string[] {
+  const seen = new Map<string, string>();
+  for (const report of Object.values(state.observations)) {
+    // Reports are shown as stored: a record from another version may lack fields.
+    const nodes = (report as { nodes?: unknown } | undefined)?.nodes;
+    if (!Array.isArray(nodes)) continue;
+    for (const n of nodes as Array<{ node?: unknown; watchdog?: unknown }>)
+      if (typeof n.node === 'string' && typeof n.watchdog === 'string') seen.set(n.node, n.watchdog);
+  }
+  return [...seen].sort(([x], [y]) => x.localeCompare(y)).map(([node, s]) => `${node} ${s}`);
+}
+
 export function formatClusterState(state: ClusterState): string {
   const lines = [`cluster ${state.cluster} (etcd revision ${state.revision})`];
   lines.push(`  leader:    ${state.leader ? `${state.leader.coordinator} (${state.leader.key})` : 'none'}`);
@@ -26,6 +39,8 @@ export function formatClusterState(state: ClusterState): string {
   for (const intent of pending)
     lines.push(`  intent:    ${intent.kind} ${intent.id} ${intent.status} by ${intent.by}`);
   lines.push(`  observers: ${Object.keys(state.observations).join(', ') || 'none'}`);
+  const watchdogs = watchdogStates(state);
+  if (watchdogs.length > 0) lines.push(`  watchdog:  ${watchdogs.join(', ')}`);
   const recent = state.history.slice(-5);
   if (recent.length > 0) {
     lines.push('  recent history:');

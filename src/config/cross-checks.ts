@@ -1,3 +1,4 @@
+import { watchdogTimingProblem } from '../core/watchdog.js';
 import type { BatonConfigFile } from './schema.js';
 
 export interface ConfigProblem {
@@ -82,6 +83,8 @@ export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
     add('clusters', `duplicate cluster name "${name}"`);
   config.clusters.forEach((cluster, ci) => {
     const at = `clusters[${ci}]`;
+    const watchdogProblem = cluster.watchdog ? watchdogTimingProblem(t) : undefined;
+    if (watchdogProblem) add(`${at}.watchdog`, `${watchdogProblem}; or set it to false`);
     const names = cluster.nodes.map((n) => n.name);
     for (const name of duplicates(names)) add(`${at}.nodes`, `duplicate node name "${name}"`);
     const candidates = cluster.nodes.filter((n) => n.role === 'candidate');

@@ -65,6 +65,12 @@ export const clusterSchema = z
      */
     fenceCommand: z.array(z.string().min(1)).min(1).optional(),
     fenceCommandTimeoutMs: ms(100, 120_000).default(5_000),
+    /**
+     * Vouch for the writer to its watchdog event (DESIGN.md "Watchdog"), so a writer whose
+     * guardian died closes itself where nobody can reach it. Harmless where the event is not
+     * installed; needs a sessionTtlMs long enough for a once-a-second event.
+     */
+    watchdog: z.boolean().default(true),
     nodes: z.array(nodeSchema).min(2, 'expected at least 2 nodes (two candidate masters)'),
   })
   .strict();

@@ -3,7 +3,12 @@
  * argument true (hashicorp/raft validates its timeouts against each other the same way).
  */
 
-import type { ClusterSpec, CoordinatorSpec, CoreConfig } from '../core/index.js';
+import {
+  watchdogTimingProblem,
+  type ClusterSpec,
+  type CoordinatorSpec,
+  type CoreConfig,
+} from '../core/index.js';
 
 export interface LoopTimings {
   /** One observe → publish → decide → guard cycle every this long. */
@@ -34,6 +39,8 @@ export interface CoordinatorConfig {
   coordinators: CoordinatorSpec[];
   core: CoreConfig;
   timings: LoopTimings;
+  /** Vouch for writers to their watchdog events (core/watchdog.ts). */
+  watchdog: boolean;
 }
 
 export const DEFAULT_LOOP_TIMINGS: LoopTimings = {
@@ -70,6 +77,8 @@ export function validateCoordinatorConfig(config: CoordinatorConfig): string[] {
       `quietProbeIntervalMs (${quietMs}) plus publishRefreshMs (${t.publishRefreshMs}) must be below core.reportFreshMs (${config.core.reportFreshMs}), or live observers look stale to a quiet leader`,
     );
   }
+  const watchdogProblem = config.watchdog ? watchdogTimingProblem(t) : undefined;
+  if (watchdogProblem) problems.push(watchdogProblem);
   if (!config.coordinators.some((c) => c.name === config.self.name)) {
     problems.push(`coordinator ${config.self.name} is not in the configured coordinator list`);
   }

@@ -13,6 +13,7 @@ import type { ClusterKeys } from './keys.js';
 import type { LeaseDeadline } from './lease-deadline.js';
 import type { Clock, Compare, Database, Leadership, Op } from './ports.js';
 import { encode } from './records.js';
+import type { WatchdogStamps } from './watchdog-stamps.js';
 
 export interface ActionOutcome {
   action: Action;
@@ -43,6 +44,8 @@ export class ActionExecutor {
     private readonly history: HistoryWriter,
     private readonly timeouts: { storeTimeoutMs: number; commandTimeoutMs: number; probeTimeoutMs: number },
     private readonly nodeAddress: (name: string) => { host: string; port: number } | undefined,
+    /** Opening writes stamps the watchdog first, with a stand-in's hold (see stand-in-guardian.ts). */
+    private readonly watchdog: { stamps: WatchdogStamps; maxHoldMs: number },
   ) {}
 
   async executeAll(actions: Action[], ctx: ExecutionContext): Promise<ActionOutcome[]> {
@@ -134,7 +137,15 @@ export class ActionExecutor {
           );
         }
         this.lease.require(`open writes on ${action.node}`);
-        await this.db(action.node).openWrites(this.lease.boundedDeadline(this.timeouts.commandTimeoutMs));
+        const hold = this.watchdog.stamps.issue(
+          action.node,
+          this.timeouts.commandTimeoutMs,
+          this.watchdog.maxHoldMs,
+        );
+        await this.db(action.node).openWrites(
+          this.lease.boundedDeadline(this.timeouts.commandTimeoutMs),
+          hold,
+        );
         return;
       }
       case 'repoint': {

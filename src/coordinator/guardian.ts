@@ -20,6 +20,7 @@ import {
 import type { LeaseDeadline } from './lease-deadline.js';
 import { ServerDownError, type Clock, type Database } from './ports.js';
 import type { WriterHold } from './records.js';
+import type { WatchdogStamps } from './watchdog-stamps.js';
 
 export interface GuardianEvent {
   action: GuardianAction['type'] | 'self-fence' | 'heartbeat';
@@ -49,6 +50,8 @@ export class GuardianDuty {
     private readonly databases: ReadonlyMap<string, Database>,
     private readonly lease: LeaseDeadline,
     private readonly commandTimeoutMs: number,
+    /** Our stamps on the writer's watchdog, and the deadline of a stamping heartbeat. */
+    private readonly watchdog: { stamps: WatchdogStamps; stampTimeoutMs: number },
     /** Whether our own last probe found the node not running (ServerDownError). */
     private readonly knownDown: (node: string) => boolean,
     private readonly onEvent: (e: GuardianEvent) => void,
@@ -142,15 +145,17 @@ export class GuardianDuty {
 
   /**
    * The writer's guardian stamps the heartbeat row every cycle, so every replica's lag is the
-   * age of the newest stamp it applied: exact even in circular replication. Only on an open
+   * age of the newest stamp it applied: exact even in circular replication. The same write
+   * vouches for the writer to its watchdog for as long as our lease covers. Only on an open
    * writer (the statement itself also checks read_only) and only while our lease is provable.
    */
   private async stampHeartbeat(writer: WriterRecord, observations: NodeObservation[]): Promise<void> {
     const obs = observations.find((o) => o.node === writer.node);
     const db = this.databases.get(writer.node);
     if (!db || obs?.reachable !== true || obs.readOnly !== false || !this.lease.valid()) return;
+    const { stamps, stampTimeoutMs } = this.watchdog;
     try {
-      await db.writeHeartbeat(Math.min(this.clock.now() + this.commandTimeoutMs, this.lease.validUntil()));
+      await stamps.heartbeat(db, writer.node, stampTimeoutMs, Infinity, false);
     } catch (error) {
       this.onEvent({
         action: 'heartbeat',
@@ -257,7 +262,8 @@ export class GuardianDuty {
         // Last check before the only call that can create a writer: our lease must be provably alive.
         this.lease.require(`open writes on ${action.node}`);
         this.possiblyWritable.add(action.node);
-        await db.openWrites(Math.min(deadline, this.lease.validUntil()));
+        const hold = this.watchdog.stamps.issue(action.node, timeoutMs, Infinity);
+        await db.openWrites(Math.min(deadline, this.lease.validUntil()), hold);
       } else {
         const { executedGtids } = await db.fence(deadline);
         this.possiblyWritable.delete(action.node);

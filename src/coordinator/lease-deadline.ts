@@ -19,6 +19,15 @@ export class LeaseDeadline {
     return session === undefined || session.signal.aborted ? -Infinity : session.validUntil();
   }
 
+  /** The earliest the server can expire our lease (-Infinity without a session): what a
+   * watchdog hold must end by, since only then may another coordinator act on its expiry. */
+  expiresNoEarlierThan(): MonoMs {
+    const session = this.currentSession();
+    return session === undefined || session.signal.aborted
+      ? -Infinity
+      : session.validUntil() + session.marginMs;
+  }
+
   valid(): boolean {
     return this.clock.now() < this.validUntil();
   }

@@ -10,6 +10,7 @@
 import {
   assessWriter,
   stateReadDue,
+  standInMaxHoldMs,
   type NodeObservation,
   recordStepOutcome,
   type Action,
@@ -29,15 +30,19 @@ import { GuardianDuty, type GuardianEvent } from './guardian.js';
 import { HistoryWriter } from './history.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LeaderRole } from './leader.js';
+import { betterPlacedLeader } from './leader-placement.js';
 import { LeaseDeadline } from './lease-deadline.js';
 import { Observer } from './observer.js';
 import type { Clock, Database, Leadership, NodeShooter, Session, Store } from './ports.js';
 import { ReportPublisher } from './publisher.js';
+import { StandInGuardian } from './stand-in-guardian.js';
+import { WatchdogStamps } from './watchdog-stamps.js';
 import { encode, type PublishedReport } from './records.js';
 import { ClusterStateStore, type StoreView } from './state-store.js';
 
 /** An operation moves at most this many steps in one cycle (fence, catch-up, commit + open). */
 const MAX_DECISIONS_PER_CYCLE = 4;
+const YIELD_INTERVAL_MS = 30_000;
 
 /** Structured record of what the loop did and why (a pino child logger in production). */
 export type LoopLog = (kind: string, fields: Record<string, unknown>) => void;
@@ -58,6 +63,8 @@ export class Coordinator {
   private readonly lease: LeaseDeadline;
   private readonly observer: Observer;
   private readonly guardian: GuardianDuty;
+  private readonly stamps: WatchdogStamps;
+  private readonly standIn: StandInGuardian;
   private readonly publisher: ReportPublisher;
   private readonly state: ClusterStateStore;
   private readonly leader: LeaderRole;
@@ -76,6 +83,9 @@ export class Coordinator {
   private inFlight = true;
   private lastReadAt = -Infinity;
   private readonly localCandidates: string[];
+  /** Last watchdog state logged per candidate, so a change is logged once. */
+  private readonly watchdogLogged = new Map<string, string>();
+  private lastYieldAt = -Infinity;
 
   constructor(private readonly deps: CoordinatorDeps) {
     const { config, clock, store, databases } = deps;
@@ -87,6 +97,18 @@ export class Coordinator {
       .map((n) => n.name);
     this.history = new HistoryWriter(this.keys, clock, config.self.name);
     this.lease = new LeaseDeadline(clock, () => this.session);
+    this.stamps = new WatchdogStamps(clock, this.lease, config.watchdog);
+    // A stamp is one small write, due every cycle: it gets a probe's deadline, not a command's.
+    const standInHoldMs = standInMaxHoldMs(t.sessionTtlMs, t.probeTimeoutMs);
+    this.standIn = new StandInGuardian(
+      config.cluster,
+      config.self.colo,
+      databases,
+      this.lease,
+      this.stamps,
+      { stampTimeoutMs: t.probeTimeoutMs, maxHoldMs: standInHoldMs },
+      (node, error) => this.log('stand-in-stamp-failed', { node, error: describe(error) }),
+    );
     this.observer = new Observer(
       config.cluster,
       clock,
@@ -102,6 +124,7 @@ export class Coordinator {
       databases,
       this.lease,
       t.commandTimeoutMs,
+      { stamps: this.stamps, stampTimeoutMs: t.probeTimeoutMs },
       (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
     );
@@ -134,6 +157,7 @@ export class Coordinator {
         const node = config.cluster.nodes.find((n) => n.name === name);
         return node && { host: node.host, port: node.port };
       },
+      { stamps: this.stamps, maxHoldMs: standInHoldMs },
     );
   }
 
@@ -200,6 +224,54 @@ export class Coordinator {
     }
   }
 
+  /**
+   * A steady leader in the writer's colo hands leadership to another colo's coordinator
+   * (leader-placement.ts), at most once per YIELD_INTERVAL_MS so a flapping view cannot churn it.
+   */
+  private async yieldIfMisplaced(leadership: Leadership, view: StoreView): Promise<void> {
+    const { clock, config } = this.deps;
+    if (!config.watchdog || !this.steady || clock.now() - this.lastYieldAt < YIELD_INTERVAL_MS) return;
+    const writerColo = config.cluster.nodes.find((n) => n.name === view.writer?.node)?.colo;
+    const alive = config.coordinators.filter((c) => c.name !== config.self.name && view.reports.has(c.name));
+    const successor = betterPlacedLeader({ self: config.self, writerColo, alive });
+    if (!successor) return;
+    this.lastYieldAt = clock.now();
+    try {
+      await leadership.resign(clock.now() + config.timings.storeTimeoutMs);
+      this.log('leadership-yielded', {
+        message: `leading from the writer's colo ${writerColo}: handing leadership to another colo (${successor.name} is alive) so that one death cannot silence both the guardian and its stand-in`,
+      });
+    } catch (error) {
+      this.log('leadership-yield-failed', { error: describe(error) });
+    }
+    this.leader.stop();
+  }
+
+  /**
+   * A candidate whose watchdog would not close it (event missing or disabled, scheduler off) is
+   * a writer nothing closes if its guardian dies in a colo cut: say so once per change.
+   */
+  private reportUnarmedWatchdogs(observations: NodeObservation[]): void {
+    if (!this.deps.config.watchdog) return;
+    for (const o of observations) {
+      const spec = this.deps.config.cluster.nodes.find((n) => n.name === o.node);
+      if (o.watchdog === undefined || spec?.role !== 'candidate') continue;
+      if (this.watchdogLogged.get(o.node) === o.watchdog) continue;
+      const first = !this.watchdogLogged.has(o.node);
+      this.watchdogLogged.set(o.node, o.watchdog);
+      if (o.watchdog !== 'armed') {
+        this.log('watchdog-unarmed', {
+          level: 'warn',
+          node: o.node,
+          state: o.watchdog,
+          message: `${o.node}'s watchdog is not armed (${o.watchdog}): if its guardian dies while its colo is cut off, nothing closes it (README: install the watchdog)`,
+        });
+      } else if (!first) {
+        this.log('watchdog-armed', { node: o.node, message: `${o.node}'s watchdog is armed again` });
+      }
+    }
+  }
+
   /** One observe → guard → publish → lead pass. */
   async cycle(): Promise<void> {
     const { clock, config } = this.deps;
@@ -255,6 +327,8 @@ export class Coordinator {
       writerFresh && visible,
     );
     await this.shootUnreachableWriter(view);
+    if (leadership) await this.standIn.stamp(this.guardian.knownWriter(), observations);
+    this.reportUnarmedWatchdogs(observations);
 
     const report: PublishedReport = {
       coordinator: config.self.name,
@@ -284,6 +358,7 @@ export class Coordinator {
 
     if (leadership && view && this.leader.current() === leadership) {
       await this.lead(leadership, view, report);
+      await this.yieldIfMisplaced(leadership, view);
       // Done/failed intents do not pile up under the prefix the leader reads every cycle.
       await this.state
         .pruneIntents(view, clock.wallNow(), clock.now() + t.storeTimeoutMs)
@@ -348,7 +423,10 @@ export class Coordinator {
       decidedFrom,
       intents: view.intents,
       promotionPrecondition: (promote: PromoteAction) =>
-        promotionPrecondition(promote, view, config.cluster, config.coordinators, this.keys),
+        promotionPrecondition(promote, view, config.cluster, config.coordinators, this.keys, {
+          now: clock.now(),
+          heldUntil: (node) => this.stamps.heldUntil(node),
+        }),
       ...(view.writer ? { writer: view.writer } : {}),
     };
     const outcomes = await this.executor.executeAll(decision.actions, ctx);

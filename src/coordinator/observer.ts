@@ -146,6 +146,7 @@ export class Observer {
     if (probe) {
       observation.readOnly = probe.readOnly;
       observation.executedGtids = probe.executedGtids;
+      if (probe.watchdog !== undefined) observation.watchdog = probe.watchdog;
       observation.replication = probe.replication.map((ch) => this.channel(name, ch, now));
       const retrieved = this.retrievedUnion(probe);
       if (retrieved !== undefined) observation.retrievedGtids = retrieved;

@@ -57,6 +57,9 @@ export interface Watch {
 export interface Session {
   readonly leaseId: string;
   readonly ttlMs: number;
+  /** validUntil() + marginMs is the earliest the server can expire the lease (the margin is our
+   * time to act on a lost lease before then). */
+  readonly marginMs: number;
   /** Monotonic deadline until which the lease is provably alive at the server. */
   validUntil(): MonoMs;
   /** Aborted as soon as validUntil() has passed or the lease was revoked/expired. */
@@ -112,6 +115,15 @@ export interface ReplicationStatus {
   secondsBehind?: number;
 }
 
+/** What a heartbeat stamp asks of the server's watchdog event (DESIGN.md "Watchdog"): close the
+ * server `holdMs` after the statement runs, unless a later stamp says otherwise. */
+export interface WatchdogHold {
+  holdMs: number;
+}
+
+import type { WatchdogState } from '../core/watchdog.js';
+export type { WatchdogState } from '../core/watchdog.js';
+
 export interface Probe {
   readOnly: boolean;
   executedGtids: string;
@@ -120,6 +132,8 @@ export interface Probe {
   heartbeatLagMs?: number;
   serverId: number;
   version: string;
+  /** Absent when the adapter cannot tell (or has not checked yet). */
+  watchdog?: WatchdogState;
 }
 
 export interface Database {
@@ -127,16 +141,18 @@ export interface Database {
   /** read_only=ON (with a session lock_wait_timeout), then kill client connections (never
    * replication, system or our own threads). Returns the executed GTID set after fencing. */
   fence(deadline: MonoMs): Promise<{ executedGtids: string }>;
-  /** read_only=OFF. */
-  openWrites(deadline: MonoMs): Promise<void>;
+  /** read_only=OFF; with a hold, the watchdog is stamped first, so it cannot close the server
+   * on an old stamp the moment it opens. */
+  openWrites(deadline: MonoMs, hold?: WatchdogHold): Promise<void>;
   /** Resolves true when the server has executed gtids, false when the deadline passes first. */
   waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean>;
   /** Point replication at another source (GTID auto-positioning), and start it. */
   repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void>;
   stopReplication(deadline: MonoMs): Promise<void>;
   startReplication(deadline: MonoMs): Promise<void>;
-  /** Writer only: update the heartbeat row so replicas can compute exact lag. */
-  writeHeartbeat(deadline: MonoMs): Promise<void>;
+  /** Writer only: update the heartbeat row so replicas can compute exact lag, and with a hold,
+   * vouch for the writer to its watchdog. Writes nothing on a read-only server. */
+  writeHeartbeat(deadline: MonoMs, hold?: WatchdogHold): Promise<void>;
   close(): Promise<void>;
 }
 

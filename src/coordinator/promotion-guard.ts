@@ -6,10 +6,11 @@
  * - publishes a hold on W at W's epoch: it will not reopen W at that epoch, and saw W read-only
  *   or not running.
  * The promotion txn compares that report's revision, so the promise read is the promise in force
- * when the commit lands.
+ * when the commit lands. Without a report, our own watchdog stamps on W must also have run out
+ * (`watchdogHeldUntil`): the guardian's self-fence no longer covers a stamp of ours.
  */
 
-import type { ClusterSpec, CoordinatorSpec, PromoteAction } from '../core/index.js';
+import type { ClusterSpec, CoordinatorSpec, MonoMs, PromoteAction } from '../core/index.js';
 import type { ClusterKeys } from './keys.js';
 import type { Compare } from './ports.js';
 import type { StoreView } from './state-store.js';
@@ -24,6 +25,7 @@ export function promotionPrecondition(
   cluster: ClusterSpec,
   coordinators: CoordinatorSpec[],
   keys: ClusterKeys,
+  watchdog: { now: MonoMs; heldUntil: (node: string) => MonoMs },
 ): Compare[] {
   const writer = view.writer;
   if (!writer || writer.node === promote.node) return [];
@@ -32,7 +34,15 @@ export function promotionPrecondition(
   if (!guardian) return [];
   const key = keys.observation(guardian.name);
   const stored = view.reports.get(guardian.name);
-  if (!stored) return [{ key, target: 'modRevision', equals: 0 }];
+  if (!stored) {
+    const heldUntil = watchdog.heldUntil(writer.node);
+    if (watchdog.now < heldUntil) {
+      throw new PromotionRefusedError(
+        `promote ${promote.node}: guardian ${guardian.name} of ${writer.node} is gone, but our own watchdog stamp may keep ${writer.node} open for ${Math.ceil(heldUntil - watchdog.now)} ms more`,
+      );
+    }
+    return [{ key, target: 'modRevision', equals: 0 }];
+  }
   const hold = stored.report.guardian.holding;
   if (hold && hold.node === writer.node && hold.epoch === writer.epoch) {
     return [{ key, target: 'modRevision', equals: stored.modRevision }];

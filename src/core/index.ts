@@ -21,6 +21,7 @@ export * from './guardian.js';
 export * from './gtid.js';
 export * from './health.js';
 export * from './quiet-pacing.js';
+export * from './watchdog.js';
 export * from './antiflap.js';
 export * from './candidates.js';
 export * from './policy.js';

@@ -7,6 +7,8 @@
  * readable with etcdctl; the core parses them with `parseGtidSet`.
  */
 
+import type { WatchdogState } from './watchdog.js';
+
 export type MonoMs = number;
 
 /** Replication IO thread state as the server reports it. */
@@ -57,6 +59,8 @@ export interface NodeObservation {
   replication?: ReplicationObservation[];
   /** Lag behind the writer (heartbeat row, or Seconds_Behind_Master × 1000 as a fallback). */
   lagMs?: number;
+  /** Whether the node's watchdog event would close it (core/watchdog.ts), when the probe knew. */
+  watchdog?: WatchdogState;
   error?: string;
   /** Observer's own monotonic clock; only comparable with that observer's other times. */
   observedAt: MonoMs;

@@ -23,6 +23,7 @@ export function toCoordinatorConfig(file: BatonConfigFile, cluster: ClusterConfi
     self: { name: file.coordinator.name, colo: file.coordinator.colo },
     cluster: spec,
     coordinators: file.coordinators.map((c) => ({ name: c.name, colo: c.colo })),
+    watchdog: cluster.watchdog,
     core: {
       policy: cluster.policy,
       maxLagOnFailoverMs: cluster.maxLagOnFailoverMs,

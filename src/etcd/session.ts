@@ -46,7 +46,7 @@ export class EtcdSession implements Session {
     private readonly store: EtcdStore,
     readonly leaseId: string,
     readonly ttlMs: number,
-    private readonly marginMs: number,
+    readonly marginMs: number,
     proofSentAt: MonoMs,
     private readonly log: Logger,
   ) {

@@ -40,6 +40,7 @@ import {
 import { stopLab } from './lab-down.js';
 import { startCoordinators, type FailoverPolicy } from './lab-coordinators.js';
 import { writeFenceScript } from './fence-script.js';
+import { watchdogInstallSql } from '../mysql/watchdog.js';
 
 export interface LabUpOptions {
   dir: string;
@@ -201,6 +202,10 @@ async function bootstrapReplication(state: LabState, users: LabUsers): Promise<v
         await conn.query('GRANT ALL ON baton.* TO ?@?', [users.baton.user, '%']);
         await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.app.user, '%', users.app.password]);
         await conn.query('GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO ?@?', [users.app.user, '%']);
+        // On every node, so whichever becomes the writer closes itself once nobody vouches for it.
+        for (const sql of watchdogInstallSql('mariadb', `${conn.escape(users.baton.user)}@'%'`)) {
+          await conn.query(sql);
+        }
         await conn.query('RESET MASTER');
         await conn.query("SET GLOBAL gtid_slave_pos=''");
       }),

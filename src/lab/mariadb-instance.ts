@@ -60,6 +60,8 @@ export function writeMariadbConfig(
     'auto_increment_increment=2',
     `auto_increment_offset=${node.autoIncrementOffset}`,
     'read_only=ON',
+    // The watchdog event (src/mysql/watchdog.ts) runs only with the scheduler on.
+    'event_scheduler=ON',
     'skip-name-resolve',
     // Replicas notice a hung source within seconds, not the default minute.
     'slave_net_timeout=4',

@@ -12,7 +12,7 @@
  * The dialect (MariaDB 10.6+, or MySQL 8.0.23+/8.4: untested against a server) is detected
  * from VERSION() on every new connection.
  */
-import type { Clock, Database, MonoMs, Probe } from '../coordinator/ports.js';
+import type { Clock, Database, MonoMs, Probe, WatchdogHold, WatchdogState } from '../coordinator/ports.js';
 import { DeadlineExceededError } from '../coordinator/ports.js';
 import { remainingMs } from '../deadline.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -28,8 +28,16 @@ import {
   type Statement,
 } from './dialect.js';
 import { DatabaseQueryError, DatabaseUnavailableError, ER } from './errors.js';
-import { HEARTBEAT_TABLE, heartbeatLagSql, heartbeatSchemaSql, heartbeatWriteSql } from './heartbeat.js';
+import {
+  HEARTBEAT_TABLE,
+  heartbeatAddWatchdogColumnSql,
+  heartbeatLagSql,
+  heartbeatSchemaSql,
+  heartbeatStamp,
+  heartbeatWriteSql,
+} from './heartbeat.js';
 import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
+import { watchdogEventStatusSql, watchdogState } from './watchdog.js';
 
 export interface MysqlNodeSettings extends MysqlEndpoint {
   /** Node name for logs and messages (e.g. "a1"). */
@@ -53,6 +61,9 @@ interface Session {
   serverId: number;
 }
 
+/** The event's status is read this often (event_scheduler itself is read by every probe). */
+const WATCHDOG_EVENT_CHECK_MS = 30_000;
+
 /** Which idle connection an operation uses: probes have their own (see the file comment). */
 type Slot = 'probe' | 'command';
 
@@ -62,6 +73,8 @@ export class MysqlDatabase implements Database {
   private closed = false;
   /** Once the heartbeat table exists, probes read the lag with the variables (one round trip less). */
   private heartbeatTableSeen = false;
+  /** The watchdog event's STATUS as last read (null: no such event), and when. */
+  private watchdogEvent: { status: unknown; checkedAt: MonoMs } | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -109,6 +122,8 @@ export class MysqlDatabase implements Database {
         };
         const lag = this.heartbeatTableSeen ? lagMs(vars?.lagUs) : await this.heartbeatLag(s, deadline);
         if (lag !== undefined) probe.heartbeatLagMs = lag;
+        const watchdog = await this.watchdog(s, vars?.eventScheduler, deadline);
+        if (watchdog !== undefined) probe.watchdog = watchdog;
         return probe;
       },
       'probe',
@@ -154,10 +169,20 @@ export class MysqlDatabase implements Database {
     });
   }
 
-  async openWrites(deadline: MonoMs): Promise<void> {
-    await this.withSession(deadline, 'open writes', (s) =>
-      this.run(s, s.dialect.openWrites(), deadline, 'read_only=OFF'),
-    );
+  /**
+   * The watchdog is stamped before the last statement (the one that lets clients write), so the
+   * event cannot close the server on an older, passed deadline the moment it opens. The stamp
+   * bypasses read_only (our user may: READ_ONLY ADMIN, or MySQL with only super_read_only
+   * lifted); its GTID is on the server that is becoming the writer.
+   */
+  async openWrites(deadline: MonoMs, hold?: WatchdogHold): Promise<void> {
+    await this.withSession(deadline, 'open writes', async (s) => {
+      const statements = s.dialect.openWrites();
+      const opening = statements.slice(-1);
+      await this.run(s, statements.slice(0, -1), deadline, 'read_only=OFF');
+      if (hold) await this.stamp(s, hold, false, deadline);
+      await this.run(s, opening, deadline, 'read_only=OFF');
+    });
     this.log.info('writes opened');
   }
 
@@ -207,23 +232,69 @@ export class MysqlDatabase implements Database {
   }
 
   /**
-   * Update this server's heartbeat row. The write only happens while the server is writable
-   * (checked in the same statement): our user can bypass read_only (READ_ONLY ADMIN), and a
-   * heartbeat on a fenced node would be an errant transaction. Creates the table on first use.
+   * Update this server's heartbeat row (and with a hold, the watchdog's deadline). The write
+   * only happens while the server is writable (checked in the same statement): our user can
+   * bypass read_only (READ_ONLY ADMIN), and a heartbeat on a fenced node would be an errant
+   * transaction. Creates the table, or its watchdog column, on first use.
    */
-  async writeHeartbeat(deadline: MonoMs): Promise<void> {
+  async writeHeartbeat(deadline: MonoMs, hold?: WatchdogHold): Promise<void> {
     await this.withSession(deadline, 'heartbeat', async (s) => {
-      try {
-        await s.conn.query(heartbeatWriteSql, deadline, 'heartbeat', [s.serverId]);
-      } catch (err) {
-        if (!isMissingTable(err)) throw err;
+      if (hold) await this.stamp(s, hold, true, deadline);
+      else
+        await this.withHeartbeatSchema(s, true, deadline, () =>
+          s.conn.query(heartbeatWriteSql, deadline, 'heartbeat', [s.serverId]),
+        );
+    });
+  }
+
+  private async stamp(s: Session, hold: WatchdogHold, guarded: boolean, deadline: MonoMs): Promise<void> {
+    const statement = heartbeatStamp(s.serverId, hold, guarded);
+    await this.withHeartbeatSchema(s, guarded, deadline, () =>
+      this.execute(s, statement, deadline, 'heartbeat'),
+    );
+  }
+
+  /** Run a heartbeat write; if the table or its watchdog column is missing, add it and retry. */
+  private async withHeartbeatSchema(
+    s: Session,
+    onlyIfWritable: boolean,
+    deadline: MonoMs,
+    write: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      const missingColumn = err instanceof DatabaseQueryError && err.errno === ER.BAD_FIELD;
+      if (!isMissingTable(err) && !missingColumn) throw err;
+      if (onlyIfWritable) {
         const [vars] = await this.select(s, 'SELECT @@global.read_only AS readOnly', deadline, 'read_only');
         if (Number(vars?.readOnly) === 1) return;
+      }
+      if (missingColumn) {
+        this.log.info(`adding the watchdog column to ${HEARTBEAT_TABLE}`);
+        await s.conn.query(heartbeatAddWatchdogColumnSql, deadline, 'heartbeat schema');
+      } else {
         this.log.info(`creating ${HEARTBEAT_TABLE}`);
         for (const ddl of heartbeatSchemaSql) await s.conn.query(ddl, deadline, 'heartbeat schema');
-        await s.conn.query(heartbeatWriteSql, deadline, 'heartbeat', [s.serverId]);
       }
-    });
+    }
+    await write();
+  }
+
+  /** The scheduler from this probe, the event's status from a read at most 30 s old. */
+  private async watchdog(
+    s: Session,
+    eventScheduler: unknown,
+    deadline: MonoMs,
+  ): Promise<WatchdogState | undefined> {
+    if (eventScheduler === undefined) return undefined;
+    const now = this.clock.now();
+    if (this.watchdogEvent === undefined || now - this.watchdogEvent.checkedAt >= WATCHDOG_EVENT_CHECK_MS) {
+      const [row] = await this.select(s, watchdogEventStatusSql, deadline, 'watchdog event');
+      this.watchdogEvent = { status: row?.status ?? null, checkedAt: now };
+    }
+    return watchdogState(eventScheduler, this.watchdogEvent.status);
   }
 
   /**

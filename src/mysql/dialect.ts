@@ -31,7 +31,7 @@ export interface ReplicationCredentials {
 
 export interface Dialect {
   readonly flavor: Flavor;
-  /** One row: readOnly (0/1), executedGtids, serverId, version. */
+  /** One row: readOnly (0/1), executedGtids, serverId, version, eventScheduler. */
   probeVariables(): string;
   /** All replication channels (multi-source capable), one row each. */
   replicaStatus(): string;
@@ -111,7 +111,8 @@ export const mariadbDialect: Dialect = {
   flavor: 'mariadb',
   probeVariables: () =>
     'SELECT @@global.read_only AS readOnly, @@global.gtid_current_pos AS executedGtids, ' +
-    '@@global.server_id AS serverId, VERSION() AS version',
+    '@@global.server_id AS serverId, VERSION() AS version, ' +
+    '@@global.event_scheduler AS eventScheduler',
   // MariaDB 10.11 still names the columns Slave_*/Master_* here (FIELD-NOTES).
   replicaStatus: () => 'SHOW ALL SLAVES STATUS',
   parseReplicaStatus: (row) => {
@@ -160,7 +161,8 @@ export const mysqlDialect: Dialect = {
   flavor: 'mysql',
   probeVariables: () =>
     'SELECT @@global.read_only AS readOnly, @@global.gtid_executed AS executedGtids, ' +
-    '@@global.server_id AS serverId, VERSION() AS version',
+    '@@global.server_id AS serverId, VERSION() AS version, ' +
+    '@@global.event_scheduler AS eventScheduler',
   replicaStatus: () => 'SHOW REPLICA STATUS',
   parseReplicaStatus: (row) => {
     const status: ReplicationStatus = {

@@ -365,3 +365,75 @@ describe('server down', () => {
     expect((await db('b2').probe(soon())).readOnly).toBe(true);
   });
 });
+
+describe('watchdog', () => {
+  /** a1's own deadline in its heartbeat row, as microseconds from its clock's now (null: unset). */
+  async function fenceAfterUs(name: string): Promise<number | null> {
+    const conn = await lab.connect(name, 'baton');
+    try {
+      const [row] = await query<{ us: number | null }>(
+        conn,
+        'SELECT TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), fence_after) AS us FROM baton.heartbeat WHERE server_id = @@server_id',
+      );
+      return row === undefined ? null : row.us === null ? null : Number(row.us);
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  it('is armed on every node the lab set up (event installed, scheduler on)', async () => {
+    for (const name of ['a1', 'a2', 'b1', 'b2'])
+      expect((await db(name).probe(soon())).watchdog).toBe('armed');
+  });
+
+  it('adds its column to a heartbeat table from before the watchdog', async () => {
+    const conn = await lab.connect('a1', 'baton');
+    try {
+      await query(conn, 'ALTER TABLE baton.heartbeat DROP COLUMN fence_after');
+    } finally {
+      conn.destroy();
+    }
+    await db('a1').writeHeartbeat(soon(), { holdMs: 60_000 });
+    const left = await fenceAfterUs('a1');
+    expect(left).toBeGreaterThan(55_000_000);
+  });
+
+  it('a guarded stamp on a read-only server writes nothing (no GTID, no deadline)', async () => {
+    const before = await db('b1').probe(soon());
+    expect(before.readOnly).toBe(true);
+    await db('b1').writeHeartbeat(soon(), { holdMs: 1000 });
+    expect((await db('b1').probe(soon())).executedGtids).toBe(before.executedGtids);
+    expect(await fenceAfterUs('b1')).toBeNull();
+  });
+
+  it('the deadline only moves later; once it passes, the event closes the writer within a tick', async () => {
+    await db('a1').writeHeartbeat(soon(), { holdMs: 200 }); // earlier than the 60 s already there
+    expect(await fenceAfterUs('a1')).toBeGreaterThan(50_000_000);
+
+    // A server whose deadline has passed, opened with a fresh stamp: the stamp goes first.
+    await db('a1').fence(soon());
+    const conn = await lab.connect('a1', 'baton');
+    try {
+      await query(
+        conn,
+        'UPDATE baton.heartbeat SET fence_after = UTC_TIMESTAMP(6) WHERE server_id = @@server_id',
+      );
+    } finally {
+      conn.destroy();
+    }
+    await db('a1').openWrites(soon(), { holdMs: 400 });
+    const openedAt = clock.now();
+    expect((await db('a1').probe(soon())).readOnly).toBe(false);
+    const closedAfter = await eventually(
+      async () => ((await db('a1').probe(soon())).readOnly ? clock.now() - openedAt : undefined),
+      5_000,
+      'the watchdog to close a1',
+    );
+    console.log(`[watchdog] a1 closed ${Math.round(closedAfter)} ms after a 400 ms hold began`);
+    expect(closedAfter).toBeGreaterThanOrEqual(350); // the hold began just before openedAt
+    expect(closedAfter).toBeLessThan(400 + 1000 + 250 + 100);
+    // Put back the writer the other tests expect, vouched for long enough.
+    await db('a1').openWrites(soon(), { holdMs: 600_000 });
+    expect((await db('a1').probe(soon())).readOnly).toBe(false);
+  });
+});

@@ -127,6 +127,9 @@ export function planNemesis(
  * crashed or paused while something hides its site's writer. Without a fencing agent next to
  * MySQL, nothing can fence a live writer whose guardian is dead and that the leader cannot
  * reach: the leader would take it for dead (seeds 52, 871: site cut; 53849: slow server + WAN cut).
+ * In worlds with the watchdog, a site cut or WAN cut no longer counts: the writer closes itself
+ * before the dead guardian's lease can expire. A hung or slow writer still does (a hung server's
+ * clients may write the moment it resumes, before its event's next tick).
  */
 export const ASSUMPTION_SETTLE_MS = 5000;
 
@@ -165,7 +168,7 @@ export class Nemesis {
         }
         this.world.trace.add('nemesis', `start ${describeFault(fault)}`);
         const stop = this.begin(fault);
-        const hides = stop ? this.obscures(fault) : [];
+        const hides = stop ? this.hidesUncovered(fault) : [];
         for (const site of hides) this.obscured.set(site, (this.obscured.get(site) ?? 0) + 1);
         if (stop) {
           scheduler.at(fault.start + fault.duration, () => {
@@ -197,10 +200,16 @@ export class Nemesis {
     }
   }
 
+  /** Sites whose writer this fault hides where nothing but its guardian would close it. */
+  private hidesUncovered(f: Fault): string[] {
+    const cut = f.kind === 'isolate-site' || f.kind === 'wan-cut';
+    return cut && this.world.options.watchdog ? [] : this.obscures(f);
+  }
+
   private violatesAssumption(f: Fault): string | undefined {
     if (!this.world.options.guardianFaultAssumption) return undefined;
     const now = this.world.scheduler.now();
-    for (const site of this.obscures(f)) {
+    for (const site of this.hidesUncovered(f)) {
       const back = this.downUntil.get(site);
       if (back !== undefined && now < back + ASSUMPTION_SETTLE_MS) {
         return `coordinator ${site} is down or just restarted`;

@@ -7,7 +7,7 @@
 import { Nemesis, planNemesis, type NemesisPlan } from './nemesis.js';
 import { Prng } from './prng.js';
 import type { Violation } from './checkers.js';
-import { defaultWorldOptions, SimWorld, type WorldOptions } from './world.js';
+import { defaultWorldOptions, SimWorld, withWatchdogTimings, type WorldOptions } from './world.js';
 
 export interface SeedOptions {
   faultPhaseMs?: number;
@@ -28,7 +28,8 @@ export interface SeedResult {
 export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<SeedResult> {
   const rng = new Prng(seed);
   const drawn = defaultWorldOptions(rng);
-  const options = opts.tweak ? opts.tweak(drawn) : drawn;
+  const tweaked = opts.tweak ? opts.tweak(drawn) : drawn;
+  const options = tweaked.watchdog ? { ...tweaked, timings: withWatchdogTimings(tweaked.timings) } : tweaked;
   const faultPhaseMs = opts.faultPhaseMs ?? 30_000;
   const world = new SimWorld(rng.fork(), options);
   const drawnPlan = planNemesis(
@@ -41,7 +42,7 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   const nemesis = new Nemesis(world, plan);
   world.trace.add(
     'sim',
-    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'}`,
+    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog}`,
   );
   nemesis.schedule();
 

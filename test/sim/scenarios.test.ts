@@ -8,7 +8,12 @@ import type { Fault } from './nemesis.js';
 import { runSeed } from './run-seed.js';
 import type { SimWorld } from './world.js';
 
-function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consistency', stonith = false) {
+function quiet(
+  faults: Fault[],
+  policy: 'consistency' | 'availability' = 'consistency',
+  stonith = false,
+  watchdog = false,
+) {
   return {
     faultPhaseMs: 30_000,
     livenessPhaseMs: 30_000,
@@ -18,6 +23,7 @@ function quiet(faults: Fault[], policy: 'consistency' | 'availability' = 'consis
       core: { ...o.core, policy, maxLagOnFailoverMs: 5000, catchupTimeoutMs: 3000, cooldownMs: 3000 },
       wallSkewMs: { a: 0, b: 0, w: 0 },
       stonith,
+      watchdog,
     }),
     plan: (p: Parameters<NonNullable<Parameters<typeof runSeed>[1]>['plan'] & object>[0]) => ({
       ...p,
@@ -73,6 +79,22 @@ describe('scenarios', () => {
     expect(firstAt(world, /coord [bw] +elected/, 3000)).toBeDefined();
     // The lease checker looked at every writer write and every read_only=OFF: none came from a stale lease.
     expect(world.checkers.checked.openWrites).toBeGreaterThan(0);
+    expect(world.writableNodes().map((n) => n.name)).toEqual(['m-a']);
+  });
+
+  it('with the watchdog, a dead guardian is no outage: the leader, outside the writer colo, stands in', async () => {
+    const { world, violation } = await runSeed(
+      107,
+      quiet(
+        [{ kind: 'crash-coordinator', target: 'a', start: 5000, duration: 20_000, amount: 0 }],
+        'availability',
+        false,
+        true,
+      ),
+    );
+    expect(violation).toBeUndefined();
+    expect(firstAt(world, /put writer \{"node":"m-b"/, 5000)).toBeUndefined();
+    expect(firstAt(world, /m-a +watchdog: read_only=ON/)).toBeUndefined();
     expect(world.writableNodes().map((n) => n.name)).toEqual(['m-a']);
   });
 

@@ -413,7 +413,7 @@ export class SimSession implements Session {
     private readonly client: SimStoreClient,
     readonly leaseId: string,
     readonly ttlMs: number,
-    private readonly marginMs: number,
+    readonly marginMs: number,
     grantSendTime: number,
   ) {
     this.lastAckedSend = grantSendTime;

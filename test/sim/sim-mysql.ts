@@ -18,6 +18,7 @@ import {
   type Database,
   type MonoMs,
   type Probe,
+  type WatchdogHold,
 } from '../../src/coordinator/ports.js';
 import { containsGtidSet, parseGtidSet } from '../../src/core/gtid.js';
 import type { ProcessGate } from './process-gate.js';
@@ -126,6 +127,8 @@ export class SimNode {
   sqlRunning = true;
   replicationStopped = false;
   lagMs = 0;
+  /** The watchdog's deadline in the heartbeat row (sim time; undefined until first stamped). */
+  fenceAfter: number | undefined;
   private queued: QueuedRequest[] = [];
   private waiters: { done: () => boolean }[] = [];
   killedConnections = 0;
@@ -203,6 +206,20 @@ export class SimNode {
     this.world.batch(() => {
       for (const run of queued) run();
     });
+  }
+
+  /** A stamp with a hold, as the server runs it: the deadline only moves later. */
+  stampWatchdog(holdMs: number): void {
+    const until = this.world.scheduler.now() + holdMs;
+    this.fenceAfter = Math.max(this.fenceAfter ?? -Infinity, until);
+  }
+
+  /** One run of the watchdog event (on a hung server it does not run; on a dead one neither). */
+  watchdogTick(): void {
+    if (!this.up || this.hung || this.readOnly || this.fenceAfter === undefined) return;
+    if (this.world.scheduler.now() <= this.fenceAfter) return;
+    this.world.hooks.watchdogClosed(this);
+    this.setReadOnly(true);
   }
 
   setReadOnly(on: boolean): void {
@@ -300,6 +317,8 @@ export interface WorldHooks {
   becameWritable(node: SimNode): void;
   /** A process sent read_only=OFF (checked against its lease at send time). */
   openWritesSent(caller: string, node: SimNode): void;
+  /** The node's watchdog event made it read-only. */
+  watchdogClosed(node: SimNode): void;
 }
 
 /** All simulated servers of one cluster, the network, and hooks for the checkers. */
@@ -347,6 +366,20 @@ export class SimMysqlWorld {
     if (this.batching === 0 && this.dirty) {
       this.dirty = false;
       this.hooks.changed();
+    }
+  }
+
+  /**
+   * The watchdog event on every node: once a second at a node's own phase, plus up to 200 ms
+   * of scheduling jitter (WATCHDOG_SLACK_MS allows 250).
+   */
+  startWatchdogs(random: () => number): void {
+    for (const node of this.nodes.values()) {
+      const tick = (): void => {
+        node.watchdogTick();
+        this.scheduler.after(1000 + Math.floor(random() * 200), tick);
+      };
+      this.scheduler.after(Math.floor(random() * 1000), tick);
     }
   }
 
@@ -461,9 +494,10 @@ class SimDatabase implements Database {
     });
   }
 
-  openWrites(deadline: MonoMs): Promise<void> {
+  openWrites(deadline: MonoMs, hold?: WatchdogHold): Promise<void> {
     this.world.hooks.openWritesSent(this.caller, this.world.node(this.nodeName) as SimNode);
     return this.call('openWrites', deadline, (node, ok) => {
+      if (hold) node.stampWatchdog(hold.holdMs);
       node.setReadOnly(false);
       ok(undefined);
     });
@@ -513,8 +547,11 @@ class SimDatabase implements Database {
     });
   }
 
-  writeHeartbeat(deadline: MonoMs): Promise<void> {
-    return this.call('writeHeartbeat', deadline, (_node, ok) => ok(undefined));
+  writeHeartbeat(deadline: MonoMs, hold?: WatchdogHold): Promise<void> {
+    return this.call('writeHeartbeat', deadline, (node, ok) => {
+      if (hold && !node.readOnly) node.stampWatchdog(hold.holdMs);
+      ok(undefined);
+    });
   }
 
   close(): Promise<void> {

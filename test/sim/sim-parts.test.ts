@@ -157,6 +157,7 @@ describe('simulated MariaDB', () => {
       changed: () => changes.push(sched.now()),
       becameWritable: () => undefined,
       openWritesSent: () => undefined,
+      watchdogClosed: () => undefined,
     });
     world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
     world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
@@ -229,7 +230,13 @@ describe('checkers can fail', () => {
     const result = await runSeed(8, {
       faultPhaseMs: 5000,
       livenessPhaseMs: 1000,
-      tweak: (o) => ({ ...o, policy: 'consistency', core: { ...o.core, policy: 'consistency' } }),
+      // A liveness phase too short for a reopen at a new epoch, should the first session blip.
+      tweak: (o) => ({
+        ...o,
+        policy: 'consistency',
+        core: { ...o.core, policy: 'consistency' },
+        watchdog: false,
+      }),
       plan: (p) => ({ ...p, faults: [] }),
     });
     expect(result.violation).toBeUndefined();
@@ -243,7 +250,7 @@ describe('checkers can fail', () => {
 });
 
 describe('the fault assumption marks a real limit', () => {
-  const crashGuardianThenCutItsSite = (assumption: boolean) =>
+  const crashGuardianThenCutItsSite = (assumption: boolean, watchdog = false) =>
     runSeed(11, {
       faultPhaseMs: 30_000,
       livenessPhaseMs: 1000,
@@ -252,6 +259,7 @@ describe('the fault assumption marks a real limit', () => {
         policy: 'availability',
         core: { ...o.core, policy: 'availability', maxLagOnFailoverMs: 60_000 },
         guardianFaultAssumption: assumption,
+        watchdog,
       }),
       plan: (p) => ({
         ...p,
@@ -267,6 +275,15 @@ describe('the fault assumption marks a real limit', () => {
   it('is a split brain without it: nobody fences a writer whose guardian is dead and whose site is cut off', async () => {
     const result = await crashGuardianThenCutItsSite(false);
     expect(result.violation?.checker).toBe('single-writer');
+  });
+
+  it('is covered by the watchdog: the cut writer closes itself, and the other site takes over', async () => {
+    const result = await crashGuardianThenCutItsSite(true, true);
+    const lines = result.world.trace.lines;
+    expect(lines.some((l) => l.includes('skip isolate-site'))).toBe(false);
+    expect(lines.some((l) => l.includes('m-a') && l.includes('watchdog: read_only=ON'))).toBe(true);
+    expect(result.violation).toBeUndefined();
+    expect(result.world.node('m-b').readOnly).toBe(false);
   });
 
   it('is skipped, and said so, with it', async () => {

@@ -43,6 +43,8 @@ export interface WorldOptions {
   stonith: boolean;
   /** Nemesis keeps its fault assumption (see nemesis.ts); tests turn it off to show the limit. */
   guardianFaultAssumption: boolean;
+  /** Coordinators vouch for the writer and every node runs the watchdog event (core/watchdog.ts). */
+  watchdog: boolean;
   /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
   brokenCoordinator?: 'opens-every-node';
 }
@@ -73,7 +75,10 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
   const stonith = rng.chance(0.5);
   // Half the worlds probe quiet nodes sparsely, as the daemon does (core/quiet-pacing.ts).
   if (rng.chance(0.5)) timings.quietProbeIntervalMs = 1500;
+  // Half run the watchdog (with withWatchdogTimings, applied after any tweak).
+  const watchdog = rng.chance(0.5);
   return {
+    watchdog,
     stonith,
     policy,
     core,
@@ -82,6 +87,21 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
     wallSkewMs,
     replicas,
     guardianFaultAssumption: true,
+  };
+}
+
+/**
+ * Timings near the daemon's defaults for a world with the watchdog: a once-a-second event needs
+ * a TTL that the coarser timings above cannot give it (watchdogTimingProblem).
+ */
+export function withWatchdogTimings(t: LoopTimings): LoopTimings {
+  return {
+    ...t,
+    cycleIntervalMs: 300,
+    probeTimeoutMs: 200,
+    storeTimeoutMs: 500,
+    sessionTtlMs: Math.max(4000, t.sessionTtlMs),
+    ...(t.quietProbeIntervalMs === undefined ? {} : { quietProbeIntervalMs: 1000 }),
   };
 }
 
@@ -157,6 +177,7 @@ export class SimWorld {
         this.checkers.becameWritable(node);
       },
       openWritesSent: (caller, node) => this.checkers.openWritesSent(caller, node),
+      watchdogClosed: (node) => this.trace.add(node.name, 'watchdog: read_only=ON'),
     });
     this.checkers = new Checkers(
       this.mysql,
@@ -225,6 +246,7 @@ export class SimWorld {
     for (const colo of DB_COLOS) {
       this.clients.push(new SimClient(`client-${colo}`, colo, this.mysql, (w) => this.checkers.ack(w)));
     }
+    if (options.watchdog) this.mysql.startWatchdogs(() => rng.float());
     for (const spec of COORDINATORS) this.startProcess(spec);
     this.worldTick();
   }
@@ -267,6 +289,7 @@ export class SimWorld {
       coordinators: COORDINATORS,
       core: this.options.core,
       timings: this.options.timings,
+      watchdog: this.options.watchdog,
     };
     const incarnation = ++this.incarnations;
     let lastDecision = '';

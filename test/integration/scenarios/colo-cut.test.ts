@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { eventually } from '../support/lab.js';
+import { batonOk, eventually, faultEffectiveAt } from '../support/lab.js';
 import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
@@ -44,4 +44,29 @@ test("5. cut of the writer's colo: a1 fenced by its guardian before b1 opens; af
   await sleep(500);
   const { outages } = await scenario.finish();
   printOutages('colo cut', outages);
+});
+
+test("5b. the writer colo's coordinator dead, then its colo cut: a1's own watchdog closes it before b1 opens", async () => {
+  scenario = await startScenario({ policy: 'availability' });
+  const shown = await batonOk(['status', '--lab', scenario.lab.dir]);
+  expect(shown).toMatch(/^ {2}watchdog: +a1 armed, a2 armed, b1 armed, b2 armed$/m);
+  await scenario.lab.fault('kill', 'coord-a');
+  // Past the TTL: a1's guardian is gone, and the leader alone vouches for a1 (scenario 9).
+  await sleep(6_000);
+  expect((await scenario.lab.status()).writable).toEqual(['a1']);
+  const cutAt = faultEffectiveAt(await scenario.lab.fault('cut', 'a'));
+  await scenario.waitForWriter('b1', 20_000);
+  const b1Open = scenario.sampler.firstWritable('b1', cutAt);
+  const a1LastWritable = scenario.sampler.lastWritable('a1');
+  expect(b1Open).toBeDefined();
+  console.log(
+    `[dead guardian, colo cut] a1 last seen writable ${(a1LastWritable?.receivedAt ?? 0) - cutAt} ms after the cut, b1 open ${(b1Open?.receivedAt ?? 0) - cutAt} ms after the cut`,
+  );
+  // Nobody could reach a1 to fence it: it closed itself before b1 opened.
+  expect(a1LastWritable!.receivedAt).toBeLessThan(b1Open!.sentAt);
+  const lateOnA1 = scenario.client.acks.filter((a) => a.node === 'a1' && a.sentAt > b1Open!.receivedAt);
+  expect(lateOnA1).toEqual([]);
+  await scenario.lab.fault('heal');
+  const { outages } = await scenario.finish();
+  printOutages('dead guardian, colo cut', outages);
 });

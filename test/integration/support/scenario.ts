@@ -45,6 +45,15 @@ export async function startScenario(
   let client: WriteClient | undefined;
   try {
     await waitForWriter('a1', 30_000);
+    // Steady state: the leader runs outside the writer's colo (coordinator/leader-placement.ts).
+    await eventually(
+      async () => {
+        const leader = (await clusterState()).leader?.coordinator;
+        return leader !== undefined && leader !== 'a' ? leader : undefined;
+      },
+      30_000,
+      "a leader outside the writer's colo",
+    );
     const status = await lab.status();
     sampler = new SplitBrainSampler(status).start();
     client = new WriteClient(status).start();

@@ -13,6 +13,7 @@ const base: CoordinatorConfig = {
   coordinators: COORDINATORS,
   core: DEFAULT_CORE_CONFIG,
   timings: DEFAULT_LOOP_TIMINGS,
+  watchdog: true,
 };
 
 describe('validateCoordinatorConfig', () => {

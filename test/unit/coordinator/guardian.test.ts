@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeObservation, WriterRecord } from '../../../src/core/index.js';
 import { GuardianDuty } from '../../../src/coordinator/guardian.js';
+import { WatchdogStamps } from '../../../src/coordinator/watchdog-stamps.js';
 import { LeaseDeadline } from '../../../src/coordinator/lease-deadline.js';
 import type { Clock, Database, Session } from '../../../src/coordinator/ports.js';
 import { Scheduler } from '../../sim/scheduler.js';
@@ -13,6 +14,7 @@ function setup(validUntil: number) {
     changed: () => undefined,
     becameWritable: () => undefined,
     openWritesSent: () => undefined,
+    watchdogClosed: () => undefined,
   });
   const ma = world.add(
     { name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: '10.0.1.10', port: 3306 },
@@ -24,6 +26,7 @@ function setup(validUntil: number) {
   const session: Session = {
     leaseId: '1',
     ttlMs: 3000,
+    marginMs: 300,
     validUntil: () => until,
     signal: new AbortController().signal,
     close: () => Promise.resolve(),
@@ -33,13 +36,15 @@ function setup(validUntil: number) {
     ['m-b', world.database('a', 'a', 'm-b')],
   ]);
   const down = new Set<string>();
+  const lease = new LeaseDeadline(clock, () => session);
   const guardian = new GuardianDuty(
     CLUSTER,
     'a',
     clock,
     dbs,
-    new LeaseDeadline(clock, () => session),
+    lease,
     500,
+    { stamps: new WatchdogStamps(clock, lease, true), stampTimeoutMs: 100 },
     (n) => down.has(n),
     () => undefined,
   );

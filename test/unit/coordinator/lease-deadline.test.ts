@@ -21,6 +21,7 @@ function fakeSession(validUntil: number): Session {
   return {
     leaseId: '1',
     ttlMs: 3000,
+    marginMs: 300,
     validUntil: () => validUntil,
     signal: controller.signal,
     close: () => Promise.resolve(),

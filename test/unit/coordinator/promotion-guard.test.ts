@@ -38,7 +38,10 @@ function view(
 }
 
 describe('promotionPrecondition (invariant 4 in the loop)', () => {
-  const check = (v: StoreView) => promotionPrecondition(promoteB, v, CLUSTER, COORDINATORS, keys);
+  type Stamps = { now: number; heldUntil: (node: string) => number };
+  const neverStamped: Stamps = { now: 1000, heldUntil: () => -Infinity };
+  const check = (v: StoreView, watchdog: Stamps = neverStamped) =>
+    promotionPrecondition(promoteB, v, CLUSTER, COORDINATORS, keys, watchdog);
 
   it('needs nothing to recommit the same writer', () => {
     expect(check(view(undefined, 'm-b'))).toEqual([]);
@@ -47,6 +50,25 @@ describe('promotionPrecondition (invariant 4 in the loop)', () => {
   it('accepts a gone guardian, and makes the commit depend on it staying gone', () => {
     expect(check(view(undefined))).toEqual([
       { key: keys.observation('a'), target: 'modRevision', equals: 0 },
+    ]);
+  });
+
+  it('refuses a gone guardian while a watchdog stamp of ours may still hold the writer open', () => {
+    const stamped = (heldUntil: number) => ({
+      now: 1000,
+      heldUntil: (node: string) => (node === 'm-a' ? heldUntil : -Infinity),
+    });
+    expect(() => check(view(undefined), stamped(1001))).toThrow(/may keep m-a open for 1 ms more/);
+    expect(check(view(undefined), stamped(1000))).toEqual([
+      { key: keys.observation('a'), target: 'modRevision', equals: 0 },
+    ]);
+  });
+
+  it('does not wait for our stamps when the live guardian holds the writer', () => {
+    const stampedLong = { now: 1000, heldUntil: () => 5000 };
+    const hold: WriterHold = { node: 'm-a', epoch: 5, because: 'fenced' };
+    expect(check(view({ holding: hold, modRevision: 77 }), stampedLong)).toEqual([
+      { key: keys.observation('a'), target: 'modRevision', equals: 77 },
     ]);
   });
 

@@ -18,6 +18,7 @@ function setup() {
   const session = (leaseId: string): Session => ({
     leaseId,
     ttlMs: 3000,
+    marginMs: 300,
     validUntil: () => Infinity,
     signal: new AbortController().signal,
     close: () => Promise.resolve(),

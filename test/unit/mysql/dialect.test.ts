@@ -157,7 +157,7 @@ describe('probe in one round trip', () => {
     expect(probeSql(mariadbDialect, 150, true)).toBe(
       'SET STATEMENT max_statement_time=0.150 FOR SELECT @@global.read_only AS readOnly, ' +
         '@@global.gtid_current_pos AS executedGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
-        '(SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
+        '@@global.event_scheduler AS eventScheduler, (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
         'SHOW ALL SLAVES STATUS',
     );
     expect(probeSql(mariadbDialect, 150, false)).toBe(

@@ -1,0 +1,59 @@
+/**
+ * This coordinator's stamps on the writers' watchdogs (DESIGN.md "Watchdog"): the hold each
+ * stamp may give, from our own lease, and for each node the time by which every stamp we ever
+ * sent it has run out. The leader consults that before promoting away from a writer without
+ * its guardian's promise: a stamp of ours may still keep that writer open until then.
+ */
+
+import { planWatchdogHold, type MonoMs } from '../core/index.js';
+import type { LeaseDeadline } from './lease-deadline.js';
+import type { Clock, Database, WatchdogHold } from './ports.js';
+
+export class WatchdogStamps {
+  private readonly closedBy = new Map<string, MonoMs>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly lease: LeaseDeadline,
+    /** clusters[].watchdog: off, we never vouch (the heartbeat still goes). */
+    private readonly enabled: boolean,
+  ) {}
+
+  /**
+   * The hold for a stamp on `node` we are about to send with `statementTimeoutMs`, recorded as
+   * sent; undefined when our lease leaves too little (then the heartbeat carries no hold).
+   */
+  issue(node: string, statementTimeoutMs: number, maxHoldMs: number): WatchdogHold | undefined {
+    if (!this.enabled) return undefined;
+    const plan = planWatchdogHold({
+      now: this.clock.now(),
+      leaseExpiresNoEarlierThan: this.lease.expiresNoEarlierThan(),
+      statementTimeoutMs,
+      maxHoldMs,
+    });
+    if (!plan) return undefined;
+    this.closedBy.set(node, Math.max(this.closedBy.get(node) ?? -Infinity, plan.closedBy));
+    return { holdMs: plan.holdMs };
+  }
+
+  /**
+   * Write `node`'s heartbeat, vouching for it with a hold when our lease allows one; without a
+   * hold, a plain heartbeat (lag only) unless `onlyWithHold`. Bounded by our lease.
+   */
+  async heartbeat(
+    db: Database,
+    node: string,
+    statementTimeoutMs: number,
+    maxHoldMs: number,
+    onlyWithHold: boolean,
+  ): Promise<void> {
+    const hold = this.issue(node, statementTimeoutMs, maxHoldMs);
+    if (!hold && onlyWithHold) return;
+    await db.writeHeartbeat(Math.min(this.clock.now() + statementTimeoutMs, this.lease.validUntil()), hold);
+  }
+
+  /** When our stamps on `node` have all run out (-Infinity: we never stamped it). */
+  heldUntil(node: string): MonoMs {
+    return this.closedBy.get(node) ?? -Infinity;
+  }
+}
