@@ -291,9 +291,17 @@ export class MysqlDatabase implements Database {
     if (eventScheduler === undefined) return undefined;
     const now = this.clock.now();
     if (this.watchdogEvent === undefined || now - this.watchdogEvent.checkedAt >= WATCHDOG_EVENT_CHECK_MS) {
-      const [row] = await this.select(s, watchdogEventStatusSql, deadline, 'watchdog event');
-      this.watchdogEvent = { status: row?.status ?? null, checkedAt: now };
+      try {
+        const [row] = await this.select(s, watchdogEventStatusSql, deadline, 'watchdog event');
+        this.watchdogEvent = { status: row?.status ?? null, checkedAt: now };
+      } catch (err) {
+        // A server that refuses this one read (privileges) is still up: the probe must not fail.
+        if (!(err instanceof DatabaseQueryError)) throw err;
+        this.log.warn({ err: err.message }, 'cannot read the watchdog event status');
+        this.watchdogEvent = { status: undefined, checkedAt: now };
+      }
     }
+    if (this.watchdogEvent.status === undefined) return undefined;
     return watchdogState(eventScheduler, this.watchdogEvent.status);
   }
 
