@@ -30,10 +30,12 @@ export function watchdogInstallSql(flavor: Flavor, definer: string): string[] {
     ...heartbeatSchemaSql,
     `CREATE DEFINER = ${definer} EVENT IF NOT EXISTS ${WATCHDOG_EVENT} ` +
       'ON SCHEDULE EVERY 1 SECOND ON COMPLETION PRESERVE ENABLE ' +
-      "COMMENT 'baton: read-only once no coordinator vouches for this writer' DO " +
+      "COMMENT 'baton: read-only once no coordinator vouches for this writer' DO BEGIN " +
+      // Each run is a thread of its own: one blocked on a lock must not pile up behind the next.
+      'SET SESSION lock_wait_timeout = 2; ' +
       `IF @@global.read_only = 0 AND EXISTS (SELECT 1 FROM ${HEARTBEAT_TABLE} ` +
       'WHERE server_id = @@global.server_id AND fence_after < UTC_TIMESTAMP(6)) ' +
-      `THEN ${closeStatement(flavor)}; END IF`,
+      `THEN ${closeStatement(flavor)}; END IF; END`,
     `ALTER EVENT ${WATCHDOG_EVENT} ENABLE`,
     'SET GLOBAL event_scheduler = ON',
   ];

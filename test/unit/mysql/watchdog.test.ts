@@ -38,7 +38,8 @@ describe('watchdog event', () => {
     expect(create).toContain(
       "CREATE DEFINER = 'baton'@'%' EVENT IF NOT EXISTS baton.watchdog ON SCHEDULE EVERY 1 SECOND",
     );
-    expect(create).toContain('THEN SET GLOBAL read_only = ON; END IF');
+    expect(create).toContain('DO BEGIN SET SESSION lock_wait_timeout = 2; IF @@global.read_only = 0');
+    expect(create).toContain('THEN SET GLOBAL read_only = ON; END IF; END');
     expect(watchdogInstallSql('mysql', "'baton'@'%'").join('\n')).toContain(
       'SET GLOBAL super_read_only = ON',
     );
