@@ -137,14 +137,11 @@ export class ActionExecutor {
           );
         }
         this.lease.require(`open writes on ${action.node}`);
-        const hold = this.watchdog.stamps.issue(
+        await this.watchdog.stamps.openWrites(
+          this.db(action.node),
           action.node,
           this.timeouts.commandTimeoutMs,
           this.watchdog.maxHoldMs,
-        );
-        await this.db(action.node).openWrites(
-          this.lease.boundedDeadline(this.timeouts.commandTimeoutMs),
-          hold,
         );
         return;
       }

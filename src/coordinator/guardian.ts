@@ -262,8 +262,7 @@ export class GuardianDuty {
         // Last check before the only call that can create a writer: our lease must be provably alive.
         this.lease.require(`open writes on ${action.node}`);
         this.possiblyWritable.add(action.node);
-        const hold = this.watchdog.stamps.issue(action.node, timeoutMs, Infinity);
-        await db.openWrites(Math.min(deadline, this.lease.validUntil()), hold);
+        await this.watchdog.stamps.openWrites(db, action.node, timeoutMs, Infinity);
       } else {
         const { executedGtids } = await db.fence(deadline);
         this.possiblyWritable.delete(action.node);

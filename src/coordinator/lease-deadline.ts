@@ -15,17 +15,19 @@ export class LeaseDeadline {
 
   /** Monotonic time until which our lease is provably alive (-Infinity without a session). */
   validUntil(): MonoMs {
-    const session = this.currentSession();
-    return session === undefined || session.signal.aborted ? -Infinity : session.validUntil();
+    return this.liveSession()?.validUntil() ?? -Infinity;
   }
 
   /** The earliest the server can expire our lease (-Infinity without a session): what a
    * watchdog hold must end by, since only then may another coordinator act on its expiry. */
   expiresNoEarlierThan(): MonoMs {
+    const session = this.liveSession();
+    return session === undefined ? -Infinity : session.validUntil() + session.marginMs;
+  }
+
+  private liveSession(): Session | undefined {
     const session = this.currentSession();
-    return session === undefined || session.signal.aborted
-      ? -Infinity
-      : session.validUntil() + session.marginMs;
+    return session === undefined || session.signal.aborted ? undefined : session;
   }
 
   valid(): boolean {

@@ -104,7 +104,6 @@ export class Coordinator {
       config.cluster,
       config.self.colo,
       databases,
-      this.lease,
       this.stamps,
       { stampTimeoutMs: t.probeTimeoutMs, maxHoldMs: standInHoldMs },
       (node, error) => this.log('stand-in-stamp-failed', { node, error: describe(error) }),

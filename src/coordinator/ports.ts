@@ -5,6 +5,9 @@
  * the implementation must give up and reject with DeadlineExceededError.
  */
 
+import type { WatchdogState } from '../core/watchdog.js';
+export type { WatchdogState } from '../core/watchdog.js';
+
 /** Monotonic milliseconds; never goes backwards, unrelated to wall-clock time. */
 export type MonoMs = number;
 
@@ -120,9 +123,6 @@ export interface ReplicationStatus {
 export interface WatchdogHold {
   holdMs: number;
 }
-
-import type { WatchdogState } from '../core/watchdog.js';
-export type { WatchdogState } from '../core/watchdog.js';
 
 export interface Probe {
   readOnly: boolean;

@@ -7,7 +7,6 @@
  */
 
 import type { ClusterSpec, NodeObservation, WriterRecord } from '../core/index.js';
-import type { LeaseDeadline } from './lease-deadline.js';
 import type { Database } from './ports.js';
 import type { WatchdogStamps } from './watchdog-stamps.js';
 
@@ -21,7 +20,6 @@ export class StandInGuardian {
     private readonly spec: ClusterSpec,
     private readonly colo: string,
     private readonly databases: ReadonlyMap<string, Database>,
-    private readonly lease: LeaseDeadline,
     private readonly stamps: WatchdogStamps,
     private readonly settings: StandInSettings,
     private readonly onFailure: (node: string, error: unknown) => void,
@@ -34,7 +32,8 @@ export class StandInGuardian {
     if (!node || node.colo === this.colo) return;
     const obs = observations.find((o) => o.node === writer.node);
     const db = this.databases.get(writer.node);
-    if (!db || obs?.reachable !== true || obs.readOnly !== false || !this.lease.valid()) return;
+    // The stamps decide whether our lease allows a hold; without one this writes nothing.
+    if (!db || obs?.reachable !== true || obs.readOnly !== false) return;
     const { stampTimeoutMs, maxHoldMs } = this.settings;
     try {
       await this.stamps.heartbeat(db, writer.node, stampTimeoutMs, maxHoldMs, true);

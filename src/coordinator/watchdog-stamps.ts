@@ -21,10 +21,11 @@ export class WatchdogStamps {
 
   /**
    * The hold for a stamp on `node` we are about to send with `statementTimeoutMs`, recorded as
-   * sent; undefined when our lease leaves too little (then the heartbeat carries no hold).
+   * sent; undefined unless our lease is provably alive and leaves enough for one (then the
+   * write carries no hold).
    */
-  issue(node: string, statementTimeoutMs: number, maxHoldMs: number): WatchdogHold | undefined {
-    if (!this.enabled) return undefined;
+  private issue(node: string, statementTimeoutMs: number, maxHoldMs: number): WatchdogHold | undefined {
+    if (!this.enabled || !this.lease.valid()) return undefined;
     const plan = planWatchdogHold({
       now: this.clock.now(),
       leaseExpiresNoEarlierThan: this.lease.expiresNoEarlierThan(),
@@ -49,7 +50,13 @@ export class WatchdogStamps {
   ): Promise<void> {
     const hold = this.issue(node, statementTimeoutMs, maxHoldMs);
     if (!hold && onlyWithHold) return;
-    await db.writeHeartbeat(Math.min(this.clock.now() + statementTimeoutMs, this.lease.validUntil()), hold);
+    await db.writeHeartbeat(this.lease.boundedDeadline(statementTimeoutMs), hold);
+  }
+
+  /** Open writes on `node`, stamping its watchdog first when our lease allows a hold. */
+  async openWrites(db: Database, node: string, timeoutMs: number, maxHoldMs: number): Promise<void> {
+    const hold = this.issue(node, timeoutMs, maxHoldMs);
+    await db.openWrites(this.lease.boundedDeadline(timeoutMs), hold);
   }
 
   /** When our stamps on `node` have all run out (-Infinity: we never stamped it). */

@@ -45,7 +45,7 @@ export function watchdogInstallSql(flavor: Flavor, definer: string): string[] {
 export const watchdogEventStatusSql =
   "SELECT STATUS AS status FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'baton' AND EVENT_NAME = 'watchdog'";
 
-/** From @@global.event_scheduler and the event's status row (undefined: no such event). */
+/** From @@global.event_scheduler and the event's STATUS (null or undefined: no such event). */
 export function watchdogState(eventScheduler: unknown, eventStatus: unknown): WatchdogState {
   if (String(eventScheduler ?? '').toUpperCase() !== 'ON') return 'scheduler-off';
   if (eventStatus === undefined || eventStatus === null) return 'event-missing';
