@@ -4,6 +4,7 @@
  * Starts a lab with coordinators and a write load, applies the fault to the writer (a1 / site a),
  * waits for b1 to take writes, keeps every log in OUT_DIR, and prints the coordinators'
  * decisions, actions, guardian and session events merged in time order, relative to the fault.
+ * TRACE_DELAY_MS=N first adds N ms of one-way latency on every link between the sites.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,12 @@ const SHOWN = new Set(['decision', 'action', 'guardian', 'session-ended', 'sessi
 
 const scenario = await startScenario({ policy: 'availability' });
 let faultAt = 0;
+const delayMs = Number(process.env.TRACE_DELAY_MS ?? '0');
+if (delayMs > 0) {
+  for (const [x, y] of ['ab', 'ba', 'aw', 'wa', 'bw', 'wb'])
+    await scenario.lab.fault('delay', x as string, y as string, String(delayMs));
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+}
 try {
   const commandAt = Date.now();
   faultAt = await applyWriterFault(scenario.lab, fault);

@@ -6,12 +6,19 @@
  * actions of a step assume the earlier ones happened.
  */
 
-import type { Action, Intent, PromoteAction, WriterRecord } from '../core/index.js';
+import {
+  standInMaxHoldMs,
+  type Action,
+  type Intent,
+  type PromoteAction,
+  type WriterRecord,
+} from '../core/index.js';
 import type { HistoryWriter } from './history.js';
 import { NotLeaderError, StaleEpochError, StateMovedError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
 import type { LeaseDeadline } from './lease-deadline.js';
 import type { Clock, Compare, Database, Leadership, Op } from './ports.js';
+import { linkTimeoutMs } from './link-deadline.js';
 import { encode } from './records.js';
 import type { WatchdogStamps } from './watchdog-stamps.js';
 
@@ -21,6 +28,8 @@ export interface ActionOutcome {
   /** fence: executed set after fencing; wait-for-gtids: whether it was reached. */
   executedGtids?: string;
   reached?: boolean;
+  /** promote: the writer record it stored, and the revision of that txn. */
+  committed?: { record: WriterRecord; revision: number };
   error?: string;
 }
 
@@ -33,6 +42,8 @@ export interface ExecutionContext {
   intents: Intent[];
   /** Invariant 4 for a promotion: compares to add, or throws when the old writer's guardian does not agree. */
   promotionPrecondition: (promote: PromoteAction) => Compare[];
+  /** The decision's persisted state, written in the promote's txn (see Decision.state). */
+  persistWithPromote?: Op[];
 }
 
 export class ActionExecutor {
@@ -42,16 +53,26 @@ export class ActionExecutor {
     private readonly databases: ReadonlyMap<string, Database>,
     private readonly lease: LeaseDeadline,
     private readonly history: HistoryWriter,
-    private readonly timeouts: { storeTimeoutMs: number; commandTimeoutMs: number; probeTimeoutMs: number },
+    private readonly timeouts: {
+      /** The etcd call allowance now (configured floor plus the measured latency). */
+      storeTimeoutMs: () => number;
+      commandTimeoutMs: number;
+      probeTimeoutMs: number;
+    },
     private readonly nodeAddress: (name: string) => { host: string; port: number } | undefined,
     /** Opening writes stamps the watchdog first, with a stand-in's hold (see stand-in-guardian.ts). */
-    private readonly watchdog: { stamps: WatchdogStamps; maxHoldMs: number },
+    private readonly watchdog: { stamps: WatchdogStamps; sessionTtlMs: number },
   ) {}
 
+  /**
+   * Run the actions in order, bookkeeping (history, intents) after the rest: a target opened
+   * right after its commit should not wait for the audit trail's etcd writes.
+   */
   async executeAll(actions: Action[], ctx: ExecutionContext): Promise<ActionOutcome[]> {
     const outcomes: ActionOutcome[] = [];
     let epochWriter = ctx.writer;
-    for (const action of actions) {
+    const ordered = [...actions.filter((a) => !isBookkeeping(a)), ...actions.filter(isBookkeeping)];
+    for (const action of ordered) {
       const outcome: ActionOutcome = { action, ok: false };
       outcomes.push(outcome);
       try {
@@ -69,8 +90,8 @@ export class ActionExecutor {
         }
       } catch (error) {
         outcome.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        // History and intent bookkeeping never block the safety-relevant steps after them.
-        if (action.type !== 'record-history' && action.type !== 'resolve-intent') break;
+        // A failed step stops the steps after it, which assume it happened; bookkeeping never does.
+        if (!isBookkeeping(action)) break;
       }
     }
     return outcomes;
@@ -88,19 +109,21 @@ export class ActionExecutor {
         // Fencing is always allowed: making a node read-only can never create a second writer.
         // A presumed-dead node gets two probe deadlines: a cut colo would otherwise hold the
         // failover for a whole command deadline waiting on a TCP connect (lab: 1 s of 7).
-        const timeoutMs =
+        const db = this.db(action.node);
+        const allowanceMs =
           action.type === 'fence' && action.bestEffort
             ? Math.min(2 * this.timeouts.probeTimeoutMs, this.timeouts.commandTimeoutMs)
             : this.timeouts.commandTimeoutMs;
-        const { executedGtids } = await this.db(action.node).fence(this.clock.now() + timeoutMs);
+        const { executedGtids } = await db.fence(this.clock.now() + linkTimeoutMs(allowanceMs, db, 4));
         outcome.executedGtids = executedGtids;
         return;
       }
       case 'wait-for-gtids': {
         this.lease.require(`wait for GTIDs on ${action.node}`);
-        outcome.reached = await this.db(action.node).waitForGtids(
+        const db = this.db(action.node);
+        outcome.reached = await db.waitForGtids(
           action.gtids,
-          this.lease.boundedDeadline(action.timeoutMs),
+          this.lease.boundedDeadline(linkTimeoutMs(action.timeoutMs, db, 2)),
         );
         if (!outcome.reached)
           throw new Error(`${action.node} did not execute ${action.gtids} within ${action.timeoutMs} ms`);
@@ -122,12 +145,13 @@ export class ActionExecutor {
         // Invariant 4, checked here whatever the core decided: throws unless the old writer's
         // guardian is gone or holds it; the compares make that promise part of the commit.
         const guardianCompares = ctx.promotionPrecondition(action);
-        await this.guarded(
+        const revision = await this.guarded(
           ctx,
           `promote ${action.node} at epoch ${action.epoch}`,
-          [{ put: this.keys.writer, value: encode(record) }],
+          [{ put: this.keys.writer, value: encode(record) }, ...(ctx.persistWithPromote ?? [])],
           guardianCompares,
         );
+        outcome.committed = { record, revision };
         return;
       }
       case 'open-writes': {
@@ -137,11 +161,13 @@ export class ActionExecutor {
           );
         }
         this.lease.require(`open writes on ${action.node}`);
+        const db = this.db(action.node);
+        const timeoutMs = linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 2);
         await this.watchdog.stamps.openWrites(
-          this.db(action.node),
+          db,
           action.node,
-          this.timeouts.commandTimeoutMs,
-          this.watchdog.maxHoldMs,
+          timeoutMs,
+          standInMaxHoldMs(this.watchdog.sessionTtlMs, timeoutMs),
         );
         return;
       }
@@ -149,15 +175,19 @@ export class ActionExecutor {
         this.lease.require(`repoint ${action.replica}`);
         const source = this.nodeAddress(action.source);
         if (!source) throw new Error(`repoint ${action.replica}: unknown source ${action.source}`);
-        await this.db(action.replica).repoint(
+        const db = this.db(action.replica);
+        await db.repoint(
           source,
-          this.lease.boundedDeadline(this.timeouts.commandTimeoutMs),
+          this.lease.boundedDeadline(linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 3)),
         );
         return;
       }
       case 'stop-replication': {
         this.lease.require(`stop replication on ${action.on}`);
-        await this.db(action.on).stopReplication(this.lease.boundedDeadline(this.timeouts.commandTimeoutMs));
+        const db = this.db(action.on);
+        await db.stopReplication(
+          this.lease.boundedDeadline(linkTimeoutMs(this.timeouts.commandTimeoutMs, db)),
+        );
         return;
       }
       case 'record-history': {
@@ -176,17 +206,18 @@ export class ActionExecutor {
     }
   }
 
+  /** A leader-guarded txn; returns its revision. */
   private async guarded(
     ctx: ExecutionContext,
     what: string,
     ops: Op[],
     extra: Compare[] = [],
-  ): Promise<void> {
+  ): Promise<number> {
     this.lease.require(what);
     const result = await ctx.leadership.guardedTxn(
       [...ctx.decidedFrom, ...extra],
       ops,
-      this.lease.boundedDeadline(this.timeouts.storeTimeoutMs),
+      this.lease.boundedDeadline(this.timeouts.storeTimeoutMs()),
     );
     if (!result.succeeded) {
       // With extra compares we cannot tell which one failed; leadership is re-checked by the next write.
@@ -194,6 +225,7 @@ export class ActionExecutor {
         ? new StateMovedError(`${what}: state moved since it was read`)
         : new NotLeaderError(what);
     }
+    return result.revision;
   }
 
   private db(node: string): Database {
@@ -201,4 +233,8 @@ export class ActionExecutor {
     if (!db) throw new Error(`no connection configured for ${node}`);
     return db;
   }
+}
+
+function isBookkeeping(action: Action): boolean {
+  return action.type === 'record-history' || action.type === 'resolve-intent';
 }

@@ -18,6 +18,7 @@ import {
   type WriterRecord,
 } from '../core/index.js';
 import type { LeaseDeadline } from './lease-deadline.js';
+import { linkTimeoutMs } from './link-deadline.js';
 import { ServerDownError, type Clock, type Database } from './ports.js';
 import type { WriterHold } from './records.js';
 import type { WatchdogStamps } from './watchdog-stamps.js';
@@ -131,13 +132,22 @@ export class GuardianDuty {
     if (decision.fencedEpoch !== undefined) this.fencedEpoch = decision.fencedEpoch;
     this.forgetVoidedFence(input.writer, input.observations);
     this.confirmFencedByObservation(input.writer, input.observations);
-    this.hold =
-      localWriter && mayOpen ? this.holdFor(localWriter, input.observations, decision.events) : undefined;
+    // 'fenced' and 'dead' are promises from our own memory (fencedEpoch) and stand whether or not
+    // this pass read the state; 'operation' comes from the journal, so only from a fresh read. A
+    // hold that came and went with every failed read changed our record each time, and across a
+    // WAN every promotion compares it (promotion-guard.ts).
+    const hold = localWriter
+      ? this.holdFor(localWriter, input.observations, mayOpen ? decision.events : [])
+      : undefined;
     for (const action of decision.actions) {
       // Opening writes on a stale view, or while the leader cannot see us, could make a second writer.
       if (action.type === 'open-writes' && !mayOpen) continue;
       await this.execute(action, input.writer);
     }
+    // Our report is published concurrently with this pass (loop.ts): a new promise becomes
+    // visible only once every action decided with it has run, so no open-writes of ours can
+    // still be in flight behind a hold the leader acts on.
+    this.hold = hold;
     // Not tied to a read in this cycle (quiet cycles read no state): the statement itself only
     // writes on an open server, and stamping never opens anything.
     if (localWriter) await this.stampHeartbeat(localWriter, input.observations);
@@ -155,7 +165,7 @@ export class GuardianDuty {
     if (!db || obs?.reachable !== true || obs.readOnly !== false || !this.lease.valid()) return;
     const { stamps, stampTimeoutMs } = this.watchdog;
     try {
-      await stamps.heartbeat(db, writer.node, stampTimeoutMs, Infinity, false);
+      await stamps.heartbeat(db, writer.node, linkTimeoutMs(stampTimeoutMs, db), Infinity, false);
     } catch (error) {
       this.onEvent({
         action: 'heartbeat',

@@ -10,6 +10,9 @@ export interface ClusterKeys {
   writer: string;
   observationsPrefix: string;
   observation(coordinator: string): string;
+  /** Each coordinator's guardian promises (GuardianRecord), lease-bound like its report. */
+  guardiansPrefix: string;
+  guardian(coordinator: string): string;
   pin: string;
   intentsPrefix: string;
   intent(id: string): string;
@@ -30,6 +33,8 @@ export function clusterKeys(cluster: string): ClusterKeys {
     writer: `${root}writer`,
     observationsPrefix: `${root}observations/`,
     observation: (coordinator) => `${root}observations/${coordinator}`,
+    guardiansPrefix: `${root}guardians/`,
+    guardian: (coordinator) => `${root}guardians/${coordinator}`,
     pin: `${root}pin`,
     intentsPrefix: `${root}intents/`,
     intent: (id) => `${root}intents/${id}`,

@@ -10,7 +10,6 @@
 import {
   assessWriter,
   stateReadDue,
-  standInMaxHoldMs,
   type NodeObservation,
   recordStepOutcome,
   type Action,
@@ -34,10 +33,10 @@ import { betterPlacedLeader } from './leader-placement.js';
 import { LeaseDeadline } from './lease-deadline.js';
 import { Observer } from './observer.js';
 import type { Clock, Database, Leadership, NodeShooter, Session, Store } from './ports.js';
-import { ReportPublisher } from './publisher.js';
+import { GuardianPublisher, ReportPublisher } from './publisher.js';
 import { StandInGuardian } from './stand-in-guardian.js';
 import { WatchdogStamps } from './watchdog-stamps.js';
-import { encode, type PublishedReport } from './records.js';
+import { encode, type GuardianRecord, type PublishedReport } from './records.js';
 import { ClusterStateStore, type StoreView } from './state-store.js';
 
 /** An operation moves at most this many steps in one cycle (fence, catch-up, commit + open). */
@@ -66,6 +65,7 @@ export class Coordinator {
   private readonly stamps: WatchdogStamps;
   private readonly standIn: StandInGuardian;
   private readonly publisher: ReportPublisher;
+  private readonly guardianPublisher: GuardianPublisher;
   private readonly state: ClusterStateStore;
   private readonly leader: LeaderRole;
   private readonly executor: ActionExecutor;
@@ -86,6 +86,11 @@ export class Coordinator {
   /** Last watchdog state logged per candidate, so a change is logged once. */
   private readonly watchdogLogged = new Map<string, string>();
   private lastYieldAt = -Infinity;
+  /** The publish in flight (see publishSoon), and whether another is wanted after it. */
+  private publishing: Promise<void> | undefined;
+  private republish = false;
+  /** The last report we stored, with its revision (the leader's view of itself). */
+  private lastPublished: { report: PublishedReport; modRevision: number } | undefined;
 
   constructor(private readonly deps: CoordinatorDeps) {
     const { config, clock, store, databases } = deps;
@@ -99,13 +104,12 @@ export class Coordinator {
     this.lease = new LeaseDeadline(clock, () => this.session);
     this.stamps = new WatchdogStamps(clock, this.lease, config.watchdog);
     // A stamp is one small write, due every cycle: it gets a probe's deadline, not a command's.
-    const standInHoldMs = standInMaxHoldMs(t.sessionTtlMs, t.probeTimeoutMs);
     this.standIn = new StandInGuardian(
       config.cluster,
       config.self.colo,
       databases,
       this.stamps,
-      { stampTimeoutMs: t.probeTimeoutMs, maxHoldMs: standInHoldMs },
+      { stampTimeoutMs: t.probeTimeoutMs, sessionTtlMs: t.sessionTtlMs },
       (node, error) => this.log('stand-in-stamp-failed', { node, error: describe(error) }),
     );
     this.observer = new Observer(
@@ -132,9 +136,10 @@ export class Coordinator {
       this.keys,
       clock,
       t.publishRefreshMs,
-      t.storeTimeoutMs,
+      () => this.storeTimeoutMs(),
       config.core.health.replicaSilenceMs,
     );
+    this.guardianPublisher = new GuardianPublisher(store, this.keys, clock, () => this.storeTimeoutMs());
     this.state = new ClusterStateStore(store, this.keys);
     this.leader = new LeaderRole(store, this.keys, config.self.name, this.lease, (leading) => {
       // A new term starts from a fresh read and decision, not from the last term's verdict.
@@ -148,7 +153,7 @@ export class Coordinator {
       this.lease,
       this.history,
       {
-        storeTimeoutMs: t.storeTimeoutMs,
+        storeTimeoutMs: () => this.storeTimeoutMs(),
         commandTimeoutMs: t.commandTimeoutMs,
         probeTimeoutMs: t.probeTimeoutMs,
       },
@@ -156,12 +161,26 @@ export class Coordinator {
         const node = config.cluster.nodes.find((n) => n.name === name);
         return node && { host: node.host, port: node.port };
       },
-      { stamps: this.stamps, maxHoldMs: standInHoldMs },
+      { stamps: this.stamps, sessionTtlMs: t.sessionTtlMs },
     );
   }
 
   get name(): string {
     return this.deps.config.self.name;
+  }
+
+  /**
+   * The deadline of one etcd call: the configured allowance plus what a call to our nearest
+   * healthy member measurably takes (a member across a WAN forwards to the raft leader, which
+   * replicates to another site: several one-way delays before the answer). Never more than a
+   * third of the session TTL: a call slower than a keepalive tick is of no use to a session.
+   */
+  private storeTimeoutMs(): number {
+    const t = this.deps.config.timings;
+    return Math.max(
+      t.storeTimeoutMs,
+      Math.min(t.sessionTtlMs / 3, t.storeTimeoutMs + this.deps.store.roundTripMs()),
+    );
   }
 
   /** The writer record this coordinator last read (for agreement checks and status). */
@@ -182,10 +201,15 @@ export class Coordinator {
     return this.isLeader() && this.steady;
   }
 
-  /** Run cycles until the signal aborts. */
+  /** Run cycles until the signal aborts; probes run alongside on their own timer (observer.ts). */
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.deps;
     const interval = this.deps.config.timings.cycleIntervalMs;
+    this.observer.setFocus(this.probeFocus());
+    // The first cycle acts on answers, not on an empty view.
+    await this.ensureSession();
+    await this.observer.observeAll();
+    const probing = this.observer.run(interval, signal, () => this.publishSoon());
     while (!signal.aborted) {
       const started = clock.now();
       try {
@@ -200,6 +224,7 @@ export class Coordinator {
         break;
       }
     }
+    await probing;
     this.leader.stop();
     await this.releaseSession();
   }
@@ -216,7 +241,7 @@ export class Coordinator {
     this.session = undefined;
     if (!session || session.signal.aborted) return;
     try {
-      await session.close(this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs);
+      await session.close(this.deps.clock.now() + this.storeTimeoutMs());
       this.log('session-released', { lease: session.leaseId });
     } catch (error) {
       this.log('session-release-failed', { lease: session.leaseId, error: describe(error) });
@@ -236,7 +261,7 @@ export class Coordinator {
     if (!successor) return;
     this.lastYieldAt = clock.now();
     try {
-      await leadership.resign(clock.now() + config.timings.storeTimeoutMs);
+      await leadership.resign(clock.now() + this.storeTimeoutMs());
       this.log('leadership-yielded', {
         message: `leading from the writer's colo ${writerColo}: handing leadership to another colo (${successor.name} is alive) so that one death cannot silence both the guardian and its stand-in`,
       });
@@ -271,126 +296,211 @@ export class Coordinator {
     }
   }
 
-  /** One observe → guard → publish → lead pass. */
-  async cycle(): Promise<void> {
-    const { clock, config } = this.deps;
-    const t = config.timings;
-    await this.ensureSession();
-
+  /** Which nodes the probe timer covers every tick: the writer and our colo's candidates. */
+  private probeFocus(): { everyCycle: string[]; busy: boolean } {
     const knownWriter = this.guardian.knownWriter();
-    const observations = await this.observer.observeAll({
+    return {
       everyCycle: [...(knownWriter ? [knownWriter.node] : []), ...this.localCandidates],
       busy: this.inFlight || knownWriter === undefined,
-    });
+    };
+  }
+
+  /** One read → guard → publish → lead pass over the latest observations. */
+  async cycle(): Promise<void> {
+    const { clock, config } = this.deps;
+    await this.ensureSession();
+    this.observer.setFocus(this.probeFocus());
 
     // The writer record must be read in this cycle for the guardian to open writes on it.
     const leadership = this.leader.current();
-    let view: StoreView | undefined;
-    let writerFresh = false;
-    let writer;
-    let operation: OperationJournal | undefined;
-    if (this.stateReadDue(observations, knownWriter?.node, leadership !== undefined)) {
-      // Steady only when this cycle's decision says so (a failed state read leaves it false).
-      this.steady = false;
-      try {
-        const startedAt = clock.now();
-        const deadline = startedAt + t.storeTimeoutMs;
-        if (leadership) {
-          view = await this.state.read(deadline);
-          writer = view.writer;
-          operation = view.operation;
-          if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
-        } else {
-          const read = await this.state.readWriter(deadline);
-          writer = read.writer;
-          operation = read.operation;
-        }
-        writerFresh = true;
-        this.lastReadAt = startedAt;
-        this.inFlight =
-          operation !== undefined ||
-          (view?.intents.some((i) => i.status === 'pending' || i.status === 'in-progress') ?? false);
-      } catch (error) {
-        this.log('state-read-failed', { error: describe(error) });
-      }
-    }
+    const readDue = this.stateReadDue(
+      this.observer.observations(),
+      this.guardian.knownWriter()?.node,
+      leadership !== undefined,
+    );
+    // Steady only when this cycle's decision says so (a failed state read leaves it false).
+    if (readDue) this.steady = false;
+    const read = readDue ? await this.readState(leadership !== undefined) : undefined;
+    const view = read?.view;
+    // An operation moving the writer: our guardian acts on how its own nodes are now (a switchover
+    // waits for our hold on the fenced writer), not on a probe from before the read. Local
+    // probes cost a LAN round trip.
+    const observations = read?.operation
+      ? await this.observer.refresh(this.guardian.localNodes)
+      : this.observer.observations();
 
     // Open writes only on a writer record read in this cycle, and only once our report is in the
     // store under this session: a leader that sees no report takes our lease for gone and may
     // promote elsewhere (promotion-guard.ts), so we must be visible before we open anything.
-    const visible = this.session !== undefined && this.publisher.publishedUnder(this.session.leaseId);
-    await this.guardian.enforce(
-      writerFresh ? writer : undefined,
-      operation,
-      observations,
-      writerFresh && visible,
-    );
+    const visible = this.session !== undefined && this.guardianPublisher.publishedUnder(this.session.leaseId);
+    await this.guardian.enforce(read?.writer, read?.operation, observations, read !== undefined && visible);
     await this.shootUnreachableWriter(view);
     if (leadership) await this.standIn.stamp(this.guardian.knownWriter(), observations);
     this.reportUnarmedWatchdogs(observations);
 
-    const report: PublishedReport = {
-      coordinator: config.self.name,
-      colo: config.self.colo,
-      publishedAt: clock.now(),
-      nodes: observations,
-      guardian: {},
-    };
-    const fenced = this.guardian.fencedWriter();
-    if (fenced) report.guardian.fencedWriter = fenced;
-    const hold = this.guardian.writerHold();
-    if (hold) report.guardian.holding = hold;
-    const session = this.session;
-    if (session && this.lease.valid()) {
-      try {
-        await this.flushGuardianHistory();
-      } catch (error) {
-        this.log('history-failed', { error: describe(error) });
-      }
-      try {
-        const revision = await this.publisher.publish(report, session);
-        if (revision !== undefined) view?.reports.set(config.self.name, { report, modRevision: revision });
-      } catch (error) {
-        this.log('publish-failed', { error: describe(error) });
-      }
+    try {
+      await this.flushGuardianHistory();
+    } catch (error) {
+      this.log('history-failed', { error: describe(error) });
     }
+    // What the guardian's pass promises is in the store before we lead on it.
+    const promised = await this.publishGuardianRecord();
+    if (view && promised) view.guardians.set(config.self.name, promised);
+    this.publishSoon();
+    await this.publishing;
+    const published = this.lastPublished;
+    if (view && published && published.modRevision > (view.reports.get(config.self.name)?.modRevision ?? 0))
+      view.reports.set(config.self.name, published);
 
     if (leadership && view && this.leader.current() === leadership) {
-      await this.lead(leadership, view, report);
+      await this.lead(leadership, view, this.report(this.observer.observations()));
       await this.yieldIfMisplaced(leadership, view);
       // Done/failed intents do not pile up under the prefix the leader reads every cycle.
       await this.state
-        .pruneIntents(view, clock.wallNow(), clock.now() + t.storeTimeoutMs)
+        .pruneIntents(view, clock.wallNow(), clock.now() + this.storeTimeoutMs())
         .catch((error: unknown) => this.log('prune-intents-failed', { error: describe(error) }));
     }
   }
 
   /**
-   * Decide and act; while an operation's step just succeeded, read the state again and decide
-   * again in the same cycle (bounded), so a switchover's fence, catch-up and commit do not each
-   * wait for a cycle: the writer outage is then bounded by the old guardian's hold, not by our
-   * cycle count.
+   * The state this cycle acts on: everything for a leader, the writer record and journal for the
+   * others. Undefined when the read failed (the guardian then opens nothing this cycle).
+   */
+  private async readState(
+    leading: boolean,
+  ): Promise<
+    { view?: StoreView; writer: StoreView['writer']; operation: OperationJournal | undefined } | undefined
+  > {
+    const startedAt = this.deps.clock.now();
+    const deadline = startedAt + this.storeTimeoutMs();
+    try {
+      let result;
+      if (leading) {
+        const view = await this.state.read(deadline);
+        if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
+        result = { view, writer: view.writer, operation: view.operation };
+      } else {
+        const { writer, operation } = await this.state.readWriter(deadline);
+        result = { writer, operation };
+      }
+      this.lastReadAt = startedAt;
+      this.inFlight =
+        result.operation !== undefined ||
+        (result.view?.intents.some((i) => i.status === 'pending' || i.status === 'in-progress') ?? false);
+      return result;
+    } catch (error) {
+      this.log('state-read-failed', { error: describe(error) });
+      return undefined;
+    }
+  }
+
+  /** This coordinator's report: its observations and its guardian's promises as of now. */
+  private report(observations: NodeObservation[]): PublishedReport {
+    return {
+      coordinator: this.deps.config.self.name,
+      colo: this.deps.config.self.colo,
+      publishedAt: this.deps.clock.now(),
+      nodes: observations,
+    };
+  }
+
+  /**
+   * Store our guardian's promises when they changed (and once per session). Awaited by the
+   * cycle: the leader acts on them, and we open nothing before the record is visible.
+   */
+  private async publishGuardianRecord(): Promise<
+    { record: GuardianRecord; modRevision: number } | undefined
+  > {
+    const session = this.session;
+    if (!session || !this.lease.valid()) return undefined;
+    const record: GuardianRecord = {
+      coordinator: this.deps.config.self.name,
+      colo: this.deps.config.self.colo,
+    };
+    const fenced = this.guardian.fencedWriter();
+    if (fenced) record.fencedWriter = fenced;
+    const hold = this.guardian.writerHold();
+    if (hold) record.holding = hold;
+    try {
+      const revision = await this.guardianPublisher.publish(record, session);
+      return revision === undefined ? undefined : { record, modRevision: revision };
+    } catch (error) {
+      this.log('publish-failed', { what: 'guardian record', error: describe(error) });
+      return undefined;
+    }
+  }
+
+  /**
+   * Publish our report now, or right after the publish in flight: a changed verdict goes out
+   * the moment a probe finds it, not at the next cycle (the publisher skips an unchanged report
+   * that is not due for a refresh). One publish at a time, so reports are stored in order.
+   */
+  private publishSoon(): void {
+    if (this.publishing) {
+      this.republish = true;
+      return;
+    }
+    this.publishing = (async () => {
+      do {
+        this.republish = false;
+        await this.publish();
+      } while (this.republish);
+    })().finally(() => {
+      this.publishing = undefined;
+    });
+  }
+
+  private async publish(): Promise<void> {
+    const session = this.session;
+    if (!session || !this.lease.valid()) return;
+    const report = this.report(this.observer.observations());
+    try {
+      const revision = await this.publisher.publish(report, session);
+      if (revision !== undefined) this.lastPublished = { report, modRevision: revision };
+    } catch (error) {
+      this.log('publish-failed', { error: describe(error) });
+    }
+  }
+
+  /**
+   * Decide and act; while an operation's step just succeeded, decide again in the same cycle
+   * (bounded), so a failover's fence and commit, or a switchover's fence, catch-up and commit,
+   * do not each wait for a cycle. Between rounds the view is what we read plus what we just
+   * wrote and did: no etcd round trip to record the outcome or read it back (across a WAN those
+   * were most of a failover's time, issue 11). Every write of the next round still compares
+   * the state it depends on, so a view that moved meanwhile fails a txn, never decides wrong.
+   * When we stop before the step machine does, the outcome is recorded in the journal for the
+   * next cycle (or the next leader).
    */
   private async lead(leadership: Leadership, first: StoreView, ownReport: PublishedReport): Promise<void> {
     let view = first;
     for (let round = 1; ; round++) {
-      const advanced = await this.decideOnce(leadership, view, ownReport);
-      if (!advanced || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) return;
-      try {
-        view = await this.state.read(this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs);
-      } catch (error) {
-        this.log('state-read-failed', { error: describe(error) });
+      const result = await this.decideOnce(leadership, view, ownReport);
+      const journal = result?.decision.state.operation;
+      // No actions: the step waits on something outside us (a guardian's hold, a catch-up seen
+      // in reports), which only a later read can show.
+      if (!result || !journal || result.outcomes.length === 0) return;
+      const outcome = stepOutcome(journal, result.decision, result.outcomes);
+      // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
+      // continues to catch-up), so it counts as progress.
+      const advanced = outcome.ok || (journal.step === 'fence-old' && journal.fenceBestEffort === true);
+      if (!advanced || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) {
+        await this.recordOutcome(leadership, journal, outcome);
         return;
       }
+      view = afterRound(view, result.decision, result.outcomes, recordStepOutcome(journal, outcome));
     }
   }
 
-  /** One decide → persist → execute → record pass; true when an operation step just succeeded. */
+  /**
+   * One decide → persist → execute pass. Undefined when the decision's state could not be
+   * persisted (then nothing was executed).
+   */
   private async decideOnce(
     leadership: Leadership,
     view: StoreView,
     ownReport: PublishedReport,
-  ): Promise<boolean> {
+  ): Promise<{ decision: Decision; outcomes: ActionOutcome[] } | undefined> {
     const { clock, config } = this.deps;
     const now = clock.wallNow();
     const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
@@ -401,21 +511,23 @@ export class Coordinator {
 
     const decidedFrom = this.state.decidedFrom(view);
     const persist = this.state.persistOps(snapshot, decision.state);
+    // With a promote, the state rides in its txn: it may be the state after the commit.
+    const promoting = decision.actions.some((a) => a.type === 'promote');
     try {
-      if (persist.length > 0) {
+      if (persist.length > 0 && !promoting) {
         this.lease.require('persist decision state');
         const result = await leadership.guardedTxn(
           decidedFrom,
           persist,
-          this.lease.boundedDeadline(config.timings.storeTimeoutMs),
+          this.lease.boundedDeadline(this.storeTimeoutMs()),
         );
         if (!result.succeeded) throw new NotLeaderError('persist decision state');
       }
     } catch (error) {
       this.onLeaderWriteFailed(error, 'persist');
-      return false;
+      return undefined;
     }
-    if (decision.actions.length === 0) return false;
+    if (decision.actions.length === 0) return { decision, outcomes: [] };
 
     const ctx = {
       leadership,
@@ -426,6 +538,7 @@ export class Coordinator {
           now: clock.now(),
           heldUntil: (node) => this.stamps.heldUntil(node),
         }),
+      ...(promoting && persist.length > 0 ? { persistWithPromote: persist } : {}),
       ...(view.writer ? { writer: view.writer } : {}),
     };
     const outcomes = await this.executor.executeAll(decision.actions, ctx);
@@ -439,48 +552,30 @@ export class Coordinator {
       });
     const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
     if (failed) this.leader.lost();
-    return this.recordOutcome(leadership, decision, outcomes);
+    // A promote that did not land took the decision's state with it.
+    if (promoting && !outcomes.some((o) => o.committed)) return undefined;
+    return { decision, outcomes };
   }
 
+  /** Write the step's outcome into the journal, for whoever decides next. */
   private async recordOutcome(
     leadership: Leadership,
-    decision: Decision,
-    outcomes: ActionOutcome[],
-  ): Promise<boolean> {
-    const journal = decision.state.operation;
-    if (!journal) return false;
-    const relevant = outcomes.filter(
-      (o) => o.action.type !== 'record-history' && o.action.type !== 'resolve-intent',
-    );
-    const executedAll = outcomes.length === decision.actions.length;
-    const failure = relevant.find((o) => !o.ok);
-    const outcome: StepOutcome = {
-      operationId: journal.id,
-      step: journal.step,
-      ok: executedAll && failure === undefined,
-    };
-    const fence = relevant.find((o) => o.action.type === 'fence' && o.ok && o.action.node === journal.from);
-    if (fence?.executedGtids !== undefined) outcome.executedGtids = fence.executedGtids;
-    if (failure?.error !== undefined) outcome.error = failure.error;
+    journal: OperationJournal,
+    outcome: StepOutcome,
+  ): Promise<void> {
     const next = recordStepOutcome(journal, outcome);
-    if (next === journal) return false;
+    if (next === journal) return;
     try {
       this.lease.require('record step outcome');
       const result = await leadership.guardedTxn(
         [{ key: this.keys.operation, target: 'value', equals: encode(journal) }],
         [{ put: this.keys.operation, value: encode(next) }],
-        this.lease.boundedDeadline(this.deps.config.timings.storeTimeoutMs),
+        this.lease.boundedDeadline(this.storeTimeoutMs()),
       );
-      if (!result.succeeded) {
+      if (!result.succeeded)
         this.log('step-outcome-not-recorded', { operation: journal.id, step: journal.step });
-        return false;
-      }
-      // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
-      // continues to catch-up), so decide again now rather than a cycle later.
-      return outcome.ok || (journal.step === 'fence-old' && journal.fenceBestEffort === true);
     } catch (error) {
       this.onLeaderWriteFailed(error, 'record step outcome');
-      return false;
     }
   }
 
@@ -522,7 +617,7 @@ export class Coordinator {
     try {
       const session = await store.createSession(
         config.timings.sessionTtlMs,
-        clock.now() + config.timings.storeTimeoutMs,
+        clock.now() + this.storeTimeoutMs(),
       );
       this.session = session;
       this.log('session-opened', { lease: session.leaseId, validUntil: session.validUntil() });
@@ -555,8 +650,7 @@ export class Coordinator {
     if (!shooter || !target || !this.lease.valid()) return;
     let verdict;
     try {
-      const view =
-        leaderView ?? (await this.state.read(this.lease.boundedDeadline(config.timings.storeTimeoutMs)));
+      const view = leaderView ?? (await this.state.read(this.lease.boundedDeadline(this.storeTimeoutMs())));
       const now = clock.wallNow();
       verdict = assessWriter(
         this.state.snapshot(view, config.cluster, config.coordinators, now),
@@ -619,13 +713,64 @@ export class Coordinator {
 
   /** Invariant 9: every fence a guardian carried out goes to history, once it can write again. */
   private async flushGuardianHistory(): Promise<void> {
-    const deadline = this.deps.clock.now() + this.deps.config.timings.storeTimeoutMs;
+    const deadline = this.deps.clock.now() + this.storeTimeoutMs();
     while (this.pendingHistory.length > 0 && this.lease.valid()) {
       const { op, compare } = this.history.entry(this.pendingHistory[0] as HistoryEntry);
       await this.deps.store.txn([compare], [op], deadline);
       this.pendingHistory.shift();
     }
   }
+}
+
+/** What executing a step's actions came to, for the step machine (recordStepOutcome). */
+function stepOutcome(journal: OperationJournal, decision: Decision, outcomes: ActionOutcome[]): StepOutcome {
+  const relevant = outcomes.filter(
+    (o) => o.action.type !== 'record-history' && o.action.type !== 'resolve-intent',
+  );
+  const executedAll = outcomes.length === decision.actions.length;
+  const failure = relevant.find((o) => !o.ok);
+  const outcome: StepOutcome = {
+    operationId: journal.id,
+    step: journal.step,
+    ok: executedAll && failure === undefined,
+  };
+  const fence = relevant.find((o) => o.action.type === 'fence' && o.ok && o.action.node === journal.from);
+  if (fence?.executedGtids !== undefined) outcome.executedGtids = fence.executedGtids;
+  if (failure?.error !== undefined) outcome.error = failure.error;
+  return outcome;
+}
+
+/**
+ * The view after a round, without reading it back: what we read, plus the state we persisted,
+ * the writer record a promote stored, the intents we resolved, and the journal with the step's
+ * outcome (in memory only; recorded if we stop before the step machine does).
+ */
+function afterRound(
+  view: StoreView,
+  decision: Decision,
+  outcomes: ActionOutcome[],
+  journal: OperationJournal,
+): StoreView {
+  const { pin: _pin, operation: _operation, ...rest } = view;
+  const next: StoreView = {
+    ...rest,
+    antiFlap: decision.state.antiFlap,
+    quarantine: decision.state.quarantine,
+    operation: journal,
+    intents: view.intents.map((intent) => {
+      const resolved = outcomes.find(
+        (o) => o.ok && o.action.type === 'resolve-intent' && o.action.intentId === intent.id,
+      )?.action;
+      return resolved?.type === 'resolve-intent' ? { ...intent, status: resolved.status } : intent;
+    }),
+  };
+  if (decision.state.pin) next.pin = decision.state.pin;
+  const committed = outcomes.find((o) => o.committed)?.committed;
+  if (committed) {
+    next.writer = committed.record;
+    next.writerModRevision = committed.revision;
+  }
+  return next;
 }
 
 function actionTarget(a: Action): Record<string, unknown> {

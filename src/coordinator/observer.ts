@@ -15,6 +15,7 @@ import {
   type ProbeHealthState,
   type ReplicationObservation,
 } from '../core/index.js';
+import { linkTimeoutMs } from './link-deadline.js';
 import { ServerDownError, type Clock, type Database, type Probe } from './ports.js';
 
 /** What the loop knows that decides how densely to probe (see nodesToProbe). */
@@ -25,8 +26,26 @@ export interface ProbeFocus {
   busy: boolean;
 }
 
+/** One probe's outcome. */
+interface ProbeResult {
+  node: string;
+  probe?: Probe;
+  error?: string;
+  down: boolean;
+  /** When the answer (or the failure) arrived. */
+  at: number;
+}
+
+/**
+ * Probes run on their own timer (run), not inside the coordinator's cycle: a cycle waits on
+ * etcd, which across a WAN costs round trips, and failure detection (the quorum's votes) must
+ * keep its pace regardless (issue 11: at 60 ms one-way the local observer of a killed writer
+ * took 1.5 s to vote, three slow cycles, instead of about 0.4 s).
+ */
 export class Observer {
   private readonly health = new Map<string, ProbeHealthState>();
+  /** At most one probe per node in flight; a slow one carries on across ticks. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private latest: NodeObservation[] = [];
   private readonly byNode = new Map<string, NodeObservation>();
   /** Nodes whose last probe was refused by their host: known not to run (ServerDownError). */
@@ -37,6 +56,8 @@ export class Observer {
   private readonly lastLag = new Map<string, number>();
   /** When a probe last found some node writable: the last moment we know a writer stamped heartbeats. */
   private writerSeenAt: number | undefined;
+  private focus: ProbeFocus = { everyCycle: [], busy: true };
+  private onObservation: (observation: NodeObservation) => void = () => undefined;
 
   constructor(
     private readonly cluster: ClusterSpec,
@@ -53,42 +74,111 @@ export class Observer {
     return this.down.has(node);
   }
 
-  /** The last observation of every node (empty before the first cycle). */
+  /** The latest observation of every node probed so far (a node keeps its last one, with its observedAt). */
   observations(): NodeObservation[] {
     return this.latest;
   }
 
+  /** What the loop knows that decides which nodes to probe on each tick (see nodesToProbe). */
+  setFocus(focus: ProbeFocus): void {
+    this.focus = focus;
+  }
+
   /**
-   * Probe the nodes nodesToProbe picks (every node when no quiet interval is configured) and
-   * return the latest observation of every node: a node not probed this cycle keeps its last one,
-   * with its own observedAt.
+   * Probe on a timer until the signal aborts: every `intervalMs`, each node nodesToProbe picks
+   * that has no probe in flight. Every answer is folded in as it arrives and handed to
+   * `onObservation` (the loop publishes a changed verdict at once).
    */
-  async observeAll(focus: ProbeFocus = { everyCycle: [], busy: true }): Promise<NodeObservation[]> {
+  async run(
+    intervalMs: number,
+    signal: AbortSignal,
+    onObservation: (observation: NodeObservation) => void,
+  ): Promise<void> {
+    this.onObservation = onObservation;
+    while (!signal.aborted) {
+      const started = this.clock.now();
+      this.startDueProbes(started);
+      try {
+        await this.clock.sleep(Math.max(1, intervalMs - (this.clock.now() - started)), signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /**
+   * One tick, then wait for the probes in flight up to the probe timeout, and return the latest
+   * observations: what a caller without the timer gets (start-up, tests).
+   */
+  async observeAll(focus?: ProbeFocus): Promise<NodeObservation[]> {
+    if (focus) this.focus = focus;
     const start = this.clock.now();
-    const deadline = start + this.probeTimeoutMs;
+    this.startDueProbes(start);
+    await this.waitForProbes(start + this.probeTimeoutMs);
+    return this.latest;
+  }
+
+  /**
+   * Probe these nodes now (joining a probe already in flight) and wait up to the probe timeout:
+   * for a guardian that must act on how its own nodes are right now, not a tick ago.
+   */
+  async refresh(nodes: readonly string[]): Promise<NodeObservation[]> {
+    const start = this.clock.now();
+    for (const name of nodes) if (!this.inFlight.has(name)) this.startProbe(name, start);
+    await this.waitForProbes(start + this.probeTimeoutMs, nodes);
+    return this.latest;
+  }
+
+  private startDueProbes(now: number): void {
     const names = this.cluster.nodes.map((n) => n.name);
     const due =
       this.quietProbeIntervalMs === undefined
         ? names
         : nodesToProbe({
             nodes: names,
-            everyCycle: focus.everyCycle,
+            everyCycle: this.focus.everyCycle,
             last: this.byNode,
-            now: start,
+            now,
             quietIntervalMs: this.quietProbeIntervalMs,
-            busy: focus.busy,
+            busy: this.focus.busy,
           });
-    const probed = await Promise.all(due.map((name) => this.observe(name, deadline)));
-    const now = this.clock.now();
-    const writerVisible = probed.some((p) => p.observation.readOnly === false);
-    if (writerVisible) this.writerSeenAt = now;
-    for (const { observation, heartbeatLagMs, secondsBehindMs } of probed) {
-      const lag = this.lagOf(observation.node, heartbeatLagMs, secondsBehindMs, writerVisible, now);
-      if (lag !== undefined) observation.lagMs = lag;
-      this.byNode.set(observation.node, observation);
+    for (const name of due) if (!this.inFlight.has(name)) this.startProbe(name, now);
+  }
+
+  private startProbe(name: string, start: number): void {
+    const probing = this.observe(name, start)
+      .then((result) => this.fold(result))
+      .finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, probing);
+  }
+
+  private async waitForProbes(until: number, nodes?: readonly string[]): Promise<void> {
+    const probes = [...this.inFlight].filter(([name]) => !nodes || nodes.includes(name)).map(([, p]) => p);
+    if (probes.length === 0) return;
+    const timer = new AbortController();
+    try {
+      await Promise.race([
+        Promise.all(probes),
+        this.clock.sleep(Math.max(0, until - this.clock.now()), timer.signal).catch(() => undefined),
+      ]);
+    } finally {
+      timer.abort();
     }
+  }
+
+  /** Health, observation and lag from one probe that ended. */
+  private fold(result: ProbeResult): void {
+    const { observation, heartbeatLagMs, secondsBehindMs } = this.toObservation(result);
+    if (result.probe?.readOnly === false) this.writerSeenAt = result.at;
+    this.byNode.set(observation.node, observation);
+    // Is any node writable as far as we last saw? (Not only this one: a replica's lag stops
+    // growing with the clock once the writer is gone, see lagOf.)
+    const writerVisible = [...this.byNode.values()].some((o) => o.reachable && o.readOnly === false);
+    const lag = this.lagOf(observation.node, heartbeatLagMs, secondsBehindMs, writerVisible, result.at);
+    if (lag !== undefined) observation.lagMs = lag;
+    const names = this.cluster.nodes.map((n) => n.name);
     this.latest = names.flatMap((name) => this.byNode.get(name) ?? []);
-    return this.latest;
+    this.onObservation(observation);
   }
 
   /**
@@ -114,45 +204,49 @@ export class Observer {
     return lag;
   }
 
-  private async observe(
-    name: string,
-    deadline: number,
-  ): Promise<{ observation: NodeObservation; heartbeatLagMs?: number; secondsBehindMs?: number }> {
+  private async observe(name: string, start: number): Promise<ProbeResult> {
     const db = this.databases.get(name);
-    let probe: Probe | undefined;
-    let error: string | undefined;
-    if (!db) {
-      error = 'no connection configured';
-    } else {
-      try {
-        probe = await db.probe(deadline);
-        this.down.delete(name);
-      } catch (e) {
-        if (e instanceof ServerDownError) this.down.add(name);
-        else this.down.delete(name);
-        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      }
+    if (!db) return { node: name, error: 'no connection configured', down: false, at: this.clock.now() };
+    try {
+      const probe = await db.probe(start + linkTimeoutMs(this.probeTimeoutMs, db));
+      return { node: name, probe, down: false, at: this.clock.now() };
+    } catch (e) {
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      return { node: name, error, down: e instanceof ServerDownError, at: this.clock.now() };
     }
-    const now = this.clock.now();
-    const health = updateHealth(this.health.get(name), probe !== undefined, now, this.healthConfig);
+  }
+
+  private toObservation(result: ProbeResult): {
+    observation: NodeObservation;
+    heartbeatLagMs?: number;
+    secondsBehindMs?: number;
+    at: number;
+  } {
+    const { node: name, probe, at } = result;
+    if (result.down) this.down.add(name);
+    else this.down.delete(name);
+    const health = updateHealth(this.health.get(name), probe !== undefined, at, this.healthConfig);
     this.health.set(name, health);
     const observation: NodeObservation = {
       node: name,
       reachable: probe !== undefined,
       health: health.verdict,
-      observedAt: now,
+      observedAt: at,
     };
-    if (error !== undefined) observation.error = error;
-    if (probe) {
-      observation.readOnly = probe.readOnly;
-      observation.executedGtids = probe.executedGtids;
-      if (probe.watchdog !== undefined) observation.watchdog = probe.watchdog;
-      observation.replication = probe.replication.map((ch) => this.channel(name, ch, now));
-      const retrieved = this.retrievedUnion(probe);
-      if (retrieved !== undefined) observation.retrievedGtids = retrieved;
-      return { observation, heartbeatLagMs: probe.heartbeatLagMs, secondsBehindMs: maxSecondsBehind(probe) };
-    }
-    return { observation };
+    if (result.error !== undefined) observation.error = result.error;
+    if (!probe) return { observation, at };
+    observation.readOnly = probe.readOnly;
+    observation.executedGtids = probe.executedGtids;
+    if (probe.watchdog !== undefined) observation.watchdog = probe.watchdog;
+    observation.replication = probe.replication.map((ch) => this.channel(name, ch, at));
+    const retrieved = this.retrievedUnion(probe);
+    if (retrieved !== undefined) observation.retrievedGtids = retrieved;
+    return {
+      observation,
+      heartbeatLagMs: probe.heartbeatLagMs,
+      secondsBehindMs: maxSecondsBehind(probe),
+      at,
+    };
   }
 
   private channel(node: string, ch: Probe['replication'][number], now: number): ReplicationObservation {

@@ -102,6 +102,12 @@ export interface Store {
   watchPrefix(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch;
   createSession(ttlMs: number, deadline: MonoMs): Promise<Session>;
   election(prefix: string, session: Session): Election;
+  /**
+   * How long one call to the member we would use next may take from here, as measured (0 where
+   * latency is not modelled). Added to the configured store timeout, so a coordinator whose
+   * etcd members sit across a WAN gets deadlines that fit the link.
+   */
+  roundTripMs(): number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -137,7 +143,18 @@ export interface Probe {
 }
 
 export interface Database {
+  /**
+   * The server's state in one round trip (plus a reconnect when needed). Over a far link the
+   * adapter may give up on a stalled answer well before `deadline`: see roundTripMs.
+   */
   probe(deadline: MonoMs): Promise<Probe>;
+  /**
+   * How long one round trip to this server may take from here: the link's measured RTT with its
+   * variation (TCP's RTO). Callers add it to their allowance for every round trip a call may
+   * need, so deadlines stretch with a WAN link instead of failing on it. 0 where latency is not
+   * modelled.
+   */
+  roundTripMs(): number;
   /** read_only=ON (with a session lock_wait_timeout), then kill client connections (never
    * replication, system or our own threads). Returns the executed GTID set after fencing. */
   fence(deadline: MonoMs): Promise<{ executedGtids: string }>;

@@ -1,11 +1,12 @@
 /**
  * Invariant 4, enforced by the loop whatever the core decided: the writer record moves away from
  * a writer W only if W's guardian (the coordinator of W's colo)
- * - has no report in the store: its lease is gone, so it self-fenced before the lease expired
- *   (and a guardian publishes under a new session before it opens anything again), or
- * - publishes a hold on W at W's epoch: it will not reopen W at that epoch, and saw W read-only
+ * - has no guardian record in the store: its lease is gone, so it self-fenced before the lease
+ *   expired (and a guardian publishes its record under a new session before it opens anything
+ *   again), or
+ * - holds W at W's epoch in its record: it will not reopen W at that epoch, and saw W read-only
  *   or not running.
- * The promotion txn compares that report's revision, so the promise read is the promise in force
+ * The promotion txn compares that record's revision, so the promise read is the promise in force
  * when the commit lands. Without a report, our own watchdog stamps on W must also have run out
  * (`watchdogHeldUntil`): the guardian's self-fence no longer covers a stamp of ours.
  */
@@ -32,8 +33,8 @@ export function promotionPrecondition(
   const colo = cluster.nodes.find((n) => n.name === writer.node)?.colo;
   const guardian = coordinators.find((c) => c.colo === colo);
   if (!guardian) return [];
-  const key = keys.observation(guardian.name);
-  const stored = view.reports.get(guardian.name);
+  const key = keys.guardian(guardian.name);
+  const stored = view.guardians.get(guardian.name);
   if (!stored) {
     const heldUntil = watchdog.heldUntil(writer.node);
     if (watchdog.now < heldUntil) {
@@ -43,7 +44,7 @@ export function promotionPrecondition(
     }
     return [{ key, target: 'modRevision', equals: 0 }];
   }
-  const hold = stored.report.guardian.holding;
+  const hold = stored.record.holding;
   if (hold && hold.node === writer.node && hold.epoch === writer.epoch) {
     return [{ key, target: 'modRevision', equals: stored.modRevision }];
   }

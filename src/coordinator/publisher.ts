@@ -1,6 +1,6 @@
 /**
  * Publish this coordinator's view under its lease: on change (of anything a decision depends
- * on: reachability, health, read_only, replication threads, the guardian's fence report) plus a
+ * on: reachability, health, read_only, replication threads) plus a
  * slow refresh, never on every probe. GTID positions and lag travel with every publication but
  * do not by themselves cause one. A replica channel falling silent (or fed again) does: the
  * leader's replica veto reads receivedAgoMs, and a refresh-old value would hold a hung writer's
@@ -9,7 +9,7 @@
 
 import type { ClusterKeys } from './keys.js';
 import type { Clock, Session, Store } from './ports.js';
-import { encode, type PublishedReport } from './records.js';
+import { encode, type GuardianRecord, type PublishedReport } from './records.js';
 
 export class ReportPublisher {
   private lastDigest: string | undefined;
@@ -21,7 +21,8 @@ export class ReportPublisher {
     private readonly keys: ClusterKeys,
     private readonly clock: Clock,
     private readonly refreshMs: number,
-    private readonly storeTimeoutMs: number,
+    /** The etcd call allowance now (configured floor plus the measured latency). */
+    private readonly storeTimeoutMs: () => number,
     /** HealthConfig.replicaSilenceMs: the bound the leader applies to receivedAgoMs. */
     private readonly replicaSilenceMs: number,
   ) {}
@@ -43,7 +44,7 @@ export class ReportPublisher {
     const revision = await this.store.put(
       this.keys.observation(report.coordinator),
       encode(report),
-      now + this.storeTimeoutMs,
+      now + this.storeTimeoutMs(),
       session.leaseId,
     );
     this.lastDigest = digest;
@@ -53,9 +54,45 @@ export class ReportPublisher {
   }
 }
 
+/**
+ * Publish the guardian's promises under its lease whenever they change, and once under every new
+ * lease (the record's presence is how the leader knows the guardian lives). No refresh: nothing
+ * judges its age.
+ */
+export class GuardianPublisher {
+  private last: { lease: string; value: string } | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: ClusterKeys,
+    private readonly clock: Clock,
+    /** The etcd call allowance now (configured floor plus the measured latency). */
+    private readonly storeTimeoutMs: () => number,
+  ) {}
+
+  /** Whether our record is in the store under this lease (it disappears with the lease). */
+  publishedUnder(leaseId: string): boolean {
+    return this.last?.lease === leaseId;
+  }
+
+  /** Returns the revision it wrote at, or undefined when it was already stored. */
+  async publish(record: GuardianRecord, session: Session): Promise<number | undefined> {
+    const value = encode(record);
+    if (this.last?.lease === session.leaseId && this.last.value === value) return undefined;
+    const revision = await this.store.put(
+      this.keys.guardian(record.coordinator),
+      value,
+      this.clock.now() + this.storeTimeoutMs(),
+      session.leaseId,
+    );
+    this.last = { lease: session.leaseId, value };
+    return revision;
+  }
+}
+
 /** What a change means for decisions: everything except clock readings, GTID positions and lag. */
 function decisionDigest(report: PublishedReport, replicaSilenceMs: number): string {
-  let digest = JSON.stringify(report.guardian);
+  let digest = '';
   for (const n of report.nodes) {
     digest += `|${n.node}:${n.reachable}:${n.health}:${n.readOnly}`;
     for (const ch of n.replication ?? []) {

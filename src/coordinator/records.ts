@@ -32,8 +32,21 @@ export interface PublishedReport {
   /** The observer's monotonic clock (informational only). */
   publishedAt: number;
   nodes: NodeObservation[];
-  /** Guardian duty of this coordinator for its colo. */
-  guardian: { fencedWriter?: FencedWriter; holding?: WriterHold };
+}
+
+/**
+ * Value of /baton/<cluster>/guardians/<coordinator> (lease-bound to the same session as its
+ * report): the guardian's promises for its colo's writer. Apart from the report because a
+ * promotion's txn compares this key's revision (promotion-guard.ts): the report changes with
+ * every verdict and refresh, and across a WAN a commit that compared it never landed (issue 11:
+ * ten aborted commits in a row at 60 ms one-way), while the promises change rarely. Its
+ * presence is what tells the leader the guardian is alive.
+ */
+export interface GuardianRecord {
+  coordinator: string;
+  colo: string;
+  fencedWriter?: FencedWriter;
+  holding?: WriterHold;
 }
 
 /** Value of /baton/<cluster>/history/<epoch>-<seq>: the core entry plus wall-clock time. */
@@ -105,8 +118,14 @@ export function decodeReport(key: string, value: string): PublishedReport {
   if (typeof o.coordinator !== 'string' || !Array.isArray(o.nodes)) {
     throw new UnreadableRecordError(`${key}: report needs coordinator and nodes`);
   }
-  if (typeof o.guardian !== 'object' || o.guardian === null) o.guardian = {};
   return o as unknown as PublishedReport;
+}
+
+export function decodeGuardian(key: string, value: string): GuardianRecord {
+  const o = parseObject(key, value);
+  if (typeof o.coordinator !== 'string')
+    throw new UnreadableRecordError(`${key}: guardian record needs coordinator`);
+  return o as unknown as GuardianRecord;
 }
 
 export function encode(value: unknown): string {

@@ -6,13 +6,20 @@
  * enough not to delay a colo-cut failover (standInMaxHoldMs).
  */
 
-import type { ClusterSpec, NodeObservation, WriterRecord } from '../core/index.js';
+import {
+  standInMaxHoldMs,
+  type ClusterSpec,
+  type NodeObservation,
+  type WriterRecord,
+} from '../core/index.js';
+import { linkTimeoutMs } from './link-deadline.js';
 import type { Database } from './ports.js';
 import type { WatchdogStamps } from './watchdog-stamps.js';
 
 export interface StandInSettings {
+  /** What the server may take for the stamp; the link's round trips are added per stamp. */
   stampTimeoutMs: number;
-  maxHoldMs: number;
+  sessionTtlMs: number;
 }
 
 export class StandInGuardian {
@@ -34,9 +41,12 @@ export class StandInGuardian {
     const db = this.databases.get(writer.node);
     // The stamps decide whether our lease allows a hold; without one this writes nothing.
     if (!db || obs?.reachable !== true || obs.readOnly !== false) return;
-    const { stampTimeoutMs, maxHoldMs } = this.settings;
+    // The stamp's own deadline counts against its hold (standInMaxHoldMs): a far writer gets a
+    // shorter hold, never one that outlasts the bound a colo cut relies on.
+    const timeoutMs = linkTimeoutMs(this.settings.stampTimeoutMs, db);
+    const maxHoldMs = standInMaxHoldMs(this.settings.sessionTtlMs, timeoutMs);
     try {
-      await this.stamps.heartbeat(db, writer.node, stampTimeoutMs, maxHoldMs, true);
+      await this.stamps.heartbeat(db, writer.node, timeoutMs, maxHoldMs, true);
     } catch (error) {
       this.onFailure(writer.node, error);
     }

@@ -23,6 +23,7 @@ import type { ClusterKeys } from './keys.js';
 import type { Compare, KeyValue, MonoMs, Op, Read, Store } from './ports.js';
 import {
   decodeAntiFlap,
+  decodeGuardian,
   decodeIntent,
   decodeOperation,
   decodePin,
@@ -30,6 +31,7 @@ import {
   decodeReport,
   decodeWriter,
   encode,
+  type GuardianRecord,
   type PublishedReport,
 } from './records.js';
 
@@ -45,6 +47,8 @@ export interface StoreView {
   intents: Intent[];
   /** Reports present (their leases alive), by coordinator, with their key revisions. */
   reports: Map<string, { report: PublishedReport; modRevision: number }>;
+  /** Guardian records present (their leases alive), by coordinator, with their key revisions. */
+  guardians: Map<string, { record: GuardianRecord; modRevision: number }>;
   /** Done and failed intents with their keys, for pruning (see resolvedIntentsToPrune). */
   resolvedIntents?: ResolvedIntent[];
   /** Records that could not be decoded (reported, otherwise treated as absent). */
@@ -119,6 +123,7 @@ export class ClusterStateStore {
       { key: k.quarantine },
       { prefix: k.intentsPrefix },
       { prefix: k.observationsPrefix },
+      { prefix: k.guardiansPrefix },
     ];
     const {
       results: [
@@ -129,6 +134,7 @@ export class ClusterStateStore {
         [quarantine] = [],
         intents = [],
         reports = [],
+        guardians = [],
       ],
     } = await this.store.readAll(reads, deadline);
     const unreadable: string[] = [];
@@ -139,6 +145,7 @@ export class ClusterStateStore {
       quarantine: {},
       intents: [],
       reports: new Map(),
+      guardians: new Map(),
       resolvedIntents,
       unreadable,
     };
@@ -174,14 +181,20 @@ export class ClusterStateStore {
       }
     }
     // Keys gone from the store (pruned intents, reports of expired sessions) leave the cache too.
-    const present = new Set([...intents, ...reports].map((kv) => kv.key));
+    const present = new Set([...intents, ...reports, ...guardians].map((kv) => kv.key));
     for (const key of this.decodedCache.keys()) {
-      const underPrefix = key.startsWith(k.intentsPrefix) || key.startsWith(k.observationsPrefix);
+      const underPrefix = [k.intentsPrefix, k.observationsPrefix, k.guardiansPrefix].some((p) =>
+        key.startsWith(p),
+      );
       if (underPrefix && !present.has(key)) this.decodedCache.delete(key);
     }
     for (const kv of reports) {
       const report = decode(kv, decodeReport);
       if (report) view.reports.set(report.coordinator, { report, modRevision: kv.modRevision });
+    }
+    for (const kv of guardians) {
+      const record = decode(kv, decodeGuardian);
+      if (record) view.guardians.set(record.coordinator, { record, modRevision: kv.modRevision });
     }
     return view;
   }
@@ -251,11 +264,10 @@ export class ClusterStateStore {
         });
       }
       if (spec.colos.includes(c.colo)) {
-        const status: GuardianStatus = { coordinator: c.name, sessionAlive: stored !== undefined };
-        const fenced = stored?.report.guardian.fencedWriter;
-        if (fenced) status.fencedWriter = fenced;
-        const holding = stored?.report.guardian.holding;
-        if (holding) status.holding = holding;
+        const record = view.guardians.get(c.name)?.record;
+        const status: GuardianStatus = { coordinator: c.name, sessionAlive: record !== undefined };
+        if (record?.fencedWriter) status.fencedWriter = record.fencedWriter;
+        if (record?.holding) status.holding = record.holding;
         guardians[c.colo] = status;
       }
     }

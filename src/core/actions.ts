@@ -2,7 +2,8 @@
  * What the leader's loop executes. Every action carries the reason it exists and a message for
  * logs and history. Rules for the loop:
  * - `promote` is a guarded etcd txn (leader key create-revision + writer epoch compare) and must
- *   succeed BEFORE any MySQL side effect of the same operation runs.
+ *   succeed BEFORE any MySQL side effect of the same operation runs. It also carries the
+ *   decision's persisted state (Decision.state), written atomically with the writer record.
  * - MySQL side effects are preceded by a local check `now < leaseDeadline - margin`, and those
  *   carrying an `epoch` are skipped when the writer record's epoch moved on.
  * - Timeouts are relative (ms): the loop turns them into deadlines on its own clock.

@@ -21,7 +21,10 @@ export interface Decision {
   events: CoreEvent[];
   /**
    * New persisted state. The loop writes each field that differs from the snapshot (pin,
-   * antiFlap → cooldown, operation, quarantine) in a leader-guarded txn before executing actions.
+   * antiFlap → cooldown, operation, quarantine) in a leader-guarded txn before executing actions;
+   * when the actions include a `promote`, in that promote's txn instead: the state may already
+   * be the one after the commit (the commit carries its consequences), and must be written only
+   * if the commit is.
    */
   state: PersistedState;
 }

@@ -15,6 +15,11 @@ export class DecisionDraft {
   readonly actions: Action[] = [];
   readonly events: CoreEvent[] = [];
   state: PersistedState;
+  /**
+   * The writer record this decision commits (its promote action), if any: what the steps after
+   * the commit act on within the same decision (see operation-steps.ts, 'commit').
+   */
+  committing: { node: string; epoch: number } | undefined;
 
   constructor(
     readonly snapshot: ClusterSnapshot,

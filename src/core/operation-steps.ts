@@ -105,8 +105,9 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
   const timedOut = elapsed > d.config.catchupTimeoutMs;
 
   if (j.step === 'open-target' || j.step === 'repoint') {
-    // Past the commit: only act while the writer record still says what we committed.
-    const writer = d.snapshot.writer;
+    // Past the commit: only act while the writer record still says what we committed (or is the
+    // one this very decision commits).
+    const writer = d.committing ?? d.snapshot.writer;
     if (writer?.node !== j.to || writer.epoch !== j.epoch) {
       const now = `${writer?.node ?? '(none)'}@${writer?.epoch ?? 0}`;
       d.note(
@@ -234,7 +235,12 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         message: `${j.kind} ${j.id}: commit writer ${j.to} at epoch ${j.epoch}`,
         ...(j.lostGtids !== undefined ? { lostGtids: j.lostGtids } : {}),
       });
-      return 'wait';
+      // The commit carries its consequences: the loop writes this decision's state (the journal
+      // past the commit, cooldown, quarantine) in the promote's own txn, so the target opens in
+      // this round rather than after more etcd round trips, each several one-way delays across a
+      // WAN (issue 11). If the txn fails, none of it was written and the next round retries.
+      d.committing = { node: j.to, epoch: j.epoch };
+      return committed(d, j);
     }
 
     case 'open-target': {

@@ -149,7 +149,8 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
           port: node.port,
           user: file.mysql.user,
           password: mysqlPassword,
-          connectTimeoutMs: file.timings.probeTimeoutMs,
+          // What the server may take per step; each step also gets the link's round trip.
+          answerAllowanceMs: file.timings.probeTimeoutMs,
           ...(file.replication && replicationPassword !== undefined
             ? { replication: { user: file.replication.user, password: replicationPassword } }
             : {}),

@@ -4,10 +4,19 @@
  * default deadline as a safety net for any call that forgot ours, and our fault policies.
  */
 import { Etcd3, type IOptions } from 'etcd3';
-import { HostBreakers, retryUnavailable, tcpReachable, watchBackoff } from './fault-policy.js';
+import {
+  HostBreakers,
+  preferConfiguredOrder,
+  retryUnavailable,
+  tcpReachable,
+  watchBackoff,
+} from './fault-policy.js';
 
 export interface EtcdClientSettings {
-  /** e.g. ["http://10.0.0.1:2379", "http://10.0.1.1:2379", "http://10.0.2.1:2379"]. */
+  /**
+   * e.g. ["http://10.0.0.1:2379", "http://10.0.1.1:2379", "http://10.0.2.1:2379"], nearest
+   * first: calls go to the first member that answers promptly (see preferConfiguredOrder).
+   */
   endpoints: string[];
   /** Password auth; read the password from a file or env by the caller, never from argv. */
   auth?: { username: string; password: string };
@@ -26,14 +35,21 @@ export interface EtcdClientSettings {
 /** etcd refuses keepalive pings more often than every 5 s (ENHANCE_YOUR_CALM, connection dropped). */
 export const MIN_GRPC_KEEPALIVE_MS = 5000;
 
-export function etcdClientOptions(settings: EtcdClientSettings): IOptions {
+/** Member breakers as baton uses them (see fault-policy.ts). */
+export function memberBreakers(): HostBreakers {
+  return new HostBreakers(2, 1000, 8000, tcpReachable(300));
+}
+
+export function etcdClientOptions(
+  settings: EtcdClientSettings,
+  breakers: HostBreakers = memberBreakers(),
+): IOptions {
   if (settings.endpoints.length === 0) throw new Error('etcd: at least one endpoint is required');
   const keepaliveTime = settings.keepaliveTimeMs ?? MIN_GRPC_KEEPALIVE_MS;
   if (keepaliveTime < MIN_GRPC_KEEPALIVE_MS) {
     throw new Error(`etcd: keepaliveTimeMs must be >= ${MIN_GRPC_KEEPALIVE_MS} (etcd rejects faster pings)`);
   }
   const defaultTimeout = settings.defaultCallTimeoutMs ?? 5000;
-  const breakers = new HostBreakers(2, 1000, 8000, tcpReachable(300));
   const options: IOptions = {
     hosts: settings.endpoints,
     dialTimeout: settings.dialTimeoutMs ?? 2000,
@@ -62,6 +78,9 @@ export function etcdClientOptions(settings: EtcdClientSettings): IOptions {
   return options;
 }
 
-export function createEtcdClient(settings: EtcdClientSettings): Etcd3 {
-  return new Etcd3(etcdClientOptions(settings));
+/** `breakers`: pass your own to read the members' latency from them. */
+export function createEtcdClient(settings: EtcdClientSettings, breakers = memberBreakers()): Etcd3 {
+  const client = new Etcd3(etcdClientOptions(settings, breakers));
+  preferConfiguredOrder(client, breakers);
+  return client;
 }

@@ -11,6 +11,7 @@
 import net from 'node:net';
 import * as etcd3 from 'etcd3';
 import type { IOptions } from 'etcd3';
+import { LinkRtt } from '../link-rtt.js';
 
 type FaultHandling = Required<NonNullable<IOptions['faultHandling']>>;
 type HostPolicy = ReturnType<FaultHandling['host']>;
@@ -43,6 +44,10 @@ interface BreakerState {
   /** With a reachability check: its verdict once the open time passed (undefined: not yet known). */
   reachable?: boolean;
   checking: boolean;
+  /** How long this member's calls take from here (any call: reads, writes, keepalives). */
+  latency: LinkRtt;
+  /** Start times of the calls in flight. */
+  inFlight: Set<number>;
 }
 
 /** Whether a member answers at all, cheaply and off the call path (see tcpReachable). */
@@ -101,14 +106,24 @@ export class HostBreakers {
   ) {}
 
   policy(host: string): HostPolicy {
-    const state: BreakerState = { failures: 0, openUntil: 0, nextOpenMs: this.openMs, checking: false };
-    this.states.set(host, state);
+    const state: BreakerState = {
+      failures: 0,
+      openUntil: 0,
+      nextOpenMs: this.openMs,
+      checking: false,
+      latency: new LinkRtt(),
+      inFlight: new Set(),
+    };
+    this.states.set(endpointHost(host), state);
     return policy(async (fn) => {
       if (this.isOpen(host, state) && this.anotherMayAnswer(state)) throw new HostCircuitOpenError(host);
+      const startedAt = performance.now();
+      state.inFlight.add(startedAt);
       try {
         const result = await fn({ signal: new AbortController().signal });
         state.failures = 0;
         state.nextOpenMs = this.openMs;
+        state.latency.sample(performance.now() - startedAt);
         return result;
       } catch (err) {
         if (isOutage(etcd3.castGrpcError(err as Error))) {
@@ -120,8 +135,43 @@ export class HostBreakers {
           }
         }
         throw err;
+      } finally {
+        state.inFlight.delete(startedAt);
       }
     }) as HostPolicy;
+  }
+
+  /**
+   * The order in which to try members for the next call: the configured order (the operator
+   * lists the member in this coordinator's own site first: a call to a member across a WAN pays
+   * its round trip on top of etcd's own), except that a member which is skipped, or has a call
+   * outstanding for longer than its calls usually take (hung, or a link gone slow), goes last.
+   * So a hedged second attempt (session keepalives) lands on another member.
+   */
+  preferenceOrder<H extends { host: string }>(hosts: readonly H[]): H[] {
+    const now = performance.now();
+    const rank = (h: H): number => {
+      const state = this.states.get(h.host);
+      if (!state) return 0;
+      if (this.skipped(state)) return 2;
+      const slowAfter = Math.max(MIN_SLOW_CALL_MS, state.latency.allowanceMs());
+      for (const started of state.inFlight) if (now - started > slowAfter) return 1;
+      return 0;
+    };
+    return hosts
+      .map((h, index) => ({ h, index, rank: rank(h) }))
+      .sort((x, y) => x.rank - y.rank || x.index - y.index)
+      .map((x) => x.h);
+  }
+
+  /**
+   * How long a call to the member tried first usually takes, with its variation (TCP's RTO):
+   * the allowance for one more call. 0 before any member was used.
+   */
+  preferredLatencyMs(): number {
+    const first = this.preferenceOrder([...this.states.keys()].map((host) => ({ host })))[0];
+    const state = first && this.states.get(first.host);
+    return state && state.latency.smoothedMs() !== undefined ? state.latency.allowanceMs() : 0;
   }
 
   /** Skipped; once the open time has passed, what keeps it skipped is a pending check: run it. */
@@ -154,6 +204,30 @@ export class HostBreakers {
     for (const state of this.states.values()) if (state !== self && !this.skipped(state)) return true;
     return false;
   }
+}
+
+/** A call outstanding this long is slow whatever the member's history (hedges start at 100 ms). */
+const MIN_SLOW_CALL_MS = 50;
+
+/** The pool names members without their scheme. */
+function endpointHost(endpoint: string): string {
+  return endpoint.replace(/^https?:\/\//, '');
+}
+
+/**
+ * etcd3's pool sends each call to members in a fresh random order; make it use
+ * `breakers.preferenceOrder` instead. The pool is internal to etcd3 1.x: checked here so a
+ * library change fails at start-up, not silently.
+ */
+export function preferConfiguredOrder(client: etcd3.Etcd3, breakers: HostBreakers): void {
+  const pool = (client as unknown as { pool?: { hosts?: { host: string }[]; shuffledHosts?: unknown } }).pool;
+  if (!pool || !Array.isArray(pool.hosts) || typeof pool.shuffledHosts !== 'function') {
+    throw new Error('etcd3 connection pool layout changed: cannot order members (see fault-policy.ts)');
+  }
+  const hosts = pool.hosts;
+  pool.shuffledHosts = function* () {
+    for (;;) yield* breakers.preferenceOrder(hosts);
+  };
 }
 
 /** Retry only "unavailable" (the pool picks another member each attempt), never deadlines. */

@@ -19,7 +19,8 @@ import type {
 } from '../coordinator/ports.js';
 import { toWallDeadline } from '../deadline.js';
 import { silentLogger, type Logger } from '../log.js';
-import { createEtcdClient, type EtcdClientSettings } from './client.js';
+import { createEtcdClient, memberBreakers, type EtcdClientSettings } from './client.js';
+import type { HostBreakers } from './fault-policy.js';
 import { fromEtcdKv, prefixRangeEnd, toEtcdCompare, toEtcdOp } from './convert.js';
 import { EtcdElection } from './election.js';
 import { toStoreError } from './errors.js';
@@ -29,6 +30,8 @@ import { ResyncingWatch } from './watch.js';
 export interface EtcdStoreOptions {
   logger?: Logger;
   session?: SessionOptions;
+  /** The client's member breakers, which measure each member's latency (see roundTripMs). */
+  breakers?: HostBreakers;
 }
 
 export class EtcdStore implements Store {
@@ -46,7 +49,12 @@ export class EtcdStore implements Store {
 
   /** What the daemon calls: build the client from config and wrap it. */
   static connect(settings: EtcdClientSettings, clock: Clock, options: EtcdStoreOptions = {}): EtcdStore {
-    return new EtcdStore(createEtcdClient(settings), clock, options);
+    const breakers = memberBreakers();
+    return new EtcdStore(createEtcdClient(settings, breakers), clock, { ...options, breakers });
+  }
+
+  roundTripMs(): number {
+    return this.options.breakers?.preferredLatencyMs() ?? 0;
   }
 
   /** gRPC call options for a monotonic deadline. */

@@ -16,8 +16,6 @@ export interface MysqlEndpoint {
   user: string;
   /** From a file or env by the caller; never from argv, never logged. */
   password: string;
-  /** Upper bound for establishing a connection (mysql2 defaults to 10 s). Default 1000. */
-  connectTimeoutMs?: number;
   ssl?: mysql.SslOptions;
 }
 
@@ -54,25 +52,29 @@ export class DeadlineConnection {
    * Open a connection; the deadline covers TCP connect and the handshake. `multipleStatements`
    * only for a connection that runs constant SQL (the probe's): statements with values are
    * interpolated client-side, and a second statement must never be able to ride along.
+   *
+   * `stallMs`: the handshake also fails once the server has sent nothing for this long (TCP
+   * connect counts as progress). A handshake is five or six round trips, so over a far link a
+   * live server takes a while in total but answers each step within a round trip, while a hung
+   * one (its kernel accepts the connection, mysqld never greets) is found out after one.
    */
   static async open(
     endpoint: MysqlEndpoint,
     clock: Clock,
     deadline: MonoMs,
-    { multipleStatements = false }: { multipleStatements?: boolean } = {},
+    { multipleStatements = false, stallMs }: { multipleStatements?: boolean; stallMs?: number } = {},
   ): Promise<DeadlineConnection> {
     const label = `${endpoint.host}:${endpoint.port}`;
     const left = remainingMs(clock, deadline);
-    const cap = endpoint.connectTimeoutMs ?? 1000;
     if (left <= 0) throw new DeadlineExceededError(`connect ${label}: deadline already passed`);
     const options: mysql.ConnectionOptions = {
       host: endpoint.host,
       port: endpoint.port,
       user: endpoint.user,
       password: endpoint.password,
-      // When our deadline is the tighter bound, let it win (DeadlineExceededError, socket
-      // destroyed); otherwise mysql2's own timeout reports an unreachable server.
-      connectTimeout: left <= cap ? left + 100 : cap,
+      // Our deadline (and stall watch) win: DeadlineExceededError, socket destroyed. A fixed
+      // cap here once held every connect over a far link to the probe deadline (issue 11).
+      connectTimeout: left + 100,
       // Big GTID sequence numbers and ids must not be rounded.
       supportBigNumbers: true,
       bigNumberStrings: true,
@@ -87,11 +89,15 @@ export class DeadlineConnection {
       core.once('error', reject);
     });
     const conn = new DeadlineConnection(core, clock, label, multipleStatements);
+    const stall = stallMs === undefined ? undefined : watchProgress(core, stallMs, label);
     try {
-      await withDeadline(clock, deadline, `connect ${label}`, connected, () => conn.destroy());
+      const work = stall ? Promise.race([connected, stall.stalled]) : connected;
+      await withDeadline(clock, deadline, `connect ${label}`, work, () => conn.destroy());
     } catch (err) {
       conn.destroy();
       throw toDatabaseError(err, `connect ${label}`);
+    } finally {
+      stall?.stop();
     }
     return conn;
   }
@@ -175,6 +181,42 @@ export class DeadlineConnection {
       this.destroy(),
     );
   }
+}
+
+/**
+ * Rejects once the server has sent nothing for `stallMs` (TCP connect and every chunk received
+ * restart the wait). mysql2 creates its socket in the constructor, so it can be watched at once.
+ */
+function watchProgress(
+  core: mysql.Connection,
+  stallMs: number,
+  label: string,
+): { stalled: Promise<never>; stop(): void } {
+  const stream = (core as unknown as { stream?: NodeJS.EventEmitter }).stream;
+  let timer: NodeJS.Timeout | undefined;
+  let fail: (e: Error) => void = () => undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  stalled.catch(() => undefined);
+  const restart = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => fail(new DeadlineExceededError(`connect ${label}: no answer for ${Math.round(stallMs)} ms`)),
+      stallMs,
+    );
+  };
+  restart();
+  stream?.on('connect', restart);
+  stream?.on('data', restart);
+  return {
+    stalled,
+    stop() {
+      clearTimeout(timer);
+      stream?.off('connect', restart);
+      stream?.off('data', restart);
+    },
+  };
 }
 
 /** What a statement without rows answers (mysql2's ResultSetHeader). */

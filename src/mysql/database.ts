@@ -15,6 +15,7 @@
 import type { Clock, Database, MonoMs, Probe, WatchdogHold, WatchdogState } from '../coordinator/ports.js';
 import { DeadlineExceededError } from '../coordinator/ports.js';
 import { remainingMs } from '../deadline.js';
+import { LinkRtt } from '../link-rtt.js';
 import { silentLogger, type Logger } from '../log.js';
 import { DeadlineConnection, type MysqlEndpoint } from './connection.js';
 import {
@@ -48,7 +49,14 @@ export interface MysqlNodeSettings extends MysqlEndpoint {
   protectedUsers?: string[];
   /** Deadline for the server-side KILL of a statement whose client deadline passed. Default 1000. */
   killTimeoutMs?: number;
+  /**
+   * How long the server itself may take to answer one step (a probe, a handshake packet), on
+   * top of the link's measured round trip. Default 150 ms (timings.probeTimeoutMs).
+   */
+  answerAllowanceMs?: number;
 }
+
+const DEFAULT_ANSWER_ALLOWANCE_MS = 150;
 
 /** Time kept back from a server-side wait so its answer arrives before our client deadline. */
 const SERVER_WAIT_SLACK_MS = 100;
@@ -76,6 +84,8 @@ export class MysqlDatabase implements Database {
   /** The watchdog event's STATUS as last read (null: no such event), and when. */
   private watchdogEvent: { status: unknown; checkedAt: MonoMs } | undefined;
   private readonly log: Logger;
+  /** Round trips to this server as measured from here (the link may cross a WAN). */
+  private readonly link = new LinkRtt();
 
   constructor(
     readonly settings: MysqlNodeSettings,
@@ -94,23 +104,30 @@ export class MysqlDatabase implements Database {
       deadline,
       'probe',
       async (s) => {
+        // One round trip: the server's allowance plus the link's, never past the caller's deadline.
+        const sentAt = this.clock.now();
+        const answerBy = Math.min(deadline, sentAt + this.stepAllowanceMs());
         let results: Array<Record<string, unknown>[]> | undefined;
         if (this.heartbeatTableSeen) {
           try {
-            results = await s.conn.queryResults(
-              probeSql(s.dialect, remainingMs(this.clock, deadline), true),
-              deadline,
-              'probe',
+            results = await this.timedRoundTrip(() =>
+              s.conn.queryResults(
+                probeSql(s.dialect, remainingMs(this.clock, answerBy), true),
+                answerBy,
+                'probe',
+              ),
             );
           } catch (err) {
             if (!isMissingTable(err)) throw err;
             this.heartbeatTableSeen = false;
           }
         }
-        results ??= await s.conn.queryResults(
-          probeSql(s.dialect, remainingMs(this.clock, deadline), false),
-          deadline,
-          'probe',
+        results ??= await this.timedRoundTrip(() =>
+          s.conn.queryResults(
+            probeSql(s.dialect, remainingMs(this.clock, answerBy), false),
+            answerBy,
+            'probe',
+          ),
         );
         const [[vars] = [], replicas = []] = results;
         const probe: Probe = {
@@ -130,6 +147,29 @@ export class MysqlDatabase implements Database {
     );
   }
 
+  /** One round trip to this server may take this long (link RTT estimate with its variation). */
+  roundTripMs(): number {
+    return this.link.allowanceMs();
+  }
+
+  /** The server's own allowance for one step plus one round trip over the link. */
+  private stepAllowanceMs(): number {
+    return (this.settings.answerAllowanceMs ?? DEFAULT_ANSWER_ALLOWANCE_MS) + this.link.allowanceMs();
+  }
+
+  /** Run one round trip, feeding its duration (or its loss) to the link's RTT estimate. */
+  private async timedRoundTrip<T>(roundTrip: () => Promise<T>): Promise<T> {
+    const sentAt = this.clock.now();
+    try {
+      const result = await roundTrip();
+      this.link.sample(this.clock.now() - sentAt);
+      return result;
+    } catch (err) {
+      if (err instanceof DeadlineExceededError) this.link.lost();
+      throw err;
+    }
+  }
+
   /**
    * read_only=ON, then kill client connections, then read the executed GTIDs.
    *
@@ -142,7 +182,12 @@ export class MysqlDatabase implements Database {
   async fence(deadline: MonoMs): Promise<{ executedGtids: string }> {
     return this.withSession(deadline, 'fence', async (s) => {
       const lockWait = Math.max(1, Math.ceil(remainingMs(this.clock, deadline) / 1000));
-      await s.conn.query(`SET SESSION lock_wait_timeout=${lockWait}`, deadline, 'set lock_wait_timeout');
+      // This first statement never waits on the server: a server or link that does not answer it
+      // within a round trip is gone, and a failover must not wait out the whole fence deadline.
+      const answerBy = Math.min(deadline, this.clock.now() + this.stepAllowanceMs());
+      await this.timedRoundTrip(() =>
+        s.conn.query(`SET SESSION lock_wait_timeout=${lockWait}`, answerBy, 'set lock_wait_timeout'),
+      );
       const graceMs = Math.min(FENCE_GRACE_MS, remainingMs(this.clock, deadline) / 4);
       let unblocking: Promise<number[]> | undefined;
       const timer = setTimeout(() => {
@@ -369,14 +414,23 @@ export class MysqlDatabase implements Database {
     const idle = this.idle[slot];
     delete this.idle[slot];
     if (idle && !idle.conn.broken) return idle;
-    const conn = await DeadlineConnection.open(this.settings, this.clock, deadline, {
-      multipleStatements: slot === 'probe',
-    });
+    let conn: DeadlineConnection;
     try {
-      const [row] = await conn.query(
-        'SELECT VERSION() AS version, @@global.server_id AS serverId',
-        deadline,
-        'identify server',
+      conn = await DeadlineConnection.open(this.settings, this.clock, deadline, {
+        multipleStatements: slot === 'probe',
+        stallMs: this.stepAllowanceMs(),
+      });
+    } catch (err) {
+      if (err instanceof DeadlineExceededError) this.link.lost();
+      throw err;
+    }
+    try {
+      const [row] = await this.timedRoundTrip(() =>
+        conn.query(
+          'SELECT VERSION() AS version, @@global.server_id AS serverId',
+          deadline,
+          'identify server',
+        ),
       );
       return { conn, dialect: dialectFor(String(row?.version ?? '')), serverId: Number(row?.serverId) };
     } catch (err) {

@@ -275,6 +275,10 @@ export class SimStoreClient implements Store {
     private readonly sessionMarginMs: number,
   ) {}
 
+  roundTripMs(): number {
+    return 0;
+  }
+
   /**
    * One request: decided when sent. Unavailable → hangs until the deadline and is not applied.
    * Otherwise applied after its latency (if the server is still reachable then and the deadline

@@ -482,6 +482,10 @@ class SimDatabase implements Database {
     return this.deliver(work);
   }
 
+  roundTripMs(): number {
+    return 0;
+  }
+
   probe(deadline: MonoMs): Promise<Probe> {
     return this.call('probe', deadline, (node, ok) => ok(node.probe(this.world.scheduler.now())));
   }

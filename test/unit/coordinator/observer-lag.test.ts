@@ -28,6 +28,7 @@ function fakeNode(state: { probe?: Partial<Probe> }): Database {
             ...state.probe,
           })
         : Promise.reject(new ServerDownError('connection refused')),
+    roundTripMs: () => 0,
     fence: unsupported,
     openWrites: unsupported,
     waitForGtids: unsupported,
@@ -41,7 +42,8 @@ function fakeNode(state: { probe?: Partial<Probe> }): Database {
 
 function setup() {
   let now = 1_000;
-  const clock: Clock = { now: () => now, wallNow: () => now, sleep: () => Promise.resolve() };
+  // Probes answer at once; the cycle's wait for slow ones never ends first.
+  const clock: Clock = { now: () => now, wallNow: () => now, sleep: () => new Promise(() => undefined) };
   const a1: { probe?: Partial<Probe> } = { probe: { readOnly: false, heartbeatLagMs: 0 } };
   const b1: { probe?: Partial<Probe> } = { probe: { readOnly: true, heartbeatLagMs: 120 } };
   const observer = new Observer(

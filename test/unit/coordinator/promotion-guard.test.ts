@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PromoteAction } from '../../../src/core/index.js';
 import { clusterKeys } from '../../../src/coordinator/keys.js';
 import { promotionPrecondition, PromotionRefusedError } from '../../../src/coordinator/promotion-guard.js';
-import type { PublishedReport, WriterHold } from '../../../src/coordinator/records.js';
+import type { GuardianRecord, WriterHold } from '../../../src/coordinator/records.js';
 import type { StoreView } from '../../../src/coordinator/state-store.js';
 import { CLUSTER, COORDINATORS } from '../../sim/world.js';
 
@@ -20,11 +20,11 @@ function view(
   guardianA: { holding?: WriterHold; modRevision: number } | undefined,
   writer = 'm-a',
 ): StoreView {
-  const reports = new Map<string, { report: PublishedReport; modRevision: number }>();
+  const guardians = new Map<string, { record: GuardianRecord; modRevision: number }>();
   if (guardianA) {
-    const report: PublishedReport = { coordinator: 'a', colo: 'a', publishedAt: 0, nodes: [], guardian: {} };
-    if (guardianA.holding) report.guardian.holding = guardianA.holding;
-    reports.set('a', { report, modRevision: guardianA.modRevision });
+    const record: GuardianRecord = { coordinator: 'a', colo: 'a' };
+    if (guardianA.holding) record.holding = guardianA.holding;
+    guardians.set('a', { record, modRevision: guardianA.modRevision });
   }
   return {
     writer: { node: writer, epoch: 5, since: 0, reason: 'bootstrap-writer' },
@@ -32,7 +32,8 @@ function view(
     antiFlap: { failoverTimes: [] },
     quarantine: {},
     intents: [],
-    reports,
+    reports: new Map(),
+    guardians,
     unreadable: [],
   };
 }
@@ -48,9 +49,7 @@ describe('promotionPrecondition (invariant 4 in the loop)', () => {
   });
 
   it('accepts a gone guardian, and makes the commit depend on it staying gone', () => {
-    expect(check(view(undefined))).toEqual([
-      { key: keys.observation('a'), target: 'modRevision', equals: 0 },
-    ]);
+    expect(check(view(undefined))).toEqual([{ key: keys.guardian('a'), target: 'modRevision', equals: 0 }]);
   });
 
   it('refuses a gone guardian while a watchdog stamp of ours may still hold the writer open', () => {
@@ -60,7 +59,7 @@ describe('promotionPrecondition (invariant 4 in the loop)', () => {
     });
     expect(() => check(view(undefined), stamped(1001))).toThrow(/may keep m-a open for 1 ms more/);
     expect(check(view(undefined), stamped(1000))).toEqual([
-      { key: keys.observation('a'), target: 'modRevision', equals: 0 },
+      { key: keys.guardian('a'), target: 'modRevision', equals: 0 },
     ]);
   });
 
@@ -68,7 +67,7 @@ describe('promotionPrecondition (invariant 4 in the loop)', () => {
     const stampedLong = { now: 1000, heldUntil: () => 5000 };
     const hold: WriterHold = { node: 'm-a', epoch: 5, because: 'fenced' };
     expect(check(view({ holding: hold, modRevision: 77 }), stampedLong)).toEqual([
-      { key: keys.observation('a'), target: 'modRevision', equals: 77 },
+      { key: keys.guardian('a'), target: 'modRevision', equals: 77 },
     ]);
   });
 
@@ -78,7 +77,7 @@ describe('promotionPrecondition (invariant 4 in the loop)', () => {
     ['dead', 'dead'],
   ] as const)('accepts a live guardian holding the writer at its epoch (%s)', (_name, because) => {
     const compares = check(view({ holding: { node: 'm-a', epoch: 5, because }, modRevision: 77 }));
-    expect(compares).toEqual([{ key: keys.observation('a'), target: 'modRevision', equals: 77 }]);
+    expect(compares).toEqual([{ key: keys.guardian('a'), target: 'modRevision', equals: 77 }]);
   });
 
   it.each([

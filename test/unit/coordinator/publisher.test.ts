@@ -14,7 +14,7 @@ function setup() {
   const etcd = new SimEtcd(sched, new Prng(3));
   const store = etcd.client('a', new ProcessGate(), 300);
   const clock: Clock = { now: () => sched.now(), wallNow: () => sched.now(), sleep: () => Promise.resolve() };
-  const publisher = new ReportPublisher(store, clusterKeys('orders'), clock, 2000, 500, 1000);
+  const publisher = new ReportPublisher(store, clusterKeys('orders'), clock, 2000, () => 500, 1000);
   const session = (leaseId: string): Session => ({
     leaseId,
     ttlMs: 3000,
@@ -31,7 +31,6 @@ function report(node: Partial<NodeObservation>): PublishedReport {
     coordinator: 'a',
     colo: 'a',
     publishedAt: 0,
-    guardian: {},
     nodes: [
       {
         node: 'm-a',

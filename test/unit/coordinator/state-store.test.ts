@@ -50,7 +50,16 @@ describe('ClusterStateStore', () => {
         { put: keys.pin, value: 'not json' },
         {
           put: keys.observation('a'),
-          value: JSON.stringify({ coordinator: 'a', colo: 'a', publishedAt: 0, nodes: [], guardian: {} }),
+          value: JSON.stringify({ coordinator: 'a', colo: 'a', publishedAt: 0, nodes: [] }),
+          lease,
+        },
+        {
+          put: keys.guardian('a'),
+          value: JSON.stringify({
+            coordinator: 'a',
+            colo: 'a',
+            holding: { node: 'm-a', epoch: 2, because: 'fenced' },
+          }),
           lease,
         },
       ],
@@ -62,7 +71,7 @@ describe('ClusterStateStore', () => {
     const snapshot = state.snapshot(view, CLUSTER, COORDINATORS, 100);
     expect(snapshot.reports.map((r) => r.coordinator)).toEqual(['a']);
     expect(snapshot.guardians).toEqual({
-      a: { coordinator: 'a', sessionAlive: true },
+      a: { coordinator: 'a', sessionAlive: true, holding: { node: 'm-a', epoch: 2, because: 'fenced' } },
       b: { coordinator: 'b', sessionAlive: false },
     });
     await sched.runUntil(6000);
@@ -86,7 +95,7 @@ describe('ClusterStateStore', () => {
     await state.read(1000);
     expect(calls).toEqual([
       ['operation', 'writer'],
-      ['operation', 'writer', 'pin', 'cooldown', 'quarantine', 'intents/*', 'observations/*'],
+      ['operation', 'writer', 'pin', 'cooldown', 'quarantine', 'intents/*', 'observations/*', 'guardians/*'],
     ]);
   });
 

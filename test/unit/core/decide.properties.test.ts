@@ -201,16 +201,20 @@ describe('decide over random snapshots', () => {
           expect(inCooldown(snap.antiFlap, NOW), `${ctx}: automatic promotion in cooldown`).toBe(false);
         }
       }
-      // Writes are only ever opened on the operation's target at its epoch, or on the old writer
-      // at the old epoch when rolling back a switchover.
+      // Writes are only ever opened on the operation's target at its epoch (committed, or
+      // committed by a promote earlier in the same decision: the loop runs it first and opens
+      // nothing when it fails), or on the old writer at the old epoch when rolling back a
+      // switchover.
       for (const o of d.actions.filter((a) => a.type === 'open-writes')) {
         const op = snap.operation ?? d.state.operation;
+        const promote = d.actions.findIndex(
+          (a) => a.type === 'promote' && a.node === o.node && a.epoch === o.epoch,
+        );
+        const committedBefore =
+          (writer?.node === o.node && writer.epoch === o.epoch) ||
+          (promote >= 0 && promote < d.actions.indexOf(o));
         const ok =
-          (op !== undefined &&
-            o.node === op.to &&
-            o.epoch === op.epoch &&
-            writer?.node === op.to &&
-            writer.epoch === op.epoch) ||
+          (op !== undefined && o.node === op.to && o.epoch === op.epoch && committedBefore) ||
           (op !== undefined &&
             o.node === op.from &&
             o.epoch === op.previousEpoch &&

@@ -273,13 +273,13 @@ describe('decide: failover after the best-effort fence', () => {
     {
       name: 'fence timed out on the dead writer: promote anyway',
       fence: {},
-      actions: ['promote db-b1@6'],
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
       reason: 'fence-failed',
     },
     {
       name: 'fence answered (the writer was alive after all): promote, with the exact lost range',
       fence: { ok: true, executedGtids: '1-1-100' },
-      actions: ['promote db-b1@6'],
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
       reason: 'writer-dead-quorum',
     },
   ])('$name', ({ fence, actions, reason }) => {
@@ -318,20 +318,32 @@ describe('decide: state it returns', () => {
       reason: 'writer-dead-quorum',
       lostGtids: '',
     });
-    // The commit has not been observed yet: state advances only once the writer record shows epoch 6.
+    // The commit carries its consequences: the state is the one after it (the loop writes it in
+    // the promote's txn), and the target opens in the same decision.
     expect(decision.state.operation).toMatchObject({
       kind: 'failover',
-      step: 'commit',
+      step: 'open-target',
       from: 'db-a1',
       to: 'db-b1',
       epoch: 6,
     });
-    expect(decision.state.antiFlap.cooldownUntil).toBeUndefined();
+    expect(decision.state.antiFlap).toEqual({ cooldownUntil: NOW + CONFIG.cooldownMs, failoverTimes: [NOW] });
+    expect(decision.state.quarantine['db-a1']).toMatchObject({ status: 'awaiting-return', epoch: 6 });
+    expect(summary(decision)).toEqual(['promote db-b1@6', 'open-writes db-b1@6']);
+    expect(decision.actions.find((a) => a.type === 'record-history')).toMatchObject({
+      entry: { event: 'promote', epoch: 6, node: 'db-b1', from: 'db-a1' },
+    });
 
+    // A journal left at the commit by an older version, with the writer record already at epoch
+    // 6, is completed the same way.
+    const legacy = {
+      ...(decision.state.operation as NonNullable<typeof decision.state.operation>),
+      step: 'commit' as const,
+    };
     const after = decide(
       colaAGone({
         writer: { node: 'db-b1', epoch: 6, since: NOW, reason: 'writer-dead-quorum' },
-        operation: decision.state.operation,
+        operation: legacy,
       }),
       NOW + 10,
       CONFIG,

@@ -74,11 +74,11 @@ describe('switchover step machine', () => {
 
   it.each([
     {
-      name: 'fence done, target already has the fenced GTIDs: commit at once',
+      name: 'fence done, target already has the fenced GTIDs: commit and open at once',
       op: outcome(journal(), { executedGtids: '1-1-100' }),
       now: NOW + 50,
-      actions: ['promote db-b1@6'],
-      step: 'commit',
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
+      step: 'open-target',
     },
     {
       name: 'fence done, target behind: wait for the fenced GTIDs',
@@ -102,11 +102,11 @@ describe('switchover step machine', () => {
       step: 'fence-old',
     },
     {
-      name: 'catch-up confirmed: commit',
+      name: 'catch-up confirmed: commit and open',
       op: outcome(journal({ step: 'wait-catchup', fencedGtids: '1-1-110', requiredGtids: '1-1-110' })),
       now: NOW + 50,
-      actions: ['promote db-b1@6'],
-      step: 'commit',
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
+      step: 'open-target',
     },
     {
       name: 'catch-up failed: roll back by reopening the old writer at the old epoch',
@@ -154,7 +154,7 @@ describe('switchover step machine', () => {
     expect(summary(gaveUp)).toEqual(['open-writes db-a1@5']);
     expect(gaveUp.state.operation?.step).toBe('rolling-back');
     const held = decide(withOp(op), NOW + 50, CONFIG);
-    expect(summary(held)).toEqual(['promote db-b1@6']);
+    expect(summary(held)).toEqual(['promote db-b1@6', 'open-writes db-b1@6']);
   });
 
   it('a rollback does not reopen a writer its own guardian fenced at that epoch (the fence record would go stale)', () => {
@@ -352,6 +352,7 @@ describe('failover step machine', () => {
     const held = guardians({ a: { holding: { node: 'db-a1', epoch: 5, because: 'operation' } } });
     expect(summary(decide(colaAGone({ operation: fencedByUs, guardians: held }), NOW, CONFIG))).toEqual([
       'promote db-b1@6',
+      'open-writes db-b1@6',
     ]);
   });
 
@@ -379,7 +380,7 @@ describe('failover step machine', () => {
     {
       name: "final set from the guardian's fence record: continue without our fence",
       fencedWriter: { node: 'db-a1', epoch: 5, executedGtids: '1-1-100', at: NOW - 10 },
-      step: 'commit',
+      step: 'open-target',
     },
   ])('consistency, best-effort fence failed — $name', ({ fencedWriter, step }) => {
     const op = failover({ step: 'fence-old', fenceBestEffort: true, requiredGtids: '1-1-100' });

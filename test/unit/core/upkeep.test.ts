@@ -204,7 +204,7 @@ describe('decide: bootstrap', () => {
   it('no writer record: the best reachable candidate becomes writer at epoch 1 without cooldown', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
     const d = decide(seen(nodes, { writer: undefined }), NOW, CONFIG);
-    expect(summary(d)).toEqual(['promote db-a1@1']);
+    expect(summary(d)).toEqual(['promote db-a1@1', 'open-writes db-a1@1']);
     expect(d.actions.find((a) => a.type === 'promote')).toMatchObject({
       previousEpoch: 0,
       reason: 'bootstrap-writer',
@@ -213,6 +213,7 @@ describe('decide: bootstrap', () => {
 
   it('adopts a candidate that already takes writes', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true }, 'db-b1': { readOnly: false } });
+    // Already writable: the commit is all it takes.
     expect(summary(decide(seen(nodes, { writer: undefined }), NOW, CONFIG))).toEqual(['promote db-b1@1']);
   });
 
@@ -242,7 +243,7 @@ describe('decide: bootstrap', () => {
       NOW,
       CONFIG,
     );
-    expect(summary(d)).toEqual(['promote db-b1@1']);
+    expect(summary(d)).toEqual(['promote db-b1@1', 'open-writes db-b1@1']);
   });
 
   it('does not bootstrap without a quorum of live observers', () => {

@@ -169,6 +169,35 @@ describe('fault policies', () => {
     await expect(a.execute(() => 'recovered')).resolves.toBe('recovered');
   });
 
+  it('orders members as configured (nearest first), putting skipped and stalled ones last', async () => {
+    const breakers = new HostBreakers(1, 10_000);
+    const [a, b] = [
+      breakers.policy('http://a:2379'),
+      breakers.policy('http://b:2379'),
+      breakers.policy('http://c:2379'),
+    ];
+    const hosts = [{ host: 'a:2379' }, { host: 'b:2379' }, { host: 'c:2379' }];
+    const order = () =>
+      breakers
+        .preferenceOrder(hosts)
+        .map((h) => h.host[0])
+        .join('');
+    expect(order()).toBe('abc');
+    // a answers fast; then a call to it hangs well past its usual latency: the next call (a
+    // hedged keepalive) goes to b first.
+    await a.execute(() => 'ok');
+    let release: () => void = () => undefined;
+    const hanging = a.execute(() => new Promise<string>((r) => (release = () => r('late'))));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(order()).toBe('bca');
+    release();
+    await hanging;
+    expect(order()).toBe('abc');
+    // b failing is skipped: it goes last.
+    await expect(b.execute(unavailable)).rejects.toThrow();
+    expect(order()).toBe('acb');
+  });
+
   it('retries only unavailable errors', async () => {
     const policy = retryUnavailable(3);
     let calls = 0;
