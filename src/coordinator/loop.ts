@@ -9,8 +9,8 @@
 
 import {
   assessWriter,
+  deriveTimings,
   stateReadDue,
-  standInMaxHoldMs,
   type NodeObservation,
   recordStepOutcome,
   type Action,
@@ -98,14 +98,13 @@ export class Coordinator {
     this.history = new HistoryWriter(this.keys, clock, config.self.name);
     this.lease = new LeaseDeadline(clock, () => this.session);
     this.stamps = new WatchdogStamps(clock, this.lease, config.watchdog);
-    // A stamp is one small write, due every cycle: it gets a probe's deadline, not a command's.
-    const standInHoldMs = standInMaxHoldMs(t.sessionTtlMs, t.probeTimeoutMs);
+    const { stampTimeoutMs, standInMaxHoldMs } = deriveTimings(t);
     this.standIn = new StandInGuardian(
       config.cluster,
       config.self.colo,
       databases,
       this.stamps,
-      { stampTimeoutMs: t.probeTimeoutMs, maxHoldMs: standInHoldMs },
+      { stampTimeoutMs, maxHoldMs: standInMaxHoldMs },
       (node, error) => this.log('stand-in-stamp-failed', { node, error: describe(error) }),
     );
     this.observer = new Observer(
@@ -123,7 +122,7 @@ export class Coordinator {
       databases,
       this.lease,
       t.commandTimeoutMs,
-      { stamps: this.stamps, stampTimeoutMs: t.probeTimeoutMs },
+      { stamps: this.stamps, stampTimeoutMs },
       (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
     );
@@ -156,7 +155,7 @@ export class Coordinator {
         const node = config.cluster.nodes.find((n) => n.name === name);
         return node && { host: node.host, port: node.port };
       },
-      { stamps: this.stamps, maxHoldMs: standInHoldMs },
+      { stamps: this.stamps, maxHoldMs: standInMaxHoldMs },
     );
   }
 
@@ -579,7 +578,7 @@ export class Coordinator {
     this.lease.require(`shoot ${target.node}`);
     const result = await shooter.shoot(
       target.node,
-      this.lease.boundedDeadline(config.timings.commandTimeoutMs * 5),
+      this.lease.boundedDeadline(deriveTimings(config.timings).fenceCommandBoundMs),
     );
     this.log('guardian', {
       action: 'stonith',

@@ -11,8 +11,9 @@ import {
   type ClusterSpec,
   type CoordinatorSpec,
   type CoreConfig,
+  type LoopTimings,
 } from '../../src/core/index.js';
-import type { CoordinatorConfig, LoopTimings } from '../../src/coordinator/config.js';
+import type { CoordinatorConfig } from '../../src/coordinator/config.js';
 import { clusterKeys, type ClusterKeys } from '../../src/coordinator/keys.js';
 import { Coordinator } from '../../src/coordinator/loop.js';
 import type { Database, NodeShooter } from '../../src/coordinator/ports.js';
