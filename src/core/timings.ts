@@ -4,7 +4,8 @@
  *   `DEFAULT_TIMINGS`, the one set of defaults the file config, the loop and the core use;
  * - `timingProblems`, the rules between the settings: each keeps a safety or liveness argument
  *   true, so a config that breaks one is refused at load rather than found in an outage;
- * - `deriveTimings`, every value computed from the settings, each with why.
+ * - `deriveTimings`, the values computed from the settings, each with why (three still live
+ *   where they are used: DESIGN.md lists them under "Not yet there").
  *
  * The settings split in two for the code that runs on them: `LoopTimings` for the coordinator
  * loop, `CoreTimings` for the decision core (its `CoreConfig`). Deadlines that follow measured
