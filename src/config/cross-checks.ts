@@ -1,4 +1,4 @@
-import { watchdogTimingProblem } from '../core/watchdog.js';
+import { timingProblems, watchdogTimingProblem } from '../core/timings.js';
 import type { BatonConfigFile } from './schema.js';
 
 export interface ConfigProblem {
@@ -12,56 +12,15 @@ function duplicates(values: string[]): string[] {
 
 /**
  * Rules that span fields. Each keeps a safety or liveness argument true, so a config that
- * breaks one is refused at load rather than discovered during an outage.
+ * breaks one is refused at load rather than discovered during an outage. The timing rules are
+ * core/timings.ts's, the same the loop checks its config with.
  */
 export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const t = config.timings;
   const add = (path: string, message: string) => problems.push({ path, message });
 
-  if (t.probeTimeoutMs >= t.cycleIntervalMs) {
-    add(
-      'timings.probeTimeoutMs',
-      `must be below timings.cycleIntervalMs (${t.cycleIntervalMs}): one cycle in flight`,
-    );
-  }
-  // The guardian must notice a lost session and fence before the lease can expire at etcd:
-  // keepalives every TTL/3, each bounded by storeTimeoutMs, plus one cycle to act.
-  if (t.storeTimeoutMs + t.cycleIntervalMs >= t.sessionTtlMs / 3) {
-    add(
-      'timings.sessionTtlMs',
-      `must exceed 3 × (storeTimeoutMs + cycleIntervalMs) = ${3 * (t.storeTimeoutMs + t.cycleIntervalMs)}: ` +
-        'otherwise the guardian cannot fence before its lease expires',
-    );
-  }
-  // Hysteresis must be able to declare a writer dead before observers' reports look stale.
-  const detectMs = Math.max(t.downAfterMs, (t.downAfterFailures - 1) * t.cycleIntervalMs);
-  if (detectMs >= t.sessionTtlMs * 5) {
-    add(
-      'timings.downAfterMs',
-      `hysteresis (${detectMs} ms) must be well below 5 × sessionTtlMs (${t.sessionTtlMs})`,
-    );
-  }
-  if (t.quietProbeIntervalMs < t.cycleIntervalMs) {
-    add(
-      'timings.quietProbeIntervalMs',
-      `must be at least timings.cycleIntervalMs (${t.cycleIntervalMs}): it spaces probes out, never in`,
-    );
-  }
-  // A quiet leader reads reports once per quiet interval: a refreshed report must still be seen
-  // before it looks stale.
-  if (t.quietProbeIntervalMs + t.publishRefreshMs >= t.reportFreshMs) {
-    add(
-      'timings.quietProbeIntervalMs',
-      `plus timings.publishRefreshMs (${t.publishRefreshMs}) must be below timings.reportFreshMs (${t.reportFreshMs}), or live observers look stale to a quiet leader`,
-    );
-  }
-  if (t.publishRefreshMs >= t.reportFreshMs) {
-    add(
-      'timings.publishRefreshMs',
-      `must be below timings.reportFreshMs (${t.reportFreshMs}), or live observers look stale`,
-    );
-  }
+  for (const p of timingProblems(t, { watchdog: false })) add(`timings.${p.field}`, p.message);
 
   const coordinatorNames = config.coordinators.map((c) => c.name);
   for (const name of duplicates(coordinatorNames))
@@ -84,7 +43,7 @@ export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
   config.clusters.forEach((cluster, ci) => {
     const at = `clusters[${ci}]`;
     const watchdogProblem = cluster.watchdog ? watchdogTimingProblem(t) : undefined;
-    if (watchdogProblem) add(`${at}.watchdog`, `${watchdogProblem}; or set it to false`);
+    if (watchdogProblem) add(`${at}.watchdog`, `${watchdogProblem.message}; or set it to false`);
     const names = cluster.nodes.map((n) => n.name);
     for (const name of duplicates(names)) add(`${at}.nodes`, `duplicate node name "${name}"`);
     const candidates = cluster.nodes.filter((n) => n.role === 'candidate');

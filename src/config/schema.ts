@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_TIMINGS } from '../core/timings.js';
 
 /**
  * The YAML file `baton run --config FILE` reads. Secrets are never values in this file: only
@@ -75,25 +76,26 @@ export const clusterSchema = z
   })
   .strict();
 
+/** Defaults, what each value means and the rules between them: core/timings.ts. */
 export const timingsSchema = z
   .object({
     /** One observe → publish → decide → guard cycle this often. */
-    cycleIntervalMs: ms(20, 60_000).default(200),
-    probeTimeoutMs: ms(10, 60_000).default(150),
-    storeTimeoutMs: ms(50, 60_000).default(500),
-    commandTimeoutMs: ms(50, 60_000).default(1_000),
-    sessionTtlMs: ms(1_000, 600_000).default(4_000),
-    publishRefreshMs: ms(100, 600_000).default(1_000),
+    cycleIntervalMs: ms(20, 60_000).default(DEFAULT_TIMINGS.cycleIntervalMs),
+    probeTimeoutMs: ms(10, 60_000).default(DEFAULT_TIMINGS.probeTimeoutMs),
+    storeTimeoutMs: ms(50, 60_000).default(DEFAULT_TIMINGS.storeTimeoutMs),
+    commandTimeoutMs: ms(50, 60_000).default(DEFAULT_TIMINGS.commandTimeoutMs),
+    sessionTtlMs: ms(1_000, 600_000).default(DEFAULT_TIMINGS.sessionTtlMs),
+    publishRefreshMs: ms(100, 600_000).default(DEFAULT_TIMINGS.publishRefreshMs),
     /**
      * While all is quiet, nodes nothing depends on this cycle (replicas, the other colo's
      * candidate) are probed this often rather than every cycle; any trouble probes all again.
      */
-    quietProbeIntervalMs: ms(20, 600_000).default(1_000),
-    reportFreshMs: ms(200, 600_000).default(2_500),
+    quietProbeIntervalMs: ms(20, 600_000).default(DEFAULT_TIMINGS.quietProbeIntervalMs),
+    reportFreshMs: ms(200, 600_000).default(DEFAULT_TIMINGS.reportFreshMs),
     /** Hysteresis: down after this many consecutive failures spanning at least downAfterMs. */
-    downAfterFailures: z.number().int().min(1).max(100).default(3),
-    downAfterMs: ms(0, 600_000).default(300),
-    upAfterSuccesses: z.number().int().min(1).max(100).default(3),
+    downAfterFailures: z.number().int().min(1).max(100).default(DEFAULT_TIMINGS.downAfterFailures),
+    downAfterMs: ms(0, 600_000).default(DEFAULT_TIMINGS.downAfterMs),
+    upAfterSuccesses: z.number().int().min(1).max(100).default(DEFAULT_TIMINGS.upAfterSuccesses),
   })
   .strict();
 

@@ -9,6 +9,7 @@
 
 import {
   assessWriter,
+  deriveTimings,
   stateReadDue,
   type NodeObservation,
   recordStepOutcome,
@@ -103,13 +104,13 @@ export class Coordinator {
     this.history = new HistoryWriter(this.keys, clock, config.self.name);
     this.lease = new LeaseDeadline(clock, () => this.session);
     this.stamps = new WatchdogStamps(clock, this.lease, config.watchdog);
-    // A stamp is one small write, due every cycle: it gets a probe's deadline, not a command's.
+    const { stampTimeoutMs } = deriveTimings(t);
     this.standIn = new StandInGuardian(
       config.cluster,
       config.self.colo,
       databases,
       this.stamps,
-      { stampTimeoutMs: t.probeTimeoutMs, sessionTtlMs: t.sessionTtlMs },
+      { stampTimeoutMs, sessionTtlMs: t.sessionTtlMs },
       (node, error) => this.log('stand-in-stamp-failed', { node, error: describe(error) }),
     );
     this.observer = new Observer(
@@ -127,7 +128,7 @@ export class Coordinator {
       databases,
       this.lease,
       t.commandTimeoutMs,
-      { stamps: this.stamps, stampTimeoutMs: t.probeTimeoutMs },
+      { stamps: this.stamps, stampTimeoutMs },
       (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
     );
@@ -673,7 +674,7 @@ export class Coordinator {
     this.lease.require(`shoot ${target.node}`);
     const result = await shooter.shoot(
       target.node,
-      this.lease.boundedDeadline(config.timings.commandTimeoutMs * 5),
+      this.lease.boundedDeadline(deriveTimings(config.timings).fenceCommandBoundMs),
     );
     this.log('guardian', {
       action: 'stonith',

@@ -1,6 +1,9 @@
 /**
- * Tunables of the decision core. Durations are in ms on the timebase of decide()'s `now`.
+ * Tunables of the decision core. Durations are in ms on the timebase of decide()'s `now`. The
+ * timing ones (report freshness, hysteresis) come from core/timings.ts (`coreTimings`).
  */
+
+import { coreTimings, DEFAULT_TIMINGS } from './timings.js';
 
 export type FailoverPolicy = 'consistency' | 'availability';
 
@@ -14,7 +17,7 @@ export interface HealthConfig {
   /**
    * A replica that received nothing from its source for this long is no evidence that the source
    * lives, whatever its IO thread says. The writer's guardian stamps a heartbeat every cycle, so
-   * a live writer feeds its replicas several times meanwhile (the daemon uses 5 cycles).
+   * a live writer feeds its replicas several times meanwhile (deriveTimings: 5 cycles).
    */
   replicaSilenceMs: number;
 }
@@ -37,9 +40,8 @@ export interface CoreConfig {
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
   policy: 'consistency',
   maxLagOnFailoverMs: 5_000,
-  reportFreshMs: 10_000,
   cooldownMs: 300_000,
   failoverBudget: { count: 3, windowMs: 3_600_000 },
   catchupTimeoutMs: 10_000,
-  health: { downAfterFailures: 3, downAfterMs: 3_000, upAfterSuccesses: 3, replicaSilenceMs: 1_000 },
+  ...coreTimings(DEFAULT_TIMINGS),
 };

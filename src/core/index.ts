@@ -22,6 +22,7 @@ export * from './gtid.js';
 export * from './health.js';
 export * from './quiet-pacing.js';
 export * from './watchdog.js';
+export * from './timings.js';
 export * from './antiflap.js';
 export * from './candidates.js';
 export * from './policy.js';

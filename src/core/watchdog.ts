@@ -8,7 +8,8 @@
  * - the leader, which also stamps the writer (stand-in guardian: a dead guardian alone is not
  *   an outage), promotes elsewhere without the guardian's promise only once its own last stamp
  *   has run out (`closedBy`).
- * A stamp never opens anything; the server keeps the latest deadline of all stamps.
+ * A stamp never opens anything; the server keeps the latest deadline of all stamps. What this
+ * asks of the configured timings, and the stand-in's hold, are in core/timings.ts.
  */
 
 import type { MonoMs } from './observation.js';
@@ -23,13 +24,21 @@ export const WATCHDOG_SLACK_MS = 250;
 /** A shorter hold is not worth a stamp. */
 export const WATCHDOG_MIN_HOLD_MS = 100;
 
+/**
+ * How long after its hold ends a stamp may still keep a server open: the stamping statement may
+ * run at the server until its deadline, then the event acts within one tick plus the slack.
+ */
+export function watchdogCloseAfterHoldMs(statementTimeoutMs: number): number {
+  return statementTimeoutMs + WATCHDOG_TICK_MS + WATCHDOG_SLACK_MS;
+}
+
 export interface WatchdogHoldInput {
   now: MonoMs;
   /** The earliest etcd can expire the stamper's lease (LeaseDeadline.expiresNoEarlierThan). */
   leaseExpiresNoEarlierThan: MonoMs;
   /** Deadline of the stamping statement: it may run at the server until then. */
   statementTimeoutMs: number;
-  /** The longest hold this stamper gives (a stand-in keeps it short: standInMaxHoldMs). */
+  /** The longest hold this stamper gives (a stand-in keeps it short: core/timings.ts). */
   maxHoldMs: number;
 }
 
@@ -46,45 +55,8 @@ export interface WatchdogHoldPlan {
  */
 export function planWatchdogHold(input: WatchdogHoldInput): WatchdogHoldPlan | undefined {
   const { now, leaseExpiresNoEarlierThan, statementTimeoutMs, maxHoldMs } = input;
-  const closeAfterHold = statementTimeoutMs + WATCHDOG_TICK_MS + WATCHDOG_SLACK_MS;
+  const closeAfterHold = watchdogCloseAfterHoldMs(statementTimeoutMs);
   const holdMs = Math.floor(Math.min(maxHoldMs, leaseExpiresNoEarlierThan - now - closeAfterHold));
   if (!(holdMs >= WATCHDOG_MIN_HOLD_MS)) return undefined;
   return { holdMs, closedBy: now + closeAfterHold + holdMs };
-}
-
-/**
- * The longest hold the leader gives as a stand-in guardian. Its last stamp before a colo cut
- * should run out before the cut guardian's lease can expire, which is at least two thirds of a
- * TTL after the cut (keepalives go every third of it), or the stand-in would delay failover.
- */
-export function standInMaxHoldMs(sessionTtlMs: number, statementTimeoutMs: number): number {
-  return Math.floor((2 * sessionTtlMs) / 3) - statementTimeoutMs - WATCHDOG_TICK_MS - WATCHDOG_SLACK_MS;
-}
-
-export interface WatchdogTimings {
-  cycleIntervalMs: number;
-  /** Stamps carry the probe deadline. */
-  probeTimeoutMs: number;
-  storeTimeoutMs: number;
-  sessionTtlMs: number;
-}
-
-/**
- * Why these timings cannot run the watchdog, or undefined. Right before a keepalive is answered
- * (a third of a TTL after the last one, plus one etcd call), a guardian's stamp must still hold
- * for two cycles, or a writer would close itself between two healthy stamps; the stand-in's
- * hold likewise.
- */
-export function watchdogTimingProblem(t: WatchdogTimings): string | undefined {
-  const closeAfterHold = t.probeTimeoutMs + WATCHDOG_TICK_MS + WATCHDOG_SLACK_MS;
-  const guardianMinHold = t.sessionTtlMs - t.sessionTtlMs / 3 - t.storeTimeoutMs - closeAfterHold;
-  const needed = 2 * t.cycleIntervalMs;
-  const standIn = standInMaxHoldMs(t.sessionTtlMs, t.probeTimeoutMs);
-  if (guardianMinHold >= needed && standIn >= needed) return undefined;
-  const minTtl = Math.ceil((3 / 2) * (t.storeTimeoutMs + closeAfterHold + needed));
-  return (
-    `the watchdog needs sessionTtlMs of at least ${minTtl} with these timings (its event acts ` +
-    `within ${WATCHDOG_TICK_MS + WATCHDOG_SLACK_MS} ms of a deadline that must fall before the ` +
-    `stamper's lease can expire, and a stamp must outlast two cycles)`
-  );
 }

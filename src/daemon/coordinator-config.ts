@@ -1,10 +1,9 @@
 import type { BatonConfigFile, ClusterConfig } from '../config/schema.js';
 import type { CoordinatorConfig } from '../coordinator/config.js';
-import type { ClusterSpec } from '../core/index.js';
+import { coreTimings, loopTimings, type ClusterSpec } from '../core/index.js';
 
 /** The loop's per-cluster config, from the file's shape (which groups timings once per process). */
 export function toCoordinatorConfig(file: BatonConfigFile, cluster: ClusterConfig): CoordinatorConfig {
-  const t = file.timings;
   const spec: ClusterSpec = {
     name: cluster.name,
     flavor: cluster.flavor,
@@ -27,26 +26,11 @@ export function toCoordinatorConfig(file: BatonConfigFile, cluster: ClusterConfi
     core: {
       policy: cluster.policy,
       maxLagOnFailoverMs: cluster.maxLagOnFailoverMs,
-      reportFreshMs: t.reportFreshMs,
       cooldownMs: cluster.cooldownMs,
       failoverBudget: cluster.failoverBudget,
       catchupTimeoutMs: cluster.catchupTimeoutMs,
-      health: {
-        downAfterFailures: t.downAfterFailures,
-        downAfterMs: t.downAfterMs,
-        upAfterSuccesses: t.upAfterSuccesses,
-        // The writer's guardian stamps a heartbeat every cycle: five silent cycles mean it stopped.
-        replicaSilenceMs: Math.max(1_000, 5 * t.cycleIntervalMs),
-      },
+      ...coreTimings(file.timings),
     },
-    timings: {
-      cycleIntervalMs: t.cycleIntervalMs,
-      probeTimeoutMs: t.probeTimeoutMs,
-      storeTimeoutMs: t.storeTimeoutMs,
-      commandTimeoutMs: t.commandTimeoutMs,
-      sessionTtlMs: t.sessionTtlMs,
-      publishRefreshMs: t.publishRefreshMs,
-      quietProbeIntervalMs: t.quietProbeIntervalMs,
-    },
+    timings: loopTimings(file.timings),
   };
 }

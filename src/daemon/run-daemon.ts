@@ -1,6 +1,7 @@
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig, resolvePassword } from '../config/load-config.js';
 import { validateCoordinatorConfig } from '../coordinator/config.js';
+import { deriveTimings } from '../core/index.js';
 import { Coordinator } from '../coordinator/loop.js';
 import type { Database } from '../coordinator/ports.js';
 import type { EtcdClientSettings } from '../etcd/client.js';
@@ -131,10 +132,11 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   );
   if (problems.length > 0) throw new ConfigError(configFile, problems);
 
+  const derived = deriveTimings(file.timings);
   const etcdSettings: EtcdClientSettings = {
     endpoints: file.etcd.endpoints,
     auth: etcdAuth,
-    defaultCallTimeoutMs: file.timings.storeTimeoutMs * 2,
+    defaultCallTimeoutMs: derived.etcdCallTimeoutMs,
   };
   const store = EtcdStore.connect(etcdSettings, systemClock, { logger: log });
   const databases: Database[] = [];
@@ -150,7 +152,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
           user: file.mysql.user,
           password: mysqlPassword,
           // What the server may take per step; each step also gets the link's round trip.
-          answerAllowanceMs: file.timings.probeTimeoutMs,
+          answerAllowanceMs: derived.mysqlAnswerAllowanceMs,
           ...(file.replication && replicationPassword !== undefined
             ? { replication: { user: file.replication.user, password: replicationPassword } }
             : {}),
@@ -189,7 +191,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
         () =>
           coordinators.some((c) => c.isLeader()) &&
           coordinators.every((c) => !c.isLeader() || c.isSteadyLeader()),
-        file.timings.storeTimeoutMs * 2,
+        derived.raftLeaderCheckTimeoutMs,
         log.child({ component: 'etcd.raft-leader' }),
       )
     : undefined;

@@ -293,6 +293,14 @@ describe('the fault assumption marks a real limit', () => {
   });
 });
 
+describe('the world’s timings', () => {
+  it('are refused when they break a config rule the simulation does not waive', async () => {
+    await expect(
+      runSeed(7, { tweak: (o) => ({ ...o, timings: { ...o.timings, publishRefreshMs: 6000 } }) }),
+    ).rejects.toThrow(/refresh-before-stale \(timings\.publishRefreshMs: /);
+  });
+});
+
 describe('determinism', () => {
   it('replays a seed to the same trace', async () => {
     const first = await runSeed(42, { faultPhaseMs: 20_000, livenessPhaseMs: 20_000 });

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig, resolvePassword } from '../../../src/config/load-config.js';
+import { timingsSchema } from '../../../src/config/schema.js';
+import { coreTimings, DEFAULT_CORE_CONFIG, DEFAULT_TIMINGS, loopTimings } from '../../../src/core/index.js';
+import { toCoordinatorConfig } from '../../../src/daemon/coordinator-config.js';
 
 const VALID = `
 coordinator: { name: a, colo: a }
@@ -98,6 +101,13 @@ describe('config loading', () => {
       ],
     ],
     [
+      'TTL too short for the watchdog',
+      VALID + 'timings: { sessionTtlMs: 3000 }\n',
+      [
+        "clusters[0].watchdog: the watchdog needs sessionTtlMs of at least 3450 with these timings (its event acts within 1250 ms of a deadline that must fall before the stamper's lease can expire, and a stamp must outlast two cycles); or set it to false",
+      ],
+    ],
+    [
       'two sites only',
       VALID.replace('  - { name: w, colo: w }\n', ''),
       [
@@ -133,6 +143,23 @@ describe('config loading', () => {
         'x.yaml',
       ),
     ).toThrow(/invalid config x\.yaml:\n {2}clusters\[0\]\.nodes\[1\]\.port: expected integer 1-65535/);
+  });
+});
+
+describe('timings have one home', () => {
+  test('the file, the loop and the decision core start from the same defaults', () => {
+    expect(timingsSchema.parse({})).toEqual(DEFAULT_TIMINGS);
+    const file = parseConfig(VALID, 'test.yaml');
+    expect(file.timings).toEqual(DEFAULT_TIMINGS);
+    const loop = toCoordinatorConfig(file, file.clusters[0]!);
+    expect(loop.timings).toEqual(loopTimings(DEFAULT_TIMINGS));
+    expect(loop.core).toMatchObject(coreTimings(DEFAULT_TIMINGS));
+    expect(DEFAULT_CORE_CONFIG).toMatchObject(coreTimings(DEFAULT_TIMINGS));
+  });
+
+  test('a cluster without the watchdog is not held to its rule', () => {
+    const text = VALID.replace('policy: availability', 'policy: availability\n    watchdog: false');
+    expect(problemsOf(text + 'timings: { sessionTtlMs: 3000 }\n')).toEqual([]);
   });
 });
 

@@ -392,7 +392,8 @@ describe('decide: state it returns', () => {
     });
     expect(second.actions).toEqual([]);
     expect(reasons(second)).toContain('skipped-policy-consistency');
-    const healed = decide(snapshot({ antiFlap: first.state.antiFlap }), NOW + 2000, CONFIG);
+    // Reports are 1 s old at NOW: the healed view must still be fresh (reportFreshMs 2.5 s).
+    const healed = decide(snapshot({ antiFlap: first.state.antiFlap }), NOW + 1200, CONFIG);
     expect(healed.state.antiFlap.lastSkip).toBeUndefined();
   });
 
