@@ -125,9 +125,19 @@ export class ActionExecutor {
           action.gtids,
           this.lease.boundedDeadline(linkTimeoutMs(action.timeoutMs, db, 2)),
         );
-        if (!outcome.reached)
-          throw new Error(`${action.node} did not execute ${action.gtids} within ${action.timeoutMs} ms`);
-        return;
+        if (outcome.reached) return;
+        if (action.stopOnTimeout) {
+          // Nothing more of the old writer's history may arrive once the target opens: stop, then
+          // say exactly where it stopped (the failover records the rest as lost).
+          await db.stopReplication(
+            this.lease.boundedDeadline(linkTimeoutMs(this.timeouts.commandTimeoutMs, db)),
+          );
+          const { executedGtids } = await db.probe(
+            this.lease.boundedDeadline(linkTimeoutMs(this.timeouts.commandTimeoutMs, db)),
+          );
+          outcome.executedGtids = executedGtids;
+        }
+        throw new Error(`${action.node} did not execute ${action.gtids} within ${action.timeoutMs} ms`);
       }
       case 'promote': {
         this.lease.require(`promote ${action.node}`);

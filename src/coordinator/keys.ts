@@ -21,6 +21,8 @@ export interface ClusterKeys {
   operation: string;
   /** Quarantined ex-writers, by node name. */
   quarantine: string;
+  /** Broken replication and divergence on its way to quarantine (core ReplicaHealth). */
+  replicas: string;
   historyPrefix: string;
   history(epoch: number, seq: number): string;
 }
@@ -41,6 +43,7 @@ export function clusterKeys(cluster: string): ClusterKeys {
     cooldown: `${root}cooldown`,
     operation: `${root}operation`,
     quarantine: `${root}quarantine`,
+    replicas: `${root}replicas`,
     historyPrefix: `${root}history/`,
     // Zero-padded so that `etcdctl get --prefix` lists the audit trail in order.
     history: (epoch, seq) =>

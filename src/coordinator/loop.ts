@@ -483,8 +483,12 @@ export class Coordinator {
       if (!result || !journal || result.outcomes.length === 0) return;
       const outcome = stepOutcome(journal, result.decision, result.outcomes);
       // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
-      // continues to catch-up), so it counts as progress.
-      const advanced = outcome.ok || (journal.step === 'fence-old' && journal.fenceBestEffort === true);
+      // continues to catch-up), nor does a lossy failover's catch-up that stopped short (it
+      // commits what the target has): both count as progress.
+      const advanced =
+        outcome.ok ||
+        (journal.step === 'fence-old' && journal.fenceBestEffort === true) ||
+        (journal.step === 'wait-catchup' && outcome.executedGtids !== undefined);
       if (!advanced || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) {
         await this.recordOutcome(leadership, journal, outcome);
         return;
@@ -736,7 +740,10 @@ function stepOutcome(journal: OperationJournal, decision: Decision, outcomes: Ac
     ok: executedAll && failure === undefined,
   };
   const fence = relevant.find((o) => o.action.type === 'fence' && o.ok && o.action.node === journal.from);
-  if (fence?.executedGtids !== undefined) outcome.executedGtids = fence.executedGtids;
+  // A catch-up that stopped short says where the target stopped.
+  const stopped = relevant.find((o) => o.action.type === 'wait-for-gtids' && !o.ok);
+  const executedGtids = fence?.executedGtids ?? stopped?.executedGtids;
+  if (executedGtids !== undefined) outcome.executedGtids = executedGtids;
   if (failure?.error !== undefined) outcome.error = failure.error;
   return outcome;
 }
@@ -753,8 +760,9 @@ function afterRound(
   journal: OperationJournal,
 ): StoreView {
   const { pin: _pin, operation: _operation, ...rest } = view;
+  const { replicas: _replicas, ...kept } = rest;
   const next: StoreView = {
-    ...rest,
+    ...kept,
     antiFlap: decision.state.antiFlap,
     quarantine: decision.state.quarantine,
     operation: journal,
@@ -766,6 +774,7 @@ function afterRound(
     }),
   };
   if (decision.state.pin) next.pin = decision.state.pin;
+  if (decision.state.replicas) next.replicas = decision.state.replicas;
   const committed = outcomes.find((o) => o.committed)?.committed;
   if (committed) {
     next.writer = committed.record;

@@ -234,9 +234,17 @@ export class Observer {
       observedAt: at,
     };
     if (result.error !== undefined) observation.error = result.error;
-    if (!probe) return { observation, at };
+    if (!probe) {
+      // Keep the last sets we saw: for a writer that just died they are the best bound on what it
+      // had, and the failover's lost range is computed from them (observation.ts).
+      const last = this.byNode.get(name);
+      if (last?.executedGtids !== undefined) observation.executedGtids = last.executedGtids;
+      if (last?.gtidSource !== undefined) observation.gtidSource = last.gtidSource;
+      return { observation, at };
+    }
     observation.readOnly = probe.readOnly;
     observation.executedGtids = probe.executedGtids;
+    if (probe.gtidSource !== undefined) observation.gtidSource = probe.gtidSource;
     if (probe.watchdog !== undefined) observation.watchdog = probe.watchdog;
     observation.replication = probe.replication.map((ch) => this.channel(name, ch, at));
     const retrieved = this.retrievedUnion(probe);
@@ -260,6 +268,7 @@ export class Observer {
     };
     if (source) out.source = source.name;
     if (ch.lastError !== undefined) out.lastError = ch.lastError;
+    if (ch.error !== undefined) out.error = ch.error;
     const key = `${node}|${ch.sourceHost}:${ch.sourcePort}`;
     const previous = this.received.get(key);
     if (!previous || previous.retrieved !== ch.retrievedGtids) {

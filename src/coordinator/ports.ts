@@ -5,6 +5,7 @@
  * the implementation must give up and reject with DeadlineExceededError.
  */
 
+import type { ReplicationError } from '../core/observation.js';
 import type { WatchdogState } from '../core/watchdog.js';
 export type { WatchdogState } from '../core/watchdog.js';
 
@@ -121,8 +122,12 @@ export interface ReplicationStatus {
   /** GTIDs received into the relay log (MariaDB Gtid_IO_Pos / MySQL Retrieved_Gtid_Set). */
   retrievedGtids: string;
   lastError?: string;
+  /** A thread that stopped on an error (Last_IO_Errno/Last_SQL_Errno), with the server's text. */
+  error?: ReplicationError;
   secondsBehind?: number;
 }
+
+export type { ReplicationError } from '../core/observation.js';
 
 /** What a heartbeat stamp asks of the server's watchdog event (DESIGN.md "Watchdog"): close the
  * server `holdMs` after the statement runs, unless a later stamp says otherwise. */
@@ -137,6 +142,8 @@ export interface Probe {
   /** Exact lag behind the writer from the heartbeat row, when available. */
   heartbeatLagMs?: number;
   serverId: number;
+  /** Where this server's own writes go in a GTID set: MariaDB gtid_domain_id, MySQL server_uuid. */
+  gtidSource?: string;
   version: string;
   /** Absent when the adapter cannot tell (or has not checked yet). */
   watchdog?: WatchdogState;

@@ -13,6 +13,7 @@ import type {
   OperationJournal,
   PinRecord,
   QuarantineRecord,
+  ReplicaHealth,
   WriterHold,
   WriterRecord,
 } from '../core/index.js';
@@ -99,6 +100,18 @@ export function decodeOperation(key: string, value: string): OperationJournal {
     throw new UnreadableRecordError(`${key}: operation journal needs id, step and to`);
   }
   return o as unknown as OperationJournal;
+}
+
+export function decodeReplicaHealth(key: string, value: string): ReplicaHealth {
+  const o = parseObject(key, value);
+  if (
+    typeof o.broken !== 'object' ||
+    o.broken === null ||
+    typeof o.diverging !== 'object' ||
+    o.diverging === null
+  )
+    throw new UnreadableRecordError(`${key}: replica health needs broken and diverging`);
+  return o as unknown as ReplicaHealth;
 }
 
 export function decodeQuarantine(key: string, value: string): Record<string, QuarantineRecord> {

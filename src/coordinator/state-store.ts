@@ -17,6 +17,7 @@ import type {
   PersistedState,
   PinRecord,
   QuarantineRecord,
+  ReplicaHealth,
   WriterRecord,
 } from '../core/index.js';
 import type { ClusterKeys } from './keys.js';
@@ -28,6 +29,7 @@ import {
   decodeOperation,
   decodePin,
   decodeQuarantine,
+  decodeReplicaHealth,
   decodeReport,
   decodeWriter,
   encode,
@@ -44,6 +46,7 @@ export interface StoreView {
   antiFlap: AntiFlapState;
   operation?: OperationJournal;
   quarantine: Record<string, QuarantineRecord>;
+  replicas?: ReplicaHealth;
   intents: Intent[];
   /** Reports present (their leases alive), by coordinator, with their key revisions. */
   reports: Map<string, { report: PublishedReport; modRevision: number }>;
@@ -121,6 +124,7 @@ export class ClusterStateStore {
       { key: k.pin },
       { key: k.cooldown },
       { key: k.quarantine },
+      { key: k.replicas },
       { prefix: k.intentsPrefix },
       { prefix: k.observationsPrefix },
       { prefix: k.guardiansPrefix },
@@ -132,6 +136,7 @@ export class ClusterStateStore {
         [pin] = [],
         [cooldown] = [],
         [quarantine] = [],
+        [replicas] = [],
         intents = [],
         reports = [],
         guardians = [],
@@ -166,6 +171,8 @@ export class ClusterStateStore {
     const o = decode(operation, decodeOperation);
     if (o) view.operation = o;
     view.quarantine = decode(quarantine, decodeQuarantine) ?? {};
+    const r = decode(replicas, decodeReplicaHealth);
+    if (r) view.replicas = r;
     for (const kv of intents) {
       const intent = decode(kv, decodeIntent);
       if (!intent) continue;
@@ -283,6 +290,7 @@ export class ClusterStateStore {
     if (view.writer) snapshot.writer = view.writer;
     if (view.pin) snapshot.pin = view.pin;
     if (view.operation) snapshot.operation = view.operation;
+    if (view.replicas) snapshot.replicas = view.replicas;
     return snapshot;
   }
 
@@ -301,6 +309,8 @@ export class ClusterStateStore {
     }
     if (!sameJson(current.quarantine, next.quarantine))
       ops.push({ put: k.quarantine, value: encode(next.quarantine) });
+    if (!sameJson(current.replicas, next.replicas))
+      ops.push(next.replicas ? { put: k.replicas, value: encode(next.replicas) } : { delete: k.replicas });
     return ops;
   }
 

@@ -36,6 +36,12 @@ export interface WaitForGtidsAction extends ActionBase {
   node: string;
   gtids: string;
   timeoutMs: number;
+  /**
+   * When the wait times out, stop the node's replication and report its executed set: a lossy
+   * failover then commits with exactly what it lacks, and nothing more arrives from the old
+   * writer's history after the new writer opened.
+   */
+  stopOnTimeout?: true;
 }
 
 /** Commit the writer record {node, epoch, since, reason} with a guarded txn. */

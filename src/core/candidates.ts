@@ -1,13 +1,16 @@
 /**
  * Which candidate master should take over. A target must have a live guardian in its colo: a
  * writer nobody can self-fence would stay writable through a partition while the next leader,
- * seeing that guardian gone, promotes elsewhere. Ranking, best first: reachable, guarded, caught up (everything
- * it received is executed), lowest lag, highest priority, colo, name — deterministic, so every
- * leader picks the same node from the same snapshot.
+ * seeing that guardian gone, promotes elsewhere. Ranking, best first: reachable, guarded,
+ * completable (it can be brought to everything the surviving servers hold, see survivors.ts),
+ * replication not broken, caught up (everything it received is executed), lowest lag, highest
+ * priority, colo, name — deterministic, so every leader picks the same node from the same
+ * snapshot.
  */
 
 import { containsGtidSet, emptyGtidSet, parseGtidSet, unionGtidSets, type GtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
+import { completable } from './survivors.js';
 import type { NodeObservation, ObserverReport } from './observation.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { NodeSpec } from './topology.js';
@@ -23,6 +26,13 @@ export interface CandidateView {
   /** retrieved ⊆ executed: nothing left in the relay log to apply. */
   caughtUp: boolean;
   lagMs?: number;
+  /** A replication thread stopped on an error: what it holds may have diverged. */
+  replicationBroken: boolean;
+  /**
+   * It can be brought to everything the surviving servers hold of the masters' history, from
+   * its relay log or one donor (set by rankCandidates, which knows the old writer).
+   */
+  completable?: boolean;
 }
 
 export function candidateView(
@@ -43,7 +53,8 @@ export function candidateView(
     observation?.retrievedGtids !== undefined ? parseGtidSet(observation.retrievedGtids, flavor) : undefined;
   const caughtUp = executed !== undefined && containsGtidSet(executed, retrieved ?? emptyGtidSet(flavor));
   const guarded = snapshot.guardians[spec.colo]?.sessionAlive === true;
-  const view: CandidateView = { spec, reachable, guarded, caughtUp };
+  const replicationBroken = observation?.replication?.some((ch) => ch.error !== undefined) ?? false;
+  const view: CandidateView = { spec, reachable, guarded, caughtUp, replicationBroken };
   if (observation) view.observation = observation;
   if (executed) view.executed = executed;
   if (retrieved) view.retrieved = retrieved;
@@ -60,6 +71,8 @@ export function eventualGtids(view: CandidateView, flavor: ClusterSnapshot['spec
 export function compareCandidates(a: CandidateView, b: CandidateView): number {
   if (a.reachable !== b.reachable) return a.reachable ? -1 : 1;
   if (a.guarded !== b.guarded) return a.guarded ? -1 : 1;
+  if ((a.completable ?? true) !== (b.completable ?? true)) return (a.completable ?? true) ? -1 : 1;
+  if (a.replicationBroken !== b.replicationBroken) return a.replicationBroken ? 1 : -1;
   if (a.caughtUp !== b.caughtUp) return a.caughtUp ? -1 : 1;
   const lagA = a.lagMs ?? Number.POSITIVE_INFINITY;
   const lagB = b.lagMs ?? Number.POSITIVE_INFINITY;
@@ -82,6 +95,10 @@ export function rankCandidates(
 ): CandidateView[] {
   return snapshot.spec.nodes
     .filter((n) => n.role === 'candidate' && n.name !== exclude && !snapshot.quarantine[n.name])
-    .map((n) => candidateView(snapshot, live, n))
+    .map((n) => {
+      const view = candidateView(snapshot, live, n);
+      if (view.reachable) view.completable = completable(snapshot, live, view, exclude);
+      return view;
+    })
     .sort(compareCandidates);
 }

@@ -9,7 +9,8 @@
  * 4. writer judged dead by quorum (health.ts) or fenced without a guardian → gates, in order:
  *    pinned, cooldown, failover budget (→ automatic pin), policy → automatic failover;
  * 5. otherwise upkeep: reopen a guardian-fenced healthy writer, quarantine/rejoin returning
- *    ex-writers, fence stray writable nodes, repoint replicas.
+ *    ex-writers, quarantine diverged servers, fence stray writable nodes, repoint replicas.
+ * Broken replication is recorded first, whatever the rest decides.
  * Every refusal is an event with a reason code, and recorded in history when it starts.
  */
 
@@ -23,6 +24,7 @@ import { processIntents } from './intents.js';
 import { advanceOperation, startOperation } from './operation-steps.js';
 import { planFailover } from './policy.js';
 import { processQuarantine } from './quarantine.js';
+import { trackBrokenReplication, trackDivergence } from './replica-health.js';
 import type { ReasonCode } from './reasons.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import {
@@ -37,6 +39,8 @@ export function decide(snapshot: ClusterSnapshot, now: number, config: CoreConfi
   d.state = { ...d.state, antiFlap: pruneFailoverTimes(d.state.antiFlap, now, config) };
 
   const inFlight = snapshot.operation;
+  // Whatever else happens, a broken replication is said at once (replica-health.ts).
+  trackBrokenReplication(d);
   processIntents(d);
   if (inFlight) {
     advanceOperation(d, inFlight);
@@ -80,6 +84,7 @@ export function decide(snapshot: ClusterSnapshot, now: number, config: CoreConfi
   }
   reopenFencedWriter(d);
   processQuarantine(d);
+  trackDivergence(d);
   fenceStrayWriters(d);
   repointReplicas(d);
   return d.finish();
@@ -129,6 +134,7 @@ function automaticFailover(d: DecisionDraft, reason: ReasonCode, why: string): v
     requestedBy: 'auto',
     fenceOld: true,
     fenceBestEffort: true,
+    ...(verdict.plan.donor !== undefined ? { donor: verdict.plan.donor } : {}),
     ...(verdict.plan.requiredGtids !== undefined ? { requiredGtids: verdict.plan.requiredGtids } : {}),
     ...(verdict.plan.lostGtids !== undefined ? { lostGtids: verdict.plan.lostGtids } : {}),
   });

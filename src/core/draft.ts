@@ -32,6 +32,7 @@ export class DecisionDraft {
       quarantine: snapshot.quarantine,
       ...(snapshot.pin ? { pin: snapshot.pin } : {}),
       ...(snapshot.operation ? { operation: snapshot.operation } : {}),
+      ...(snapshot.replicas ? { replicas: snapshot.replicas } : {}),
     };
   }
 
@@ -56,6 +57,13 @@ export class DecisionDraft {
   setOperation(operation: PersistedState['operation']): void {
     const { operation: _old, ...rest } = this.state;
     this.state = operation ? { ...rest, operation } : rest;
+  }
+
+  /** Replace the replica health record; an empty one is dropped from the state. */
+  setReplicas(replicas: NonNullable<PersistedState['replicas']>): void {
+    const { replicas: _old, ...rest } = this.state;
+    const empty = Object.keys(replicas.broken).length === 0 && Object.keys(replicas.diverging).length === 0;
+    this.state = empty ? rest : { ...rest, replicas };
   }
 
   setPin(pin: PersistedState['pin']): void {

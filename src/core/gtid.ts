@@ -199,6 +199,18 @@ export function containsGtidSet(superset: GtidSet, subset: GtidSet): boolean {
   return isEmptyGtidSet(subtractGtidSets(subset, superset));
 }
 
+/**
+ * The part of `set` under the keys (MariaDB domains, MySQL uuids[:tag]) that `keep` accepts:
+ * e.g. the masters' history only, or everything but the writer's own newest writes.
+ */
+export function filterGtidKeys(set: GtidSet, keep: (key: string) => boolean): GtidSet {
+  return {
+    flavor: set.flavor,
+    intervals: new Map([...set.intervals].filter(([key]) => keep(key))),
+    serverIds: new Map([...set.serverIds].filter(([key]) => keep(key))),
+  };
+}
+
 /** Same transactions (server ids are presentation only and ignored). */
 export function equalGtidSets(a: GtidSet, b: GtidSet): boolean {
   return containsGtidSet(a, b) && containsGtidSet(b, a);

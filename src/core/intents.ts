@@ -221,6 +221,7 @@ function forcedFailover(d: DecisionDraft, intent: ForcedFailoverIntent): void {
     acceptDataLoss: true,
     fenceOld: true,
     fenceBestEffort: !writerReachable,
+    ...(verdict.plan.donor !== undefined ? { donor: verdict.plan.donor } : {}),
     ...(verdict.plan.requiredGtids !== undefined ? { requiredGtids: verdict.plan.requiredGtids } : {}),
     ...(verdict.plan.lostGtids !== undefined ? { lostGtids: verdict.plan.lostGtids } : {}),
   });

@@ -14,6 +14,18 @@ export type MonoMs = number;
 /** Replication IO thread state as the server reports it. */
 export type IoThreadState = 'yes' | 'no' | 'connecting';
 
+/**
+ * A replication thread that stopped on an error: the thread, the server's error number and its
+ * text (e.g. io 1236 "…requested to start from GTID …, which is not in the master's binlog", or
+ * sql 1062 duplicate key after a write on the replica). A thread that is merely reconnecting to
+ * an unreachable source is not stopped.
+ */
+export interface ReplicationError {
+  thread: 'io' | 'sql';
+  errno: number;
+  message: string;
+}
+
 /** One replication channel of a node (a co-master has one; multi-source would have several). */
 export interface ReplicationObservation {
   /** Node name of the source, resolved by the observer from host:port; undefined if unknown. */
@@ -25,6 +37,8 @@ export interface ReplicationObservation {
   /** GTIDs received into the relay log (MariaDB Gtid_IO_Pos / MySQL Retrieved_Gtid_Set). */
   retrievedGtids: string;
   lastError?: string;
+  /** Set when a thread stopped on an error: the channel is broken until someone acts. */
+  error?: ReplicationError;
   /**
    * How long ago, by this observer's probes, the channel last received anything (its retrieved
    * set changed). The writer's guardian stamps a heartbeat every cycle, so a live source feeds
@@ -56,6 +70,11 @@ export interface NodeObservation {
   executedGtids?: string;
   /** Union of the retrieved sets of every channel; lag that this node already holds locally. */
   retrievedGtids?: string;
+  /**
+   * The GTID set key this server's own writes get (MariaDB gtid_domain_id, MySQL server_uuid):
+   * on the writer, GTIDs under it beyond what we last saw are newer writes, never errant.
+   */
+  gtidSource?: string;
   replication?: ReplicationObservation[];
   /** Lag behind the writer (heartbeat row, or Seconds_Behind_Master × 1000 as a fallback). */
   lagMs?: number;

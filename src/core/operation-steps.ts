@@ -9,10 +9,20 @@
 
 import { inCooldown, recordWriterChange } from './antiflap.js';
 import { assessWriter, bestObservation, writerGuardianAgrees } from './health.js';
+import { masterHistoryKeys, mastersHistory } from './survivors.js';
 import { writerFencedWithoutGuardian } from './upkeep.js';
 import type { DecisionDraft } from './draft.js';
 import { candidateView, eventualGtids } from './candidates.js';
-import { containsGtidSet, formatGtidSet, isEmptyGtidSet, parseGtidSet, subtractGtidSets } from './gtid.js';
+import {
+  containsGtidSet,
+  emptyGtidSet,
+  formatGtidSet,
+  isEmptyGtidSet,
+  parseGtidSet,
+  subtractGtidSets,
+  unionGtidSets,
+  type GtidSet,
+} from './gtid.js';
 import type { OperationJournal, OperationKind, OperationStep, StepOutcome } from './operation.js';
 import type { ReasonCode } from './reasons.js';
 
@@ -31,6 +41,7 @@ export interface OperationStart {
   intentId?: string;
   requiredGtids?: string;
   lostGtids?: string;
+  donor?: string;
   acceptDataLoss?: boolean;
   pinOnCompletion?: boolean;
   /** Fence the old writer first (always, when there is one; see fenceBestEffort). */
@@ -59,6 +70,7 @@ export function startOperation(d: DecisionDraft, start: OperationStart): void {
   if (start.intentId !== undefined) journal.intentId = start.intentId;
   if (start.requiredGtids !== undefined) journal.requiredGtids = start.requiredGtids;
   if (start.lostGtids !== undefined) journal.lostGtids = start.lostGtids;
+  if (start.donor !== undefined) journal.donor = start.donor;
   if (start.pinOnCompletion) journal.pinOnCompletion = true;
   if (start.fenceBestEffort) journal.fenceBestEffort = true;
   d.note(
@@ -160,13 +172,31 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         return to(d, j, 'commit');
       }
       if (outcome?.ok || targetHas(d, j.to, required)) return to(d, j, 'commit');
+      const lossy = lossyFailover(d, j);
       if (outcome || timedOut) {
         const why = `${j.to} did not execute ${required} within ${d.config.catchupTimeoutMs} ms`;
-        if (j.acceptDataLoss) {
-          d.note('warn', 'catchup-timeout', `${why}; committing anyway (data loss accepted)`, j.to);
-          return to(d, j, 'commit');
+        if (lossy) {
+          // Availability (or an operator who accepted the loss): commit with exactly what the
+          // target still lacks. Its replication was stopped when the wait gave up.
+          const lostGtids = lostAfterCatchUp(d, j, outcome?.executedGtids);
+          d.note(
+            'warn',
+            'catchup-timeout',
+            `${why}; committing anyway, lost: ${lostGtids || 'nothing'}`,
+            j.to,
+          );
+          return to(d, { ...j, lostGtids }, 'commit');
         }
         return fail(d, j, 'catchup-timeout', why);
+      }
+      if (j.donor !== undefined) {
+        d.act({
+          type: 'repoint',
+          replica: j.to,
+          source: j.donor,
+          reason: 'operation-step',
+          message: `${j.kind} ${j.id}: ${j.to} catches up from ${j.donor}, which holds transactions it lacks`,
+        });
       }
       d.act({
         type: 'wait-for-gtids',
@@ -175,6 +205,7 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         timeoutMs: Math.max(0, d.config.catchupTimeoutMs - elapsed),
         reason: 'operation-step',
         message: `${j.kind} ${j.id}: wait until ${j.to} executed ${required}`,
+        ...(lossy ? { stopOnTimeout: true as const } : {}),
       });
       return 'wait';
     }
@@ -233,7 +264,7 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         previousEpoch: j.previousEpoch,
         reason: j.reason,
         message: `${j.kind} ${j.id}: commit writer ${j.to} at epoch ${j.epoch}`,
-        ...(j.lostGtids !== undefined ? { lostGtids: j.lostGtids } : {}),
+        ...(lostRange(j) !== undefined ? { lostGtids: lostRange(j) } : {}),
       });
       // The commit carries its consequences: the loop writes this decision's state (the journal
       // past the commit, cooldown, quarantine) in the promote's own txn, so the target opens in
@@ -375,12 +406,9 @@ function afterFence(d: DecisionDraft, j: OperationJournal, fencedGtids: string):
     next.requiredGtids = fencedGtids;
     return next;
   }
-  const flavor = d.snapshot.spec.flavor;
-  const spec = d.snapshot.spec.nodes.find((n) => n.name === j.to);
-  if (spec) {
-    const eventual = eventualGtids(candidateView(d.snapshot, d.live, spec), flavor);
-    next.lostGtids = formatGtidSet(subtractGtidSets(parseGtidSet(fencedGtids, flavor), eventual));
-  }
+  next.lostGtids = formatGtidSet(
+    subtractGtidSets(parseGtidSet(fencedGtids, d.snapshot.spec.flavor), targetWillHave(d, j)),
+  );
   return next;
 }
 
@@ -414,7 +442,8 @@ function committed(d: DecisionDraft, j: OperationJournal): OperationJournal {
     node: j.to,
     ...(j.from !== undefined ? { from: j.from } : {}),
     by: j.requestedBy,
-    ...(j.lostGtids !== undefined ? { lostGtids: j.lostGtids } : {}),
+    // Every failover says what may be lost, even when nothing is (issue 10).
+    ...(lostRange(j) !== undefined ? { lostGtids: lostRange(j) } : {}),
     operationId: j.id,
   });
   return to(d, j, 'open-target');
@@ -463,6 +492,37 @@ function finish(
   return 'cleared';
 }
 
+/** What the target has once its catch-up is done: its own eventual set plus what it must execute. */
+function targetWillHave(d: DecisionDraft, j: OperationJournal): GtidSet {
+  const flavor = d.snapshot.spec.flavor;
+  const spec = d.snapshot.spec.nodes.find((n) => n.name === j.to);
+  const own = spec ? eventualGtids(candidateView(d.snapshot, d.live, spec), flavor) : emptyGtidSet(flavor);
+  return unionGtidSets(own, parseGtidSet(j.requiredGtids ?? '', flavor));
+}
+
+/** The range a writer change may lose: '' for none; a failover always has one, bootstrap none. */
+function lostRange(j: OperationJournal): string | undefined {
+  if (j.kind === 'failover' && j.from !== undefined) return j.lostGtids ?? '';
+  return j.lostGtids;
+}
+
+/** A failover that commits even when the catch-up falls short: availability, or loss accepted. */
+function lossyFailover(d: DecisionDraft, j: OperationJournal): boolean {
+  return j.kind === 'failover' && (j.acceptDataLoss || (j.automatic && d.config.policy === 'availability'));
+}
+
+/**
+ * What may be lost when the catch-up stopped short: what the plan already could not recover,
+ * plus what the target was to execute and did not (its set when its replication stopped; without
+ * it, its last observed one).
+ */
+function lostAfterCatchUp(d: DecisionDraft, j: OperationJournal, reached: string | undefined): string {
+  const flavor = d.snapshot.spec.flavor;
+  const executed = reached ?? bestObservation(d.live, j.to)?.executedGtids ?? '';
+  const short = subtractGtidSets(parseGtidSet(j.requiredGtids ?? '', flavor), parseGtidSet(executed, flavor));
+  return formatGtidSet(unionGtidSets(parseGtidSet(j.lostGtids ?? '', flavor), short));
+}
+
 function targetGuarded(d: DecisionDraft, j: OperationJournal): boolean {
   const colo = d.snapshot.spec.nodes.find((n) => n.name === j.to)?.colo;
   return colo !== undefined && d.snapshot.guardians[colo]?.sessionAlive === true;
@@ -499,9 +559,24 @@ function emitRepoints(d: DecisionDraft, j: OperationJournal): void {
       reason: 'operation-step',
       message: `${message}: isolate ${j.to} from ${from}`,
     });
+    // What the new writer has: what we saw of it, plus its catch-up, minus what it fell short of.
+    const flavor = d.snapshot.spec.flavor;
+    const writerHas = subtractGtidSets(targetWillHave(d, j), parseGtidSet(j.lostGtids ?? '', flavor));
+    const keys = masterHistoryKeys(d.snapshot);
     for (const node of d.snapshot.spec.nodes) {
       if (node.name === from || node.name === j.to) continue;
       const obs = bestObservation(d.live, node.name);
+      // A replica holding the old writer's transactions the new writer lacks would stop at once
+      // (error 1236, GTID not in its new source's binlog): leave it where it is, upkeep reports
+      // and quarantines the divergence (upkeep.ts).
+      // Its relay log counts too: a repoint discards what it received but has not applied.
+      if (obs?.executedGtids !== undefined) {
+        const held = unionGtidSets(
+          parseGtidSet(obs.executedGtids, flavor),
+          parseGtidSet(obs.retrievedGtids ?? '', flavor),
+        );
+        if (!containsGtidSet(writerHas, mastersHistory(held, keys))) continue;
+      }
       if (obs?.reachable && obs.replication?.some((ch) => ch.source === from)) {
         d.act({
           type: 'repoint',

@@ -16,7 +16,8 @@ export type OperationKind = 'switchover' | 'failover';
  *
  * - fence-old:      make the old writer read-only and kill client connections (switchover)
  * - wait-catchup:   target executes the old writer's final GTIDs (switchover/consistency) or
- *                   what it already received (availability)
+ *                   what it already received (availability), replicating first from a donor when
+ *                   a surviving server holds what it lacks
  * - commit:         guarded txn writes the writer record with the new epoch
  * - open-target:    read_only=OFF on the target
  * - repoint:        replicas and the co-master follow the new writer
@@ -51,6 +52,11 @@ export interface OperationJournal {
   stepStartedAt: number;
   /** Old writer's executed set captured when it was fenced (what the target must execute). */
   fencedGtids?: string;
+  /**
+   * A failover's target first replicates from this surviving server, which holds transactions of
+   * the old writer it lacks (survivors.ts), until it executed `requiredGtids`.
+   */
+  donor?: string;
   /** GTIDs the target must execute before the commit. */
   requiredGtids?: string;
   /** availability/forced: GTIDs the old writer had that the target may never get. */
@@ -82,7 +88,10 @@ export interface StepOutcome {
   operationId: string;
   step: OperationStep;
   ok: boolean;
-  /** fence-old: executed GTID set of the old writer after fencing. */
+  /**
+   * fence-old: executed GTID set of the old writer after fencing. wait-catchup that stopped short
+   * (a lossy failover): the target's executed set once its replication was stopped.
+   */
   executedGtids?: string;
   error?: string;
 }

@@ -7,8 +7,10 @@
  *   and a candidate that holds (executed or received) all of it. Otherwise an operator decides
  *   (forced failover), reason `skipped-policy-consistency`.
  * - availability: the best reachable candidate whose last known lag is within
- *   maxLagOnFailoverMs, after applying what it already received; the writer's last known GTIDs
- *   it lacks are recorded as possibly lost.
+ *   maxLagOnFailoverMs, after applying what it already received and catching up from the
+ *   survivor that holds the most of what it lacks (survivors.ts); the writer's GTIDs it will
+ *   still lack are recorded as possibly lost (an empty range when none).
+ * In both, a candidate that can be brought to everything the survivors hold ranks first.
  */
 
 import { bestObservation } from './health.js';
@@ -16,6 +18,7 @@ import { candidateView, eligible, eventualGtids, rankCandidates, type CandidateV
 import type { CoreConfig } from './config.js';
 import {
   containsGtidSet,
+  emptyGtidSet,
   formatGtidSet,
   isEmptyGtidSet,
   parseGtidSet,
@@ -26,9 +29,12 @@ import {
 import type { ObserverReport } from './observation.js';
 import type { ReasonCode } from './reasons.js';
 import type { ClusterSnapshot } from './snapshot.js';
+import { planCatchUp } from './survivors.js';
 
 export interface FailoverPlan {
   target: string;
+  /** The survivor the target catches up from before the commit (survivors.ts). */
+  donor?: string;
   /** GTIDs the target must execute before the commit (bounded wait). */
   requiredGtids?: string;
   /** Writer transactions the target may never get (availability/forced); '' when none. */
@@ -101,7 +107,7 @@ export function planFailover(
   }
   return config.policy === 'consistency'
     ? planConsistent(snapshot, live, ranked)
-    : planAvailable(snapshot, ranked, config);
+    : planAvailable(snapshot, live, ranked, config);
 }
 
 function planConsistent(
@@ -118,26 +124,34 @@ function planConsistent(
     };
   }
   const flavor = snapshot.spec.flavor;
-  const target = ranked.find((c) => containsGtidSet(eventualGtids(c, flavor), final.gtids));
-  if (!target) {
-    return {
-      ok: false,
-      reason: 'skipped-policy-consistency',
-      message: `no candidate holds all of the old writer's final GTIDs ${formatGtidSet(final.gtids)} (${final.source}): waiting for an operator`,
-    };
-  }
-  return {
-    ok: true,
-    plan: {
+  const oldWriter = snapshot.writer?.node;
+  for (const target of ranked) {
+    const catchUp = planCatchUp(snapshot, live, target, oldWriter);
+    const reachable = unionGtidSets(eventualGtids(target, flavor), catchUp.required);
+    if (!containsGtidSet(reachable, final.gtids)) continue;
+    // Its own relay log may already hold all of it; a donor only when it does not.
+    const ownEnough = containsGtidSet(eventualGtids(target, flavor), final.gtids);
+    const plan: FailoverPlan = {
       target: target.spec.name,
       requiredGtids: formatGtidSet(final.gtids),
-      message: `${target.spec.name} holds the old writer's final GTIDs (${final.source})`,
-    },
+      lostGtids: '',
+      message: ownEnough
+        ? `${target.spec.name} holds the old writer's final GTIDs (${final.source})`
+        : `${target.spec.name} gets the old writer's final GTIDs (${final.source}) from ${catchUp.donor}`,
+    };
+    if (!ownEnough && catchUp.donor !== undefined) plan.donor = catchUp.donor;
+    return { ok: true, plan };
+  }
+  return {
+    ok: false,
+    reason: 'skipped-policy-consistency',
+    message: `no candidate holds, or can get from a surviving server, all of the old writer's final GTIDs ${formatGtidSet(final.gtids)} (${final.source}): waiting for an operator`,
   };
 }
 
 function planAvailable(
   snapshot: ClusterSnapshot,
+  live: ObserverReport[],
   ranked: CandidateView[],
   config: CoreConfig,
 ): PolicyVerdict {
@@ -152,7 +166,7 @@ function planAvailable(
   }
   return {
     ok: true,
-    plan: lossyPlan(snapshot, target, `lag ${target.lagMs} ms within ${config.maxLagOnFailoverMs} ms`),
+    plan: lossyPlan(snapshot, live, target, `lag ${target.lagMs} ms within ${config.maxLagOnFailoverMs} ms`),
   };
 }
 
@@ -195,16 +209,33 @@ export function planForcedFailover(
       message: `${target.spec.name}'s colo ${target.spec.colo} has no live guardian: nobody could self-fence it`,
     };
   }
-  return { ok: true, plan: lossyPlan(snapshot, target, 'forced by operator, data loss accepted') };
+  return { ok: true, plan: lossyPlan(snapshot, live, target, 'forced by operator, data loss accepted') };
 }
 
-function lossyPlan(snapshot: ClusterSnapshot, target: CandidateView, why: string): FailoverPlan {
-  const flavor = snapshot.spec.flavor;
-  const eventual = eventualGtids(target, flavor);
+/**
+ * The target catches up from its relay log and the best donor (survivors.ts); what neither will
+ * give it, of everything the old writer is known to have had or the survivors hold, is recorded
+ * as possibly lost: an empty range when nothing is.
+ */
+function lossyPlan(
+  snapshot: ClusterSnapshot,
+  live: ObserverReport[],
+  target: CandidateView,
+  why: string,
+): FailoverPlan {
+  const catchUp = planCatchUp(snapshot, live, target, snapshot.writer?.node);
   const plan: FailoverPlan = { target: target.spec.name, message: `${target.spec.name}: ${why}` };
-  if (target.retrieved && !isEmptyGtidSet(target.retrieved))
-    plan.requiredGtids = formatGtidSet(target.retrieved);
-  const known = lastKnownWriterGtids(snapshot);
-  if (known) plan.lostGtids = formatGtidSet(subtractGtidSets(known, eventual));
+  if (catchUp.donor !== undefined) {
+    plan.donor = catchUp.donor;
+    plan.message += `; catching up from ${catchUp.donor} first`;
+  }
+  if (!isEmptyGtidSet(catchUp.required)) plan.requiredGtids = formatGtidSet(catchUp.required);
+  const known = unionGtidSets(
+    lastKnownWriterGtids(snapshot) ?? emptyGtidSet(snapshot.spec.flavor),
+    catchUp.held,
+  );
+  plan.lostGtids = formatGtidSet(
+    subtractGtidSets(known, unionGtidSets(eventualGtids(target, snapshot.spec.flavor), catchUp.required)),
+  );
   return plan;
 }

@@ -41,6 +41,9 @@ export const REASON_CODES = [
   'rejoin-requested',
   // Topology upkeep
   'replica-source-lost', // a replica's source is not the live writer path: repoint it
+  'replication-broken', // a replication thread stopped on an error (errno and text in the message)
+  'replication-restored', // that node replicates again without an error
+  'replica-diverged', // a server holds transactions the writer lacks (lasting a report window): quarantined
   'stale-writable-node', // a node other than the writer is writable
   'writer-fenced-no-guardian', // writer is read-only (fenced) and its guardian is gone: replace it
   'waiting-for-guardian', // writer read-only and its guardian gone for less than reportFreshMs: it may be reconnecting

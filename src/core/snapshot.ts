@@ -102,6 +102,25 @@ export interface QuarantineRecord {
   errantGtids?: string;
 }
 
+/** A replication thread that stopped on an error, as the leader first saw it (history has it too). */
+export interface BrokenReplication {
+  thread: 'io' | 'sql';
+  errno: number;
+  message: string;
+  since: number;
+}
+
+/**
+ * /baton/<cluster>/replicas — what the leader knows of the servers besides the writer. A broken
+ * replication is recorded once (and its end once); a server seen holding transactions the writer
+ * lacks is `diverging` until that has lasted a report window, then quarantined (upkeep.ts): the
+ * wait rules out reports that merely crossed a write in flight.
+ */
+export interface ReplicaHealth {
+  broken: Record<string, BrokenReplication>;
+  diverging: Record<string, { errantGtids: string; since: number }>;
+}
+
 /** The parts of the snapshot decide() may change; the loop persists each one that differs. */
 export interface PersistedState {
   pin?: PinRecord;
@@ -110,6 +129,8 @@ export interface PersistedState {
   operation?: OperationJournal;
   /** /baton/<cluster>/quarantine — by node name. */
   quarantine: Record<string, QuarantineRecord>;
+  /** /baton/<cluster>/replicas — absent while nothing is broken or diverging. */
+  replicas?: ReplicaHealth;
 }
 
 export interface ClusterSnapshot extends PersistedState {

@@ -8,6 +8,7 @@ import type { DecisionDraft } from './draft.js';
 import { containsGtidSet, parseGtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
 import type { NodeObservation } from './observation.js';
+import { masterHistoryKeys, mastersHistory } from './survivors.js';
 
 /**
  * The writer's guardian fenced it at this epoch (it lost its session for a moment) but the
@@ -102,20 +103,28 @@ export function repointReplicas(d: DecisionDraft): void {
         ? node.replicatesFrom
         : writer.node;
     if (channel.source === desired) continue;
+    // Not even to the writer when it lacks what the replica holds: the replica would stop at once
+    // (error 1236). Such a server is diverged and goes to quarantine (replica-health.ts).
+    if (desired === writer.node && !aheadOf(d, writer.node, obs)) continue;
     const message = `${node.name} replicates from ${channel.source}; should follow ${desired}`;
     d.act({ type: 'repoint', replica: node.name, source: desired, reason: 'replica-source-lost', message });
     d.note('info', 'replica-source-lost', message, node.name);
   }
 }
 
-/** Has `source` executed everything `replica` has? Unknown sets count as no. */
+/**
+ * Has `source` executed everything of the masters' history `replica` has? GTID auto-positioning
+ * refuses a source whose binlog is behind its replica (what it only received is not in its binlog
+ * yet). Unknown sets count as no.
+ */
 function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation): boolean {
   const sourceObs = bestObservation(d.live, source);
   if (!sourceObs?.reachable || sourceObs.executedGtids === undefined || replica.executedGtids === undefined)
     return false;
   const flavor = d.snapshot.spec.flavor;
+  const keys = masterHistoryKeys(d.snapshot);
   return containsGtidSet(
     parseGtidSet(sourceObs.executedGtids, flavor),
-    parseGtidSet(replica.executedGtids, flavor),
+    mastersHistory(parseGtidSet(replica.executedGtids, flavor), keys),
   );
 }

@@ -137,6 +137,8 @@ export class MysqlDatabase implements Database {
           serverId: Number(vars?.serverId),
           version: String(vars?.version ?? ''),
         };
+        if (vars?.gtidSource !== undefined && vars.gtidSource !== null)
+          probe.gtidSource = String(vars.gtidSource);
         const lag = this.heartbeatTableSeen ? lagMs(vars?.lagUs) : await this.heartbeatLag(s, deadline);
         if (lag !== undefined) probe.heartbeatLagMs = lag;
         const watchdog = await this.watchdog(s, vars?.eventScheduler, deadline);

@@ -107,12 +107,34 @@ function seconds(ms: number): string {
 
 const onlyWhitespace = /\s+/g;
 
+/**
+ * The thread that stopped on an error, if any: the SQL thread first (the data diverged), then an
+ * IO thread that gave up (not one reconnecting: 'Connecting' is a source that is away). The
+ * column names are the same in MariaDB 10.11 and MySQL 8 for these four.
+ */
+function stoppedOnError(
+  status: ReplicationStatus,
+  row: Record<string, unknown>,
+  ioErrno: string,
+  ioError: string,
+  sqlErrno: string,
+  sqlError: string,
+): ReplicationStatus['error'] {
+  const sql = num(row[sqlErrno]);
+  if (!status.sqlRunning && sql !== undefined && sql > 0)
+    return { thread: 'sql', errno: sql, message: str(row[sqlError]) };
+  const io = num(row[ioErrno]);
+  if (status.ioRunning === 'no' && io !== undefined && io > 0)
+    return { thread: 'io', errno: io, message: str(row[ioError]) };
+  return undefined;
+}
+
 export const mariadbDialect: Dialect = {
   flavor: 'mariadb',
   probeVariables: () =>
     'SELECT @@global.read_only AS readOnly, @@global.gtid_current_pos AS executedGtids, ' +
     '@@global.server_id AS serverId, VERSION() AS version, ' +
-    '@@global.event_scheduler AS eventScheduler',
+    '@@global.event_scheduler AS eventScheduler, @@global.gtid_domain_id AS gtidSource',
   // MariaDB 10.11 still names the columns Slave_*/Master_* here (FIELD-NOTES).
   replicaStatus: () => 'SHOW ALL SLAVES STATUS',
   parseReplicaStatus: (row) => {
@@ -125,6 +147,15 @@ export const mariadbDialect: Dialect = {
     };
     const lastError = str(row.Last_IO_Error) || str(row.Last_SQL_Error);
     if (lastError) status.lastError = lastError;
+    const error = stoppedOnError(
+      status,
+      row,
+      'Last_IO_Errno',
+      'Last_IO_Error',
+      'Last_SQL_Errno',
+      'Last_SQL_Error',
+    );
+    if (error) status.error = error;
     const behind = num(row.Seconds_Behind_Master);
     if (behind !== undefined) status.secondsBehind = behind;
     return status;
@@ -162,7 +193,7 @@ export const mysqlDialect: Dialect = {
   probeVariables: () =>
     'SELECT @@global.read_only AS readOnly, @@global.gtid_executed AS executedGtids, ' +
     '@@global.server_id AS serverId, VERSION() AS version, ' +
-    '@@global.event_scheduler AS eventScheduler',
+    '@@global.event_scheduler AS eventScheduler, @@global.server_uuid AS gtidSource',
   replicaStatus: () => 'SHOW REPLICA STATUS',
   parseReplicaStatus: (row) => {
     const status: ReplicationStatus = {
@@ -174,6 +205,15 @@ export const mysqlDialect: Dialect = {
     };
     const lastError = str(row.Last_IO_Error) || str(row.Last_SQL_Error);
     if (lastError) status.lastError = lastError;
+    const error = stoppedOnError(
+      status,
+      row,
+      'Last_IO_Errno',
+      'Last_IO_Error',
+      'Last_SQL_Errno',
+      'Last_SQL_Error',
+    );
+    if (error) status.error = error;
     const behind = num(row.Seconds_Behind_Source);
     if (behind !== undefined) status.secondsBehind = behind;
     return status;

@@ -95,7 +95,17 @@ describe('ClusterStateStore', () => {
     await state.read(1000);
     expect(calls).toEqual([
       ['operation', 'writer'],
-      ['operation', 'writer', 'pin', 'cooldown', 'quarantine', 'intents/*', 'observations/*', 'guardians/*'],
+      [
+        'operation',
+        'writer',
+        'pin',
+        'cooldown',
+        'quarantine',
+        'replicas',
+        'intents/*',
+        'observations/*',
+        'guardians/*',
+      ],
     ]);
   });
 

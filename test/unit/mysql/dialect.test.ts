@@ -91,6 +91,46 @@ describe('MariaDB SQL', () => {
       secondsBehind: 3,
     });
   });
+
+  it.each([
+    {
+      name: 'IO thread stopped on 1236 (source lacks our GTIDs): broken',
+      row: {
+        Slave_IO_Running: 'No',
+        Slave_SQL_Running: 'Yes',
+        Last_IO_Errno: 1236,
+        Last_IO_Error: 'Got fatal error 1236',
+      },
+      error: { thread: 'io', errno: 1236, message: 'Got fatal error 1236' },
+    },
+    {
+      name: 'SQL thread stopped on a duplicate key: broken',
+      row: {
+        Slave_IO_Running: 'Yes',
+        Slave_SQL_Running: 'No',
+        Last_SQL_Errno: '1062',
+        Last_SQL_Error: 'Duplicate entry',
+      },
+      error: { thread: 'sql', errno: 1062, message: 'Duplicate entry' },
+    },
+    {
+      name: 'IO thread reconnecting to a source that is away: not broken',
+      row: {
+        Slave_IO_Running: 'Connecting',
+        Slave_SQL_Running: 'Yes',
+        Last_IO_Errno: 2003,
+        Last_IO_Error: "Can't connect",
+      },
+      error: undefined,
+    },
+    {
+      name: 'stopped on purpose (STOP SLAVE, no error): not broken',
+      row: { Slave_IO_Running: 'No', Slave_SQL_Running: 'No', Last_IO_Errno: 0, Last_SQL_Errno: 0 },
+      error: undefined,
+    },
+  ])('$name', ({ row, error }) => {
+    expect(d.parseReplicaStatus(row).error).toEqual(error);
+  });
 });
 
 describe('MySQL 8.0.23+/8.4 SQL (not run against a server)', () => {
@@ -157,7 +197,7 @@ describe('probe in one round trip', () => {
     expect(probeSql(mariadbDialect, 150, true)).toBe(
       'SET STATEMENT max_statement_time=0.150 FOR SELECT @@global.read_only AS readOnly, ' +
         '@@global.gtid_current_pos AS executedGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
-        '@@global.event_scheduler AS eventScheduler, (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
+        '@@global.event_scheduler AS eventScheduler, @@global.gtid_domain_id AS gtidSource, (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
         'SHOW ALL SLAVES STATUS',
     );
     expect(probeSql(mariadbDialect, 150, false)).toBe(
