@@ -1,6 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { LabError } from './errors.js';
-import { readLabState, writeLabState, type LabState } from './lab-state.js';
+import { labWan, readLabState, writeLabState, type LabState } from './lab-state.js';
 import { cutSite, healSites, netnsName } from './network.js';
 import {
   processState,
@@ -10,8 +9,8 @@ import {
   type ProcessState,
 } from './processes.js';
 import { isSiteName, type SiteName } from './topology.js';
-import { linkKey } from './wan-proxy.js';
-import { wanConfigPath } from './lab-layout.js';
+import { applyWan } from './wan-control.js';
+import { linkKey, profileDelays, withOverride, type WanProfileName } from './wan-profile.js';
 
 export type ProcessFault = 'kill' | 'stop' | 'cont' | 'start';
 
@@ -95,15 +94,6 @@ function parseSite(value: string): SiteName {
   return value;
 }
 
-function reloadProxy(state: LabState): void {
-  const configFile = wanConfigPath(state.dir);
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { delays: Record<string, number> };
-  config.delays = state.faults.delays;
-  writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
-  const proxy = state.processes['wan-proxy'];
-  if (!proxy || !signalProcess(proxy, 'SIGHUP')) throw new LabError('the lab WAN proxy is not running');
-}
-
 export async function cutFault(dir: string, siteArg: string): Promise<string> {
   const state = loadState(dir);
   const site = parseSite(siteArg);
@@ -128,19 +118,28 @@ export async function delayFault(
   if (!Number.isInteger(ms) || ms < 0 || ms > 60_000)
     throw new LabError(`delay must be an integer 0-60000 ms, got "${msArg}"`);
   requireWan(state);
-  state.faults.delays[linkKey(from, to)] = ms;
-  if (ms === 0) delete state.faults.delays[linkKey(from, to)];
+  const { profile } = labWan(state);
+  state.faults.delays = withOverride(profile, state.faults.delays, from, to, ms);
   writeLabState(state);
-  reloadProxy(state);
-  return `one-way latency ${from} -> ${to}: ${ms} ms`;
+  const applied = await applyWan(state);
+  const baseline = profileDelays(profile)[linkKey(from, to)];
+  return `one-way latency ${from} -> ${to}: ${ms} ms (profile ${profile}: ${baseline} ms) at ${applied.appliedAt}`;
 }
 
 export async function healFault(dir: string): Promise<string> {
   const state = loadState(dir);
   requireWan(state);
+  const at = new Date();
   await healSites(state.network);
   state.faults = { cut: [], delays: {} };
   writeLabState(state);
-  reloadProxy(state);
-  return 'all link faults removed';
+  await applyWan(state);
+  const { profile } = labWan(state);
+  return `all link faults removed at ${at.toISOString()}: links back to profile ${profile} (${describeProfile(profile)})`;
+}
+
+/** `a-b 35 ms, a-w 40 ms, b-w 40 ms`: a profile is symmetric, so one figure per site pair. */
+function describeProfile(profile: WanProfileName): string {
+  const delays = profileDelays(profile);
+  return ['a>b', 'a>w', 'b>w'].map((key) => `${key.replace('>', '-')} ${delays[key]} ms`).join(', ');
 }

@@ -1,6 +1,14 @@
 import mysql from 'mysql2/promise';
 import { LabError } from './errors.js';
-import { readLabState, type LabState } from './lab-state.js';
+import { labWan, readLabState, type LabState } from './lab-state.js';
+import {
+  delaysInEffect,
+  directedLinks,
+  linkKey,
+  maxJitterMs,
+  profileDelays,
+  type WanProfileName,
+} from './wan-profile.js';
 import { processState, type ProcessState } from './processes.js';
 import { readLabUsers, type LabUsers } from './secrets.js';
 import { etcdClientUrl } from './etcd-member.js';
@@ -61,7 +69,47 @@ export interface LabStatus {
     state: ProcessState;
   }[];
   users: LabUsers;
+  /** `faults.delays` holds the `fault delay` overrides; `wan.links` what is in effect. */
   faults: LabState['faults'];
+  wan: WanStatus;
+}
+
+export interface WanStatus {
+  profile: WanProfileName;
+  /** Each chunk is held up to this percentage of its link's delay longer (never shorter). */
+  jitterPercent: number;
+  /** Every directed link, keyed `from>to`. */
+  links: Record<string, LinkStatus>;
+}
+
+export interface LinkStatus {
+  /** One-way delay in effect now: the profile's or an override. */
+  delayMs: number;
+  /** The most jitter adds to delayMs. */
+  jitterMs: number;
+  /** The profile's delay on this link, what `fault heal` returns it to. */
+  profileMs: number;
+  /** A `fault delay` override is in effect. */
+  overridden: boolean;
+}
+
+/** The WAN as the proxy applies it: profile and overrides. */
+export function wanStatus(state: LabState): WanStatus {
+  const { profile, jitterPercent } = labWan(state);
+  const baseline = profileDelays(profile);
+  const inEffect = delaysInEffect(profile, state.faults.delays);
+  const links: Record<string, LinkStatus> = {};
+  for (const [from, to] of directedLinks()) {
+    const key = linkKey(from, to);
+    const delayMs = inEffect[key] ?? 0;
+    links[key] = {
+      delayMs,
+      jitterMs: maxJitterMs(delayMs, jitterPercent),
+      profileMs: baseline[key] ?? 0,
+      overridden: key in state.faults.delays,
+    };
+  }
+  return { profile, jitterPercent, links };
 }
 
 const PROBE_DEADLINE_MS = 1_500;
@@ -183,6 +231,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     }),
     users,
     faults: state.faults,
+    wan: wanStatus(state),
   };
 }
 
@@ -218,10 +267,28 @@ export function formatLabStatus(status: LabStatus): string {
     lines.push('other processes:');
     for (const p of others) lines.push(`  ${p.name.padEnd(12)} pid ${String(p.pid).padEnd(8)} ${p.state}`);
   }
-  const { cut, delays } = status.faults;
-  if (cut.length > 0 || Object.keys(delays).length > 0) {
-    lines.push('');
-    lines.push(`faults: cut=[${cut.join(', ')}] delays=${JSON.stringify(delays)}`);
-  }
+  lines.push('');
+  lines.push(...formatWan(status));
+  if (status.faults.cut.length > 0) lines.push(`cut off: ${status.faults.cut.join(', ')}`);
   return lines.join('\n');
+}
+
+/** The WAN section: the profile, then each directed link with what makes up its delay. */
+function formatWan(status: LabStatus): string[] {
+  const { wan } = status;
+  if (status.network.mode !== 'netns') return ['WAN: none (flat network)'];
+  const lines = [`WAN profile ${wan.profile}, jitter up to +${wan.jitterPercent} % per chunk`];
+  for (const [key, link] of Object.entries(wan.links)) {
+    const delay =
+      link.jitterMs > 0
+        ? `${formatMs(link.delayMs)}-${formatMs(link.delayMs + link.jitterMs)} ms`
+        : `${formatMs(link.delayMs)} ms`;
+    const note = link.overridden ? ` override, profile ${link.profileMs} ms` : '';
+    lines.push(`  ${key.padEnd(4)} ${delay.padEnd(14)}${note}`.trimEnd());
+  }
+  return lines;
+}
+
+function formatMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
 }

@@ -1,31 +1,39 @@
-import { readFileSync } from 'node:fs';
-import { WanProxy, type LinkDelays } from './wan-proxy.js';
-import type { WanRoute } from './network.js';
+import path from 'node:path';
+import { WanProxy } from './wan-proxy.js';
+import { readWanConfig, writeWanApplied, type WanConfig } from './wan-config.js';
 
 /**
- * Entry point of the lab's WAN proxy process: `node wan-proxy-main.js <config.json>`.
- * SIGHUP re-reads the delays, so `baton lab fault delay` changes latency on live connections.
+ * Entry point of the lab's WAN proxy process: `node wan-proxy-main.js <dir>/wan.json`.
+ * SIGHUP re-reads wan.json, so `baton lab fault delay|heal` change latency on live connections;
+ * every application is acknowledged in <dir>/wan-applied.json.
  */
-interface WanProxyConfig {
-  routes: WanRoute[];
-  sourceAddress: string;
-  delays: LinkDelays;
-}
-
 const configPath = process.argv[2];
 if (!configPath) {
-  process.stderr.write('usage: wan-proxy-main <config.json>\n');
+  process.stderr.write('usage: wan-proxy-main <wan.json>\n');
   process.exit(2);
 }
-const readConfig = (): WanProxyConfig => JSON.parse(readFileSync(configPath, 'utf8')) as WanProxyConfig;
+const labDir = path.dirname(configPath);
 
-const config = readConfig();
+let config = readWanConfig(configPath);
 const proxy = new WanProxy(config.routes, config.sourceAddress);
-proxy.setDelays(config.delays);
-await proxy.listen();
+
+function apply(next: WanConfig): void {
+  config = next;
+  proxy.configure({ delays: config.delays, jitterPercent: config.jitterPercent });
+  writeWanApplied(labDir, { generation: config.generation, appliedAt: new Date().toISOString() });
+  process.stdout.write(
+    `generation ${next.generation}: delays ${JSON.stringify(next.delays)} jitter ${next.jitterPercent} %\n`,
+  );
+}
+
 process.on('SIGHUP', () => {
-  const delays = readConfig().delays;
-  proxy.setDelays(delays);
-  process.stdout.write(`delays ${JSON.stringify(delays)}\n`);
+  try {
+    apply(readWanConfig(configPath));
+  } catch (error) {
+    // The command that sent SIGHUP times out waiting for the acknowledgement and says so.
+    process.stderr.write(`could not apply ${configPath}: ${(error as Error).message}\n`);
+  }
 });
+await proxy.listen();
+apply(config);
 process.stdout.write(`wan proxy listening on ${config.routes.length} routes\n`);

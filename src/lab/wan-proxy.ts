@@ -1,19 +1,18 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { SiteName } from './topology.js';
 import type { WanRoute } from './network.js';
+import { jitteredDelay, linkKey, type LinkDelays } from './wan-profile.js';
 
-/** One-way latency per directed link, keyed `from>to` (e.g. `a>b`). */
-export type LinkDelays = Record<string, number>;
-
-export function linkKey(from: SiteName, to: SiteName): string {
-  return `${from}>${to}`;
+export interface WanSettings {
+  /** One-way delay per directed link, ms, before jitter. */
+  delays: LinkDelays;
+  jitterPercent: number;
 }
 
 /**
  * Forwards lab traffic between sites as a WAN would carry it. Each chunk is held for its link's
- * one-way delay, and stays in order behind the chunks before it, even when the delay is lowered
- * mid-stream. Partitions are not done here: iptables inside the site drops packets, so a
+ * one-way delay (plus jitter), and stays in order behind the
+ * chunks before it. Partitions are not done here: iptables inside the site drops packets, so a
  * cut looks exactly like a real one.
  *
  * Connections cost what they cost on a WAN, although the client's kernel completes its handshake
@@ -24,15 +23,16 @@ export function linkKey(from: SiteName, to: SiteName): string {
  */
 export class WanProxy {
   private readonly servers: net.Server[] = [];
-  private delays: LinkDelays = {};
+  private settings: WanSettings = { delays: {}, jitterPercent: 0 };
 
   constructor(
     private readonly routes: WanRoute[],
     private readonly sourceAddress: string,
+    private readonly random: () => number = Math.random,
   ) {}
 
-  setDelays(delays: LinkDelays): void {
-    this.delays = { ...delays };
+  configure(settings: WanSettings): void {
+    this.settings = { ...settings, delays: { ...settings.delays } };
   }
 
   /** Listens on every route; a route with listenPort 0 gets an ephemeral port (tests). */
@@ -54,9 +54,10 @@ export class WanProxy {
     for (const server of this.servers) server.close();
   }
 
-  /** The one-way delay on the link (`from>to`) right now. */
+  /** One chunk's one-way delay on the link (`from>to`) right now. */
   private oneWayDelay(link: string): number {
-    return this.delays[link] ?? 0;
+    const { delays, jitterPercent } = this.settings;
+    return jitteredDelay(delays[link] ?? 0, jitterPercent, this.random);
   }
 
   private forward(route: WanRoute, client: net.Socket): void {
@@ -118,7 +119,8 @@ type Delivery = { due: number; chunk: Buffer } | { due: number; close: 'end' | '
 /**
  * One direction of one connection: a queue of chunks in arrival order, each due at its arrival
  * plus the link's delay, never before the one ahead of it. One timer per direction, armed for
- * the head of the queue.
+ * the head of the queue. (One timer for the whole proxy, over a heap of directions, measured
+ * no cheaper: with jitter the cost is the wake-ups, not the timers.)
  */
 export class DelayedDirection {
   private target: net.Socket | undefined;

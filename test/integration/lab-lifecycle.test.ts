@@ -83,6 +83,27 @@ describe('lab up/down and bad input', () => {
     );
   });
 
+  test('an unknown WAN profile is named with the profiles; a flat lab refuses any but lan', async () => {
+    const dir = newLabDir();
+    try {
+      const unknown = await baton(['lab', 'up', '--dir', dir, '--wan', 'moon']);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toMatch(
+        /argument 'moon' is invalid\. Allowed choices are lan, metro, region, continent, intercontinental/,
+      );
+      expect(unknown.stderr).not.toMatch(/\n\s+at /);
+
+      const flat = await baton(['lab', 'up', '--dir', dir, '--network', 'flat', '--wan', 'continent']);
+      expect(flat.code).toBe(1);
+      expect(flat.stderr).toBe(
+        'baton: --wan continent needs the netns network (root): a flat lab has no WAN proxy, so only --wan lan\n',
+      );
+      expect(readLabState(dir)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('unknown node, unknown site, bad delay and missing lab give one-line errors', async () => {
     const dir = newLabDir();
     const noLab = await baton(['lab', 'status', '--dir', dir]);

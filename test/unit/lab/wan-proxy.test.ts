@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WanProxy, type LinkDelays } from '../../../src/lab/wan-proxy.js';
+import { WanProxy, type WanSettings } from '../../../src/lab/wan-proxy.js';
 
 /**
  * The WAN proxy on loopback, with real sockets: one route from site a to a server "in" site b.
@@ -23,7 +23,7 @@ async function listen(server: net.Server): Promise<number> {
 
 async function startProxy(
   targetPort: number,
-  delays: LinkDelays,
+  settings: Partial<WanSettings>,
 ): Promise<{ proxy: WanProxy; port: number }> {
   const proxy = new WanProxy(
     [
@@ -39,7 +39,7 @@ async function startProxy(
     ],
     '127.0.0.1',
   );
-  proxy.setDelays(delays);
+  proxy.configure({ delays: {}, jitterPercent: 0, ...settings });
   const [port] = await proxy.listen();
   cleanups.push(() => proxy.close());
   return { proxy, port: port as number };
@@ -69,7 +69,7 @@ const CONTINENT_AB = { 'a>b': 35, 'b>a': 35 };
 
 describe('WAN proxy', () => {
   it('holds each direction for its one-way delay: a round trip costs both', async () => {
-    const { port } = await startProxy(await listen(echoServer()), CONTINENT_AB);
+    const { port } = await startProxy(await listen(echoServer()), { delays: CONTINENT_AB });
     const client = connect(port);
     client.write('warm-up');
     await nextData(client);
@@ -89,7 +89,7 @@ describe('WAN proxy', () => {
       socket.on('error', () => undefined);
       socket.end('hello');
     });
-    const { port } = await startProxy(await listen(greeter), CONTINENT_AB);
+    const { port } = await startProxy(await listen(greeter), { delays: CONTINENT_AB });
     const started = performance.now();
     const greeting = await nextData(connect(port));
     const elapsed = performance.now() - started;
@@ -102,7 +102,7 @@ describe('WAN proxy', () => {
     const closed = net.createServer();
     const deadPort = await listen(closed);
     closed.close();
-    const { port } = await startProxy(deadPort, CONTINENT_AB);
+    const { port } = await startProxy(deadPort, { delays: CONTINENT_AB });
     const started = performance.now();
     const client = connect(port);
     const error = await new Promise<NodeJS.ErrnoException>((resolve) => client.once('error', resolve));
@@ -112,14 +112,17 @@ describe('WAN proxy', () => {
     expect(elapsed).toBeLessThan(70 + SLACK_MS);
   });
 
-  it('keeps a stream in order and carries a half-close', async () => {
+  it('never reorders a stream, with jitter as large as the delay, and carries a half-close', async () => {
     const counter = net.createServer((socket) => {
       const chunks: Buffer[] = [];
       socket.on('error', () => undefined);
       socket.on('data', (chunk: Buffer) => chunks.push(chunk));
       socket.on('end', () => socket.end(Buffer.concat(chunks)));
     });
-    const { port } = await startProxy(await listen(counter), { 'a>b': 5, 'b>a': 5 });
+    const { port } = await startProxy(await listen(counter), {
+      delays: { 'a>b': 5, 'b>a': 5 },
+      jitterPercent: 100,
+    });
     const client = connect(port);
     const received: Buffer[] = [];
     client.on('data', (chunk: Buffer) => received.push(chunk));
@@ -137,16 +140,16 @@ describe('WAN proxy', () => {
   });
 
   it('keeps order when the delay drops mid-stream', async () => {
-    const { proxy, port } = await startProxy(await listen(echoServer()), { 'a>b': 0, 'b>a': 0 });
+    const { proxy, port } = await startProxy(await listen(echoServer()), { delays: { 'a>b': 0, 'b>a': 0 } });
     const client = connect(port);
     client.write('0');
     await nextData(client);
     const received: string[] = [];
     client.on('data', (chunk: Buffer) => received.push(chunk.toString()));
-    proxy.setDelays({ 'a>b': 200, 'b>a': 0 });
+    proxy.configure({ delays: { 'a>b': 200, 'b>a': 0 }, jitterPercent: 0 });
     client.write('A');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    proxy.setDelays({ 'a>b': 0, 'b>a': 0 });
+    proxy.configure({ delays: { 'a>b': 0, 'b>a': 0 }, jitterPercent: 0 });
     client.write('B');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received.join('')).toBe('AB');
