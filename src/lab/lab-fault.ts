@@ -1,6 +1,6 @@
 import { LabError } from './errors.js';
 import { labWan, readLabState, writeLabState, type LabState } from './lab-state.js';
-import { cutSite, healSites, netnsName } from './network.js';
+import { cutSite, healSites, netnsName, wanRoutes } from './network.js';
 import {
   processState,
   signalProcess,
@@ -98,7 +98,7 @@ export async function cutFault(dir: string, siteArg: string): Promise<string> {
   const state = loadState(dir);
   const site = parseSite(siteArg);
   requireWan(state);
-  const at = await cutSite(state.network, site);
+  const at = await cutSite(state.network, site, wanRoutes(state.network, state.basePort));
   if (!state.faults.cut.includes(site)) state.faults.cut.push(site);
   writeLabState(state);
   return `site ${site} cut off from the other sites at ${at.toISOString()} (the host still reaches it)`;

@@ -101,6 +101,22 @@ describe.skipIf(!isRoot())('the lab on --wan continent', () => {
     );
   });
 
+  test('a connect into a cut site hangs as on a real partition, though the WAN proxy is not cut', async () => {
+    const before = await probeFromSite(lab, 'a', 'b1', { tcpOnly: true });
+    expect(before.ok).toBe(true);
+    await lab.fault('cut', 'b');
+    try {
+      const during = await probeFromSite(lab, 'a', 'b1', { tcpOnly: true, connectTimeoutMs: 1_500 });
+      console.log(
+        `[wan] TCP connect a -> b1: ${JSON.stringify(before)}; with b cut: ${JSON.stringify(during)}`,
+      );
+      expect(during).toMatchObject({ ok: false, code: 'ETIMEDOUT' });
+    } finally {
+      await lab.fault('heal');
+    }
+    expect((await probeFromSite(lab, 'a', 'b1', { tcpOnly: true })).ok).toBe(true);
+  });
+
   test('etcd peer traffic crosses the WAN: a put through the raft leader w waits for a follower 80 ms away', async () => {
     const status = await lab.status();
     const witness = status.etcd.members.find((m) => m.site === 'w');

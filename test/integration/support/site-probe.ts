@@ -7,6 +7,7 @@
  *
  * Prints one ProbeResult as JSON. Every step has a deadline, and the caller's execFile one more.
  */
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 
@@ -20,6 +21,10 @@ export interface ProbeSpec {
   /** Or: keep measuring for this long (ms), with `pauseMs` between queries. */
   forMs?: number;
   pauseMs?: number;
+  /** Only open a TCP connection (no MySQL handshake) and report when it connected. */
+  tcpOnly?: boolean;
+  /** Give up connecting after this long (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface ProbeSample {
@@ -34,7 +39,38 @@ export type ProbeResult =
 
 const QUERY_DEADLINE_MS = 5_000;
 
+function tcpConnect(spec: ProbeSpec): Promise<ProbeResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: spec.host, port: spec.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({
+        ok: false,
+        code: 'ETIMEDOUT',
+        message: 'connect timed out',
+        failedAfterMs: performance.now() - started,
+      });
+    }, spec.connectTimeoutMs ?? 5_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ ok: true, connectMs: performance.now() - started, samples: [] });
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({
+        ok: false,
+        code: error.code ?? 'unknown',
+        message: error.message,
+        failedAfterMs: performance.now() - started,
+      });
+    });
+  });
+}
+
 async function probe(spec: ProbeSpec): Promise<ProbeResult> {
+  if (spec.tcpOnly) return tcpConnect(spec);
   const started = performance.now();
   let conn: mysql.Connection;
   try {
@@ -43,7 +79,7 @@ async function probe(spec: ProbeSpec): Promise<ProbeResult> {
       port: spec.port,
       user: spec.user,
       password: spec.password,
-      connectTimeout: 5_000,
+      connectTimeout: spec.connectTimeoutMs ?? 5_000,
     });
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
