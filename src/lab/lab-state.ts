@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LabNetwork } from './network.js';
 import type { ProcessRecord } from './processes.js';
 import type { SiteName } from './topology.js';
-import type { LinkDelays, WanProfileName } from './wan-profile.js';
+import { LAN_ETCD_TIMINGS, type EtcdTimings, type LinkDelays, type WanProfileName } from './wan-profile.js';
 
 export type LabProcessKind = 'mariadb' | 'etcd' | 'wan-proxy' | 'coordinator';
 
@@ -31,10 +31,12 @@ export interface LabState {
 export interface LabWan {
   profile: WanProfileName;
   jitterPercent: number;
+  /** What the etcd members were started with, derived from the profile. */
+  etcd: EtcdTimings;
 }
 
 export function labWan(state: LabState): LabWan {
-  return state.wan ?? { profile: 'lan', jitterPercent: 0 };
+  return state.wan ?? { profile: 'lan', jitterPercent: 0, etcd: LAN_ETCD_TIMINGS };
 }
 
 export function statePath(dir: string): string {

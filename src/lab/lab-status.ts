@@ -55,6 +55,9 @@ export interface LabStatus {
       alive: boolean;
       state: ProcessState;
     }[];
+    /** What the members run with, derived from the WAN profile. */
+    heartbeatMs: number;
+    electionTimeoutMs: number;
   };
   /** The one node with read_only OFF; null when none (or more than one: see `writable`). */
   writer: string | null;
@@ -214,7 +217,12 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     dir: state.dir,
     cluster: LAB_CLUSTER,
     network: { mode: net.mode, hostAddress: hostAddress(net) },
-    etcd: { endpoints: members.map((m) => m.endpoint), members },
+    etcd: {
+      endpoints: members.map((m) => m.endpoint),
+      members,
+      heartbeatMs: labWan(state).etcd.heartbeatMs,
+      electionTimeoutMs: labWan(state).etcd.electionTimeoutMs,
+    },
     writer: writable.length === 1 ? (writable[0] as string) : null,
     writable,
     nodes,
@@ -275,9 +283,12 @@ export function formatLabStatus(status: LabStatus): string {
 
 /** The WAN section: the profile, then each directed link with what makes up its delay. */
 function formatWan(status: LabStatus): string[] {
-  const { wan } = status;
-  if (status.network.mode !== 'netns') return ['WAN: none (flat network)'];
-  const lines = [`WAN profile ${wan.profile}, jitter up to +${wan.jitterPercent} % per chunk`];
+  const { wan, etcd } = status;
+  const etcdTimings = `etcd heartbeat ${etcd.heartbeatMs} ms, election timeout ${etcd.electionTimeoutMs} ms`;
+  if (status.network.mode !== 'netns') return [`WAN: none (flat network); ${etcdTimings}`];
+  const lines = [
+    `WAN profile ${wan.profile}, jitter up to +${wan.jitterPercent} % per chunk; ${etcdTimings}`,
+  ];
   for (const [key, link] of Object.entries(wan.links)) {
     const delay =
       link.jitterMs > 0

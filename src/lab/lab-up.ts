@@ -33,6 +33,7 @@ import { waitForWanApplied } from './wan-control.js';
 import {
   DEFAULT_JITTER_PERCENT,
   DEFAULT_WAN_PROFILE,
+  etcdTimingsFor,
   profileDelays,
   type WanProfileName,
 } from './wan-profile.js';
@@ -111,7 +112,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     network: net,
     processes: {},
     faults: { cut: [], delays: {} },
-    wan: { profile, jitterPercent },
+    wan: { profile, jitterPercent, etcd: etcdTimingsFor(profile, jitterPercent) },
     createdAt: new Date().toISOString(),
   };
   writeLabState(state);
@@ -177,7 +178,7 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
   const token = `baton-lab-${randomBytes(4).toString('hex')}`;
   for (const site of SITES) {
     const record = await spawnDetached({
-      argv: etcdArgv(net, state.basePort, site, state.dir, token),
+      argv: etcdArgv(net, state.basePort, site, state.dir, token, labWan(state).etcd),
       logFile: logPath(state.dir, `etcd-${site}`),
       netns: nsFor(site),
     });

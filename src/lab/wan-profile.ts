@@ -64,7 +64,7 @@ export function profileDelays(profile: WanProfileName): LinkDelays {
 }
 
 /**
- * The delays in effect: the profile's, with each `fault delay` override on top
+ * The delays in effect without a spike: the profile's, with each `fault delay` override on top
  * (an override is the link's whole delay, not an addition, so `delay a b 0` makes a>b 0 ms).
  */
 export function delaysInEffect(profile: WanProfileName, overrides: LinkDelays): LinkDelays {
@@ -101,4 +101,42 @@ export function jitteredDelay(delayMs: number, jitterPercent: number, random: ()
 
 export function maxJitterMs(delayMs: number, jitterPercent: number): number {
   return (delayMs * jitterPercent) / 100;
+}
+
+/** The longest round trip between two sites, jitter included: etcd's members talk on every pair. */
+export function maxRoundTripMs(delays: LinkDelays, jitterPercent: number): number {
+  let longest = 0;
+  for (const [from, to] of directedLinks()) {
+    const there = delays[linkKey(from, to)] ?? 0;
+    const back = delays[linkKey(to, from)] ?? 0;
+    const roundTrip = there + back + maxJitterMs(there, jitterPercent) + maxJitterMs(back, jitterPercent);
+    longest = Math.max(longest, roundTrip);
+  }
+  return longest;
+}
+
+export interface EtcdTimings {
+  heartbeatMs: number;
+  electionTimeoutMs: number;
+}
+
+/**
+ * What the lab used before it had profiles, measured safe on this 2-core machine with both cores
+ * saturated (DESIGN.md): no profile gets less.
+ */
+export const LAN_ETCD_TIMINGS: EtcdTimings = { heartbeatMs: 30, electionTimeoutMs: 300 };
+
+/**
+ * etcd's tuning guide: heartbeat about the largest round trip between members, election timeout
+ * at least 10 round trips. The round trip is taken with full jitter and rounded up to 10 ms;
+ * the election timeout is 10 heartbeats (etcd itself requires at least 5). Reasoning and what
+ * it costs a colo cut with the raft leader inside it: DESIGN.md.
+ */
+export function etcdTimingsFor(profile: WanProfileName, jitterPercent: number): EtcdTimings {
+  const roundTrip = maxRoundTripMs(profileDelays(profile), jitterPercent);
+  const heartbeatMs = Math.max(LAN_ETCD_TIMINGS.heartbeatMs, Math.ceil(roundTrip / 10) * 10);
+  return {
+    heartbeatMs,
+    electionTimeoutMs: Math.max(LAN_ETCD_TIMINGS.electionTimeoutMs, 10 * heartbeatMs),
+  };
 }

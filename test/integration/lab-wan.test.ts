@@ -12,6 +12,7 @@ import {
   type Lab,
 } from './support/lab.js';
 import type { ProbeResult, ProbeSample } from './support/site-probe.js';
+import { readLabState } from '../../src/lab/lab-state.js';
 
 /**
  * The lab on `--wan continent` (35 ms one way a-b, 40 ms to w, up to +10 % jitter per chunk),
@@ -42,7 +43,7 @@ describe.skipIf(!isRoot())('the lab on --wan continent', () => {
     await lab?.down();
   });
 
-  test('status shows the profile and the delays in effect with their jitter', async () => {
+  test('status shows the profile, the delays in effect with their jitter, and etcd timings to match', async () => {
     const status = await lab.status();
     expect(status.wan.profile).toBe('continent');
     expect(status.wan.jitterPercent).toBe(10);
@@ -51,6 +52,11 @@ describe.skipIf(!isRoot())('the lab on --wan continent', () => {
     for (const key of ['a>w', 'w>a', 'b>w', 'w>b']) {
       expect(status.wan.links[key]).toEqual({ delayMs: 40, jitterMs: 4, profileMs: 40, overridden: false });
     }
+    expect(status.etcd).toMatchObject({ heartbeatMs: 90, electionTimeoutMs: 900 });
+    // What the members really run with, not only what status says.
+    const etcdArgv = readLabState(lab.dir)?.processes['etcd-a']?.argv ?? [];
+    expect(etcdArgv).toContain('--heartbeat-interval=90');
+    expect(etcdArgv).toContain('--election-timeout=900');
 
     const text = await baton(['lab', 'status', '--dir', lab.dir]);
     expect(text.stdout).toContain('WAN profile continent, jitter up to +10 % per chunk');

@@ -4,7 +4,9 @@ import {
   WAN_PROFILE_NAMES,
   delaysInEffect,
   directedLinks,
+  etcdTimingsFor,
   jitteredDelay,
+  maxRoundTripMs,
   profileDelays,
   withOverride,
 } from '../../../src/lab/wan-profile.js';
@@ -66,5 +68,37 @@ describe('jitter', () => {
     expect(jitteredDelay(35, 10, () => 0.999999)).toBeLessThan(38.5);
     expect(jitteredDelay(0, 10, () => 0.9)).toBe(0);
     expect(jitteredDelay(35, 0, () => 0.9)).toBe(35);
+  });
+
+  it('counts in the longest round trip', () => {
+    expect(maxRoundTripMs(profileDelays('continent'), 0)).toBe(80);
+    expect(maxRoundTripMs(profileDelays('continent'), 10)).toBeCloseTo(88);
+    expect(maxRoundTripMs({ 'a>b': 100 }, 0)).toBe(100);
+  });
+});
+
+describe('etcd timings per profile', () => {
+  it('keep lan at the measured 30/300 ms and follow the largest round trip beyond', () => {
+    const timings = Object.fromEntries(WAN_PROFILE_NAMES.map((name) => [name, etcdTimingsFor(name, 10)]));
+    expect(timings).toEqual({
+      lan: { heartbeatMs: 30, electionTimeoutMs: 300 },
+      metro: { heartbeatMs: 30, electionTimeoutMs: 300 },
+      region: { heartbeatMs: 40, electionTimeoutMs: 400 },
+      continent: { heartbeatMs: 90, electionTimeoutMs: 900 },
+      intercontinental: { heartbeatMs: 180, electionTimeoutMs: 1800 },
+    });
+  });
+
+  it("meet etcd's guidance and its own rule on every profile and jitter", () => {
+    for (const name of WAN_PROFILE_NAMES) {
+      for (const jitter of [0, 10, 50]) {
+        const { heartbeatMs, electionTimeoutMs } = etcdTimingsFor(name, jitter);
+        const roundTrip = maxRoundTripMs(profileDelays(name), jitter);
+        expect(heartbeatMs).toBeGreaterThanOrEqual(roundTrip);
+        expect(electionTimeoutMs).toBeGreaterThanOrEqual(10 * roundTrip);
+        // etcd refuses to start with an election timeout under 5 heartbeats.
+        expect(electionTimeoutMs).toBeGreaterThanOrEqual(5 * heartbeatMs);
+      }
+    }
   });
 });
