@@ -196,12 +196,29 @@ export function labCommand(): Command {
     );
   fault
     .command('heal')
-    .description("lift every cut and return every link to the WAN profile's delay")
+    .description("lift every cut, end a spike, and return every link to the WAN profile's delay")
     .addOption(dirOption())
     .action(
       action(async (opts: { dir: string }) =>
         print(await (await import('../lab/lab-fault.js')).healFault(resolveLabDir(opts.dir))),
       ),
+    );
+  fault
+    .command('spike')
+    .description('every link delay times a factor for a while, then back (latency spikes for soak tests)')
+    .requiredOption('--factor <n>', 'multiply every link delay in effect by this (1-100)')
+    .requiredOption('--for <seconds>', 'how long the spike lasts')
+    .option('--no-wait', 'return once the spike has begun (the WAN proxy ends it on time)')
+    .addOption(dirOption())
+    .action(
+      action(async (opts: { factor: string; for: string; wait: boolean; dir: string }) => {
+        const { spikeFault } = await import('../lab/lab-fault.js');
+        await spikeFault(
+          resolveLabDir(opts.dir),
+          { factor: opts.factor, seconds: opts.for, wait: opts.wait },
+          print,
+        );
+      }),
     );
   return lab;
 }

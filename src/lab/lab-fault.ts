@@ -9,8 +9,15 @@ import {
   type ProcessState,
 } from './processes.js';
 import { isSiteName, type SiteName } from './topology.js';
-import { applyWan } from './wan-control.js';
-import { linkKey, profileDelays, withOverride, type WanProfileName } from './wan-profile.js';
+import { applyWan, readApplied } from './wan-control.js';
+import {
+  delaysInEffect,
+  linkKey,
+  profileDelays,
+  spikedDelays,
+  withOverride,
+  type WanProfileName,
+} from './wan-profile.js';
 
 export type ProcessFault = 'kill' | 'stop' | 'cont' | 'start';
 
@@ -121,7 +128,7 @@ export async function delayFault(
   const { profile } = labWan(state);
   state.faults.delays = withOverride(profile, state.faults.delays, from, to, ms);
   writeLabState(state);
-  const applied = await applyWan(state);
+  const applied = await applyWan(state, { kind: 'keep' });
   const baseline = profileDelays(profile)[linkKey(from, to)];
   return `one-way latency ${from} -> ${to}: ${ms} ms (profile ${profile}: ${baseline} ms) at ${applied.appliedAt}`;
 }
@@ -133,7 +140,7 @@ export async function healFault(dir: string): Promise<string> {
   await healSites(state.network);
   state.faults = { cut: [], delays: {} };
   writeLabState(state);
-  await applyWan(state);
+  await applyWan(state, { kind: 'end' });
   const { profile } = labWan(state);
   return `all link faults removed at ${at.toISOString()}: links back to profile ${profile} (${describeProfile(profile)})`;
 }
@@ -142,4 +149,64 @@ export async function healFault(dir: string): Promise<string> {
 function describeProfile(profile: WanProfileName): string {
   const delays = profileDelays(profile);
   return ['a>b', 'a>w', 'b>w'].map((key) => `${key.replace('>', '-')} ${delays[key]} ms`).join(', ');
+}
+
+export interface SpikeOptions {
+  factor: string;
+  seconds: string;
+  /** Wait for the spike to end and report it (default); false returns once it has begun. */
+  wait: boolean;
+}
+
+/**
+ * Every link's delay times `factor` for a while, then back to what was in effect: the latency
+ * spikes of a congested or rerouted WAN, for soak tests. The WAN proxy ends the spike by its own
+ * timer, so it ends on time even if this command is killed. Reports its start (and, waiting, its
+ * end) through `report` as they happen.
+ */
+export async function spikeFault(
+  dir: string,
+  options: SpikeOptions,
+  report: (line: string) => void,
+): Promise<void> {
+  const state = loadState(dir);
+  const factor = Number(options.factor);
+  if (!Number.isFinite(factor) || factor < 1 || factor > 100)
+    throw new LabError(`--factor must be a number from 1 to 100, got "${options.factor}"`);
+  const seconds = Number(options.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3_600)
+    throw new LabError(`--for must be a number of seconds above 0, at most 3600, got "${options.seconds}"`);
+  requireWan(state);
+  const applied = await applyWan(state, { kind: 'start', factor, durationMs: seconds * 1000 });
+  const spike = applied.spike;
+  if (!spike || spike.id !== applied.generation)
+    throw new LabError('the lab WAN proxy did not start the spike');
+  const { profile } = labWan(state);
+  const spiked = spikedDelays(delaysInEffect(profile, state.faults.delays), factor);
+  const links = Object.entries(spiked)
+    .map(([key, ms]) => `${key} ${ms} ms`)
+    .join(', ');
+  const noEffect = Object.values(spiked).every((ms) => ms === 0)
+    ? '; every link is at 0 ms, so nothing changes'
+    : '';
+  report(
+    `latency spike x${factor} on every link at ${spike.startedAt} for ${seconds} s, until ${spike.endsAt} (${links}${noEffect})`,
+  );
+  if (!options.wait) return;
+
+  const deadline = Date.parse(spike.endsAt) + 3_000;
+  for (;;) {
+    const latest = readApplied(dir)?.spike;
+    if (latest && latest.id !== spike.id) {
+      report(`latency spike x${factor} replaced by a newer spike at ${latest.startedAt}`);
+      return;
+    }
+    if (latest?.endedAt) {
+      report(`latency spike x${factor} ended at ${latest.endedAt}: links back to what was in effect before`);
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new LabError(`the lab WAN proxy did not end the spike by ${spike.endsAt}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

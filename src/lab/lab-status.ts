@@ -1,12 +1,15 @@
 import mysql from 'mysql2/promise';
 import { LabError } from './errors.js';
 import { labWan, readLabState, type LabState } from './lab-state.js';
+import { runningSpike } from './wan-config.js';
+import { readApplied } from './wan-control.js';
 import {
   delaysInEffect,
   directedLinks,
   linkKey,
   maxJitterMs,
   profileDelays,
+  spikedDelays,
   type WanProfileName,
 } from './wan-profile.js';
 import { processState, type ProcessState } from './processes.js';
@@ -83,10 +86,12 @@ export interface WanStatus {
   jitterPercent: number;
   /** Every directed link, keyed `from>to`. */
   links: Record<string, LinkStatus>;
+  /** A running `fault spike`; null when none. */
+  spike: { factor: number; startedAt: string; endsAt: string } | null;
 }
 
 export interface LinkStatus {
-  /** One-way delay in effect now: the profile's or an override. */
+  /** One-way delay in effect now: the profile's or an override, times a running spike's factor. */
   delayMs: number;
   /** The most jitter adds to delayMs. */
   jitterMs: number;
@@ -96,11 +101,12 @@ export interface LinkStatus {
   overridden: boolean;
 }
 
-/** The WAN as the proxy applies it: profile and overrides. */
-export function wanStatus(state: LabState): WanStatus {
+/** The WAN as the proxy applies it: profile, overrides and a running spike. */
+export function wanStatus(state: LabState, now: number): WanStatus {
   const { profile, jitterPercent } = labWan(state);
+  const spike = state.network.mode === 'netns' ? runningSpike(readApplied(state.dir), now) : null;
   const baseline = profileDelays(profile);
-  const inEffect = delaysInEffect(profile, state.faults.delays);
+  const inEffect = spikedDelays(delaysInEffect(profile, state.faults.delays), spike?.factor ?? 1);
   const links: Record<string, LinkStatus> = {};
   for (const [from, to] of directedLinks()) {
     const key = linkKey(from, to);
@@ -112,7 +118,12 @@ export function wanStatus(state: LabState): WanStatus {
       overridden: key in state.faults.delays,
     };
   }
-  return { profile, jitterPercent, links };
+  return {
+    profile,
+    jitterPercent,
+    links,
+    spike: spike ? { factor: spike.factor, startedAt: spike.startedAt, endsAt: spike.endsAt } : null,
+  };
 }
 
 const PROBE_DEADLINE_MS = 1_500;
@@ -239,7 +250,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     }),
     users,
     faults: state.faults,
-    wan: wanStatus(state),
+    wan: wanStatus(state, Date.now()),
   };
 }
 
@@ -287,15 +298,21 @@ function formatWan(status: LabStatus): string[] {
   const etcdTimings = `etcd heartbeat ${etcd.heartbeatMs} ms, election timeout ${etcd.electionTimeoutMs} ms`;
   if (status.network.mode !== 'netns') return [`WAN: none (flat network); ${etcdTimings}`];
   const lines = [
-    `WAN profile ${wan.profile}, jitter up to +${wan.jitterPercent} % per chunk; ${etcdTimings}`,
+    `WAN profile ${wan.profile}, jitter up to +${wan.jitterPercent} % per chunk; ${etcdTimings}` +
+      (wan.spike ? `; SPIKE x${wan.spike.factor} until ${wan.spike.endsAt}` : ''),
   ];
   for (const [key, link] of Object.entries(wan.links)) {
     const delay =
       link.jitterMs > 0
         ? `${formatMs(link.delayMs)}-${formatMs(link.delayMs + link.jitterMs)} ms`
         : `${formatMs(link.delayMs)} ms`;
-    const note = link.overridden ? ` override, profile ${link.profileMs} ms` : '';
-    lines.push(`  ${key.padEnd(4)} ${delay.padEnd(14)}${note}`.trimEnd());
+    const notes = [
+      link.overridden ? `override, profile ${link.profileMs} ms` : '',
+      wan.spike ? `spike x${wan.spike.factor}` : '',
+    ].filter(Boolean);
+    lines.push(
+      `  ${key.padEnd(4)} ${delay.padEnd(14)}${notes.length ? ` ${notes.join(', ')}` : ''}`.trimEnd(),
+    );
   }
   return lines;
 }

@@ -151,6 +151,7 @@ async function startWan(state: LabState): Promise<void> {
     generation: 0,
     delays: profileDelays(wan.profile),
     jitterPercent: wan.jitterPercent,
+    spike: null,
   });
   const proxyMain = fileURLToPath(new URL('./wan-proxy-main.js', import.meta.url));
   const record = await spawnDetached({

@@ -10,6 +10,14 @@ import type { LinkDelays } from './wan-profile.js';
  * returns once the change is in effect and can say when it took effect.
  */
 
+/** A latency spike as requested: every link times `factor`, for `durationMs` from when applied. */
+export interface SpikeRequest {
+  /** The generation that asked for it: the proxy starts each spike once, however often it re-reads. */
+  id: number;
+  factor: number;
+  durationMs: number;
+}
+
 export interface WanConfig {
   routes: WanRoute[];
   sourceAddress: string;
@@ -18,11 +26,25 @@ export interface WanConfig {
   /** One-way delay per directed link, profile and overrides composed (wan-profile.ts). */
   delays: LinkDelays;
   jitterPercent: number;
+  /** The latest spike asked for; null after `heal`, which also ends a running spike. */
+  spike: SpikeRequest | null;
+}
+
+export interface AppliedSpike {
+  id: number;
+  factor: number;
+  startedAt: string;
+  /** When it is due to end on its own. */
+  endsAt: string;
+  /** When it actually ended (on time, by `heal`, or replaced by a newer spike); null while running. */
+  endedAt: string | null;
 }
 
 export interface WanApplied {
   generation: number;
   appliedAt: string;
+  /** The most recent spike, running or not. */
+  spike: AppliedSpike | null;
 }
 
 export function wanConfigPath(dir: string): string {
@@ -54,4 +76,11 @@ export function readWanApplied(dir: string): WanApplied | undefined {
 
 export function writeWanApplied(dir: string, applied: WanApplied): void {
   writeAtomically(wanAppliedPath(dir), applied);
+}
+
+/** The spike in effect at `now`, if any. */
+export function runningSpike(applied: WanApplied | undefined, now: number): AppliedSpike | null {
+  const spike = applied?.spike;
+  if (!spike || spike.endedAt !== null || Date.parse(spike.endsAt) <= now) return null;
+  return spike;
 }

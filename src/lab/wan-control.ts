@@ -6,6 +6,7 @@ import {
   readWanConfig,
   wanConfigPath,
   writeWanConfig,
+  type SpikeRequest,
   type WanApplied,
 } from './wan-config.js';
 import { delaysInEffect } from './wan-profile.js';
@@ -13,20 +14,29 @@ import { delaysInEffect } from './wan-profile.js';
 /** How long the WAN proxy gets to acknowledge a change (it applies one in a few ms). */
 const APPLY_DEADLINE_MS = 3_000;
 
+/** What happens to the latency spike with this change. */
+export type SpikeChange =
+  { kind: 'keep' } | { kind: 'end' } | { kind: 'start'; factor: number; durationMs: number };
+
 /**
  * Tells the WAN proxy the lab's delays (profile plus `fault delay` overrides, as in `state`)
  * and returns its acknowledgement: when the change took effect.
  */
-export async function applyWan(state: LabState): Promise<WanApplied> {
+export async function applyWan(state: LabState, spike: SpikeChange): Promise<WanApplied> {
   const file = wanConfigPath(state.dir);
   const config = readWanConfig(file);
   const wan = labWan(state);
   const generation = (config.generation ?? 0) + 1;
+  let request: SpikeRequest | null;
+  if (spike.kind === 'keep') request = config.spike ?? null;
+  else if (spike.kind === 'end') request = null;
+  else request = { id: generation, factor: spike.factor, durationMs: spike.durationMs };
   writeWanConfig(file, {
     ...config,
     generation,
     delays: delaysInEffect(wan.profile, state.faults.delays),
     jitterPercent: wan.jitterPercent,
+    spike: request,
   });
   const proxy = state.processes['wan-proxy'];
   if (!proxy || !signalProcess(proxy, 'SIGHUP')) throw new LabError('the lab WAN proxy is not running');

@@ -93,6 +93,13 @@ export function withOverride(
   return next;
 }
 
+/** Every link times `factor`: a latency spike (congestion, a reroute) on top of what is in effect. */
+export function spikedDelays(delays: LinkDelays, factor: number): LinkDelays {
+  const spiked: LinkDelays = {};
+  for (const [key, ms] of Object.entries(delays)) spiked[key] = ms * factor;
+  return spiked;
+}
+
 /** One chunk's one-way delay: the link's delay plus `random()` (in [0, 1)) of its jitter. */
 export function jitteredDelay(delayMs: number, jitterPercent: number, random: () => number): number {
   if (delayMs <= 0) return 0;

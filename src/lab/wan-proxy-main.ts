@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { WanProxy } from './wan-proxy.js';
-import { readWanConfig, writeWanApplied, type WanConfig } from './wan-config.js';
+import { readWanConfig, writeWanApplied, type AppliedSpike, type WanConfig } from './wan-config.js';
 
 /**
  * Entry point of the lab's WAN proxy process: `node wan-proxy-main.js <dir>/wan.json`.
- * SIGHUP re-reads wan.json, so `baton lab fault delay|heal` change latency on live connections;
- * every application is acknowledged in <dir>/wan-applied.json.
+ * SIGHUP re-reads wan.json, so `baton lab fault delay|spike|heal` change latency on live
+ * connections; every application is acknowledged in <dir>/wan-applied.json. A spike is ended
+ * here, by timer, so it ends on time even if the command that started it is killed.
  */
 const configPath = process.argv[2];
 if (!configPath) {
@@ -16,13 +17,57 @@ const labDir = path.dirname(configPath);
 
 let config = readWanConfig(configPath);
 const proxy = new WanProxy(config.routes, config.sourceAddress);
+let spike: AppliedSpike | null = null;
+let spikeTimer: NodeJS.Timeout | undefined;
+let appliedAt = new Date().toISOString();
+
+function configureProxy(): void {
+  const running = spike !== null && spike.endedAt === null;
+  proxy.configure({
+    delays: config.delays,
+    jitterPercent: config.jitterPercent,
+    spikeFactor: running ? (spike as AppliedSpike).factor : 1,
+  });
+}
+
+function acknowledge(): void {
+  writeWanApplied(labDir, { generation: config.generation, appliedAt, spike });
+}
+
+function endSpike(at: Date): void {
+  clearTimeout(spikeTimer);
+  if (spike && spike.endedAt === null) spike = { ...spike, endedAt: at.toISOString() };
+}
 
 function apply(next: WanConfig): void {
+  const now = new Date();
   config = next;
-  proxy.configure({ delays: config.delays, jitterPercent: config.jitterPercent });
-  writeWanApplied(labDir, { generation: config.generation, appliedAt: new Date().toISOString() });
+  appliedAt = now.toISOString();
+  const requested = next.spike;
+  if (requested === null) {
+    endSpike(now);
+  } else if (requested.id > (spike?.id ?? 0)) {
+    endSpike(now);
+    spike = {
+      id: requested.id,
+      factor: requested.factor,
+      startedAt: now.toISOString(),
+      endsAt: new Date(now.getTime() + requested.durationMs).toISOString(),
+      endedAt: null,
+    };
+    spikeTimer = setTimeout(() => {
+      endSpike(new Date());
+      configureProxy();
+      acknowledge();
+      process.stdout.write(`spike ${requested.id} ended\n`);
+    }, requested.durationMs);
+  }
+  configureProxy();
+  acknowledge();
   process.stdout.write(
-    `generation ${next.generation}: delays ${JSON.stringify(next.delays)} jitter ${next.jitterPercent} %\n`,
+    `generation ${next.generation}: delays ${JSON.stringify(next.delays)} jitter ${next.jitterPercent} %` +
+      (spike?.endedAt === null ? ` spike x${spike.factor} until ${spike.endsAt}` : '') +
+      '\n',
   );
 }
 

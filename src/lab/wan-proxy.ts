@@ -4,15 +4,17 @@ import type { WanRoute } from './network.js';
 import { jitteredDelay, linkKey, type LinkDelays } from './wan-profile.js';
 
 export interface WanSettings {
-  /** One-way delay per directed link, ms, before jitter. */
+  /** One-way delay per directed link, ms, before jitter and spike. */
   delays: LinkDelays;
   jitterPercent: number;
+  /** Every link's delay times this (1 outside a latency spike). */
+  spikeFactor: number;
 }
 
 /**
  * Forwards lab traffic between sites as a WAN would carry it. Each chunk is held for its link's
- * one-way delay (plus jitter), and stays in order behind the
- * chunks before it. Partitions are not done here: iptables inside the site drops packets, so a
+ * one-way delay (plus jitter, times a running spike's factor) and stays in order behind the
+ * chunks before it. Partitions are not done here: iptables inside the sites drops packets, so a
  * cut looks exactly like a real one.
  *
  * Connections cost what they cost on a WAN, although the client's kernel completes its handshake
@@ -23,7 +25,7 @@ export interface WanSettings {
  */
 export class WanProxy {
   private readonly servers: net.Server[] = [];
-  private settings: WanSettings = { delays: {}, jitterPercent: 0 };
+  private settings: WanSettings = { delays: {}, jitterPercent: 0, spikeFactor: 1 };
 
   constructor(
     private readonly routes: WanRoute[],
@@ -56,8 +58,8 @@ export class WanProxy {
 
   /** One chunk's one-way delay on the link (`from>to`) right now. */
   private oneWayDelay(link: string): number {
-    const { delays, jitterPercent } = this.settings;
-    return jitteredDelay(delays[link] ?? 0, jitterPercent, this.random);
+    const { delays, jitterPercent, spikeFactor } = this.settings;
+    return jitteredDelay((delays[link] ?? 0) * spikeFactor, jitterPercent, this.random);
   }
 
   private forward(route: WanRoute, client: net.Socket): void {

@@ -127,6 +127,34 @@ describe('lab up/down and bad input', () => {
       expect(badDelay.code).toBe(1);
       expect(badDelay.stderr).toMatch(/delay must be an integer 0-60000 ms, got "soon"/);
 
+      const badSpike = await baton([
+        'lab',
+        'fault',
+        'spike',
+        '--factor',
+        'x3',
+        '--for',
+        '2',
+        '--dir',
+        lab.dir,
+      ]);
+      expect(badSpike.code).toBe(1);
+      expect(badSpike.stderr).toBe('baton: --factor must be a number from 1 to 100, got "x3"\n');
+
+      const flatSpike = await baton([
+        'lab',
+        'fault',
+        'spike',
+        '--factor',
+        '3',
+        '--for',
+        '2',
+        '--dir',
+        lab.dir,
+      ]);
+      expect(flatSpike.code).toBe(1);
+      expect(flatSpike.stderr).toMatch(/link faults need the netns network/);
+
       const flatCut = await baton(['lab', 'fault', 'cut', 'a', '--dir', lab.dir]);
       expect(flatCut.code).toBe(1);
       expect(flatCut.stderr).toMatch(/link faults need the netns network/);

@@ -47,6 +47,7 @@ describe.skipIf(!isRoot())('the lab on --wan continent', () => {
     const status = await lab.status();
     expect(status.wan.profile).toBe('continent');
     expect(status.wan.jitterPercent).toBe(10);
+    expect(status.wan.spike).toBeNull();
     expect(status.wan.links['a>b']).toEqual({ delayMs: 35, jitterMs: 3.5, profileMs: 35, overridden: false });
     expect(status.wan.links['b>a']?.delayMs).toBe(35);
     for (const key of ['a>w', 'w>a', 'b>w', 'w>b']) {
@@ -171,5 +172,47 @@ describe.skipIf(!isRoot())('the lab on --wan continent', () => {
     );
     expect(Math.min(...healedRtts)).toBeGreaterThanOrEqual(AB_ROUND_TRIP);
     expect(median(healedRtts)).toBeLessThan(AB_ROUND_TRIP + MEDIAN_SLACK);
+  });
+
+  test('fault spike --no-wait shows in status while it runs, and the WAN proxy ends it on time', async () => {
+    const output = await lab.fault('spike', '--factor', '3', '--for', '2', '--no-wait');
+    const endsAt = Date.parse(/until (\S+Z)/.exec(output)?.[1] ?? '');
+    expect(endsAt - faultEffectiveAt(output)).toBe(2_000);
+    const during = await lab.status();
+    expect(during.wan.spike?.factor).toBe(3);
+    expect(during.wan.links['a>b']).toMatchObject({ delayMs: 105, profileMs: 35 });
+    expect(during.wan.links['w>b']?.delayMs).toBe(120);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, endsAt - Date.now()) + 200));
+    const after = await lab.status();
+    expect(after.wan.spike).toBeNull();
+    expect(after.wan.links['a>b']?.delayMs).toBe(35);
+  });
+
+  test('fault spike multiplies every round trip for its duration, then ends by itself', async () => {
+    // The probe needs about 2 s to start (a Node process in the namespace, then a WAN connect).
+    const probing = probeFromSite(lab, 'a', 'b1', { forMs: 9_000, pauseMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    const spike = await lab.fault('spike', '--factor', '3', '--for', '3');
+    const samples = samplesOf(await probing);
+    const startedAt = faultEffectiveAt(spike);
+    const endedAt = Date.parse(/ended at (\S+Z)/.exec(spike)?.[1] ?? '');
+    expect(endedAt - startedAt).toBeGreaterThanOrEqual(3_000);
+    expect(endedAt - startedAt).toBeLessThan(3_100);
+    // Both legs inside the spike: sent after it began, answered (3 x 77 ms at most) before it ended.
+    const inside = rtts(samples.filter((s) => s.sentAt >= startedAt && s.sentAt < endedAt - 300));
+    const before = rtts(samples.filter((s) => s.sentAt < startedAt - 300));
+    const after = rtts(samples.filter((s) => s.sentAt >= endedAt));
+    console.log(
+      `[wan] spike x3 for ${endedAt - startedAt} ms: before ${median(before).toFixed(0)} ms (${before.length}), ` +
+        `inside ${median(inside).toFixed(0)} ms (${inside.length}), after ${median(after).toFixed(0)} ms (${after.length})`,
+    );
+    expect(inside.length).toBeGreaterThan(3);
+    expect(before.length).toBeGreaterThan(3);
+    expect(after.length).toBeGreaterThan(3);
+    expect(Math.min(...inside)).toBeGreaterThanOrEqual(3 * AB_ROUND_TRIP);
+    expect(median(before)).toBeLessThan(AB_ROUND_TRIP + MEDIAN_SLACK);
+    expect(Math.min(...after)).toBeGreaterThanOrEqual(AB_ROUND_TRIP);
+    expect(median(after)).toBeLessThan(AB_ROUND_TRIP + MEDIAN_SLACK);
+    expect((await lab.status()).wan.spike).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import {
   jitteredDelay,
   maxRoundTripMs,
   profileDelays,
+  spikedDelays,
   withOverride,
 } from '../../../src/lab/wan-profile.js';
 
@@ -58,6 +59,11 @@ describe('delays in effect', () => {
     // On lan, `delay a b 0` removes a delay, as it did before profiles.
     expect(withOverride('lan', { 'a>b': 300 }, 'a', 'b', 0)).toEqual({});
     expect(withOverride('lan', {}, 'b', 'w', 50)).toEqual({ 'b>w': 50 });
+  });
+
+  it('are multiplied on every link by a spike, overrides included', () => {
+    const spiked = spikedDelays(delaysInEffect('continent', { 'a>w': 100 }), 3);
+    expect(spiked).toMatchObject({ 'a>b': 105, 'a>w': 300, 'w>a': 120 });
   });
 });
 

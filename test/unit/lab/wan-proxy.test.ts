@@ -39,7 +39,7 @@ async function startProxy(
     ],
     '127.0.0.1',
   );
-  proxy.configure({ delays: {}, jitterPercent: 0, ...settings });
+  proxy.configure({ delays: {}, jitterPercent: 0, spikeFactor: 1, ...settings });
   const [port] = await proxy.listen();
   cleanups.push(() => proxy.close());
   return { proxy, port: port as number };
@@ -146,12 +146,28 @@ describe('WAN proxy', () => {
     await nextData(client);
     const received: string[] = [];
     client.on('data', (chunk: Buffer) => received.push(chunk.toString()));
-    proxy.configure({ delays: { 'a>b': 200, 'b>a': 0 }, jitterPercent: 0 });
+    proxy.configure({ delays: { 'a>b': 200, 'b>a': 0 }, jitterPercent: 0, spikeFactor: 1 });
     client.write('A');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    proxy.configure({ delays: { 'a>b': 0, 'b>a': 0 }, jitterPercent: 0 });
+    proxy.configure({ delays: { 'a>b': 0, 'b>a': 0 }, jitterPercent: 0, spikeFactor: 1 });
     client.write('B');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received.join('')).toBe('AB');
+  });
+
+  it('multiplies every link by a running spike', async () => {
+    const { proxy, port } = await startProxy(await listen(echoServer()), {
+      delays: { 'a>b': 20, 'b>a': 20 },
+    });
+    const client = connect(port);
+    client.write('warm-up');
+    await nextData(client);
+    proxy.configure({ delays: { 'a>b': 20, 'b>a': 20 }, jitterPercent: 0, spikeFactor: 3 });
+    const sent = performance.now();
+    client.write('ping');
+    await nextData(client);
+    const rtt = performance.now() - sent;
+    expect(rtt).toBeGreaterThanOrEqual(120);
+    expect(rtt).toBeLessThan(120 + SLACK_MS);
   });
 });
