@@ -1,8 +1,15 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ProcessFault } from '../lab/lab-fault.js';
 import { resolveLabDir } from '../lab/lab-layout.js';
 import { DEFAULT_BASE_PORT } from '../lab/topology.js';
 import { SITES } from '../lab/topology.js';
+import {
+  DEFAULT_JITTER_PERCENT,
+  DEFAULT_WAN_PROFILE,
+  WAN_PROFILES,
+  WAN_PROFILE_NAMES,
+  type WanProfileName,
+} from '../lab/wan-profile.js';
 import { action, parsePort } from './user-error.js';
 
 const print = (line: string): void => {
@@ -13,9 +20,25 @@ interface LabUpCliOptions {
   dir: string;
   basePort: number;
   network?: 'netns' | 'flat';
+  wan?: WanProfileName;
+  jitter: number;
   coordinators: boolean;
   policy: 'availability' | 'consistency';
 }
+
+function parseJitterPercent(value: string): number {
+  const percent = Number(value);
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+    throw new InvalidArgumentError('expected a percentage from 0 to 100');
+  }
+  return percent;
+}
+
+const profileHelp = WAN_PROFILE_NAMES.map((name) => {
+  const { colosMs, witnessMs, resembles } = WAN_PROFILES[name];
+  const delays = colosMs === witnessMs ? `${colosMs} ms` : `${colosMs} ms a-b, ${witnessMs} ms to w`;
+  return `${name} ${delays} (${resembles})`;
+}).join('; ');
 
 export function labCommand(): Command {
   const lab = new Command('lab').description(
@@ -34,6 +57,18 @@ export function labCommand(): Command {
         'netns: a namespace per site with real partitions (root); flat: all on 127.0.0.1',
       ).choices(['netns', 'flat']),
     )
+    .addOption(
+      new Option(
+        '--wan <profile>',
+        `one-way delays between the sites (default: ${DEFAULT_WAN_PROFILE}; any other needs the netns network): ${profileHelp}`,
+      ).choices(WAN_PROFILE_NAMES),
+    )
+    .option(
+      '--jitter <percent>',
+      'each chunk is held up to this share of its link delay longer',
+      parseJitterPercent,
+      DEFAULT_JITTER_PERCENT,
+    )
     .option('--no-coordinators', 'only the databases and etcd, no baton coordinators')
     .addOption(
       new Option('--policy <policy>', 'failover policy of the lab cluster')
@@ -51,13 +86,19 @@ export function labCommand(): Command {
           dir,
           basePort: opts.basePort,
           network: opts.network,
+          wan: opts.wan,
+          jitterPercent: opts.jitter,
           coordinators: opts.coordinators,
           policy: opts.policy,
           log: print,
         });
         if (result.status === 'already-running') {
+          const running = result.state.wan?.profile ?? 'lan';
+          const other =
+            opts.wan && opts.wan !== running ? ` (for --wan ${opts.wan}, \`baton lab down\` it first)` : '';
           print(
-            `lab already running in ${dir}; nothing changed (see \`baton lab status --dir ${opts.dir}\`)`,
+            `lab already running in ${dir} with WAN profile ${running}; nothing changed${other} ` +
+              `(see \`baton lab status --dir ${opts.dir}\`)`,
           );
           return;
         }
@@ -144,7 +185,9 @@ export function labCommand(): Command {
     );
   fault
     .command('delay <from> <to> <ms>')
-    .description('one-way latency on the link from one site to another (0 removes it)')
+    .description(
+      "one-way latency on the link from one site to another, in place of the profile's (heal restores the profile)",
+    )
     .addOption(dirOption())
     .action(
       action(async (from: string, to: string, ms: string, opts: { dir: string }) =>
@@ -153,12 +196,29 @@ export function labCommand(): Command {
     );
   fault
     .command('heal')
-    .description('remove every cut and delay')
+    .description("lift every cut, end a spike, and return every link to the WAN profile's delay")
     .addOption(dirOption())
     .action(
       action(async (opts: { dir: string }) =>
         print(await (await import('../lab/lab-fault.js')).healFault(resolveLabDir(opts.dir))),
       ),
+    );
+  fault
+    .command('spike')
+    .description('every link delay times a factor for a while, then back (latency spikes for soak tests)')
+    .requiredOption('--factor <n>', 'multiply every link delay in effect by this (1-100)')
+    .requiredOption('--for <seconds>', 'how long the spike lasts')
+    .option('--no-wait', 'return once the spike has begun (the WAN proxy ends it on time)')
+    .addOption(dirOption())
+    .action(
+      action(async (opts: { factor: string; for: string; wait: boolean; dir: string }) => {
+        const { spikeFault } = await import('../lab/lab-fault.js');
+        await spikeFault(
+          resolveLabDir(opts.dir),
+          { factor: opts.factor, seconds: opts.for, wait: opts.wait },
+          print,
+        );
+      }),
     );
   return lab;
 }

@@ -7,6 +7,7 @@ import { executable } from './preflight.js';
 import { systemClock } from '../clock.js';
 import { createEtcdClient } from '../etcd/client.js';
 import { RaftLeaderKeeper } from '../etcd/raft-leader.js';
+import type { EtcdTimings } from './wan-profile.js';
 
 export function etcdClientUrl(net: LabNetwork, basePort: number, site: SiteName): string {
   return `http://${siteAddress(net, site)}:${etcdClientPort(basePort, site)}`;
@@ -18,11 +19,12 @@ function peerUrl(net: LabNetwork, basePort: number, site: SiteName): string {
 
 /**
  * One member per site. --pre-vote stops an isolated member from disrupting the cluster when
- * the partition heals. Election timeout 300 ms (heartbeat 30 ms): a new raft leader gives every
- * lease its TTL plus one election timeout, and detecting the old leader's loss takes one to two
- * more, so it is paid up to three times when the raft leader is cut off with a colo (DESIGN.md).
- * The lab's peer round trip is about 1 ms, so 300 ms stays far above etcd's 10 x RTT guidance;
- * with both cores busy for 5 minutes no member saw a leader change (measured, DESIGN.md).
+ * the partition heals. Timings come from the WAN profile (`etcdTimingsFor`): heartbeat about the
+ * largest round trip between sites, election timeout 10 heartbeats, never below 30/300 ms. A new
+ * raft leader gives every lease its TTL plus one election timeout, and detecting the old leader's
+ * loss takes one to two more, so the timeout is paid up to three times when the raft leader is
+ * cut off with a colo (DESIGN.md). On `lan` (peer round trip about 1 ms) 300 ms stays far above
+ * etcd's 10 x RTT guidance; with both cores busy for 5 minutes no member saw a leader change.
  */
 export function etcdArgv(
   net: LabNetwork,
@@ -30,6 +32,7 @@ export function etcdArgv(
   site: SiteName,
   labDir: string,
   token: string,
+  timings: EtcdTimings,
 ): string[] {
   const cluster = SITES.map((s) => `${s}=${peerUrl(net, basePort, s)}`).join(',');
   return [
@@ -44,8 +47,8 @@ export function etcdArgv(
     '--initial-cluster-state=new',
     `--initial-cluster-token=${token}`,
     '--pre-vote=true',
-    '--heartbeat-interval=30',
-    '--election-timeout=300',
+    `--heartbeat-interval=${timings.heartbeatMs}`,
+    `--election-timeout=${timings.electionTimeoutMs}`,
     '--logger=zap',
     '--log-level=warn',
   ];

@@ -13,7 +13,7 @@ export interface StopOptions {
 const LAB_ENTRIES = [
   /^lab\.json(\.tmp)?$/,
   /^secrets(\.json)?$/,
-  /^wan\.json$/,
+  /^wan(-applied)?\.json(\.tmp)?$/,
   /^fence-node$/,
   /^coordinators$/,
   /^logs$/,

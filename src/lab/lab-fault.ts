@@ -1,7 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { LabError } from './errors.js';
-import { readLabState, writeLabState, type LabState } from './lab-state.js';
-import { cutSite, healSites, netnsName } from './network.js';
+import { labWan, readLabState, writeLabState, type LabState } from './lab-state.js';
+import { cutSite, healSites, netnsName, wanRoutes } from './network.js';
 import {
   processState,
   signalProcess,
@@ -10,8 +9,15 @@ import {
   type ProcessState,
 } from './processes.js';
 import { isSiteName, type SiteName } from './topology.js';
-import { linkKey } from './wan-proxy.js';
-import { wanConfigPath } from './lab-layout.js';
+import { applyWan, readApplied } from './wan-control.js';
+import {
+  delaysInEffect,
+  linkKey,
+  profileDelays,
+  spikedDelays,
+  withOverride,
+  type WanProfileName,
+} from './wan-profile.js';
 
 export type ProcessFault = 'kill' | 'stop' | 'cont' | 'start';
 
@@ -95,20 +101,11 @@ function parseSite(value: string): SiteName {
   return value;
 }
 
-function reloadProxy(state: LabState): void {
-  const configFile = wanConfigPath(state.dir);
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { delays: Record<string, number> };
-  config.delays = state.faults.delays;
-  writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
-  const proxy = state.processes['wan-proxy'];
-  if (!proxy || !signalProcess(proxy, 'SIGHUP')) throw new LabError('the lab WAN proxy is not running');
-}
-
 export async function cutFault(dir: string, siteArg: string): Promise<string> {
   const state = loadState(dir);
   const site = parseSite(siteArg);
   requireWan(state);
-  const at = await cutSite(state.network, site);
+  const at = await cutSite(state.network, site, wanRoutes(state.network, state.basePort));
   if (!state.faults.cut.includes(site)) state.faults.cut.push(site);
   writeLabState(state);
   return `site ${site} cut off from the other sites at ${at.toISOString()} (the host still reaches it)`;
@@ -128,19 +125,88 @@ export async function delayFault(
   if (!Number.isInteger(ms) || ms < 0 || ms > 60_000)
     throw new LabError(`delay must be an integer 0-60000 ms, got "${msArg}"`);
   requireWan(state);
-  state.faults.delays[linkKey(from, to)] = ms;
-  if (ms === 0) delete state.faults.delays[linkKey(from, to)];
+  const { profile } = labWan(state);
+  state.faults.delays = withOverride(profile, state.faults.delays, from, to, ms);
   writeLabState(state);
-  reloadProxy(state);
-  return `one-way latency ${from} -> ${to}: ${ms} ms`;
+  const applied = await applyWan(state, { kind: 'keep' });
+  const baseline = profileDelays(profile)[linkKey(from, to)];
+  return `one-way latency ${from} -> ${to}: ${ms} ms (profile ${profile}: ${baseline} ms) at ${applied.appliedAt}`;
 }
 
 export async function healFault(dir: string): Promise<string> {
   const state = loadState(dir);
   requireWan(state);
+  const at = new Date();
   await healSites(state.network);
   state.faults = { cut: [], delays: {} };
   writeLabState(state);
-  reloadProxy(state);
-  return 'all link faults removed';
+  await applyWan(state, { kind: 'end' });
+  const { profile } = labWan(state);
+  return `all link faults removed at ${at.toISOString()}: links back to profile ${profile} (${describeProfile(profile)})`;
+}
+
+/** `a-b 35 ms, a-w 40 ms, b-w 40 ms`: a profile is symmetric, so one figure per site pair. */
+function describeProfile(profile: WanProfileName): string {
+  const delays = profileDelays(profile);
+  return ['a>b', 'a>w', 'b>w'].map((key) => `${key.replace('>', '-')} ${delays[key]} ms`).join(', ');
+}
+
+export interface SpikeOptions {
+  factor: string;
+  seconds: string;
+  /** Wait for the spike to end and report it (default); false returns once it has begun. */
+  wait: boolean;
+}
+
+/**
+ * Every link's delay times `factor` for a while, then back to what was in effect: the latency
+ * spikes of a congested or rerouted WAN, for soak tests. The WAN proxy ends the spike by its own
+ * timer, so it ends on time even if this command is killed. Reports its start (and, waiting, its
+ * end) through `report` as they happen.
+ */
+export async function spikeFault(
+  dir: string,
+  options: SpikeOptions,
+  report: (line: string) => void,
+): Promise<void> {
+  const state = loadState(dir);
+  const factor = Number(options.factor);
+  if (!Number.isFinite(factor) || factor < 1 || factor > 100)
+    throw new LabError(`--factor must be a number from 1 to 100, got "${options.factor}"`);
+  const seconds = Number(options.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3_600)
+    throw new LabError(`--for must be a number of seconds above 0, at most 3600, got "${options.seconds}"`);
+  requireWan(state);
+  const applied = await applyWan(state, { kind: 'start', factor, durationMs: seconds * 1000 });
+  const spike = applied.spike;
+  if (!spike || spike.id !== applied.generation)
+    throw new LabError('the lab WAN proxy did not start the spike');
+  const { profile } = labWan(state);
+  const spiked = spikedDelays(delaysInEffect(profile, state.faults.delays), factor);
+  const links = Object.entries(spiked)
+    .map(([key, ms]) => `${key} ${ms} ms`)
+    .join(', ');
+  const noEffect = Object.values(spiked).every((ms) => ms === 0)
+    ? '; every link is at 0 ms, so nothing changes'
+    : '';
+  report(
+    `latency spike x${factor} on every link at ${spike.startedAt} for ${seconds} s, until ${spike.endsAt} (${links}${noEffect})`,
+  );
+  if (!options.wait) return;
+
+  const deadline = Date.parse(spike.endsAt) + 3_000;
+  for (;;) {
+    const latest = readApplied(dir)?.spike;
+    if (latest && latest.id !== spike.id) {
+      report(`latency spike x${factor} replaced by a newer spike at ${latest.startedAt}`);
+      return;
+    }
+    if (latest?.endedAt) {
+      report(`latency spike x${factor} ended at ${latest.endedAt}: links back to what was in effect before`);
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new LabError(`the lab WAN proxy did not end the spike by ${spike.endsAt}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

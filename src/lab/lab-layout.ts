@@ -7,10 +7,6 @@ export function resolveLabDir(dir: string | undefined): string {
   return path.resolve(dir ?? DEFAULT_LAB_DIR);
 }
 
-export function wanConfigPath(dir: string): string {
-  return path.join(dir, 'wan.json');
-}
-
 export function logPath(dir: string, name: string): string {
   return path.join(dir, 'logs', `${name}.log`);
 }

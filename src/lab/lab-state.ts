@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LabNetwork } from './network.js';
 import type { ProcessRecord } from './processes.js';
 import type { SiteName } from './topology.js';
-import type { LinkDelays } from './wan-proxy.js';
+import { LAN_ETCD_TIMINGS, type EtcdTimings, type LinkDelays, type WanProfileName } from './wan-profile.js';
 
 export type LabProcessKind = 'mariadb' | 'etcd' | 'wan-proxy' | 'coordinator';
 
@@ -20,8 +20,23 @@ export interface LabState {
   basePort: number;
   network: LabNetwork;
   processes: Record<string, LabProcess>;
+  /** `fault delay` overrides on top of the WAN profile (the delays in effect: wan-profile.ts). */
   faults: { cut: SiteName[]; delays: LinkDelays };
+  /** Absent in labs started before profiles existed: those behave as `lan` without jitter. */
+  wan?: LabWan;
   createdAt: string;
+}
+
+/** The WAN a lab was started with (`lab up --wan`); fixed for the lab's life. */
+export interface LabWan {
+  profile: WanProfileName;
+  jitterPercent: number;
+  /** What the etcd members were started with, derived from the profile. */
+  etcd: EtcdTimings;
+}
+
+export function labWan(state: LabState): LabWan {
+  return state.wan ?? { profile: 'lan', jitterPercent: 0, etcd: LAN_ETCD_TIMINGS };
 }
 
 export function statePath(dir: string): string {

@@ -1,6 +1,17 @@
 import mysql from 'mysql2/promise';
 import { LabError } from './errors.js';
-import { readLabState, type LabState } from './lab-state.js';
+import { labWan, readLabState, type LabState } from './lab-state.js';
+import { runningSpike } from './wan-config.js';
+import { readApplied } from './wan-control.js';
+import {
+  delaysInEffect,
+  directedLinks,
+  linkKey,
+  maxJitterMs,
+  profileDelays,
+  spikedDelays,
+  type WanProfileName,
+} from './wan-profile.js';
 import { processState, type ProcessState } from './processes.js';
 import { readLabUsers, type LabUsers } from './secrets.js';
 import { etcdClientUrl } from './etcd-member.js';
@@ -47,6 +58,9 @@ export interface LabStatus {
       alive: boolean;
       state: ProcessState;
     }[];
+    /** What the members run with, derived from the WAN profile. */
+    heartbeatMs: number;
+    electionTimeoutMs: number;
   };
   /** The one node with read_only OFF; null when none (or more than one: see `writable`). */
   writer: string | null;
@@ -61,7 +75,55 @@ export interface LabStatus {
     state: ProcessState;
   }[];
   users: LabUsers;
+  /** `faults.delays` holds the `fault delay` overrides; `wan.links` what is in effect. */
   faults: LabState['faults'];
+  wan: WanStatus;
+}
+
+export interface WanStatus {
+  profile: WanProfileName;
+  /** Each chunk is held up to this percentage of its link's delay longer (never shorter). */
+  jitterPercent: number;
+  /** Every directed link, keyed `from>to`. */
+  links: Record<string, LinkStatus>;
+  /** A running `fault spike`; null when none. */
+  spike: { factor: number; startedAt: string; endsAt: string } | null;
+}
+
+export interface LinkStatus {
+  /** One-way delay in effect now: the profile's or an override, times a running spike's factor. */
+  delayMs: number;
+  /** The most jitter adds to delayMs. */
+  jitterMs: number;
+  /** The profile's delay on this link, what `fault heal` returns it to. */
+  profileMs: number;
+  /** A `fault delay` override is in effect. */
+  overridden: boolean;
+}
+
+/** The WAN as the proxy applies it: profile, overrides and a running spike. */
+export function wanStatus(state: LabState, now: number): WanStatus {
+  const { profile, jitterPercent } = labWan(state);
+  const spike = state.network.mode === 'netns' ? runningSpike(readApplied(state.dir), now) : null;
+  const baseline = profileDelays(profile);
+  const inEffect = spikedDelays(delaysInEffect(profile, state.faults.delays), spike?.factor ?? 1);
+  const links: Record<string, LinkStatus> = {};
+  for (const [from, to] of directedLinks()) {
+    const key = linkKey(from, to);
+    const delayMs = inEffect[key] ?? 0;
+    links[key] = {
+      delayMs,
+      jitterMs: maxJitterMs(delayMs, jitterPercent),
+      profileMs: baseline[key] ?? 0,
+      overridden: key in state.faults.delays,
+    };
+  }
+  return {
+    profile,
+    jitterPercent,
+    links,
+    spike: spike ? { factor: spike.factor, startedAt: spike.startedAt, endsAt: spike.endsAt } : null,
+  };
 }
 
 const PROBE_DEADLINE_MS = 1_500;
@@ -166,7 +228,12 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     dir: state.dir,
     cluster: LAB_CLUSTER,
     network: { mode: net.mode, hostAddress: hostAddress(net) },
-    etcd: { endpoints: members.map((m) => m.endpoint), members },
+    etcd: {
+      endpoints: members.map((m) => m.endpoint),
+      members,
+      heartbeatMs: labWan(state).etcd.heartbeatMs,
+      electionTimeoutMs: labWan(state).etcd.electionTimeoutMs,
+    },
     writer: writable.length === 1 ? (writable[0] as string) : null,
     writable,
     nodes,
@@ -183,6 +250,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     }),
     users,
     faults: state.faults,
+    wan: wanStatus(state, Date.now()),
   };
 }
 
@@ -218,10 +286,37 @@ export function formatLabStatus(status: LabStatus): string {
     lines.push('other processes:');
     for (const p of others) lines.push(`  ${p.name.padEnd(12)} pid ${String(p.pid).padEnd(8)} ${p.state}`);
   }
-  const { cut, delays } = status.faults;
-  if (cut.length > 0 || Object.keys(delays).length > 0) {
-    lines.push('');
-    lines.push(`faults: cut=[${cut.join(', ')}] delays=${JSON.stringify(delays)}`);
-  }
+  lines.push('');
+  lines.push(...formatWan(status));
+  if (status.faults.cut.length > 0) lines.push(`cut off: ${status.faults.cut.join(', ')}`);
   return lines.join('\n');
+}
+
+/** The WAN section: the profile, then each directed link with what makes up its delay. */
+function formatWan(status: LabStatus): string[] {
+  const { wan, etcd } = status;
+  const etcdTimings = `etcd heartbeat ${etcd.heartbeatMs} ms, election timeout ${etcd.electionTimeoutMs} ms`;
+  if (status.network.mode !== 'netns') return [`WAN: none (flat network); ${etcdTimings}`];
+  const lines = [
+    `WAN profile ${wan.profile}, jitter up to +${wan.jitterPercent} % per chunk; ${etcdTimings}` +
+      (wan.spike ? `; SPIKE x${wan.spike.factor} until ${wan.spike.endsAt}` : ''),
+  ];
+  for (const [key, link] of Object.entries(wan.links)) {
+    const delay =
+      link.jitterMs > 0
+        ? `${formatMs(link.delayMs)}-${formatMs(link.delayMs + link.jitterMs)} ms`
+        : `${formatMs(link.delayMs)} ms`;
+    const notes = [
+      link.overridden ? `override, profile ${link.profileMs} ms` : '',
+      wan.spike ? `spike x${wan.spike.factor}` : '',
+    ].filter(Boolean);
+    lines.push(
+      `  ${key.padEnd(4)} ${delay.padEnd(14)}${notes.length ? ` ${notes.join(', ')}` : ''}`.trimEnd(),
+    );
+  }
+  return lines;
+}
+
+function formatMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
 }

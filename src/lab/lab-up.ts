@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
@@ -15,7 +15,7 @@ import {
   type LabNetwork,
   type NetworkMode,
 } from './network.js';
-import { readLabState, writeLabState, type LabProcess, type LabState } from './lab-state.js';
+import { labWan, readLabState, writeLabState, type LabProcess, type LabState } from './lab-state.js';
 import { createLabUsers, type LabUsers } from './secrets.js';
 import {
   connectAsRoot,
@@ -27,7 +27,16 @@ import {
 } from './mariadb-instance.js';
 import { etcdArgv, etcdClientUrl, placeRaftLeader, waitForEtcd } from './etcd-member.js';
 import { spawnDetached, processState } from './processes.js';
-import { labPorts, logPath, wanConfigPath } from './lab-layout.js';
+import { labPorts, logPath } from './lab-layout.js';
+import { wanAppliedPath, wanConfigPath, writeWanConfig } from './wan-config.js';
+import { waitForWanApplied } from './wan-control.js';
+import {
+  DEFAULT_JITTER_PERCENT,
+  DEFAULT_WAN_PROFILE,
+  etcdTimingsFor,
+  profileDelays,
+  type WanProfileName,
+} from './wan-profile.js';
 import {
   INITIAL_WRITER,
   LAB_NODES,
@@ -49,6 +58,10 @@ export interface LabUpOptions {
   /** Start a coordinator per site (default); false keeps the bare databases for tests. */
   coordinators: boolean;
   policy: FailoverPolicy;
+  /** The WAN profile; unset means DEFAULT_WAN_PROFILE (`lan` on a flat network, which has no WAN). */
+  wan?: WanProfileName;
+  /** Per-chunk jitter, up to this percentage of a link's delay (default DEFAULT_JITTER_PERCENT). */
+  jitterPercent?: number;
   log: (line: string) => void;
 }
 
@@ -79,8 +92,15 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
       '--network netns needs root (network namespaces); use --network flat as an ordinary user',
     );
   }
+  const profile = options.wan ?? (mode === 'flat' ? 'lan' : DEFAULT_WAN_PROFILE);
+  if (mode === 'flat' && profile !== 'lan') {
+    throw new LabError(
+      `--wan ${profile} needs the netns network (root): a flat lab has no WAN proxy, so only --wan lan`,
+    );
+  }
   checkBinaries(mode === 'netns');
   if (mode === 'flat') await checkPortsFree('127.0.0.1', labPorts(options.basePort));
+  const jitterPercent = options.jitterPercent ?? DEFAULT_JITTER_PERCENT;
   const net: LabNetwork = { mode, subnet: mode === 'netns' ? reserveSubnet(options.dir) : 0 };
 
   mkdirSync(options.dir, { recursive: true });
@@ -92,6 +112,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     network: net,
     processes: {},
     faults: { cut: [], delays: {} },
+    wan: { profile, jitterPercent, etcd: etcdTimingsFor(profile, jitterPercent) },
     createdAt: new Date().toISOString(),
   };
   writeLabState(state);
@@ -122,16 +143,24 @@ async function startWan(state: LabState): Promise<void> {
   const net = state.network;
   await createNetwork(net);
   const routes = wanRoutes(net, state.basePort);
-  writeFileSync(
-    wanConfigPath(state.dir),
-    JSON.stringify({ routes, sourceAddress: proxyAddress(net), delays: {} }, null, 2) + '\n',
-  );
+  const wan = labWan(state);
+  rmSync(wanAppliedPath(state.dir), { force: true });
+  writeWanConfig(wanConfigPath(state.dir), {
+    routes,
+    sourceAddress: proxyAddress(net),
+    generation: 0,
+    delays: profileDelays(wan.profile),
+    jitterPercent: wan.jitterPercent,
+    spike: null,
+  });
   const proxyMain = fileURLToPath(new URL('./wan-proxy-main.js', import.meta.url));
   const record = await spawnDetached({
     argv: [process.execPath, proxyMain, wanConfigPath(state.dir)],
     logFile: logPath(state.dir, 'wan-proxy'),
   });
   recordProcess(state, { ...record, name: 'wan-proxy', kind: 'wan-proxy' });
+  // Listening and carrying the profile's delays before any traffic is redirected to it.
+  await waitForWanApplied(state.dir, 0, 10_000);
   await installRedirects(net, routes);
 }
 
@@ -150,7 +179,7 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
   const token = `baton-lab-${randomBytes(4).toString('hex')}`;
   for (const site of SITES) {
     const record = await spawnDetached({
-      argv: etcdArgv(net, state.basePort, site, state.dir, token),
+      argv: etcdArgv(net, state.basePort, site, state.dir, token, labWan(state).etcd),
       logFile: logPath(state.dir, `etcd-${site}`),
       netns: nsFor(site),
     });

@@ -222,16 +222,39 @@ export async function destroyNetwork(net: LabNetwork): Promise<void> {
 
 /**
  * Isolates a site: nothing crosses its WAN link except traffic with the host (the observer).
+ * The other sites also drop what they send towards the cut site's services through the WAN
+ * proxy: the proxy would otherwise accept their connects at once (it is on the bridge, not in
+ * the cut site), and a client would see a cut-off server accept a TCP connection.
  * Returns when the cut began: just before the first DROP rule, the earliest moment it can have
  * taken effect (what a failover's time is measured from, not the start of the command).
  */
-export async function cutSite(net: LabNetwork, site: SiteName): Promise<Date> {
+export async function cutSite(net: LabNetwork, site: SiteName, routes: WanRoute[]): Promise<Date> {
   const host = hostAddress(net);
   await ns(net, site, ['iptables', '-F', 'BATON_CUT_IN']);
   await ns(net, site, ['iptables', '-F', 'BATON_CUT_OUT']);
   const at = new Date();
   await ns(net, site, ['iptables', '-A', 'BATON_CUT_IN', '!', '-s', host, '-j', 'DROP']);
   await ns(net, site, ['iptables', '-A', 'BATON_CUT_OUT', '!', '-d', host, '-j', 'DROP']);
+  for (const from of SITES.filter((s) => s !== site)) {
+    const ports = routes.filter((r) => r.from === from && r.to === site).map((r) => r.listenPort);
+    if (ports.length === 0) continue;
+    // Matched after DNAT (filter OUTPUT sees the rewritten destination): the proxy's port for this path.
+    await ns(net, from, [
+      'iptables',
+      '-A',
+      'BATON_CUT_OUT',
+      '-d',
+      proxyAddress(net),
+      '-p',
+      'tcp',
+      '-m',
+      'multiport',
+      '--dports',
+      ports.join(','),
+      '-j',
+      'DROP',
+    ]);
+  }
   return at;
 }
 

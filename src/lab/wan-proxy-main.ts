@@ -1,31 +1,84 @@
-import { readFileSync } from 'node:fs';
-import { WanProxy, type LinkDelays } from './wan-proxy.js';
-import type { WanRoute } from './network.js';
+import path from 'node:path';
+import { WanProxy } from './wan-proxy.js';
+import { readWanConfig, writeWanApplied, type AppliedSpike, type WanConfig } from './wan-config.js';
 
 /**
- * Entry point of the lab's WAN proxy process: `node wan-proxy-main.js <config.json>`.
- * SIGHUP re-reads the delays, so `baton lab fault delay` changes latency on live connections.
+ * Entry point of the lab's WAN proxy process: `node wan-proxy-main.js <dir>/wan.json`.
+ * SIGHUP re-reads wan.json, so `baton lab fault delay|spike|heal` change latency on live
+ * connections; every application is acknowledged in <dir>/wan-applied.json. A spike is ended
+ * here, by timer, so it ends on time even if the command that started it is killed.
  */
-interface WanProxyConfig {
-  routes: WanRoute[];
-  sourceAddress: string;
-  delays: LinkDelays;
-}
-
 const configPath = process.argv[2];
 if (!configPath) {
-  process.stderr.write('usage: wan-proxy-main <config.json>\n');
+  process.stderr.write('usage: wan-proxy-main <wan.json>\n');
   process.exit(2);
 }
-const readConfig = (): WanProxyConfig => JSON.parse(readFileSync(configPath, 'utf8')) as WanProxyConfig;
+const labDir = path.dirname(configPath);
 
-const config = readConfig();
+let config = readWanConfig(configPath);
 const proxy = new WanProxy(config.routes, config.sourceAddress);
-proxy.setDelays(config.delays);
-await proxy.listen();
+let spike: AppliedSpike | null = null;
+let spikeTimer: NodeJS.Timeout | undefined;
+let appliedAt = new Date().toISOString();
+
+function configureProxy(): void {
+  const running = spike !== null && spike.endedAt === null;
+  proxy.configure({
+    delays: config.delays,
+    jitterPercent: config.jitterPercent,
+    spikeFactor: running ? (spike as AppliedSpike).factor : 1,
+  });
+}
+
+function acknowledge(): void {
+  writeWanApplied(labDir, { generation: config.generation, appliedAt, spike });
+}
+
+function endSpike(at: Date): void {
+  clearTimeout(spikeTimer);
+  if (spike && spike.endedAt === null) spike = { ...spike, endedAt: at.toISOString() };
+}
+
+function apply(next: WanConfig): void {
+  const now = new Date();
+  config = next;
+  appliedAt = now.toISOString();
+  const requested = next.spike;
+  if (requested === null) {
+    endSpike(now);
+  } else if (requested.id > (spike?.id ?? 0)) {
+    endSpike(now);
+    spike = {
+      id: requested.id,
+      factor: requested.factor,
+      startedAt: now.toISOString(),
+      endsAt: new Date(now.getTime() + requested.durationMs).toISOString(),
+      endedAt: null,
+    };
+    spikeTimer = setTimeout(() => {
+      endSpike(new Date());
+      configureProxy();
+      acknowledge();
+      process.stdout.write(`spike ${requested.id} ended\n`);
+    }, requested.durationMs);
+  }
+  configureProxy();
+  acknowledge();
+  process.stdout.write(
+    `generation ${next.generation}: delays ${JSON.stringify(next.delays)} jitter ${next.jitterPercent} %` +
+      (spike?.endedAt === null ? ` spike x${spike.factor} until ${spike.endsAt}` : '') +
+      '\n',
+  );
+}
+
 process.on('SIGHUP', () => {
-  const delays = readConfig().delays;
-  proxy.setDelays(delays);
-  process.stdout.write(`delays ${JSON.stringify(delays)}\n`);
+  try {
+    apply(readWanConfig(configPath));
+  } catch (error) {
+    // The command that sent SIGHUP times out waiting for the acknowledgement and says so.
+    process.stderr.write(`could not apply ${configPath}: ${(error as Error).message}\n`);
+  }
 });
+await proxy.listen();
+apply(config);
 process.stdout.write(`wan proxy listening on ${config.routes.length} routes\n`);

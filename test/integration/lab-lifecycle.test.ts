@@ -83,6 +83,27 @@ describe('lab up/down and bad input', () => {
     );
   });
 
+  test('an unknown WAN profile is named with the profiles; a flat lab refuses any but lan', async () => {
+    const dir = newLabDir();
+    try {
+      const unknown = await baton(['lab', 'up', '--dir', dir, '--wan', 'moon']);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toMatch(
+        /argument 'moon' is invalid\. Allowed choices are lan, metro, region, continent, intercontinental/,
+      );
+      expect(unknown.stderr).not.toMatch(/\n\s+at /);
+
+      const flat = await baton(['lab', 'up', '--dir', dir, '--network', 'flat', '--wan', 'continent']);
+      expect(flat.code).toBe(1);
+      expect(flat.stderr).toBe(
+        'baton: --wan continent needs the netns network (root): a flat lab has no WAN proxy, so only --wan lan\n',
+      );
+      expect(readLabState(dir)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('unknown node, unknown site, bad delay and missing lab give one-line errors', async () => {
     const dir = newLabDir();
     const noLab = await baton(['lab', 'status', '--dir', dir]);
@@ -105,6 +126,34 @@ describe('lab up/down and bad input', () => {
       const badDelay = await baton(['lab', 'fault', 'delay', 'a', 'b', 'soon', '--dir', lab.dir]);
       expect(badDelay.code).toBe(1);
       expect(badDelay.stderr).toMatch(/delay must be an integer 0-60000 ms, got "soon"/);
+
+      const badSpike = await baton([
+        'lab',
+        'fault',
+        'spike',
+        '--factor',
+        'x3',
+        '--for',
+        '2',
+        '--dir',
+        lab.dir,
+      ]);
+      expect(badSpike.code).toBe(1);
+      expect(badSpike.stderr).toBe('baton: --factor must be a number from 1 to 100, got "x3"\n');
+
+      const flatSpike = await baton([
+        'lab',
+        'fault',
+        'spike',
+        '--factor',
+        '3',
+        '--for',
+        '2',
+        '--dir',
+        lab.dir,
+      ]);
+      expect(flatSpike.code).toBe(1);
+      expect(flatSpike.stderr).toMatch(/link faults need the netns network/);
 
       const flatCut = await baton(['lab', 'fault', 'cut', 'a', '--dir', lab.dir]);
       expect(flatCut.code).toBe(1);

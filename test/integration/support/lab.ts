@@ -5,6 +5,10 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
 import type { LabStatus } from '../../../src/lab/lab-status.js';
+import { readLabState } from '../../../src/lab/lab-state.js';
+import { netnsName } from '../../../src/lab/network.js';
+import type { SiteName } from '../../../src/lab/topology.js';
+import type { ProbeResult, ProbeSpec } from './site-probe.js';
 
 /**
  * Integration tests drive the lab through the real, compiled CLI (`node bin/baton.js lab …`):
@@ -65,6 +69,8 @@ export async function startLab(
     /** Start baton coordinators (default: bare databases and etcd only). */
     coordinators?: boolean;
     policy?: 'availability' | 'consistency';
+    /** `--wan PROFILE`; unset leaves the lab's default. */
+    wan?: string;
     extraArgs?: string[];
   } = {},
 ): Promise<Lab> {
@@ -74,6 +80,7 @@ export async function startLab(
   if (options.policy) args.push('--policy', options.policy);
   if (options.basePort) args.push('--base-port', String(options.basePort));
   if (options.network) args.push('--network', options.network);
+  if (options.wan) args.push('--wan', options.wan);
   args.push(...(options.extraArgs ?? []));
   await batonOk(args);
   let cached: LabStatus | undefined;
@@ -161,4 +168,50 @@ export async function raftLeaderName(lab: Lab): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+const SITE_PROBE = path.join(import.meta.dirname, 'site-probe.ts');
+
+/**
+ * Runs site-probe.ts inside a site's network namespace against a node, as the `app` user: what a
+ * client standing in that site measures across the lab WAN (the tests stand on the host, which
+ * reaches every site directly). Needs the netns network.
+ */
+export async function probeFromSite(
+  lab: Lab,
+  site: SiteName,
+  nodeName: string,
+  measure: Omit<ProbeSpec, 'host' | 'port' | 'user' | 'password'>,
+): Promise<ProbeResult> {
+  const state = readLabState(lab.dir);
+  if (!state) throw new Error(`no lab in ${lab.dir}`);
+  const status = await lab.status();
+  const node = status.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node ${nodeName}`);
+  const spec: ProbeSpec = {
+    host: node.host,
+    port: node.port,
+    user: status.users.app.user,
+    password: status.users.app.password,
+    ...measure,
+  };
+  const argv = ['netns', 'exec', netnsName(state.network, site), process.execPath, '--import', 'tsx'];
+  return new Promise((resolve, reject) => {
+    execFile(
+      'ip',
+      [...argv, SITE_PROBE, JSON.stringify(spec)],
+      { cwd: REPO, timeout: (measure.forMs ?? 0) + 30_000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(new Error(`site probe from ${site} to ${nodeName} failed: ${error.message} ${stderr}`));
+        else resolve(JSON.parse(String(stdout)) as ProbeResult);
+      },
+    );
+  });
+}
+
+/** The median of some numbers (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
