@@ -438,7 +438,9 @@ function committed(d: DecisionDraft, j: OperationJournal): OperationJournal {
     event: 'promote',
     epoch: j.epoch,
     reason: j.reason,
-    message: `${j.kind}: ${j.from ?? '(none)'} → ${j.to} at epoch ${j.epoch}`,
+    message:
+      `${j.kind}: ${j.from ?? '(none)'} → ${j.to} at epoch ${j.epoch}` +
+      (j.donor !== undefined ? ` (caught up from ${j.donor})` : ''),
     node: j.to,
     ...(j.from !== undefined ? { from: j.from } : {}),
     by: j.requestedBy,

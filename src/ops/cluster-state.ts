@@ -16,7 +16,11 @@ export interface ClusterState {
   cooldown?: unknown;
   operation?: unknown;
   quarantine?: unknown;
+  /** Broken replication and divergence under watch (core ReplicaHealth). */
+  replicas?: unknown;
   observations: Record<string, unknown>;
+  /** Each coordinator's guardian promises (present while its session lives). */
+  guardians: Record<string, unknown>;
   intents: Intent[];
   history: HistoryEntry[];
 }
@@ -54,11 +58,15 @@ export async function readClusterState(
     cooldown: parse(byKey.get(keys.cooldown)?.value),
     operation: parse(byKey.get(keys.operation)?.value),
     quarantine: parse(byKey.get(keys.quarantine)?.value),
+    replicas: parse(byKey.get(keys.replicas)?.value),
     observations: Object.fromEntries(
       under(keys.observationsPrefix).map((kv) => [
         kv.key.slice(keys.observationsPrefix.length),
         parse(kv.value),
       ]),
+    ),
+    guardians: Object.fromEntries(
+      under(keys.guardiansPrefix).map((kv) => [kv.key.slice(keys.guardiansPrefix.length), parse(kv.value)]),
     ),
     intents: under(keys.intentsPrefix)
       .map((kv) => parse<Intent>(kv.value))
