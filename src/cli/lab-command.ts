@@ -24,6 +24,7 @@ interface LabUpCliOptions {
   jitter: number;
   coordinators: boolean;
   policy: 'availability' | 'consistency';
+  semiSync: boolean;
 }
 
 function parseJitterPercent(value: string): number {
@@ -70,6 +71,11 @@ export function labCommand(): Command {
       DEFAULT_JITTER_PERCENT,
     )
     .option('--no-coordinators', 'only the databases and etcd, no baton coordinators')
+    .option(
+      '--semi-sync',
+      "semi-synchronous replication inside each colo: a master waits (AFTER_SYNC, up to 1 s) for its colo's replica to ACK",
+      false,
+    )
     .addOption(
       new Option('--policy <policy>', 'failover policy of the lab cluster')
         .choices(['availability', 'consistency'])
@@ -90,6 +96,7 @@ export function labCommand(): Command {
           jitterPercent: opts.jitter,
           coordinators: opts.coordinators,
           policy: opts.policy,
+          semiSync: opts.semiSync,
           log: print,
         });
         if (result.status === 'already-running') {

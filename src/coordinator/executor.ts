@@ -173,11 +173,14 @@ export class ActionExecutor {
         this.lease.require(`open writes on ${action.node}`);
         const db = this.db(action.node);
         const timeoutMs = linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 2);
+        // The stamp is one small write with its own deadline (see WatchdogStamps.openWrites).
+        const stampTimeoutMs = linkTimeoutMs(this.timeouts.probeTimeoutMs, db);
         await this.watchdog.stamps.openWrites(
           db,
           action.node,
           timeoutMs,
-          standInMaxHoldMs(this.watchdog.sessionTtlMs, timeoutMs),
+          stampTimeoutMs,
+          standInMaxHoldMs(this.watchdog.sessionTtlMs, stampTimeoutMs),
         );
         return;
       }

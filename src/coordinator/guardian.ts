@@ -272,7 +272,13 @@ export class GuardianDuty {
         // Last check before the only call that can create a writer: our lease must be provably alive.
         this.lease.require(`open writes on ${action.node}`);
         this.possiblyWritable.add(action.node);
-        await this.watchdog.stamps.openWrites(db, action.node, timeoutMs, Infinity);
+        await this.watchdog.stamps.openWrites(
+          db,
+          action.node,
+          timeoutMs,
+          linkTimeoutMs(this.watchdog.stampTimeoutMs, db),
+          Infinity,
+        );
       } else {
         const { executedGtids } = await db.fence(deadline);
         this.possiblyWritable.delete(action.node);

@@ -240,12 +240,19 @@ export class Observer {
       const last = this.byNode.get(name);
       if (last?.executedGtids !== undefined) observation.executedGtids = last.executedGtids;
       if (last?.gtidSource !== undefined) observation.gtidSource = last.gtidSource;
+      // How it was when last reached, and since when it is not: the failover policy judges a dead
+      // writer's semi-sync evidence on that window (policy.ts).
+      if (last?.semiSync !== undefined) observation.semiSync = last.semiSync;
+      const lastSeenAt = last?.reachable ? last.observedAt : last?.lastSeenAt;
+      if (lastSeenAt !== undefined) observation.lastSeenAt = lastSeenAt;
+      observation.unreachableSince = last?.reachable === false ? (last.unreachableSince ?? at) : at;
       return { observation, at };
     }
     observation.readOnly = probe.readOnly;
     observation.executedGtids = probe.executedGtids;
     if (probe.gtidSource !== undefined) observation.gtidSource = probe.gtidSource;
     if (probe.watchdog !== undefined) observation.watchdog = probe.watchdog;
+    if (probe.semiSync !== undefined) observation.semiSync = probe.semiSync;
     observation.replication = probe.replication.map((ch) => this.channel(name, ch, at));
     const retrieved = this.retrievedUnion(probe);
     if (retrieved !== undefined) observation.retrievedGtids = retrieved;

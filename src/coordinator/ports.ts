@@ -5,7 +5,7 @@
  * the implementation must give up and reject with DeadlineExceededError.
  */
 
-import type { ReplicationError } from '../core/observation.js';
+import type { ReplicationError, SemiSyncState } from '../core/observation.js';
 import type { WatchdogState } from '../core/watchdog.js';
 export type { WatchdogState } from '../core/watchdog.js';
 
@@ -133,6 +133,11 @@ export type { ReplicationError } from '../core/observation.js';
  * server `holdMs` after the statement runs, unless a later stamp says otherwise. */
 export interface WatchdogHold {
   holdMs: number;
+  /**
+   * The stamp must be answered by then (the hold was cut for a statement done by that time),
+   * or the call fails and opens nothing. Absent: the call's own deadline.
+   */
+  stampBy?: MonoMs;
 }
 
 export interface Probe {
@@ -147,6 +152,8 @@ export interface Probe {
   version: string;
   /** Absent when the adapter cannot tell (or has not checked yet). */
   watchdog?: WatchdogState;
+  /** Present when semi-sync is enabled on either side. */
+  semiSync?: SemiSyncState;
 }
 
 export interface Database {

@@ -95,6 +95,8 @@ function decisionDigest(report: PublishedReport, replicaSilenceMs: number): stri
   let digest = '';
   for (const n of report.nodes) {
     digest += `|${n.node}:${n.reachable}:${n.health}:${n.readOnly}`;
+    // A writer falling back to async, or losing its ACKers, changes what a failover may promise.
+    if (n.semiSync) digest += `:ss${n.semiSync.masterOn}/${n.semiSync.clients > 0}`;
     for (const ch of n.replication ?? []) {
       const silent = ch.receivedAgoMs !== undefined && ch.receivedAgoMs > replicaSilenceMs;
       digest += `:${ch.source ?? ch.sourceHost}/${ch.ioState}/${ch.sqlRunning}/${silent ? 'silent' : 'fed'}`;

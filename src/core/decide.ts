@@ -135,6 +135,7 @@ function automaticFailover(d: DecisionDraft, reason: ReasonCode, why: string): v
     fenceOld: true,
     fenceBestEffort: true,
     ...(verdict.plan.donor !== undefined ? { donor: verdict.plan.donor } : {}),
+    ...(verdict.plan.onSemiSync ? { onSemiSync: true } : {}),
     ...(verdict.plan.requiredGtids !== undefined ? { requiredGtids: verdict.plan.requiredGtids } : {}),
     ...(verdict.plan.lostGtids !== undefined ? { lostGtids: verdict.plan.lostGtids } : {}),
   });

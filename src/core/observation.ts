@@ -26,6 +26,27 @@ export interface ReplicationError {
   message: string;
 }
 
+/**
+ * Semi-synchronous replication as one server reports it (MariaDB built-in, MySQL plugin). On a
+ * master, `masterOn` with `clients >= 1` means every commit waits for a replica's ACK (at
+ * AFTER_SYNC: before the client hears OK); enabled but off means it fell back to async after a
+ * timeout, and commits since then were acknowledged without any replica holding them.
+ */
+export interface SemiSyncState {
+  masterEnabled: boolean;
+  masterOn: boolean;
+  /** Replicas connected as semi-sync ACKers. */
+  clients: number;
+  /** Commits acknowledged without an ACK, and switches to async, since the server started. */
+  unackedCommits: number;
+  fallbacks: number;
+  waitPoint: string;
+  /** rpl_semi_sync_master_timeout: how long a commit waits for an ACK before falling back. */
+  timeoutMs: number;
+  /** This server's IO threads ACK their source (takes effect when an IO thread starts). */
+  replicaEnabled: boolean;
+}
+
 /** One replication channel of a node (a co-master has one; multi-source would have several). */
 export interface ReplicationObservation {
   /** Node name of the source, resolved by the observer from host:port; undefined if unknown. */
@@ -80,6 +101,14 @@ export interface NodeObservation {
   lagMs?: number;
   /** Whether the node's watchdog event would close it (core/watchdog.ts), when the probe knew. */
   watchdog?: WatchdogState;
+  /** Semi-sync, when enabled on either side (absent: plain async). */
+  semiSync?: SemiSyncState;
+  /**
+   * For an unreachable node: when this observer last reached it, and when the current run of
+   * failed probes began (its clock). It died, or was cut off, in between.
+   */
+  lastSeenAt?: MonoMs;
+  unreachableSince?: MonoMs;
   error?: string;
   /** Observer's own monotonic clock; only comparable with that observer's other times. */
   observedAt: MonoMs;

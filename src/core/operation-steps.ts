@@ -42,6 +42,7 @@ export interface OperationStart {
   requiredGtids?: string;
   lostGtids?: string;
   donor?: string;
+  onSemiSync?: boolean;
   acceptDataLoss?: boolean;
   pinOnCompletion?: boolean;
   /** Fence the old writer first (always, when there is one; see fenceBestEffort). */
@@ -71,6 +72,7 @@ export function startOperation(d: DecisionDraft, start: OperationStart): void {
   if (start.requiredGtids !== undefined) journal.requiredGtids = start.requiredGtids;
   if (start.lostGtids !== undefined) journal.lostGtids = start.lostGtids;
   if (start.donor !== undefined) journal.donor = start.donor;
+  if (start.onSemiSync) journal.onSemiSync = true;
   if (start.pinOnCompletion) journal.pinOnCompletion = true;
   if (start.fenceBestEffort) journal.fenceBestEffort = true;
   d.note(
@@ -139,7 +141,12 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       if (outcome || timedOut) {
         const why = `fencing ${j.from} failed: ${outcome?.error ?? 'timed out'}`;
         if (!j.fenceBestEffort) return fail(d, j, 'fence-failed', why);
-        if (!j.acceptDataLoss && d.config.policy === 'consistency' && !guardianFenceRecord(d, j)) {
+        if (
+          !j.acceptDataLoss &&
+          !j.onSemiSync &&
+          d.config.policy === 'consistency' &&
+          !guardianFenceRecord(d, j)
+        ) {
           // The planned final set came from an observation, which a later reopen may have outdated.
           return fail(
             d,

@@ -63,6 +63,8 @@ export interface OperationJournal {
   lostGtids?: string;
   /** The operator accepted data loss (forced failover). */
   acceptDataLoss: boolean;
+  /** A consistency failover resting on semi-sync evidence rather than on the old writer's final set. */
+  onSemiSync?: boolean;
   /**
    * Failover: the old writer is fenced first, but a failed or timed-out fence does not stop the
    * operation (the writer is presumed dead; a fence queued at a hung server still lands when it

@@ -29,10 +29,15 @@ import {
 import type { ObserverReport } from './observation.js';
 import type { ReasonCode } from './reasons.js';
 import type { ClusterSnapshot } from './snapshot.js';
-import { planCatchUp } from './survivors.js';
+import { planCatchUp, survivors } from './survivors.js';
 
 export interface FailoverPlan {
   target: string;
+  /**
+   * Consistency on semi-sync evidence (semiSyncEvidence), not on the old writer's final set: a
+   * fence of it that fails changes nothing.
+   */
+  onSemiSync?: true;
   /** The survivor the target catches up from before the commit (survivors.ts). */
   donor?: string;
   /** GTIDs the target must execute before the commit (bounded wait). */
@@ -116,13 +121,7 @@ function planConsistent(
   ranked: CandidateView[],
 ): PolicyVerdict {
   const final = oldWriterFinalGtids(snapshot, live);
-  if (!final) {
-    return {
-      ok: false,
-      reason: 'skipped-policy-consistency',
-      message: `old writer ${snapshot.writer?.node} is neither reachable read-only nor fenced by its guardian: its final GTIDs are unknown, waiting for an operator`,
-    };
-  }
+  if (!final) return planOnSemiSync(snapshot, live, ranked);
   const flavor = snapshot.spec.flavor;
   const oldWriter = snapshot.writer?.node;
   for (const target of ranked) {
@@ -147,6 +146,122 @@ function planConsistent(
     reason: 'skipped-policy-consistency',
     message: `no candidate holds, or can get from a surviving server, all of the old writer's final GTIDs ${formatGtidSet(final.gtids)} (${final.source}): waiting for an operator`,
   };
+}
+
+/**
+ * Consistency without the old writer's final set (it died, nobody fenced it): allowed only when
+ * semi-sync shows every acknowledged write reached a replica, and every replica that could have
+ * acknowledged one is reachable. Then the survivors hold every acknowledged write, and the target
+ * catches up to all they hold before it opens.
+ */
+function planOnSemiSync(
+  snapshot: ClusterSnapshot,
+  live: ObserverReport[],
+  ranked: CandidateView[],
+): PolicyVerdict {
+  const writer = snapshot.writer?.node;
+  const unknown = `old writer ${writer} is neither reachable read-only nor fenced by its guardian: its final GTIDs are unknown`;
+  const evidence = semiSyncEvidence(snapshot, live);
+  if (!evidence.ok) {
+    return {
+      ok: false,
+      reason: 'skipped-policy-consistency',
+      message: `${unknown}, and ${evidence.why}: waiting for an operator`,
+    };
+  }
+  const alive = new Set(survivors(snapshot, live, writer ? [writer] : []).map((s) => s.spec.name));
+  const missing = evidence.ackers.filter((n) => !alive.has(n));
+  if (missing.length > 0) {
+    return {
+      ok: false,
+      reason: 'skipped-policy-consistency',
+      message: `${unknown}; semi-sync was on, but ${missing.join(', ')}, which may hold acknowledged writes no one else has, is not reachable: waiting`,
+    };
+  }
+  for (const target of ranked) {
+    const catchUp = planCatchUp(snapshot, live, target, writer);
+    if (!isEmptyGtidSet(catchUp.unrecoverable)) continue;
+    const plan: FailoverPlan = {
+      target: target.spec.name,
+      onSemiSync: true,
+      requiredGtids: formatGtidSet(catchUp.required),
+      lostGtids: '',
+      message:
+        `${target.spec.name}: ${evidence.why}; every acknowledged write is on a reachable server` +
+        (catchUp.donor !== undefined ? `, caught up from ${catchUp.donor}` : ''),
+    };
+    if (catchUp.donor !== undefined) plan.donor = catchUp.donor;
+    return { ok: true, plan };
+  }
+  return {
+    ok: false,
+    reason: 'skipped-policy-consistency',
+    message: `${unknown}; semi-sync was on, but no candidate can get everything the survivors hold from one of them: waiting`,
+  };
+}
+
+/**
+ * Did every write the old writer acknowledged reach a replica? Its last probe (by any live
+ * observer) found semi-sync on at AFTER_SYNC with at least one ACKer, and it stopped answering
+ * sooner after that than its timeout: a fallback to async takes a whole timeout without an ACK.
+ * Known limit (DESIGN.md): a commit already waiting at that probe for most of the timeout (every
+ * ACKer silent meanwhile) could still have fallen back before the writer died.
+ */
+export function semiSyncEvidence(
+  snapshot: ClusterSnapshot,
+  live: ObserverReport[],
+): { ok: true; why: string; ackers: string[] } | { ok: false; why: string } {
+  const writer = snapshot.writer?.node;
+  if (!writer) return { ok: false, why: 'there is no writer record' };
+  let best: { why: string } | undefined;
+  for (const report of live) {
+    const obs = report.nodes.find((n) => n.node === writer);
+    const ss = obs?.semiSync;
+    if (!obs || obs.reachable || !ss?.masterEnabled) continue;
+    if (obs.lastSeenAt === undefined || obs.unreachableSince === undefined) continue;
+    const gap = obs.unreachableSince - obs.lastSeenAt;
+    if (!ss.masterOn || ss.clients < 1) {
+      best ??= {
+        why: `semi-sync had fallen back to async (${ss.clients} ACKers) when ${report.coordinator} last reached ${writer}`,
+      };
+      continue;
+    }
+    if (ss.waitPoint !== 'AFTER_SYNC') {
+      best ??= {
+        why: `semi-sync waited at ${ss.waitPoint}, not AFTER_SYNC: a crash may lose what clients saw committed`,
+      };
+      continue;
+    }
+    if (gap >= ss.timeoutMs) {
+      best ??= {
+        why: `${writer} stopped answering ${Math.round(gap)} ms after ${report.coordinator} last saw semi-sync on, no sooner than its ${ss.timeoutMs} ms timeout`,
+      };
+      continue;
+    }
+    return {
+      ok: true,
+      why: `semi-sync was on with ${ss.clients} ACKer(s) ${Math.round(gap)} ms before ${writer} stopped answering (${report.coordinator}; timeout ${ss.timeoutMs} ms)`,
+      ackers: potentialAckers(snapshot, live, writer),
+    };
+  }
+  return { ok: false, why: best?.why ?? `no observer saw semi-sync on ${writer}` };
+}
+
+/**
+ * Servers that may have ACKed the writer's commits: semi-sync on their side (as last seen, even
+ * if unreachable now), and replicating from the writer, or meant to (a replica configured on it,
+ * or the other co-master). Any of them may hold an acknowledged write no one else has.
+ */
+function potentialAckers(snapshot: ClusterSnapshot, live: ObserverReport[], writer: string): string[] {
+  return snapshot.spec.nodes
+    .filter((n) => n.name !== writer)
+    .filter((n) => {
+      const obs = bestObservation(live, n.name);
+      if (obs?.semiSync?.replicaEnabled !== true) return false;
+      const fromWriter = (obs.replication ?? []).some((ch) => ch.source === writer);
+      return fromWriter || n.replicatesFrom === writer || n.role === 'candidate';
+    })
+    .map((n) => n.name);
 }
 
 function planAvailable(

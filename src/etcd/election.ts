@@ -121,6 +121,12 @@ export class EtcdElection implements Election {
 
   /** Wait until the key is deleted (watch), re-checking periodically in case the watch stalls. */
   private waitForDeletion(kv: KeyValue, signal: AbortSignal): Promise<void> {
+    // Aborted while the previous step was on the wire (a round trip across a WAN is long enough):
+    // an abort listener added now would never fire.
+    if (signal.aborted)
+      return Promise.reject(
+        signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)),
+      );
     return new Promise<void>((resolve, reject) => {
       let done = false;
       const finish = (err?: unknown): void => {

@@ -24,6 +24,8 @@ export interface LabState {
   faults: { cut: SiteName[]; delays: LinkDelays };
   /** Absent in labs started before profiles existed: those behave as `lan` without jitter. */
   wan?: LabWan;
+  /** `lab up --semi-sync`: semi-synchronous replication inside each colo. */
+  semiSync?: boolean;
   createdAt: string;
 }
 

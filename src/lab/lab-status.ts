@@ -78,6 +78,8 @@ export interface LabStatus {
   /** `faults.delays` holds the `fault delay` overrides; `wan.links` what is in effect. */
   faults: LabState['faults'];
   wan: WanStatus;
+  /** `lab up --semi-sync`: every master waits for a replica's ACK (AFTER_SYNC, up to 1 s). */
+  semiSync: boolean;
 }
 
 export interface WanStatus {
@@ -251,6 +253,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     users,
     faults: state.faults,
     wan: wanStatus(state, Date.now()),
+    semiSync: state.semiSync === true,
   };
 }
 
@@ -268,7 +271,9 @@ export function formatLabStatus(status: LabStatus): string {
     );
   }
   lines.push('');
-  lines.push('MariaDB nodes:');
+  lines.push(
+    `MariaDB nodes (${status.semiSync ? 'semi-sync in each colo: AFTER_SYNC, 1 s timeout' : 'asynchronous replication'}):`,
+  );
   for (const n of status.nodes) {
     const ro = n.readOnly === null ? 'unknown' : n.readOnly ? 'read-only' : 'WRITABLE';
     const repl = n.replication

@@ -62,6 +62,8 @@ export interface LabUpOptions {
   wan?: WanProfileName;
   /** Per-chunk jitter, up to this percentage of a link's delay (default DEFAULT_JITTER_PERCENT). */
   jitterPercent?: number;
+  /** Semi-synchronous replication inside each colo (mariadb-instance.ts, semiSyncConfig). */
+  semiSync?: boolean;
   log: (line: string) => void;
 }
 
@@ -113,6 +115,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     processes: {},
     faults: { cut: [], delays: {} },
     wan: { profile, jitterPercent, etcd: etcdTimingsFor(profile, jitterPercent) },
+    ...(options.semiSync ? { semiSync: true } : {}),
     createdAt: new Date().toISOString(),
   };
   writeLabState(state);
@@ -171,7 +174,14 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
   await Promise.all(
     LAB_NODES.map(async (node) => {
       const paths = mariadbPaths(state.dir, node.name);
-      writeMariadbConfig(node, paths, siteAddress(net, node.site), mysqlPort(state.basePort, node), isRoot);
+      writeMariadbConfig(
+        node,
+        paths,
+        siteAddress(net, node.site),
+        mysqlPort(state.basePort, node),
+        isRoot,
+        state.semiSync === true,
+      );
       await installMariadb(paths, isRoot);
     }),
   );

@@ -10,9 +10,9 @@ export type WanProfileName = (typeof WAN_PROFILE_NAMES)[number];
 
 /**
  * The profile `baton lab up` uses without `--wan`. The only place that decides it: the CLI help
- * and every caller read it from here, and README says it once ("default: `lan`").
+ * and every caller read it from here, and README says it once ("default: `continent`").
  */
-export const DEFAULT_WAN_PROFILE: WanProfileName = 'lan';
+export const DEFAULT_WAN_PROFILE: WanProfileName = 'continent';
 
 /**
  * Jitter: every chunk is held for its link's delay plus a random extra of up to this share of

@@ -22,6 +22,7 @@ import {
   dialectFor,
   formatStatement,
   mariadbPendingGtids,
+  parseSemiSync,
   probeSql,
   type Dialect,
   type ReplicationCredentials,
@@ -129,7 +130,7 @@ export class MysqlDatabase implements Database {
             'probe',
           ),
         );
-        const [[vars] = [], replicas = []] = results;
+        const [[vars] = [], replicas = [], [semiSync] = []] = results;
         const probe: Probe = {
           readOnly: Number(vars?.readOnly) === 1,
           executedGtids: String(vars?.executedGtids ?? '').replace(/\s+/g, ''),
@@ -139,6 +140,8 @@ export class MysqlDatabase implements Database {
         };
         if (vars?.gtidSource !== undefined && vars.gtidSource !== null)
           probe.gtidSource = String(vars.gtidSource);
+        const semi = parseSemiSync(semiSync);
+        if (semi) probe.semiSync = semi;
         const lag = this.heartbeatTableSeen ? lagMs(vars?.lagUs) : await this.heartbeatLag(s, deadline);
         if (lag !== undefined) probe.heartbeatLagMs = lag;
         const watchdog = await this.watchdog(s, vars?.eventScheduler, deadline);
@@ -227,7 +230,7 @@ export class MysqlDatabase implements Database {
       const statements = s.dialect.openWrites();
       const opening = statements.slice(-1);
       await this.run(s, statements.slice(0, -1), deadline, 'read_only=OFF');
-      if (hold) await this.stamp(s, hold, false, deadline);
+      if (hold) await this.stamp(s, hold, false, Math.min(deadline, hold.stampBy ?? deadline));
       await this.run(s, opening, deadline, 'read_only=OFF');
     });
     this.log.info('writes opened');

@@ -7,6 +7,7 @@
  */
 import mysql from 'mysql2';
 import type { ReplicationStatus } from '../coordinator/ports.js';
+import type { SemiSyncState } from '../core/observation.js';
 import { UnsupportedServerError } from './errors.js';
 import { heartbeatLagColumn } from './heartbeat.js';
 
@@ -35,6 +36,12 @@ export interface Dialect {
   probeVariables(): string;
   /** All replication channels (multi-source capable), one row each. */
   replicaStatus(): string;
+  /**
+   * One row: masterEnabled, masterStatus, clients, noTx, offTimes, waitPoint, timeoutMs,
+   * slaveEnabled (see parseSemiSync). Read from the status and variable tables only: on MariaDB
+   * 10.11 a boolean @@global reads as 0 in a SELECT with an aggregate (measured).
+   */
+  semiSyncStatus(): string;
   parseReplicaStatus(row: Record<string, unknown>): ReplicationStatus;
   /** Executed GTIDs only (after fencing, before waiting). */
   executedGtids(): string;
@@ -62,8 +69,52 @@ export function probeSql(dialect: Dialect, limitMs: number, withHeartbeatLag: bo
   const variables = withHeartbeatLag
     ? `${dialect.probeVariables()}, ${heartbeatLagColumn}`
     : dialect.probeVariables();
-  return `${dialect.limitSelect(variables, limitMs)}; ${dialect.replicaStatus()}`;
+  return `${dialect.limitSelect(variables, limitMs)}; ${dialect.replicaStatus()}; ${dialect.semiSyncStatus()}`;
 }
+
+/** The semi-sync row (semiSyncStatus), or undefined when neither side is enabled. */
+export function parseSemiSync(row: Record<string, unknown> | undefined): SemiSyncState | undefined {
+  if (!row) return undefined;
+  const on = (v: unknown): boolean => str(v).toUpperCase() === 'ON';
+  const masterEnabled = on(row.masterEnabled);
+  const replicaEnabled = on(row.slaveEnabled);
+  if (!masterEnabled && !replicaEnabled) return undefined;
+  return {
+    masterEnabled,
+    masterOn: on(row.masterStatus),
+    clients: num(row.clients) ?? 0,
+    unackedCommits: num(row.noTx) ?? 0,
+    fallbacks: num(row.offTimes) ?? 0,
+    waitPoint: str(row.waitPoint).toUpperCase(),
+    timeoutMs: num(row.timeoutMs) ?? 0,
+    replicaEnabled,
+  };
+}
+
+/**
+ * The pivot of one status/variable table pair: `names` maps our column to the server's variable
+ * names (the first one present wins, so MySQL's source/replica names and the older master/slave
+ * names both work).
+ */
+function pivot(table: string, names: Record<string, string[]>): string {
+  const all = Object.values(names).flat();
+  const columns = Object.entries(names).map(
+    ([column, candidates]) =>
+      `MAX(CASE WHEN UPPER(VARIABLE_NAME) IN (${candidates.map((n) => `'${n}'`).join(', ')}) THEN VARIABLE_VALUE END) AS ${column}`,
+  );
+  return `SELECT ${columns.join(', ')} FROM (${table}) AS v WHERE UPPER(VARIABLE_NAME) IN (${all.map((n) => `'${n}'`).join(', ')})`;
+}
+
+const SEMI_SYNC_NAMES = {
+  masterEnabled: ['RPL_SEMI_SYNC_MASTER_ENABLED', 'RPL_SEMI_SYNC_SOURCE_ENABLED'],
+  masterStatus: ['RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_SOURCE_STATUS'],
+  clients: ['RPL_SEMI_SYNC_MASTER_CLIENTS', 'RPL_SEMI_SYNC_SOURCE_CLIENTS'],
+  noTx: ['RPL_SEMI_SYNC_MASTER_NO_TX', 'RPL_SEMI_SYNC_SOURCE_NO_TX'],
+  offTimes: ['RPL_SEMI_SYNC_MASTER_NO_TIMES', 'RPL_SEMI_SYNC_SOURCE_NO_TIMES'],
+  waitPoint: ['RPL_SEMI_SYNC_MASTER_WAIT_POINT', 'RPL_SEMI_SYNC_SOURCE_WAIT_POINT'],
+  timeoutMs: ['RPL_SEMI_SYNC_MASTER_TIMEOUT', 'RPL_SEMI_SYNC_SOURCE_TIMEOUT'],
+  slaveEnabled: ['RPL_SEMI_SYNC_SLAVE_ENABLED', 'RPL_SEMI_SYNC_REPLICA_ENABLED'],
+};
 
 export function detectFlavor(version: string): Flavor {
   return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
@@ -137,6 +188,12 @@ export const mariadbDialect: Dialect = {
     '@@global.event_scheduler AS eventScheduler, @@global.gtid_domain_id AS gtidSource',
   // MariaDB 10.11 still names the columns Slave_*/Master_* here (FIELD-NOTES).
   replicaStatus: () => 'SHOW ALL SLAVES STATUS',
+  semiSyncStatus: () =>
+    pivot(
+      'SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES ' +
+        'UNION ALL SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS',
+      SEMI_SYNC_NAMES,
+    ),
   parseReplicaStatus: (row) => {
     const status: ReplicationStatus = {
       sourceHost: str(row.Master_Host),
@@ -195,6 +252,13 @@ export const mysqlDialect: Dialect = {
     '@@global.server_id AS serverId, VERSION() AS version, ' +
     '@@global.event_scheduler AS eventScheduler, @@global.server_uuid AS gtidSource',
   replicaStatus: () => 'SHOW REPLICA STATUS',
+  // MySQL 8 keeps these in performance_schema; the plugin's names changed in 8.0.26 (both read).
+  semiSyncStatus: () =>
+    pivot(
+      'SELECT VARIABLE_NAME, VARIABLE_VALUE FROM performance_schema.global_variables ' +
+        'UNION ALL SELECT VARIABLE_NAME, VARIABLE_VALUE FROM performance_schema.global_status',
+      SEMI_SYNC_NAMES,
+    ),
   parseReplicaStatus: (row) => {
     const status: ReplicationStatus = {
       sourceHost: str(row.Source_Host),

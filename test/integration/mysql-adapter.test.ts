@@ -401,6 +401,18 @@ describe('watchdog', () => {
   });
 
   it('a guarded stamp on a read-only server writes nothing (no GTID, no deadline)', async () => {
+    // The previous test's column change on a1 reaches b1 by replication, across the lab's WAN.
+    await eventually(
+      async () =>
+        (await fenceAfterUs('b1').then(
+          () => true,
+          () => false,
+        ))
+          ? true
+          : undefined,
+      10_000,
+      'the watchdog column on b1',
+    );
     const before = await db('b1').probe(soon());
     expect(before.readOnly).toBe(true);
     // Only b1's own transactions: a1's keep arriving through replication meanwhile.

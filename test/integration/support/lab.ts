@@ -113,6 +113,23 @@ export async function startLab(
   return lab;
 }
 
+/**
+ * A statement as MariaDB's root on a node's socket (the lab runs as root: unix_socket auth), for
+ * what no lab user may do: write on a replica, stop a replication thread. Returns the rows as
+ * tab-separated text.
+ */
+export function asRoot(lab: Lab, node: string, sql: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      'mariadb',
+      ['-S', path.join(lab.dir, node, 'mysqld.sock'), '-u', 'root', '-N', '-e', sql],
+      { timeout: 10_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${node}: ${error.message}: ${stderr}`)) : resolve(String(stdout)),
+    ),
+  );
+}
+
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }

@@ -22,9 +22,13 @@ export interface Scenario {
 }
 
 export async function startScenario(
-  options: { policy?: 'availability' | 'consistency' } = {},
+  options: { policy?: 'availability' | 'consistency'; semiSync?: boolean; wan?: string } = {},
 ): Promise<Scenario> {
-  const lab = await startLab({ coordinators: true, policy: options.policy ?? 'availability' });
+  const extraArgs = [
+    ...(options.semiSync ? ['--semi-sync'] : []),
+    ...(options.wan ? ['--wan', options.wan] : []),
+  ];
+  const lab = await startLab({ coordinators: true, policy: options.policy ?? 'availability', extraArgs });
   const clusterState = async (): Promise<ClusterState> => {
     const result = await baton(['status', '--lab', lab.dir, '--json'], process.env, 15_000);
     if (result.code !== 0) throw new Error(`baton status failed: ${result.stderr}`);

@@ -142,3 +142,92 @@ describe('recovery from the newest surviving data', () => {
     expect(planCatchUp(alone, liveReports(alone, NOW, CONFIG), view!, 'db-a1').donor).toBeUndefined();
   });
 });
+
+describe('consistency on semi-sync evidence (the old writer died unfenced)', () => {
+  const semi = (over: Partial<NodeObservation['semiSync'] & object> = {}) => ({
+    masterEnabled: true,
+    masterOn: true,
+    clients: 1,
+    unackedCommits: 0,
+    fallbacks: 0,
+    waitPoint: 'AFTER_SYNC',
+    timeoutMs: 1000,
+    replicaEnabled: true,
+    ...over,
+  });
+  /** db-a1 last seen at 5000 with semi-sync as given, unreachable since `since`; rep-a2 ACKs it. */
+  function deadOnSemiSync(writerSemi: ReturnType<typeof semi>, since: number, a2Reachable = true) {
+    return died(135, 100, {
+      'db-a1': {
+        executedGtids: '1-1-100,2-2-50',
+        gtidSource: '1',
+        semiSync: writerSemi,
+        lastSeenAt: 5000,
+        unreachableSince: since,
+      },
+      'rep-a2': {
+        executedGtids: '1-1-135,2-2-50',
+        retrievedGtids: '1-1-135',
+        gtidSource: '11',
+        semiSync: semi({ masterEnabled: false, masterOn: false }),
+        replication: [channel('db-a1', 'connecting', '1-1-135')],
+        ...(a2Reachable ? {} : { reachable: false, health: 'down' as const }),
+      },
+    });
+  }
+  const consistency = { ...CONFIG, policy: 'consistency' as const };
+
+  it('semi-sync on, and the writer died within its timeout: fail over, catching up from the ACKer', () => {
+    const snap = deadOnSemiSync(semi(), 5200);
+    const d = decide(snap, NOW, consistency);
+    const j = failoverJournal(d);
+    expect(j).toMatchObject({ to: 'db-b1', donor: 'rep-a2', lostGtids: '', onSemiSync: true });
+    expect(j.requiredGtids).toBe('1-1-135,2-2-50');
+    // The dead writer's fence fails, as it must: the plan does not rest on its final set.
+    const failed = recordStepOutcome(j, {
+      operationId: j.id,
+      step: 'fence-old',
+      ok: false,
+      error: 'ECONNRESET',
+    });
+    const next = decide({ ...snap, operation: failed }, NOW + 100, consistency);
+    expect(summary(next)).toEqual(['repoint db-b1->rep-a2', 'wait-for-gtids db-b1 1-1-135,2-2-50']);
+  });
+
+  it.each([
+    {
+      name: 'it had fallen back to async',
+      writer: semi({ masterOn: false }),
+      since: 5200,
+      a2: true,
+      why: /fallen back/,
+    },
+    { name: 'it had no ACKer', writer: semi({ clients: 0 }), since: 5200, a2: true, why: /fallen back/ },
+    {
+      name: 'it waited at AFTER_COMMIT',
+      writer: semi({ waitPoint: 'AFTER_COMMIT' }),
+      since: 5200,
+      a2: true,
+      why: /AFTER_SYNC/,
+    },
+    {
+      name: 'it went silent no sooner than its timeout',
+      writer: semi(),
+      since: 6500,
+      a2: true,
+      why: /timeout/,
+    },
+    {
+      name: 'the ACKer is not reachable',
+      writer: semi(),
+      since: 5200,
+      a2: false,
+      why: /rep-a2.*not reachable/,
+    },
+  ])('waits, and says why, when $name', ({ writer, since, a2, why }) => {
+    const d = decide(deadOnSemiSync(writer, since, a2), NOW, consistency);
+    expect(d.state.operation).toBeUndefined();
+    const skip = d.events.find((e) => e.reason === 'skipped-policy-consistency');
+    expect(skip?.message).toMatch(why);
+  });
+});

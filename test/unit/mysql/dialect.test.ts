@@ -5,6 +5,7 @@ import {
   formatStatement,
   mariadbDialect,
   mariadbPendingGtids,
+  parseSemiSync,
   mysqlDialect,
   probeSql,
 } from '../../../src/mysql/dialect.js';
@@ -193,26 +194,87 @@ describe('MySQL 8.0.23+/8.4 SQL (not run against a server)', () => {
 });
 
 describe('probe in one round trip', () => {
-  it('MariaDB: limited variables (with the heartbeat lag once the table exists), then all channels', () => {
+  it('MariaDB: limited variables (with the heartbeat lag once the table exists), then all channels, then semi-sync', () => {
     expect(probeSql(mariadbDialect, 150, true)).toBe(
       'SET STATEMENT max_statement_time=0.150 FOR SELECT @@global.read_only AS readOnly, ' +
         '@@global.gtid_current_pos AS executedGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
         '@@global.event_scheduler AS eventScheduler, @@global.gtid_domain_id AS gtidSource, (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
-        'SHOW ALL SLAVES STATUS',
+        `SHOW ALL SLAVES STATUS; ${mariadbDialect.semiSyncStatus()}`,
     );
     expect(probeSql(mariadbDialect, 150, false)).toBe(
-      `${mariadbDialect.limitSelect(mariadbDialect.probeVariables(), 150)}; SHOW ALL SLAVES STATUS`,
+      `${mariadbDialect.limitSelect(mariadbDialect.probeVariables(), 150)}; SHOW ALL SLAVES STATUS; ${mariadbDialect.semiSyncStatus()}`,
     );
+    // Semi-sync from the tables only: a boolean @@global reads 0 next to an aggregate on 10.11.
+    expect(mariadbDialect.semiSyncStatus()).not.toContain('@@');
+    expect(mariadbDialect.semiSyncStatus()).toContain('information_schema.GLOBAL_STATUS');
   });
 
-  it('MySQL 8: the hint goes on the SELECT, replica status with the 8.4 syntax', () => {
+  it('MySQL 8: the hint goes on the SELECT, replica status with the 8.4 syntax, semi-sync from performance_schema', () => {
     const sql = probeSql(mysqlDialect, 150, true);
     expect(sql).toMatch(/^SELECT \/\*\+ MAX_EXECUTION_TIME\(150\) \*\/ @@global\.read_only AS readOnly, /);
     expect(sql).toContain('@@global.gtid_executed AS executedGtids');
     expect(sql).toContain('FROM baton.heartbeat) AS lagUs; SHOW REPLICA STATUS');
-    expect(sql).not.toMatch(/SLAVE|MASTER/);
-    // Exactly two statements: the variables' result set, then the channels'.
-    expect(sql.split('; ')).toHaveLength(2);
+    expect(sql).toContain('performance_schema.global_status');
+    // No SLAVE/MASTER syntax (8.4 dropped it); variable names in string literals may keep it.
+    expect(sql.replace(/'[^']*'/g, "''")).not.toMatch(/SLAVE|MASTER/);
+    // Exactly three statements: the variables' result set, the channels', semi-sync's.
+    expect(sql.split('; ')).toHaveLength(3);
+  });
+
+  it.each([
+    {
+      name: 'a master on semi-sync with one ACKer',
+      row: {
+        masterEnabled: 'ON',
+        masterStatus: 'ON',
+        clients: 1,
+        noTx: 3,
+        offTimes: 1,
+        waitPoint: 'AFTER_SYNC',
+        timeoutMs: 1000,
+        slaveEnabled: 'ON',
+      },
+      state: {
+        masterEnabled: true,
+        masterOn: true,
+        clients: 1,
+        unackedCommits: 3,
+        fallbacks: 1,
+        waitPoint: 'AFTER_SYNC',
+        timeoutMs: 1000,
+        replicaEnabled: true,
+      },
+    },
+    {
+      name: 'fallen back to async',
+      row: {
+        masterEnabled: 'ON',
+        masterStatus: 'OFF',
+        clients: '0',
+        noTx: '9',
+        offTimes: '2',
+        waitPoint: 'after_sync',
+        timeoutMs: '1000',
+        slaveEnabled: 'OFF',
+      },
+      state: {
+        masterEnabled: true,
+        masterOn: false,
+        clients: 0,
+        unackedCommits: 9,
+        fallbacks: 2,
+        waitPoint: 'AFTER_SYNC',
+        timeoutMs: 1000,
+        replicaEnabled: false,
+      },
+    },
+    {
+      name: 'not in use on either side',
+      row: { masterEnabled: 'OFF', masterStatus: 'OFF', clients: 0, slaveEnabled: 'OFF' },
+      state: undefined,
+    },
+  ])('reads semi-sync: $name', ({ row, state }) => {
+    expect(parseSemiSync(row)).toEqual(state);
   });
 });
 
