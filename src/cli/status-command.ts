@@ -23,6 +23,41 @@ function watchdogStates(state: ClusterState): string[] {
   return [...seen].sort(([x], [y]) => x.localeCompare(y)).map(([node, s]) => `${node} ${s}`);
 }
 
+interface QuarantineLike {
+  node: string;
+  status: string;
+  epoch: number;
+  errantGtids?: string;
+}
+
+interface ReplicaHealthLike {
+  broken?: Record<string, { thread: string; errno: number; message: string }>;
+  diverging?: Record<string, { errantGtids: string }>;
+  semiSyncOff?: Record<string, { since: number; clients: number }>;
+}
+
+/** Semi-sync as each node was last reported: master on/fallen back with ACKers, or ACKing. */
+function semiSyncStates(state: ClusterState): string[] {
+  const seen = new Map<string, string>();
+  for (const report of Object.values(state.observations)) {
+    const nodes = (report as { nodes?: unknown } | undefined)?.nodes;
+    if (!Array.isArray(nodes)) continue;
+    for (const n of nodes as Array<{
+      node?: unknown;
+      reachable?: unknown;
+      semiSync?: Record<string, unknown>;
+    }>) {
+      const ss = n.semiSync;
+      if (typeof n.node !== 'string' || !ss || n.reachable !== true) continue;
+      const text = ss.masterEnabled
+        ? `${n.node} ${ss.masterOn ? 'on' : 'OFF (async)'} ${String(ss.clients)} ACKer(s) ${String(ss.waitPoint)} ${String(ss.timeoutMs)} ms`
+        : `${n.node} ACKs`;
+      seen.set(n.node, text);
+    }
+  }
+  return [...seen].sort(([x], [y]) => x.localeCompare(y)).map(([, text]) => text);
+}
+
 export function formatClusterState(state: ClusterState): string {
   const lines = [`cluster ${state.cluster} (etcd revision ${state.revision})`];
   lines.push(`  leader:    ${state.leader ? `${state.leader.coordinator} (${state.leader.key})` : 'none'}`);
@@ -33,8 +68,27 @@ export function formatClusterState(state: ClusterState): string {
     `  pin:       ${state.pin ? `${state.pin.node ?? 'current writer'} by ${state.pin.by} (${state.pin.reason})` : 'none'}`,
   );
   if (state.operation) lines.push(`  operation: ${JSON.stringify(state.operation)}`);
-  if (state.quarantine && Object.keys(state.quarantine).length > 0)
-    lines.push(`  quarantine: ${JSON.stringify(state.quarantine)}`);
+  for (const q of Object.values((state.quarantine ?? {}) as Record<string, QuarantineLike>)) {
+    lines.push(
+      `  quarantine: ${q.node} ${q.status}${q.errantGtids ? ` (errant ${q.errantGtids})` : ''} since epoch ${q.epoch}`,
+    );
+  }
+  const replicas = (state.replicas ?? {}) as ReplicaHealthLike;
+  for (const [node, b] of Object.entries(replicas.broken ?? {}))
+    lines.push(`  BROKEN:    ${node} replication ${b.thread} thread stopped, error ${b.errno}: ${b.message}`);
+  for (const [node, d] of Object.entries(replicas.diverging ?? {}))
+    lines.push(`  diverging: ${node} holds ${d.errantGtids} the writer lacks (quarantined if it lasts)`);
+  for (const [node, s] of Object.entries(replicas.semiSyncOff ?? {}))
+    lines.push(`  WARNING:   ${node} semi-sync fell back to async (${s.clients} ACKer(s)) ${age(s.since)}`);
+  const semiSync = semiSyncStates(state);
+  if (semiSync.length > 0) lines.push(`  semi-sync: ${semiSync.join(', ')}`);
+  const lastFailover = [...state.history]
+    .reverse()
+    .find((h) => h.event === 'promote' && h.lostGtids !== undefined);
+  if (lastFailover)
+    lines.push(
+      `  last failover: ${lastFailover.message} ${age((lastFailover as { wallAt?: number }).wallAt)}, lost: ${lastFailover.lostGtids || 'nothing'}`,
+    );
   const pending = state.intents.filter((i) => i.status === 'pending' || i.status === 'in-progress');
   for (const intent of pending)
     lines.push(`  intent:    ${intent.kind} ${intent.id} ${intent.status} by ${intent.by}`);

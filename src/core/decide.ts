@@ -24,7 +24,7 @@ import { processIntents } from './intents.js';
 import { advanceOperation, startOperation } from './operation-steps.js';
 import { planFailover } from './policy.js';
 import { processQuarantine } from './quarantine.js';
-import { trackBrokenReplication, trackDivergence } from './replica-health.js';
+import { trackBrokenReplication, trackDivergence, trackSemiSync } from './replica-health.js';
 import type { ReasonCode } from './reasons.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import {
@@ -41,6 +41,7 @@ export function decide(snapshot: ClusterSnapshot, now: number, config: CoreConfi
   const inFlight = snapshot.operation;
   // Whatever else happens, a broken replication is said at once (replica-health.ts).
   trackBrokenReplication(d);
+  trackSemiSync(d);
   processIntents(d);
   if (inFlight) {
     advanceOperation(d, inFlight);

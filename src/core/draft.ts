@@ -62,8 +62,13 @@ export class DecisionDraft {
   /** Replace the replica health record; an empty one is dropped from the state. */
   setReplicas(replicas: NonNullable<PersistedState['replicas']>): void {
     const { replicas: _old, ...rest } = this.state;
-    const empty = Object.keys(replicas.broken).length === 0 && Object.keys(replicas.diverging).length === 0;
-    this.state = empty ? rest : { ...rest, replicas };
+    const { broken, diverging } = replicas;
+    const semiSyncOff =
+      replicas.semiSyncOff && Object.keys(replicas.semiSyncOff).length > 0 ? replicas.semiSyncOff : undefined;
+    const empty = Object.keys(broken).length === 0 && Object.keys(diverging).length === 0 && !semiSyncOff;
+    this.state = empty
+      ? rest
+      : { ...rest, replicas: { broken, diverging, ...(semiSyncOff ? { semiSyncOff } : {}) } };
   }
 
   setPin(pin: PersistedState['pin']): void {

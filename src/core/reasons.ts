@@ -44,6 +44,8 @@ export const REASON_CODES = [
   'replication-broken', // a replication thread stopped on an error (errno and text in the message)
   'replication-restored', // that node replicates again without an error
   'replica-diverged', // a server holds transactions the writer lacks (lasting a report window): quarantined
+  'semi-sync-fallback', // the writer's semi-sync fell back to async: acknowledged writes may be on it alone
+  'semi-sync-restored', // its replica ACKs again
   'stale-writable-node', // a node other than the writer is writable
   'writer-fenced-no-guardian', // writer is read-only (fenced) and its guardian is gone: replace it
   'waiting-for-guardian', // writer read-only and its guardian gone for less than reportFreshMs: it may be reconnecting

@@ -3,6 +3,9 @@
  * decision:
  * - a replication thread that stopped on an error is recorded (status shows it, history has
  *   its error number and text, candidates with it rank last) until it replicates again;
+ * - a writer whose semi-sync fell back to async is a warning, once, and its return once: its
+ *   acknowledged writes may be on it alone until then, so a consistency failover cannot rely on
+ *   semi-sync (policy.ts);
  * - a server holding transactions the writer lacks is diverged: it would fail the moment it is
  *   pointed at the writer (error 1236), and serves reads from data the writer never had. Once
  *   that has lasted a report window, it is quarantined with its errant GTIDs, as a returning
@@ -53,6 +56,45 @@ export function trackBrokenReplication(d: DecisionDraft): void {
     }
   }
   d.setReplicas({ ...current, broken });
+}
+
+/** A writer that has semi-sync enabled but is not on it (no ACKer, or a timeout), once per change. */
+export function trackSemiSync(d: DecisionDraft): void {
+  const writer = d.snapshot.writer;
+  const current = health(d);
+  const off = { ...(current.semiSyncOff ?? {}) };
+  const obs = writer ? bestObservation(d.live, writer.node) : undefined;
+  for (const node of Object.keys(off)) if (node !== writer?.node) delete off[node];
+  if (writer && obs?.reachable && obs.semiSync?.masterEnabled) {
+    const ss = obs.semiSync;
+    const down = !ss.masterOn || ss.clients < 1;
+    if (down) {
+      const text = `${writer.node}: semi-sync is enabled but not on (${ss.clients} ACKer(s)): commits are acknowledged without any replica holding them`;
+      d.note('warn', 'semi-sync-fallback', text, writer.node);
+      if (!off[writer.node]) {
+        off[writer.node] = { since: d.now, clients: ss.clients };
+        d.history({
+          event: 'semi-sync-fallback',
+          reason: 'semi-sync-fallback',
+          message: text,
+          node: writer.node,
+          by: 'auto',
+        });
+      }
+    } else if (off[writer.node]) {
+      delete off[writer.node];
+      const text = `${writer.node}: semi-sync on again with ${ss.clients} ACKer(s)`;
+      d.note('info', 'semi-sync-restored', text, writer.node);
+      d.history({
+        event: 'semi-sync-restored',
+        reason: 'semi-sync-restored',
+        message: text,
+        node: writer.node,
+        by: 'auto',
+      });
+    }
+  }
+  d.setReplicas({ ...health(d), semiSyncOff: off });
 }
 
 /**

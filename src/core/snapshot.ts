@@ -119,6 +119,8 @@ export interface BrokenReplication {
 export interface ReplicaHealth {
   broken: Record<string, BrokenReplication>;
   diverging: Record<string, { errantGtids: string; since: number }>;
+  /** A writer with semi-sync enabled that fell back to async (its ACKers gone), since when. */
+  semiSyncOff?: Record<string, { since: number; clients: number }>;
 }
 
 /** The parts of the snapshot decide() may change; the loop persists each one that differs. */

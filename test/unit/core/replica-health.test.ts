@@ -138,3 +138,46 @@ describe('divergence', () => {
     expect(summary(d)).not.toContain('repoint rep-a2->db-a1');
   });
 });
+
+describe('semi-sync on the writer', () => {
+  const on = {
+    masterEnabled: true,
+    masterOn: true,
+    clients: 1,
+    unackedCommits: 0,
+    fallbacks: 0,
+    waitPoint: 'AFTER_SYNC',
+    timeoutMs: 1000,
+    replicaEnabled: false,
+  };
+
+  it('a fall back to async is a warning and one history entry; its return one more', () => {
+    const fell = decide(seen({ 'db-a1': { semiSync: { ...on, masterOn: false, clients: 0 } } }), NOW, CONFIG);
+    expect(history(fell)).toEqual([expect.objectContaining({ event: 'semi-sync-fallback', node: 'db-a1' })]);
+    expect(fell.state.replicas?.semiSyncOff?.['db-a1']).toEqual({ since: NOW, clients: 0 });
+
+    const still = decide(
+      seen(
+        { 'db-a1': { semiSync: { ...on, masterOn: false, clients: 0 } } },
+        { replicas: fell.state.replicas },
+      ),
+      NOW + 200,
+      CONFIG,
+    );
+    expect(history(still)).toEqual([]);
+    expect(still.events.map((e) => e.reason)).toContain('semi-sync-fallback');
+
+    const back = decide(
+      seen({ 'db-a1': { semiSync: on } }, { replicas: fell.state.replicas }),
+      NOW + 400,
+      CONFIG,
+    );
+    expect(history(back)).toEqual([expect.objectContaining({ event: 'semi-sync-restored', node: 'db-a1' })]);
+    expect(back.state.replicas).toBeUndefined();
+  });
+
+  it('says nothing while semi-sync is on, or not enabled at all', () => {
+    expect(decide(seen({ 'db-a1': { semiSync: on } }), NOW, CONFIG).state.replicas).toBeUndefined();
+    expect(history(decide(seen({}), NOW, CONFIG))).toEqual([]);
+  });
+});
