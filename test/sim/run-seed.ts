@@ -42,7 +42,7 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   const nemesis = new Nemesis(world, plan);
   world.trace.add(
     'sim',
-    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog}`,
+    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} wanDelay=${options.wanDelayMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog}`,
   );
   nemesis.schedule();
 

@@ -158,6 +158,7 @@ describe('simulated MariaDB', () => {
       becameWritable: () => undefined,
       openWritesSent: () => undefined,
       watchdogClosed: () => undefined,
+      replicationError: () => undefined,
     });
     world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
     world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
@@ -212,6 +213,100 @@ describe('simulated MariaDB', () => {
     );
     await sched.runUntil(400);
     expect(await probe).toBeInstanceOf(DeadlineExceededError);
+  });
+});
+
+describe('simulated replication (issue 10)', () => {
+  function topology(delayMs: number): { sched: Scheduler; world: SimMysqlWorld } {
+    const sched = new Scheduler();
+    const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
+      changed: () => undefined,
+      becameWritable: () => undefined,
+      openWritesSent: () => undefined,
+      watchdogClosed: () => undefined,
+    });
+    world.network.setDelay('a', 'b', delayMs);
+    world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
+    world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
+    world.add({ name: 'r-a', colo: 'a', domain: 11, serverId: 11, host: 'ra', port: 1 }, 'm-a');
+    world.node('m-a')!.readOnly = false;
+    return { sched, world };
+  }
+
+  it('delivers the binlog across colos only after the link delay, at once inside a colo', async () => {
+    const { sched, world } = topology(300);
+    const [a, b, ra] = [world.node('m-a')!, world.node('m-b')!, world.node('r-a')!];
+    a.commit();
+    world.replicateAll();
+    expect(ra.executedGtids()).toBe('1-1-1');
+    expect(b.executedGtids()).toBe('');
+    sched.at(299, () => world.replicateAll());
+    await sched.runUntil(299);
+    expect(b.executedGtids()).toBe('');
+    sched.at(300, () => world.replicateAll());
+    await sched.runUntil(300);
+    expect(b.executedGtids()).toBe('1-1-1');
+  });
+
+  it('stops the IO thread with 1236 when repointed at a source that lacks its position, until the next repoint', async () => {
+    const { sched, world } = topology(1000);
+    const [a, b, ra] = [world.node('m-a')!, world.node('m-b')!, world.node('r-a')!];
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(ra.executedGtids()).toBe('1-1-2');
+    a.crash();
+    const db = world.database('x', 'a', 'r-a');
+    await db.repoint({ host: 'b', port: 1 }, 100);
+    world.replicateAll();
+    const channel = ra.probe(sched.now()).replication[0];
+    expect(channel?.ioRunning).toBe('no');
+    expect(channel?.error).toMatchObject({ thread: 'io', errno: 1236 });
+    expect(channel?.error?.message).toContain('requested to start from GTID 1-1-2');
+    expect(ra.probe(sched.now()).gtidSource).toBe('11');
+    // Once the source has it, a repoint connects.
+    b.setExecuted(1, 2);
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]?.error).toBeDefined();
+    await db.repoint({ host: 'b', port: 1 }, 100);
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]).toMatchObject({ ioRunning: 'yes', sqlRunning: true });
+    expect(ra.probe(sched.now()).replication[0]?.error).toBeUndefined();
+  });
+
+  it('discards the relay log on a repoint: what was received but not applied is gone', async () => {
+    const { sched, world } = topology(0);
+    const [a, ra] = [world.node('m-a')!, world.node('r-a')!];
+    ra.lagMs = 10_000;
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]?.retrievedGtids).toBe('1-1-2');
+    expect(ra.executedGtids()).toBe('');
+    a.crash();
+    await world.database('x', 'a', 'r-a').repoint({ host: 'b', port: 1 }, 100);
+    expect(ra.probe(sched.now()).replication[0]?.retrievedGtids).toBe('');
+  });
+
+  it('stops the SQL thread with 1062 at the transaction that collides with an injected row, again after a restart', async () => {
+    const { sched, world } = topology(0);
+    const [a, ra] = [world.node('m-a')!, world.node('r-a')!];
+    a.commit();
+    ra.conflict = { domain: 1, seq: 2 };
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(ra.executedGtids()).toBe('1-1-1');
+    expect(ra.probe(sched.now()).replication[0]).toMatchObject({
+      ioRunning: 'yes',
+      sqlRunning: false,
+      error: { thread: 'sql', errno: 1062 },
+    });
+    await world.database('x', 'a', 'r-a').startReplication(100);
+    expect(ra.probe(sched.now()).replication[0]?.error).toBeUndefined();
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]?.error?.errno).toBe(1062);
+    expect(ra.executedGtids()).toBe('1-1-1');
   });
 });
 

@@ -39,6 +39,8 @@ export interface WorldOptions {
   timings: LoopTimings;
   /** Replication delay of each co-master. */
   lagMs: Record<string, number>;
+  /** One-way delay of the binlog stream between the database colos (0 inside a colo). */
+  wanDelayMs: number;
   /** Wall-clock error of each coordinator host (NTP is never perfect). */
   wallSkewMs: Record<string, number>;
   /** Add a replica per database site (r-a from m-a, r-b from m-b). */
@@ -81,8 +83,11 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
   if (rng.chance(0.5)) timings.quietProbeIntervalMs = 1500;
   // Half run the watchdog (with withWatchdogTimings, applied after any tweak).
   const watchdog = rng.chance(0.5);
+  // Binlog across the WAN: from a LAN to a continent apart (issue 10 measured 30 ms on the lab).
+  const wanDelayMs = rng.pick([0, rng.int(1, 60), rng.int(60, 400)]);
   return {
     watchdog,
+    wanDelayMs,
     stonith,
     policy,
     core,
@@ -206,7 +211,13 @@ export class SimWorld {
       },
       openWritesSent: (caller, node) => this.checkers.openWritesSent(caller, node),
       watchdogClosed: (node) => this.trace.add(node.name, 'watchdog: read_only=ON'),
+      replicationError: (node, error) =>
+        this.trace.add(
+          node.name,
+          `replication ${error.thread} thread stopped: ${error.errno} ${error.message}`,
+        ),
     });
+    this.network.setDelay(DB_COLOS[0], DB_COLOS[1], options.wanDelayMs);
     this.checkers = new Checkers(
       this.mysql,
       this.etcd,
