@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError } from '../../src/coordinator/ports.js';
 import { ProcessGate } from './process-gate.js';
 import { Prng } from './prng.js';
+import type { Fault, NemesisPlan } from './nemesis.js';
 import { runSeed } from './run-seed.js';
+import type { WorldOptions } from './world.js';
 import { Scheduler } from './scheduler.js';
 import { SimEtcd } from './sim-etcd.js';
 import { SimMysqlWorld, SimNetwork } from './sim-mysql.js';
@@ -341,6 +343,81 @@ describe('checkers can fail', () => {
     b.setExecuted(1, 0);
     b.setReadOnly(false);
     expect(world.checkers.violation?.checker).toBe('consistency');
+  });
+});
+
+describe('the issue-10 checkers can fail', () => {
+  const quietWorld = (faults: Fault[], broken?: 'blind-to-replicas') => ({
+    faultPhaseMs: 5000,
+    livenessPhaseMs: 15_000,
+    tweak: (o: WorldOptions): WorldOptions => ({
+      ...o,
+      replicas: true,
+      policy: 'availability',
+      core: { ...o.core, policy: 'availability', reportFreshMs: 5000 },
+      ...(broken ? { brokenCoordinator: broken } : {}),
+    }),
+    plan: (p: NemesisPlan): NemesisPlan => ({ ...p, lostResponseRate: 0, slowRate: 0, faults }),
+  });
+
+  const errantWrite: Fault = { kind: 'errant-write', target: 'r-a', start: 2000, duration: 0, amount: 1 };
+  const breakReplica: Fault = {
+    kind: 'break-replication',
+    target: 'r-b',
+    start: 2000,
+    duration: 0,
+    amount: 0,
+  };
+
+  it('diverged-unquarantined: a coordinator blind to a replica’s own writes leaves it diverged', async () => {
+    const fine = await runSeed(12, quietWorld([errantWrite]));
+    expect(fine.violation).toBeUndefined();
+    expect(fine.world.etcd.get(fine.world.keys.quarantine)?.value).toContain('"r-a"');
+    const blind = await runSeed(12, quietWorld([errantWrite], 'blind-to-replicas'));
+    expect(blind.violation?.checker).toBe('diverged-unquarantined');
+  });
+
+  it('broken-unreported: a coordinator blind to replication errors says nothing of a broken replica', async () => {
+    const fine = await runSeed(13, quietWorld([breakReplica]));
+    expect(fine.violation).toBeUndefined();
+    expect(fine.world.node('r-b').sqlError?.errno).toBe(1062);
+    expect(fine.world.etcd.get(fine.world.keys.replicas)?.value).toContain('"r-b"');
+    const blind = await runSeed(13, quietWorld([breakReplica], 'blind-to-replicas'));
+    expect(blind.violation?.checker).toBe('broken-unreported');
+  });
+
+  it('silent-loss: a failover that opens a target lacking what a survivor holds, without saying so', async () => {
+    const promoteBehind = async (lost: (acked: number) => string) => {
+      const result = await runSeed(14, { ...quietWorld([]), livenessPhaseMs: 1000 });
+      expect(result.violation).toBeUndefined();
+      const { world } = result;
+      const [a, b, ra] = [world.node('m-a'), world.node('m-b'), world.node('r-a')];
+      world.mysql.replicateAll();
+      const acked = a.executed.get(1) ?? 0;
+      expect(ra.executed.get(1)).toBe(acked);
+      // The writer dies; a broken leader opens m-b forty transactions short of r-a (which held
+      // them for longer than a leader needs to see them).
+      a.crash();
+      b.setExecuted(1, acked - 40);
+      const writer = JSON.parse(world.etcd.get(world.keys.writer)?.value ?? '{}') as { epoch: number };
+      const epoch = writer.epoch + 1;
+      const journal = { kind: 'failover', from: 'm-a', to: 'm-b', epoch, step: 'open-target' };
+      world.etcd.txn(
+        [],
+        [
+          {
+            put: world.keys.writer,
+            value: JSON.stringify({ node: 'm-b', epoch, since: 0, reason: 'writer-dead-quorum' }),
+          },
+          { put: world.keys.operation, value: JSON.stringify({ ...journal, lostGtids: lost(acked) }) },
+        ],
+      );
+      b.setReadOnly(false);
+      return world.checkers.violation;
+    };
+    expect((await promoteBehind(() => ''))?.checker).toBe('silent-loss');
+    // The same loss, recorded: the checker only wants it said.
+    expect(await promoteBehind((acked) => `1-1-${acked - 39}..${acked}`)).toBeUndefined();
   });
 });
 

@@ -51,8 +51,12 @@ export interface WorldOptions {
   guardianFaultAssumption: boolean;
   /** Coordinators vouch for the writer and every node runs the watchdog event (core/watchdog.ts). */
   watchdog: boolean;
-  /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
-  brokenCoordinator?: 'opens-every-node';
+  /**
+   * A deliberately broken coordinator, to prove the checkers can fail (tests only):
+   * `opens-every-node` (coordinator b opens whatever it probes); `blind-to-replicas` (every
+   * coordinator's probes of a replica lose its own-domain GTIDs and its replication errors).
+   */
+  brokenCoordinator?: 'opens-every-node' | 'blind-to-replicas';
 }
 
 export function defaultWorldOptions(rng: Prng): WorldOptions {
@@ -229,6 +233,10 @@ export class SimWorld {
         decisionSlackMs:
           options.timings.storeTimeoutMs +
           2 * Math.max(0, ...Object.values(options.wallSkewMs).map(Math.abs)),
+        reportFreshMs: options.core.reportFreshMs,
+        observeSlackMs:
+          options.timings.cycleIntervalMs +
+          (options.timings.quietProbeIntervalMs ?? options.timings.cycleIntervalMs),
       },
       () => SIM_WALL_ORIGIN + this.scheduler.now(),
     );
@@ -299,6 +307,7 @@ export class SimWorld {
     this.scheduler.after(200, () => {
       this.mysql.replicateAll();
       for (const client of this.clients) client.tick();
+      this.checkers.sampleHoldings();
       this.worldTick();
     });
   }
@@ -320,6 +329,24 @@ export class SimWorld {
           return db.probe(deadline);
         };
         databases.set(name, broken);
+      }
+    }
+    if (this.options.brokenCoordinator === 'blind-to-replicas') {
+      for (const node of this.cluster.nodes) {
+        if (node.role !== 'replica') continue;
+        const db = databases.get(node.name) as Database;
+        const own = String(this.node(node.name).spec.domain);
+        const blind = Object.create(db) as Database;
+        blind.probe = async (deadline) => {
+          const probe = await db.probe(deadline);
+          const executedGtids = probe.executedGtids
+            .split(',')
+            .filter((g) => g !== '' && g.split('-')[0] !== own)
+            .join(',');
+          const replication = probe.replication.map(({ error: _error, ...ch }) => ch);
+          return { ...probe, executedGtids, replication };
+        };
+        databases.set(node.name, blind);
       }
     }
     const config: CoordinatorConfig = {
