@@ -73,8 +73,11 @@ export class Checkers {
   /** Since when each node has been diverged from the writer / had a replication error (end checks). */
   private readonly divergedSince = new Map<string, number>();
   private readonly brokenSince = new Map<string, number>();
-  /** What each node held (executed ∪ received, per domain) at recent world ticks, oldest first. */
-  private readonly holdings: { at: number; holds: Map<string, Map<number, number>> }[] = [];
+  /**
+   * At recent world ticks, oldest first: what each node held (executed ∪ received, per domain),
+   * and the colos it could serve then (its network component; none while down, hung or slow).
+   */
+  private readonly holdings: { at: number; nodes: Map<string, NodeSample> }[] = [];
   /** Counters, so a test can tell a checker actually looked at something. */
   readonly checked = {
     singleWriter: 0,
@@ -172,9 +175,9 @@ export class Checkers {
    * 7. No silent loss. When a failover's target first opens under its writer record, every
    * acknowledged write it lacks is either held by no surviving server (up, answering, in the new
    * writer's network component; never the old writer), or inside the failover's recorded lost
-   * range. Writes an operator's forced failover gave up were forgiven at its commit. A survivor
-   * counts as holding a write only if it also held it observeSlackMs earlier: no leader can
-   * have seen a transaction that reached it in the same instant as the commit.
+   * range. Writes an operator's forced failover gave up were forgiven at its commit. A server
+   * counts only if it was a survivor and held the write observeSlackMs earlier too: no leader can
+   * weigh a transaction, or a server, that reached it in the same instant as the commit.
    */
   private noSilentLoss(node: SimNode): void {
     const value = this.etcd.get(this.keys.writer)?.value;
@@ -184,15 +187,15 @@ export class Checkers {
     if (!failover || failover.node !== node.name || failover.opened) return;
     failover.opened = true;
     this.checked.failoverOpens++;
-    const component = this.world.network.component(node.spec.colo);
+    const colo = node.spec.colo;
+    const before = this.sampleBefore();
+    // Survivors now and observeSlackMs ago: no leader weighs a server that just came back.
     const survivors = [...this.world.nodes.values()].filter(
       (n) =>
         n !== node &&
         n.name !== failover.from &&
-        n.up &&
-        !n.hung &&
-        n.slowMs === 0 &&
-        component.has(n.spec.colo),
+        sampleOf(n, this.world).reach.includes(colo) &&
+        (before?.get(n.name)?.reach.includes(colo) ?? false),
     );
     const lost = parseRanges(failover.lostGtids);
     for (const write of this.acked.values()) {
@@ -202,7 +205,8 @@ export class Checkers {
       let holder: SimNode | undefined;
       let held = has;
       for (const s of survivors) {
-        const h = Math.min(write.seq, s.holds(write.domain), this.heldBefore(s, write.domain));
+        const then = before?.get(s.name)?.holds.get(write.domain) ?? 0;
+        const h = Math.min(write.seq, s.holds(write.domain), then);
         if (h > held) [holder, held] = [s, h];
       }
       if (!holder) continue;
@@ -216,17 +220,12 @@ export class Checkers {
     }
   }
 
-  /** Every world tick: what each node holds, kept as long as observeSlackMs needs. */
+  /** Every world tick: what each node holds and whom it could serve, kept as long as observeSlackMs needs. */
   sampleHoldings(): void {
     const at = this.world.scheduler.now();
-    const holds = new Map<string, Map<number, number>>();
-    for (const node of this.world.nodes.values()) {
-      const domains = new Map<number, number>();
-      for (const domain of new Set([...node.executed.keys(), ...node.retrieved.keys()]))
-        domains.set(domain, node.holds(domain));
-      holds.set(node.name, domains);
-    }
-    this.holdings.push({ at, holds });
+    const nodes = new Map<string, NodeSample>();
+    for (const node of this.world.nodes.values()) nodes.set(node.name, sampleOf(node, this.world));
+    this.holdings.push({ at, nodes });
     while (
       this.holdings.length > 1 &&
       (this.holdings[1] as { at: number }).at <= at - this.options.observeSlackMs
@@ -234,15 +233,15 @@ export class Checkers {
       this.holdings.shift();
   }
 
-  /** What `node` held of `domain` observeSlackMs ago (the latest sample at or before then). */
-  private heldBefore(node: SimNode, domain: number): number {
+  /** The latest sample at or before observeSlackMs ago. */
+  private sampleBefore(): Map<string, NodeSample> | undefined {
     const then = this.world.scheduler.now() - this.options.observeSlackMs;
-    let found: Map<string, Map<number, number>> | undefined;
+    let found: Map<string, NodeSample> | undefined;
     for (const sample of this.holdings) {
       if (sample.at > then) break;
-      found = sample.holds;
+      found = sample.nodes;
     }
-    return found?.get(node.name)?.get(domain) ?? 0;
+    return found;
   }
 
   /**
@@ -400,6 +399,20 @@ export class Checkers {
     if (kvs.length === 0) return undefined;
     return kvs.reduce((a, b) => (b.createRevision < a.createRevision ? b : a)).lease;
   }
+}
+
+interface NodeSample {
+  holds: Map<number, number>;
+  /** Colos that can reach this server while it answers (up, not hung, not slow); none otherwise. */
+  reach: string[];
+}
+
+function sampleOf(node: SimNode, world: SimMysqlWorld): NodeSample {
+  const holds = new Map<number, number>();
+  for (const domain of new Set([...node.executed.keys(), ...node.retrieved.keys()]))
+    holds.set(domain, node.holds(domain));
+  const answers = node.up && !node.hung && node.slowMs === 0;
+  return { holds, reach: answers ? [...world.network.component(node.spec.colo)] : [] };
 }
 
 function track(since: Map<string, number>, name: string, on: boolean, now: number): void {
