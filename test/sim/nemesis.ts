@@ -374,7 +374,10 @@ export class Nemesis {
     const timer = w.scheduler.after(Math.min(f.amount, Math.floor(f.duration / 2)), () => {
       crashed = this.currentWriter();
       if (!crashed?.up) return;
-      w.trace.add('nemesis', `crash writer ${crashed.name} (binlog to the other colo ${f.amount} ms behind)`);
+      w.trace.add(
+        'nemesis',
+        `crash writer ${crashed.name} (binlog to the other colo ${f.amount} ms behind; ${this.aheadOfStandby(crashed)})`,
+      );
       crashed.crash();
     });
     return () => {
@@ -382,6 +385,24 @@ export class Nemesis {
       undelay();
       crashed?.restart();
     };
+  }
+
+  /** How far the writer's colo replicas are ahead of the other candidates, in its domain. */
+  private aheadOfStandby(writer: SimNode): string {
+    const w = this.world;
+    const domain = writer.spec.domain;
+    const role = (n: SimNode): string | undefined => w.cluster.nodes.find((c) => c.name === n.name)?.role;
+    const nodes = [...w.mysql.nodes.values()];
+    const standby = Math.max(
+      0,
+      ...nodes.filter((n) => n !== writer && role(n) === 'candidate').map((n) => n.holds(domain)),
+    );
+    const replicas = nodes.filter((n) => role(n) === 'replica' && n.spec.colo === writer.spec.colo);
+    if (replicas.length === 0) return 'no replica in its colo';
+    const best = Math.max(...replicas.map((n) => n.holds(domain)));
+    return best > standby
+      ? `its colo replica holds ${best - standby} more than the standby`
+      : 'replica not ahead';
   }
 
   /**
