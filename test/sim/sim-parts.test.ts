@@ -151,22 +151,21 @@ describe('simulated etcd', () => {
   });
 });
 
-describe('simulated MariaDB', () => {
-  function twoNodes(): { sched: Scheduler; world: SimMysqlWorld; changes: number[] } {
-    const sched = new Scheduler();
-    const changes: number[] = [];
-    const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
-      changed: () => changes.push(sched.now()),
-      becameWritable: () => undefined,
-      openWritesSent: () => undefined,
-      watchdogClosed: () => undefined,
-      replicationError: () => undefined,
-    });
-    world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
-    world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
-    return { sched, world, changes };
-  }
+function twoNodes(): { sched: Scheduler; world: SimMysqlWorld; changes: number[] } {
+  const sched = new Scheduler();
+  const changes: number[] = [];
+  const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
+    changed: () => changes.push(sched.now()),
+    becameWritable: () => undefined,
+    openWritesSent: () => undefined,
+    watchdogClosed: () => undefined,
+  });
+  world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
+  world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
+  return { sched, world, changes };
+}
 
+describe('simulated MariaDB', () => {
   it('replicates with lag, and a crash-restarted server comes back read-only with its data', async () => {
     const { sched, world } = twoNodes();
     const a = world.node('m-a')!;
@@ -220,16 +219,8 @@ describe('simulated MariaDB', () => {
 
 describe('simulated replication (issue 10)', () => {
   function topology(delayMs: number): { sched: Scheduler; world: SimMysqlWorld } {
-    const sched = new Scheduler();
-    const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
-      changed: () => undefined,
-      becameWritable: () => undefined,
-      openWritesSent: () => undefined,
-      watchdogClosed: () => undefined,
-    });
+    const { sched, world } = twoNodes();
     world.network.setDelay('a', 'b', delayMs);
-    world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
-    world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
     world.add({ name: 'r-a', colo: 'a', domain: 11, serverId: 11, host: 'ra', port: 1 }, 'm-a');
     world.node('m-a')!.readOnly = false;
     return { sched, world };
