@@ -377,6 +377,15 @@ describe('the issue-10 checkers can fail', () => {
     expect(blind.violation?.checker).toBe('broken-unreported');
   });
 
+  it('errant-spread: a candidate master that executed a replica’s own transaction', async () => {
+    const result = await runSeed(15, { ...quietWorld([errantWrite]), livenessPhaseMs: 1000 });
+    expect(result.violation).toBeUndefined();
+    const { world } = result;
+    expect(world.checkers.errantSpread()).toBeUndefined();
+    world.node('m-b').setExecuted(11, 1);
+    expect(world.checkers.errantSpread()).toContain('m-b executed 11-11-1');
+  });
+
   it('silent-loss: a failover that opens a target lacking what a survivor holds, without saying so', async () => {
     const promoteBehind = async (lost: (acked: number) => string) => {
       const result = await runSeed(14, { ...quietWorld([]), livenessPhaseMs: 1000 });

@@ -237,6 +237,8 @@ export class SimWorld {
         observeSlackMs:
           options.timings.cycleIntervalMs +
           (options.timings.quietProbeIntervalMs ?? options.timings.cycleIntervalMs),
+        candidates: this.cluster.nodes.filter((n) => n.role === 'candidate').map((n) => n.name),
+        errantSpread: process.env.SIM_ERRANT_SPREAD === '1',
       },
       () => SIM_WALL_ORIGIN + this.scheduler.now(),
     );
