@@ -57,6 +57,8 @@ interface FailoverCommit {
   from: string | undefined;
   lostGtids: string;
   opened: boolean;
+  /** The servers as they were observeSlackMs before the commit, which fixed the lost range. */
+  before: Map<string, NodeSample> | undefined;
 }
 
 /**
@@ -184,8 +186,9 @@ export class Checkers {
    * acknowledged write it lacks is either held by no surviving server (up, answering, in the new
    * writer's network component; never the old writer), or inside the failover's recorded lost
    * range. Writes an operator's forced failover gave up were forgiven at its commit. A server
-   * counts only if it was a survivor and held the write observeSlackMs earlier too: no leader can
-   * weigh a transaction, or a server, that reached it in the same instant as the commit.
+   * counts only if it was also a survivor holding the write observeSlackMs before the commit: the
+   * commit fixes the lost range, and no leader can weigh a transaction, or a server, that reached
+   * it in the instant before (a target may open long after, when a hung one resumes).
    */
   private noSilentLoss(node: SimNode): void {
     const value = this.etcd.get(this.keys.writer)?.value;
@@ -196,8 +199,9 @@ export class Checkers {
     failover.opened = true;
     this.checked.failoverOpens++;
     const colo = node.spec.colo;
-    const before = this.sampleBefore();
-    // Survivors now and observeSlackMs ago: no leader weighs a server that just came back.
+    const before = failover.before;
+    // Survivors now and observeSlackMs before the commit: the lost range is fixed at the commit,
+    // and no leader weighs a server, or a transaction, that reached it in the instant before.
     const survivors = [...this.world.nodes.values()].filter(
       (n) =>
         n !== node &&
@@ -356,6 +360,7 @@ export class Checkers {
       from: journal.from,
       lostGtids: journal.lostGtids ?? '',
       opened: false,
+      before: this.sampleBefore(),
     });
   }
 
