@@ -48,7 +48,15 @@ export interface CheckerOptions {
    * a donor's errant transactions (notes/sim-findings.md F5): it fails 1 seed in about 500.
    */
   errantSpread: boolean;
+  /**
+   * Check replication-unsettled at the end of the run. Off by default until baton's upkeep stops
+   * repointing replicas back and forth (notes/sim-findings.md F2): it fails about 1 seed in 100.
+   */
+  settling: boolean;
 }
+
+/** The end of the liveness phase over which replication must have settled. */
+const SETTLE_WINDOW_MS = 15_000;
 
 /** A writer change by a failover, as committed: the journal is in the writer record's txn. */
 interface FailoverCommit {
@@ -280,6 +288,8 @@ export class Checkers {
     const now = this.world.scheduler.now();
     const spread = this.options.errantSpread ? this.errantSpread() : undefined;
     if (spread) return { at: now, checker: 'errant-spread', message: spread };
+    const unsettled = this.options.settling ? this.unsettled(writerName) : undefined;
+    if (unsettled) return { at: now, checker: 'replication-unsettled', message: unsettled };
     const writer = this.world.node(writerName);
     const quarantine = this.readJson<Record<string, unknown>>(this.keys.quarantine) ?? {};
     const broken = this.readJson<{ broken?: Record<string, unknown> }>(this.keys.replicas)?.broken ?? {};
@@ -324,6 +334,29 @@ export class Checkers {
       if (foreign.length > 0) {
         const gtids = foreign.map(([d, seq]) => `${d}-${this.world.serverIdOfDomain(d)}-${seq}`).join(',');
         return `candidate master ${master.name} executed ${gtids}: a replica's own (errant) transactions`;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * 10. Replication settles after healing: over the last SETTLE_WINDOW_MS no server was repointed
+   * more than once, and every server but the writer replicates (IO and SQL threads running)
+   * unless it is quarantined or recorded broken (a quarantined server is not expected to).
+   */
+  unsettled(writerName: string): string | undefined {
+    const now = this.world.scheduler.now();
+    const quarantine = this.readJson<Record<string, unknown>>(this.keys.quarantine) ?? {};
+    const broken = this.readJson<{ broken?: Record<string, unknown> }>(this.keys.replicas)?.broken ?? {};
+    for (const node of this.world.nodes.values()) {
+      const recent = node.repoints.filter((at) => at > now - SETTLE_WINDOW_MS);
+      if (recent.length > 1) {
+        return `${node.name} was repointed ${recent.length} times in the last ${SETTLE_WINDOW_MS} ms (at ${recent.join(', ')}), now to ${node.sourceName ?? 'nothing'}`;
+      }
+      if (node.name === writerName || quarantine[node.name] !== undefined || broken[node.name] !== undefined)
+        continue;
+      if (node.ioState !== 'yes' || !node.sqlRunning) {
+        return `${node.name} does not replicate (source ${node.sourceName ?? 'none'}, io ${node.ioState}, sql ${node.sqlRunning ? 'running' : 'stopped'}), and is neither quarantined nor recorded broken`;
       }
     }
     return undefined;

@@ -254,8 +254,12 @@ export class SimNode {
     }
   }
 
+  /** When each repoint happened (the checkers ask whether replication settles). */
+  readonly repoints: number[] = [];
+
   /** CHANGE MASTER + START SLAVE. */
   repointTo(source: string): void {
+    this.repoints.push(this.world.scheduler.now());
     this.sourceName = source;
     this.replicationStopped = false;
     this.startThreads();

@@ -386,6 +386,21 @@ describe('the issue-10 checkers can fail', () => {
     expect(world.checkers.errantSpread()).toContain('m-b executed 11-11-1');
   });
 
+  it('replication-unsettled: a replica repointed back and forth, or one that stopped without a word', async () => {
+    const result = await runSeed(16, { ...quietWorld([]), livenessPhaseMs: 1000 });
+    expect(result.violation).toBeUndefined();
+    const { world } = result;
+    world.mysql.replicateAll();
+    expect(world.checkers.unsettled('m-a')).toBeUndefined();
+    world.node('r-b').stopReplication();
+    world.mysql.replicateAll();
+    expect(world.checkers.unsettled('m-a')).toContain('r-b does not replicate');
+    const ra = world.node('r-a');
+    ra.repointTo('m-b');
+    ra.repointTo('m-a');
+    expect(world.checkers.unsettled('m-a')).toContain('r-a was repointed 2 times');
+  });
+
   it('silent-loss: a failover that opens a target lacking what a survivor holds, without saying so', async () => {
     const promoteBehind = async (lost: (acked: number) => string) => {
       const result = await runSeed(14, { ...quietWorld([]), livenessPhaseMs: 1000 });
