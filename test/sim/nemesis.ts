@@ -6,6 +6,7 @@
 
 import { COORDINATORS, DB_COLOS, SITES, type SimWorld } from './world.js';
 import type { Prng } from './prng.js';
+import type { SimNode } from './sim-mysql.js';
 
 export const FAULT_KINDS = [
   'crash-node',
@@ -22,6 +23,10 @@ export const FAULT_KINDS = [
   'pin',
   'forced-failover',
   'rejoin',
+  'wan-delay',
+  'crash-writer-behind',
+  'errant-write',
+  'break-replication',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -31,7 +36,7 @@ export interface Fault {
   start: number;
   duration: number;
   target: string;
-  /** Kind-specific amount (slow ms, lag ms). */
+  /** Kind-specific amount (slow ms, lag ms, WAN delay ms; break-replication: 1 = the row is binlogged). */
   amount: number;
 }
 
@@ -104,6 +109,21 @@ export function planNemesis(
         break;
       case 'rejoin':
         target = rng.pick(['m-a', 'm-b']);
+        break;
+      case 'wan-delay':
+      case 'crash-writer-behind':
+        // Long enough for the other master to fall behind the writer's colo replica.
+        amount = rng.pick([rng.int(200, 1000), rng.int(1000, 5000)]);
+        break;
+      case 'errant-write': {
+        const replicas = nodes.filter((n) => n.startsWith('r-'));
+        target = replicas.length > 0 ? rng.pick(replicas) : '';
+        amount = rng.int(1, 3);
+        break;
+      }
+      case 'break-replication':
+        target = rng.pick(nodes);
+        amount = rng.chance(0.5) ? 1 : 0;
         break;
       default:
         break;
@@ -320,7 +340,100 @@ export class Nemesis {
       case 'rejoin':
         this.intent({ kind: 'rejoin', node: f.target });
         return undefined;
+      case 'wan-delay':
+        return w.network.addDelay(DB_COLOS[0], DB_COLOS[1], f.amount);
+      case 'crash-writer-behind':
+        return this.crashWriterBehind(f);
+      case 'errant-write': {
+        if (f.target === '') {
+          w.trace.add('nemesis', 'errant-write: no replica in this world');
+          return undefined;
+        }
+        const node = w.node(f.target);
+        if (!node.up || node.hung) return undefined;
+        const gtids = Array.from({ length: f.amount }, () => node.errantWrite());
+        w.trace.add('nemesis', `errant write on ${node.name}: ${gtids.join(', ')}`);
+        return undefined;
+      }
+      case 'break-replication':
+        this.breakReplication(f);
+        return undefined;
     }
+  }
+
+  /**
+   * The writer dies while the other colo lags behind on the WAN (issue 10's lab run: its colo
+   * replica held 35 transactions the other master lacked): the binlog to the other colo is
+   * delayed by `amount`, and once that much has piled up, the writer crashes. It restarts, and
+   * the delay ends, with the fault.
+   */
+  private crashWriterBehind(f: Fault): () => void {
+    const w = this.world;
+    const undelay = w.network.addDelay(DB_COLOS[0], DB_COLOS[1], f.amount);
+    let crashed: SimNode | undefined;
+    const timer = w.scheduler.after(Math.min(f.amount, Math.floor(f.duration / 2)), () => {
+      crashed = this.currentWriter();
+      if (!crashed?.up) return;
+      w.trace.add(
+        'nemesis',
+        `crash writer ${crashed.name} (binlog to the other colo ${f.amount} ms behind; ${this.aheadOfStandby(crashed)})`,
+      );
+      crashed.crash();
+    });
+    return () => {
+      w.scheduler.cancel(timer);
+      undelay();
+      crashed?.restart();
+    };
+  }
+
+  /** How far the writer's colo replicas are ahead of the other candidates, in its domain. */
+  private aheadOfStandby(writer: SimNode): string {
+    const w = this.world;
+    const domain = writer.spec.domain;
+    const role = (n: SimNode): string | undefined => w.cluster.nodes.find((c) => c.name === n.name)?.role;
+    const nodes = [...w.mysql.nodes.values()];
+    const standby = Math.max(
+      0,
+      ...nodes.filter((n) => n !== writer && role(n) === 'candidate').map((n) => n.holds(domain)),
+    );
+    const replicas = nodes.filter((n) => role(n) === 'replica' && n.spec.colo === writer.spec.colo);
+    if (replicas.length === 0) return 'no replica in its colo';
+    const best = Math.max(...replicas.map((n) => n.holds(domain)));
+    return best > standby
+      ? `its colo replica holds ${best - standby} more than the standby`
+      : 'replica not ahead';
+  }
+
+  /**
+   * A row written on a replica or the standby (as root, read_only bypassed) that a later source
+   * transaction also inserts: the SQL thread stops with 1062 when it gets there, and again after
+   * every restart until an operator repairs the row (never, here). Binlogged, it is also errant.
+   */
+  private breakReplication(f: Fault): void {
+    const w = this.world;
+    const node = w.node(f.target);
+    const writer = this.currentWriter();
+    if (!writer || writer === node || !node.up || node.hung || node.conflict) {
+      w.trace.add('nemesis', `break-replication ${node.name}: not a replica of a writer now`);
+      return;
+    }
+    const domain = writer.spec.domain;
+    node.conflict = { domain, seq: w.mysql.log.length(domain) + 1 };
+    const errant = f.amount === 1 ? `, binlogged as ${node.errantWrite()}` : '';
+    w.trace.add(
+      'nemesis',
+      `break-replication ${node.name}: a row that ${domain}-${writer.spec.serverId}-${node.conflict.seq} will collide with${errant}`,
+    );
+  }
+
+  /** The writable node, else the one the writer record names. */
+  private currentWriter(): SimNode | undefined {
+    const w = this.world;
+    const writable = w.writableNodes()[0];
+    if (writable) return writable;
+    const record = w.etcd.get(w.keys.writer);
+    return record ? w.mysql.node((JSON.parse(record.value) as { node: string }).node) : undefined;
   }
 
   /** Operators write intents through etcd directly (the CLI path), never through a coordinator. */
@@ -362,6 +475,7 @@ export class Nemesis {
     this.obscured.clear();
     this.downUntil.clear();
     w.network.healAll();
+    w.network.clearExtraDelays();
     w.etcdLinkCut.clear();
     this.etcdLinks.clear();
     w.updateEtcdReachability();

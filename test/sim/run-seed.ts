@@ -42,7 +42,7 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   const nemesis = new Nemesis(world, plan);
   world.trace.add(
     'sim',
-    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog}`,
+    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} wanDelay=${options.wanDelayMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog}`,
   );
   nemesis.schedule();
 
@@ -60,6 +60,12 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   const livenessPhaseMs =
     opts.livenessPhaseMs ??
     Math.max(30_000, options.core.cooldownMs + 3 * options.timings.sessionTtlMs + 10_000);
+  // Which servers are diverged or broken, and since when (checked at the end of the phase).
+  const watch = (): void => {
+    world.checkers.watchReplicas(recordedWriter(world)?.node);
+    world.scheduler.after(500, watch);
+  };
+  watch();
   await world.scheduler
     .runUntil(faultPhaseMs + livenessPhaseMs, () => {
       sample();
@@ -76,7 +82,15 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
       world,
       plan,
     };
+  const writer = recordedWriter(world);
+  const leftBehind = writer ? world.checkers.endOfRun(writer.node) : undefined;
+  if (leftBehind) return { seed, violation: leftBehind, world, plan };
   return { seed, world, plan };
+}
+
+function recordedWriter(world: SimWorld): { node: string; epoch: number } | undefined {
+  const record = world.etcd.get(world.keys.writer);
+  return record ? (JSON.parse(record.value) as { node: string; epoch: number }) : undefined;
 }
 
 class StopRun extends Error {}

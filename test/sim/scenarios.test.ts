@@ -112,6 +112,30 @@ describe('scenarios', () => {
     expect(world.writableNodes().map((n) => n.name)).toEqual(['m-b']);
   });
 
+  it('the writer dies while its colo replica is ahead of the standby: the standby catches up from it first (issue 10)', async () => {
+    const plan = quiet(
+      [{ kind: 'crash-writer-behind', target: '', start: 5000, duration: 20_000, amount: 1500 }],
+      'availability',
+    );
+    const { world, violation } = await runSeed(108, {
+      ...plan,
+      tweak: (o) => ({ ...plan.tweak(o), replicas: true, wanDelayMs: 30 }),
+    });
+    expect(violation).toBeUndefined();
+    const crash = world.trace.lines.find((l) => l.includes('crash writer m-a'));
+    expect(crash).toMatch(/its colo replica holds \d+ more than the standby/);
+    expect(firstAt(world, /failing over to m-b: .*catching up from r-a first/, 5000)).toBeDefined();
+    expect(
+      firstAt(world, /action type=repoint ok=true reason=operation-step node=m-b source=r-a/),
+    ).toBeDefined();
+    // Nothing a survivor held is lost, and the failover says so.
+    const [mb, ra] = [world.node('m-b'), world.node('r-a')];
+    expect(mb.executed.get(1) ?? 0).toBeGreaterThanOrEqual(ra.executed.get(1) ?? 0);
+    expect(firstAt(world, /put operation .*"step":"open-target".*"lostGtids":""/, 5000)).toBeDefined();
+    expect(world.checkers.checked.failoverOpens).toBe(1);
+    expect(world.writableNodes().map((n) => n.name)).toEqual(['m-b']);
+  });
+
   it('a crashed writer does not fail over under consistency (its last writes are unknown)', async () => {
     const { world, violation } = await runSeed(
       104,

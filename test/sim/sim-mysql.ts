@@ -6,10 +6,19 @@
  * gtid_current_pos), and the origin keeps the commit time of every transaction of its domain so
  * replication lag is "apply what was committed at least lagMs ago".
  *
+ * Replication (issue 10): a channel between colos receives a transaction no earlier than its
+ * origin commit time plus the link's one-way delay, so the writer's colo replica runs ahead of the
+ * other master. GTID strict mode on (re)connect: a source whose binlog lacks a position the node
+ * asks for (any replicated domain, not its own) stops the IO thread with error 1236. An IO thread
+ * that starts (repoint, START SLAVE after a stop, server restart) discards the relay log, as
+ * MariaDB's GTID mode does (measured, /work/notes/semisync.md §6). A row injected on a replica
+ * (break-replication) stops its SQL thread with error 1062 at the source transaction that collides.
+ *
  * Faults: crash (connections refused; restart comes back read_only=ON, as every server's config
  * says, with its executed set intact), hang (SIGSTOP: requests queue; callers time out; on
  * resume the server executes what is in its socket buffers in arrival order, so a fence sent
- * while it hung still lands), slow (answers after a delay), network cuts between colos.
+ * while it hung still lands), slow (answers after a delay), network cuts between colos, WAN delay,
+ * errant writes on a replica, replication errors.
  */
 
 import {
@@ -18,6 +27,8 @@ import {
   type Database,
   type MonoMs,
   type Probe,
+  type ReplicationError,
+  type ReplicationStatus,
   type WatchdogHold,
 } from '../../src/coordinator/ports.js';
 import { containsGtidSet, parseGtidSet } from '../../src/core/gtid.js';
@@ -31,8 +42,39 @@ export class ReadOnlyError extends Error {
 /** Colo-level links. A cut is symmetric; a colo always reaches itself. */
 export class SimNetwork {
   private cuts = new Set<string>();
+  /** One-way delay of the binlog stream on each link between colos (drawn per seed). */
+  private baseDelay = new Map<string, number>();
+  /** Extra delays of active faults on a link (the largest one counts). */
+  private extraDelays = new Map<string, number[]>();
 
   constructor(readonly colos: readonly string[]) {}
+
+  setDelay(a: string, b: string, ms: number): void {
+    if (a !== b) this.baseDelay.set(linkKey(a, b), ms);
+  }
+
+  /** A fault's extra delay on a link; returns the function that removes it. */
+  addDelay(a: string, b: string, ms: number): () => void {
+    const key = linkKey(a, b);
+    const list = this.extraDelays.get(key) ?? [];
+    list.push(ms);
+    this.extraDelays.set(key, list);
+    return () => {
+      const i = list.indexOf(ms);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** One-way delay of a transaction from `from` to `to`: 0 inside a colo. */
+  delayMs(from: string, to: string): number {
+    if (from === to) return 0;
+    const key = linkKey(from, to);
+    return Math.max(this.baseDelay.get(key) ?? 0, ...(this.extraDelays.get(key) ?? []));
+  }
+
+  clearExtraDelays(): void {
+    this.extraDelays.clear();
+  }
 
   cut(a: string, b: string): void {
     if (a !== b) this.cuts.add(linkKey(a, b));
@@ -86,6 +128,11 @@ export class DomainLog {
     return log.length;
   }
 
+  /** Seqs committed so far in a domain. */
+  length(domain: number): number {
+    return this.times.get(domain)?.length ?? 0;
+  }
+
   /** Highest seq s ≤ upTo with commit time ≤ at (commit times increase with seq). */
   appliedBy(domain: number, upTo: number, at: number, from: number): number {
     const log = this.times.get(domain) ?? [];
@@ -124,8 +171,12 @@ export class SimNode {
   readonly retrieved = new Map<number, number>();
   sourceName: string | undefined;
   ioState: 'yes' | 'no' | 'connecting' = 'no';
-  sqlRunning = true;
   replicationStopped = false;
+  /** A thread stopped on an error (Last_IO_Errno / Last_SQL_Errno); cleared when it starts again. */
+  ioError: ReplicationError | undefined;
+  sqlError: ReplicationError | undefined;
+  /** A row injected here collides with this source transaction (break-replication): 1062 when applied. */
+  conflict: { domain: number; seq: number } | undefined;
   lagMs = 0;
   /** The watchdog's deadline in the heartbeat row (sim time; undefined until first stamped). */
   fenceAfter: number | undefined;
@@ -167,9 +218,63 @@ export class SimNode {
   /** Commit a client transaction in this node's domain. */
   commit(): string {
     if (this.readOnly) throw new ReadOnlyError(`${this.name}: read_only`);
+    return this.commitOwn();
+  }
+
+  /**
+   * A transaction written on this server by someone who bypasses read_only (root, a job run on
+   * the wrong host): binlogged in its own domain, an errant transaction everywhere else.
+   */
+  errantWrite(): string {
+    return this.commitOwn();
+  }
+
+  private commitOwn(): string {
     const seq = this.world.log.append(this.spec.domain, this.world.scheduler.now());
     this.setExecuted(this.spec.domain, seq);
     return `${this.spec.domain}-${this.spec.serverId}-${seq}`;
+  }
+
+  /** SQL thread running: not stopped by a command, not stopped on an error. */
+  get sqlRunning(): boolean {
+    return !this.replicationStopped && this.sqlError === undefined;
+  }
+
+  /**
+   * The IO thread starts (repoint, START SLAVE after a stop, restart): errors are cleared, and in
+   * GTID mode the relay log is discarded, so what was received but not applied is gone and is
+   * fetched again from gtid_slave_pos (measured: 20 ACKed transactions lost on a2).
+   */
+  private startThreads(): void {
+    this.ioError = undefined;
+    this.sqlError = undefined;
+    this.ioState = 'no';
+    for (const domain of this.retrieved.keys()) {
+      this.retrieved.set(domain, this.executed.get(domain) ?? 0);
+    }
+  }
+
+  /** When each repoint happened (the checkers ask whether replication settles). */
+  readonly repoints: number[] = [];
+
+  /** CHANGE MASTER + START SLAVE. */
+  repointTo(source: string): void {
+    this.repoints.push(this.world.scheduler.now());
+    this.sourceName = source;
+    this.replicationStopped = false;
+    this.startThreads();
+  }
+
+  stopReplication(): void {
+    this.replicationStopped = true;
+  }
+
+  /** START SLAVE: starts what is not running; an IO thread that starts discards the relay log. */
+  startReplication(): void {
+    const ioStarts = this.replicationStopped || this.ioError !== undefined;
+    this.replicationStopped = false;
+    this.sqlError = undefined;
+    if (ioStarts) this.startThreads();
   }
 
   /** Run a request now, or queue it while hung (executed on resume, in arrival order). */
@@ -191,6 +296,7 @@ export class SimNode {
     this.up = true;
     this.readOnly = true;
     this.replicationStopped = false;
+    this.startThreads();
     this.world.changed(this);
   }
 
@@ -233,33 +339,94 @@ export class SimNode {
     this.waiters.push({ done });
   }
 
-  /** One replication step from the source: IO thread fetches, SQL thread applies what is older than the lag. */
+  /**
+   * One replication step from the source. The IO thread, on connecting, asks for its position in
+   * every replicated domain and stops with 1236 if the source's binlog lacks it; once connected it
+   * fetches what the source executed, a cross-colo link only what was committed at least its delay
+   * ago. The SQL thread applies what is older than the lag, and stops on a colliding row.
+   */
   replicate(now: number): void {
     if (!this.up || this.hung) return;
     const source = this.sourceName === undefined ? undefined : this.world.node(this.sourceName);
-    if (!source || this.replicationStopped) {
+    if (!source || this.replicationStopped || this.ioError) {
       this.ioState = 'no';
     } else if (source.up && !source.hung && this.world.network.reachable(this.spec.colo, source.spec.colo)) {
-      this.ioState = 'yes';
-      for (const [domain, seq] of source.executed) {
-        if (domain === this.spec.domain) continue; // our own events come back filtered by server id
-        if ((this.retrieved.get(domain) ?? 0) < seq) this.retrieved.set(domain, seq);
+      if (this.ioState !== 'yes') {
+        const missing = this.positionMissingOn(source);
+        if (missing) {
+          this.ioState = 'no';
+          this.ioError = {
+            thread: 'io',
+            errno: 1236,
+            message: `Got fatal error 1236 from master when reading data from binary log: 'Error: connecting slave requested to start from GTID ${missing}, which is not in the master's binlog'`,
+          };
+          this.world.hooks.replicationError?.(this, this.ioError);
+        } else {
+          this.ioState = 'yes';
+        }
+      }
+      if (this.ioState === 'yes') {
+        const delay = this.world.network.delayMs(source.spec.colo, this.spec.colo);
+        for (const [domain, seq] of source.executed) {
+          if (domain === this.spec.domain) continue; // our own events come back filtered by server id
+          const have = this.retrieved.get(domain) ?? 0;
+          if (have >= seq) continue;
+          const upTo = delay === 0 ? seq : this.world.log.appliedBy(domain, seq, now - delay, have);
+          if (upTo > have) this.retrieved.set(domain, upTo);
+        }
       }
     } else {
       this.ioState = 'connecting';
     }
     if (!this.sqlRunning) return;
     let advanced = false;
-    for (const [domain, upTo] of this.retrieved) {
+    for (const [domain, retrieved] of this.retrieved) {
       const have = this.executed.get(domain) ?? 0;
-      if (have >= upTo) continue;
-      const next = this.world.log.appliedBy(domain, upTo, now - this.lagMs, have);
+      const collides = this.conflict?.domain === domain ? this.conflict.seq : undefined;
+      const upTo = collides !== undefined ? Math.min(retrieved, collides - 1) : retrieved;
+      let next = have;
+      if (have < upTo) next = this.world.log.appliedBy(domain, upTo, now - this.lagMs, have);
       if (next > have) {
         this.setExecuted(domain, next);
         advanced = true;
       }
+      if (
+        collides !== undefined &&
+        next === collides - 1 &&
+        retrieved >= collides &&
+        (this.world.log.commitTime(domain, collides) ?? Infinity) <= now - this.lagMs
+      ) {
+        this.sqlError = {
+          thread: 'sql',
+          errno: 1062,
+          message: `Could not execute Write_rows_v1 event on table app.writes; Duplicate entry '${collides}' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY (GTID ${domain}-${this.world.serverIdOfDomain(domain)}-${collides})`,
+        };
+        this.world.hooks.replicationError?.(this, this.sqlError);
+        break;
+      }
     }
     if (advanced && this.waiters.length > 0) this.waiters = this.waiters.filter((w) => !w.done());
+  }
+
+  /**
+   * GTID strict mode: the first position this node asks for (its relay log's, per domain it
+   * replicated; its own domain's events are skipped by server id) that `source` has not executed.
+   */
+  positionMissingOn(source: SimNode): string | undefined {
+    const domains = new Set([...this.executed.keys(), ...this.retrieved.keys()]);
+    for (const domain of [...domains].sort((a, b) => a - b)) {
+      if (domain === this.spec.domain) continue;
+      const want = Math.max(this.executed.get(domain) ?? 0, this.retrieved.get(domain) ?? 0);
+      if (want > (source.executed.get(domain) ?? 0)) {
+        return `${domain}-${this.world.serverIdOfDomain(domain)}-${want}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Executed ∪ received, per domain: what this server holds of a domain. */
+  holds(domain: number): number {
+    return Math.max(this.executed.get(domain) ?? 0, this.retrieved.get(domain) ?? 0);
   }
 
   /** Exact lag from the heartbeat idea: age of the oldest source transaction not applied yet. */
@@ -282,23 +449,28 @@ export class SimNode {
     const probe: Probe = {
       readOnly: this.readOnly,
       executedGtids: this.executedGtids(),
-      replication: source
-        ? [
-            {
-              sourceHost: source.spec.host,
-              sourcePort: source.spec.port,
-              ioRunning: this.ioState,
-              sqlRunning: this.sqlRunning && !this.replicationStopped,
-              retrievedGtids: formatPositions(this.retrieved, this.world),
-            },
-          ]
-        : [],
+      replication: source ? [this.channelStatus(source)] : [],
       serverId: this.spec.serverId,
+      gtidSource: String(this.spec.domain),
       version: '10.11.19-MariaDB-sim',
     };
     const lag = this.heartbeatLagMs(now);
     if (lag !== undefined) probe.heartbeatLagMs = lag;
     return probe;
+  }
+
+  /** SHOW SLAVE STATUS: as the adapter reads it, the SQL thread's error first (dialect.ts). */
+  private channelStatus(source: SimNode): ReplicationStatus {
+    const status: ReplicationStatus = {
+      sourceHost: source.spec.host,
+      sourcePort: source.spec.port,
+      ioRunning: this.ioState,
+      sqlRunning: this.sqlRunning,
+      retrievedGtids: formatPositions(this.retrieved, this.world),
+    };
+    const error = this.sqlError ?? (this.ioState === 'no' ? this.ioError : undefined);
+    if (error) status.error = error;
+    return status;
   }
 }
 
@@ -319,6 +491,8 @@ export interface WorldHooks {
   openWritesSent(caller: string, node: SimNode): void;
   /** The node's watchdog event made it read-only. */
   watchdogClosed(node: SimNode): void;
+  /** A replication thread of the node stopped on an error. */
+  replicationError?(node: SimNode, error: ReplicationError): void;
 }
 
 /** All simulated servers of one cluster, the network, and hooks for the checkers. */
@@ -531,22 +705,21 @@ class SimDatabase implements Database {
         fail(new Error(`mysql ${this.nodeName}: unknown source ${source.host}:${source.port}`));
         return;
       }
-      node.sourceName = target.name;
-      node.replicationStopped = false;
+      node.repointTo(target.name);
       ok(undefined);
     });
   }
 
   stopReplication(deadline: MonoMs): Promise<void> {
     return this.call('stopReplication', deadline, (node, ok) => {
-      node.replicationStopped = true;
+      node.stopReplication();
       ok(undefined);
     });
   }
 
   startReplication(deadline: MonoMs): Promise<void> {
     return this.call('startReplication', deadline, (node, ok) => {
-      node.replicationStopped = false;
+      node.startReplication();
       ok(undefined);
     });
   }

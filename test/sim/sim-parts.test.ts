@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError } from '../../src/coordinator/ports.js';
 import { ProcessGate } from './process-gate.js';
 import { Prng } from './prng.js';
+import type { Fault, NemesisPlan } from './nemesis.js';
 import { runSeed } from './run-seed.js';
+import type { WorldOptions } from './world.js';
 import { Scheduler } from './scheduler.js';
 import { SimEtcd } from './sim-etcd.js';
 import { SimMysqlWorld, SimNetwork } from './sim-mysql.js';
@@ -149,21 +151,21 @@ describe('simulated etcd', () => {
   });
 });
 
-describe('simulated MariaDB', () => {
-  function twoNodes(): { sched: Scheduler; world: SimMysqlWorld; changes: number[] } {
-    const sched = new Scheduler();
-    const changes: number[] = [];
-    const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
-      changed: () => changes.push(sched.now()),
-      becameWritable: () => undefined,
-      openWritesSent: () => undefined,
-      watchdogClosed: () => undefined,
-    });
-    world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
-    world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
-    return { sched, world, changes };
-  }
+function twoNodes(): { sched: Scheduler; world: SimMysqlWorld; changes: number[] } {
+  const sched = new Scheduler();
+  const changes: number[] = [];
+  const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
+    changed: () => changes.push(sched.now()),
+    becameWritable: () => undefined,
+    openWritesSent: () => undefined,
+    watchdogClosed: () => undefined,
+  });
+  world.add({ name: 'm-a', colo: 'a', domain: 1, serverId: 1, host: 'a', port: 1 }, 'm-b');
+  world.add({ name: 'm-b', colo: 'b', domain: 2, serverId: 2, host: 'b', port: 1 }, 'm-a');
+  return { sched, world, changes };
+}
 
+describe('simulated MariaDB', () => {
   it('replicates with lag, and a crash-restarted server comes back read-only with its data', async () => {
     const { sched, world } = twoNodes();
     const a = world.node('m-a')!;
@@ -215,6 +217,92 @@ describe('simulated MariaDB', () => {
   });
 });
 
+describe('simulated replication (issue 10)', () => {
+  function topology(delayMs: number): { sched: Scheduler; world: SimMysqlWorld } {
+    const { sched, world } = twoNodes();
+    world.network.setDelay('a', 'b', delayMs);
+    world.add({ name: 'r-a', colo: 'a', domain: 11, serverId: 11, host: 'ra', port: 1 }, 'm-a');
+    world.node('m-a')!.readOnly = false;
+    return { sched, world };
+  }
+
+  it('delivers the binlog across colos only after the link delay, at once inside a colo', async () => {
+    const { sched, world } = topology(300);
+    const [a, b, ra] = [world.node('m-a')!, world.node('m-b')!, world.node('r-a')!];
+    a.commit();
+    world.replicateAll();
+    expect(ra.executedGtids()).toBe('1-1-1');
+    expect(b.executedGtids()).toBe('');
+    sched.at(299, () => world.replicateAll());
+    await sched.runUntil(299);
+    expect(b.executedGtids()).toBe('');
+    sched.at(300, () => world.replicateAll());
+    await sched.runUntil(300);
+    expect(b.executedGtids()).toBe('1-1-1');
+  });
+
+  it('stops the IO thread with 1236 when repointed at a source that lacks its position, until the next repoint', async () => {
+    const { sched, world } = topology(1000);
+    const [a, b, ra] = [world.node('m-a')!, world.node('m-b')!, world.node('r-a')!];
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(ra.executedGtids()).toBe('1-1-2');
+    a.crash();
+    const db = world.database('x', 'a', 'r-a');
+    await db.repoint({ host: 'b', port: 1 }, 100);
+    world.replicateAll();
+    const channel = ra.probe(sched.now()).replication[0];
+    expect(channel?.ioRunning).toBe('no');
+    expect(channel?.error).toMatchObject({ thread: 'io', errno: 1236 });
+    expect(channel?.error?.message).toContain('requested to start from GTID 1-1-2');
+    expect(ra.probe(sched.now()).gtidSource).toBe('11');
+    // Once the source has it, a repoint connects.
+    b.setExecuted(1, 2);
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]?.error).toBeDefined();
+    await db.repoint({ host: 'b', port: 1 }, 100);
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]).toMatchObject({ ioRunning: 'yes', sqlRunning: true });
+    expect(ra.probe(sched.now()).replication[0]?.error).toBeUndefined();
+  });
+
+  it('discards the relay log on a repoint: what was received but not applied is gone', async () => {
+    const { sched, world } = topology(0);
+    const [a, ra] = [world.node('m-a')!, world.node('r-a')!];
+    ra.lagMs = 10_000;
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]?.retrievedGtids).toBe('1-1-2');
+    expect(ra.executedGtids()).toBe('');
+    a.crash();
+    await world.database('x', 'a', 'r-a').repoint({ host: 'b', port: 1 }, 100);
+    expect(ra.probe(sched.now()).replication[0]?.retrievedGtids).toBe('');
+  });
+
+  it('stops the SQL thread with 1062 at the transaction that collides with an injected row, again after a restart', async () => {
+    const { sched, world } = topology(0);
+    const [a, ra] = [world.node('m-a')!, world.node('r-a')!];
+    a.commit();
+    ra.conflict = { domain: 1, seq: 2 };
+    a.commit();
+    a.commit();
+    world.replicateAll();
+    expect(ra.executedGtids()).toBe('1-1-1');
+    expect(ra.probe(sched.now()).replication[0]).toMatchObject({
+      ioRunning: 'yes',
+      sqlRunning: false,
+      error: { thread: 'sql', errno: 1062 },
+    });
+    await world.database('x', 'a', 'r-a').startReplication(100);
+    expect(ra.probe(sched.now()).replication[0]?.error).toBeUndefined();
+    world.replicateAll();
+    expect(ra.probe(sched.now()).replication[0]?.error?.errno).toBe(1062);
+    expect(ra.executedGtids()).toBe('1-1-1');
+  });
+});
+
 describe('checkers can fail', () => {
   it('catch a coordinator that opens every node it probes', async () => {
     const result = await runSeed(7, {
@@ -246,6 +334,105 @@ describe('checkers can fail', () => {
     b.setExecuted(1, 0);
     b.setReadOnly(false);
     expect(world.checkers.violation?.checker).toBe('consistency');
+  });
+});
+
+describe('the issue-10 checkers can fail', () => {
+  const quietWorld = (faults: Fault[], broken?: 'blind-to-replicas') => ({
+    faultPhaseMs: 5000,
+    livenessPhaseMs: 15_000,
+    tweak: (o: WorldOptions): WorldOptions => ({
+      ...o,
+      replicas: true,
+      policy: 'availability',
+      core: { ...o.core, policy: 'availability', reportFreshMs: 5000 },
+      ...(broken ? { brokenCoordinator: broken } : {}),
+    }),
+    plan: (p: NemesisPlan): NemesisPlan => ({ ...p, lostResponseRate: 0, slowRate: 0, faults }),
+  });
+
+  const errantWrite: Fault = { kind: 'errant-write', target: 'r-a', start: 2000, duration: 0, amount: 1 };
+  const breakReplica: Fault = {
+    kind: 'break-replication',
+    target: 'r-b',
+    start: 2000,
+    duration: 0,
+    amount: 0,
+  };
+
+  it('diverged-unquarantined: a coordinator blind to a replica’s own writes leaves it diverged', async () => {
+    const fine = await runSeed(12, quietWorld([errantWrite]));
+    expect(fine.violation).toBeUndefined();
+    expect(fine.world.etcd.get(fine.world.keys.quarantine)?.value).toContain('"r-a"');
+    const blind = await runSeed(12, quietWorld([errantWrite], 'blind-to-replicas'));
+    expect(blind.violation?.checker).toBe('diverged-unquarantined');
+  });
+
+  it('broken-unreported: a coordinator blind to replication errors says nothing of a broken replica', async () => {
+    const fine = await runSeed(13, quietWorld([breakReplica]));
+    expect(fine.violation).toBeUndefined();
+    expect(fine.world.node('r-b').sqlError?.errno).toBe(1062);
+    expect(fine.world.etcd.get(fine.world.keys.replicas)?.value).toContain('"r-b"');
+    const blind = await runSeed(13, quietWorld([breakReplica], 'blind-to-replicas'));
+    expect(blind.violation?.checker).toBe('broken-unreported');
+  });
+
+  it('errant-spread: a candidate master that executed a replica’s own transaction', async () => {
+    const result = await runSeed(15, { ...quietWorld([errantWrite]), livenessPhaseMs: 1000 });
+    expect(result.violation).toBeUndefined();
+    const { world } = result;
+    expect(world.checkers.errantSpread()).toBeUndefined();
+    world.node('m-b').setExecuted(11, 1);
+    expect(world.checkers.errantSpread()).toContain('m-b executed 11-11-1');
+  });
+
+  it('replication-unsettled: a replica repointed back and forth, or one that stopped without a word', async () => {
+    const result = await runSeed(16, { ...quietWorld([]), livenessPhaseMs: 1000 });
+    expect(result.violation).toBeUndefined();
+    const { world } = result;
+    world.mysql.replicateAll();
+    expect(world.checkers.unsettled('m-a')).toBeUndefined();
+    world.node('r-b').stopReplication();
+    world.mysql.replicateAll();
+    expect(world.checkers.unsettled('m-a')).toContain('r-b does not replicate');
+    const ra = world.node('r-a');
+    ra.repointTo('m-b');
+    ra.repointTo('m-a');
+    expect(world.checkers.unsettled('m-a')).toContain('r-a was repointed 2 times');
+  });
+
+  it('silent-loss: a failover that opens a target lacking what a survivor holds, without saying so', async () => {
+    const promoteBehind = async (lost: (acked: number) => string) => {
+      const result = await runSeed(14, { ...quietWorld([]), livenessPhaseMs: 1000 });
+      expect(result.violation).toBeUndefined();
+      const { world } = result;
+      const [a, b, ra] = [world.node('m-a'), world.node('m-b'), world.node('r-a')];
+      world.mysql.replicateAll();
+      const acked = a.executed.get(1) ?? 0;
+      expect(ra.executed.get(1)).toBe(acked);
+      // The writer dies; a broken leader opens m-b forty transactions short of r-a (which held
+      // them for longer than a leader needs to see them).
+      a.crash();
+      b.setExecuted(1, acked - 40);
+      const writer = JSON.parse(world.etcd.get(world.keys.writer)?.value ?? '{}') as { epoch: number };
+      const epoch = writer.epoch + 1;
+      const journal = { kind: 'failover', from: 'm-a', to: 'm-b', epoch, step: 'open-target' };
+      world.etcd.txn(
+        [],
+        [
+          {
+            put: world.keys.writer,
+            value: JSON.stringify({ node: 'm-b', epoch, since: 0, reason: 'writer-dead-quorum' }),
+          },
+          { put: world.keys.operation, value: JSON.stringify({ ...journal, lostGtids: lost(acked) }) },
+        ],
+      );
+      b.setReadOnly(false);
+      return world.checkers.violation;
+    };
+    expect((await promoteBehind(() => ''))?.checker).toBe('silent-loss');
+    // The same loss, recorded: the checker only wants it said.
+    expect(await promoteBehind((acked) => `1-1-${acked - 39}..${acked}`)).toBeUndefined();
   });
 });
 

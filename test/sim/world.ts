@@ -39,6 +39,8 @@ export interface WorldOptions {
   timings: LoopTimings;
   /** Replication delay of each co-master. */
   lagMs: Record<string, number>;
+  /** One-way delay of the binlog stream between the database colos (0 inside a colo). */
+  wanDelayMs: number;
   /** Wall-clock error of each coordinator host (NTP is never perfect). */
   wallSkewMs: Record<string, number>;
   /** Add a replica per database site (r-a from m-a, r-b from m-b). */
@@ -49,8 +51,12 @@ export interface WorldOptions {
   guardianFaultAssumption: boolean;
   /** Coordinators vouch for the writer and every node runs the watchdog event (core/watchdog.ts). */
   watchdog: boolean;
-  /** A deliberately broken coordinator, to prove the checkers can fail (tests only). */
-  brokenCoordinator?: 'opens-every-node';
+  /**
+   * A deliberately broken coordinator, to prove the checkers can fail (tests only):
+   * `opens-every-node` (coordinator b opens whatever it probes); `blind-to-replicas` (every
+   * coordinator's probes of a replica lose its own-domain GTIDs and its replication errors).
+   */
+  brokenCoordinator?: 'opens-every-node' | 'blind-to-replicas';
 }
 
 export function defaultWorldOptions(rng: Prng): WorldOptions {
@@ -81,8 +87,11 @@ export function defaultWorldOptions(rng: Prng): WorldOptions {
   if (rng.chance(0.5)) timings.quietProbeIntervalMs = 1500;
   // Half run the watchdog (with withWatchdogTimings, applied after any tweak).
   const watchdog = rng.chance(0.5);
+  // Binlog across the WAN: from a LAN to a continent apart (issue 10 measured 30 ms on the lab).
+  const wanDelayMs = rng.pick([0, rng.int(1, 60), rng.int(60, 400)]);
   return {
     watchdog,
+    wanDelayMs,
     stonith,
     policy,
     core,
@@ -206,7 +215,13 @@ export class SimWorld {
       },
       openWritesSent: (caller, node) => this.checkers.openWritesSent(caller, node),
       watchdogClosed: (node) => this.trace.add(node.name, 'watchdog: read_only=ON'),
+      replicationError: (node, error) =>
+        this.trace.add(
+          node.name,
+          `replication ${error.thread} thread stopped: ${error.errno} ${error.message}`,
+        ),
     });
+    this.network.setDelay(DB_COLOS[0], DB_COLOS[1], options.wanDelayMs);
     this.checkers = new Checkers(
       this.mysql,
       this.etcd,
@@ -218,6 +233,13 @@ export class SimWorld {
         decisionSlackMs:
           options.timings.storeTimeoutMs +
           2 * Math.max(0, ...Object.values(options.wallSkewMs).map(Math.abs)),
+        reportFreshMs: options.core.reportFreshMs,
+        observeSlackMs:
+          options.timings.cycleIntervalMs +
+          (options.timings.quietProbeIntervalMs ?? options.timings.cycleIntervalMs),
+        candidates: this.cluster.nodes.filter((n) => n.role === 'candidate').map((n) => n.name),
+        errantSpread: process.env.SIM_ERRANT_SPREAD === '1',
+        settling: process.env.SIM_SETTLING === '1',
       },
       () => SIM_WALL_ORIGIN + this.scheduler.now(),
     );
@@ -288,6 +310,7 @@ export class SimWorld {
     this.scheduler.after(200, () => {
       this.mysql.replicateAll();
       for (const client of this.clients) client.tick();
+      this.checkers.sampleHoldings();
       this.worldTick();
     });
   }
@@ -309,6 +332,24 @@ export class SimWorld {
           return db.probe(deadline);
         };
         databases.set(name, broken);
+      }
+    }
+    if (this.options.brokenCoordinator === 'blind-to-replicas') {
+      for (const node of this.cluster.nodes) {
+        if (node.role !== 'replica') continue;
+        const db = databases.get(node.name) as Database;
+        const own = String(this.node(node.name).spec.domain);
+        const blind = Object.create(db) as Database;
+        blind.probe = async (deadline) => {
+          const probe = await db.probe(deadline);
+          const executedGtids = probe.executedGtids
+            .split(',')
+            .filter((g) => g !== '' && g.split('-')[0] !== own)
+            .join(',');
+          const replication = probe.replication.map(({ error: _error, ...ch }) => ch);
+          return { ...probe, executedGtids, replication };
+        };
+        databases.set(node.name, blind);
       }
     }
     const config: CoordinatorConfig = {
