@@ -105,12 +105,15 @@ export class GuardianDuty {
     mayOpen: boolean,
   ): Promise<void> {
     if (writer) this.lastWriter = writer;
-    // Never read a writer record yet (etcd slow at startup): we do not know who may be writable,
-    // so with a valid session we change nothing; the self-fence path still covers a lost session.
-    if (!writer && !this.lastWriter && !mayOpen && this.lease.valid()) return;
+    // What we saw writable is remembered first: the self-fence fences it when the session ends,
+    // even if we never read a writer record (sim seed 8815: a first read lost, then a site cut,
+    // and the self-fence fenced nothing while the leader promoted elsewhere).
     const local = new Set(this.localNodes);
     for (const o of observations)
       if (local.has(o.node) && o.readOnly === false) this.possiblyWritable.add(o.node);
+    // Never read a writer record yet (etcd slow at startup): we do not know who may be writable,
+    // so with a valid session we change nothing; the self-fence path covers a lost session.
+    if (!writer && !this.lastWriter && !mayOpen && this.lease.valid()) return;
     const input: Parameters<typeof guard>[0] = {
       spec: this.spec,
       colo: this.colo,

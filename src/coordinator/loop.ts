@@ -476,6 +476,7 @@ export class Coordinator {
   private async lead(leadership: Leadership, first: StoreView, ownReport: PublishedReport): Promise<void> {
     let view = first;
     for (let round = 1; ; round++) {
+      const roundStartedAt = this.deps.clock.now();
       const result = await this.decideOnce(leadership, view, ownReport);
       const journal = result?.decision.state.operation;
       // No actions: the step waits on something outside us (a guardian's hold, a catch-up seen
@@ -489,7 +490,12 @@ export class Coordinator {
         outcome.ok ||
         (journal.step === 'fence-old' && journal.fenceBestEffort === true) ||
         (journal.step === 'wait-catchup' && outcome.executedGtids !== undefined);
-      if (!advanced || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) {
+      // A catch-up that took longer than a cycle: what survivors hold may have grown meanwhile
+      // (sim seed 1074), so the commit is decided on a fresh read, next cycle.
+      const longWait =
+        journal.step === 'wait-catchup' &&
+        this.deps.clock.now() - roundStartedAt > this.deps.config.timings.cycleIntervalMs;
+      if (!advanced || longWait || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) {
         await this.recordOutcome(leadership, journal, outcome);
         return;
       }

@@ -9,7 +9,7 @@
 
 import { inCooldown, recordWriterChange } from './antiflap.js';
 import { assessWriter, bestObservation, writerGuardianAgrees } from './health.js';
-import { masterHistoryKeys, mastersHistory } from './survivors.js';
+import { masterHistoryKeys, mastersHistory, planCatchUp } from './survivors.js';
 import { writerFencedWithoutGuardian } from './upkeep.js';
 import type { DecisionDraft } from './draft.js';
 import { candidateView, eventualGtids } from './candidates.js';
@@ -256,6 +256,8 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         // can self-fence is worse than no move at all.
         return fail(d, j, 'skipped-target-unguarded', `${j.to}'s colo has no live guardian any more`);
       }
+      const more = surfacedSinceThePlan(d, j);
+      if (more !== undefined) return more;
       if (outcome && !outcome.ok && timedOut) {
         return fail(
           d,
@@ -499,6 +501,49 @@ function finish(
     d.setPin({ ...d.state.pin, node: j.to });
   }
   return 'cleared';
+}
+
+/**
+ * A failover's catch-up was planned on the reports of its first cycle; a survivor may hold more
+ * by the commit (the old writer restarted read-only and fed its replica, sim seed 1074: two
+ * acknowledged writes lost and the lost range empty). Plan again on this snapshot: with time
+ * left, catch up to the rest first; out of time, a lossy failover names it in its lost range, a
+ * consistency one fails. Undefined: nothing new, commit.
+ */
+function surfacedSinceThePlan(d: DecisionDraft, j: OperationJournal): OperationJournal | undefined {
+  if (j.kind !== 'failover' || j.from === undefined) return undefined;
+  const spec = d.snapshot.spec.nodes.find((n) => n.name === j.to);
+  if (!spec) return undefined;
+  const flavor = d.snapshot.spec.flavor;
+  const plan = planCatchUp(d.snapshot, d.live, candidateView(d.snapshot, d.live, spec), j.from);
+  const lost = parseGtidSet(j.lostGtids ?? '', flavor);
+  const missing = subtractGtidSets(subtractGtidSets(plan.held, targetWillHave(d, j)), lost);
+  if (isEmptyGtidSet(missing)) return undefined;
+  const what = formatGtidSet(missing);
+  if (d.now - j.startedAt < d.config.catchupTimeoutMs) {
+    d.note(
+      'info',
+      'operation-step',
+      `${j.kind} ${j.id}: survivors now hold ${what}; ${j.to} catches up to it first`,
+      j.to,
+    );
+    const next: OperationJournal = {
+      ...j,
+      requiredGtids: formatGtidSet(unionGtidSets(parseGtidSet(j.requiredGtids ?? '', flavor), plan.required)),
+    };
+    if (plan.donor !== undefined) next.donor = plan.donor;
+    return to(d, next, 'wait-catchup');
+  }
+  if (lossyFailover(d, j)) {
+    d.note(
+      'warn',
+      'catchup-timeout',
+      `${j.kind} ${j.id}: survivors now hold ${what}; out of time, recorded as lost`,
+      j.to,
+    );
+    return { ...j, lostGtids: formatGtidSet(unionGtidSets(lost, missing)) };
+  }
+  return fail(d, j, 'catchup-timeout', `survivors now hold ${what}, which ${j.to} has not executed`);
 }
 
 /** What the target has once its catch-up is done: its own eventual set plus what it must execute. */
