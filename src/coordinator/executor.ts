@@ -192,6 +192,7 @@ export class ActionExecutor {
         await db.repoint(
           source,
           this.lease.boundedDeadline(linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 3)),
+          action.onlyKeys,
         );
         return;
       }

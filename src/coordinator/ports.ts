@@ -178,7 +178,15 @@ export interface Database {
   /** Resolves true when the server has executed gtids, false when the deadline passes first. */
   waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean>;
   /** Point replication at another source (GTID auto-positioning), and start it. */
-  repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void>;
+  /**
+   * `onlyKeys`: replicate only transactions under these GTID keys (MariaDB domain ids); without
+   * it, everything, and an earlier filter is cleared. An adapter that cannot filter throws.
+   */
+  repoint(
+    source: { host: string; port: number },
+    deadline: MonoMs,
+    onlyKeys?: readonly string[],
+  ): Promise<void>;
   stopReplication(deadline: MonoMs): Promise<void>;
   startReplication(deadline: MonoMs): Promise<void>;
   /** Writer only: update the heartbeat row so replicas can compute exact lag, and with a hold,

@@ -67,6 +67,12 @@ export interface RepointAction extends ActionBase {
   type: 'repoint';
   replica: string;
   source: string;
+  /**
+   * Replicate only transactions under these GTID keys (MariaDB DO_DOMAIN_IDS): a catch-up from a
+   * donor takes the masters' history, never the donor's own (errant) writes (sim seed 1096).
+   * Absent: everything, and any earlier filter is cleared.
+   */
+  onlyKeys?: string[];
 }
 
 /** Stop the replication channel on `on` that reads from `from` (errant or dead co-master). */

@@ -197,12 +197,14 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         return fail(d, j, 'catchup-timeout', why);
       }
       if (j.donor !== undefined) {
+        const keys = masterHistoryKeys(d.snapshot);
         d.act({
           type: 'repoint',
           replica: j.to,
           source: j.donor,
           reason: 'operation-step',
           message: `${j.kind} ${j.id}: ${j.to} catches up from ${j.donor}, which holds transactions it lacks`,
+          ...(keys ? { onlyKeys: [...keys].sort() } : {}),
         });
       }
       d.act({

@@ -28,12 +28,18 @@ import type { NodeObservation, ObserverReport } from './observation.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { NodeSpec } from './topology.js';
 
-/** A reachable server outside the failover (not its old writer, not quarantined). */
+/** A reachable server outside the failover (not its old writer, not an ex-writer awaiting its check). */
 export interface Survivor {
   spec: NodeSpec;
   observation: NodeObservation;
-  /** What it will have executed once it applied its relay log (masters' history only). */
+  /** What it will have executed once it applied its relay log (masters' history, errant left out). */
   eventual: GtidSet;
+  /**
+   * May a target replicate from it? Only if the channel can take the masters' history alone:
+   * MariaDB filters by domain (DO_DOMAIN_IDS), so anything errant must lie outside the masters'
+   * domains; MySQL cannot filter by source, so it must hold nothing outside them at all.
+   */
+  canDonate: boolean;
 }
 
 export interface CatchUpPlan {
@@ -67,7 +73,12 @@ export function mastersHistory(set: GtidSet, keys: Set<string> | undefined): Gti
   return keys ? filterGtidKeys(set, (key) => keys.has(key)) : set;
 }
 
-/** Reachable, healthy servers that are neither excluded nor quarantined. */
+/**
+ * Reachable, healthy servers that are not excluded. A quarantined replica still holds the masters'
+ * history it received, and an acknowledged write may be there alone (sim seed 18339): it counts,
+ * without what was found errant on it. An ex-writer awaiting its check does not: nothing it holds
+ * is known to be part of the current history.
+ */
 export function survivors(
   snapshot: ClusterSnapshot,
   live: ObserverReport[],
@@ -77,14 +88,25 @@ export function survivors(
   const flavor = snapshot.spec.flavor;
   const out: Survivor[] = [];
   for (const spec of snapshot.spec.nodes) {
-    if (exclude.includes(spec.name) || snapshot.quarantine[spec.name]) continue;
+    const quarantined = snapshot.quarantine[spec.name];
+    if (exclude.includes(spec.name) || quarantined?.status === 'awaiting-return') continue;
     const observation = bestObservation(live, spec.name);
     if (!observation?.reachable || observation.health !== 'up' || downByQuorum(snapshot, live, spec.name))
       continue;
     if (observation.executedGtids === undefined) continue;
-    const executed = parseGtidSet(observation.executedGtids, flavor);
-    const retrieved = parseGtidSet(observation.retrievedGtids ?? '', flavor);
-    out.push({ spec, observation, eventual: mastersHistory(unionGtidSets(executed, retrieved), keys) });
+    const held = unionGtidSets(
+      parseGtidSet(observation.executedGtids, flavor),
+      parseGtidSet(observation.retrievedGtids ?? '', flavor),
+    );
+    const errant = parseGtidSet(quarantined?.errantGtids ?? '', flavor);
+    const errantInMasters = !isEmptyGtidSet(mastersHistory(errant, keys));
+    const outsideMasters = keys !== undefined && [...held.intervals.keys()].some((key) => !keys.has(key));
+    out.push({
+      spec,
+      observation,
+      eventual: subtractGtidSets(mastersHistory(held, keys), errant),
+      canDonate: !errantInMasters && (flavor === 'mariadb' || !outsideMasters),
+    });
   }
   return out;
 }
@@ -111,12 +133,15 @@ export function planCatchUp(
     return { required: relayLog, unrecoverable: emptyGtidSet(flavor), held };
   }
   const coverage = (s: Survivor): number => countGtids(intersectGtidSets(missing, s.eventual));
-  const donor = [...others].sort(
-    (x, y) =>
-      coverage(y) - coverage(x) ||
-      Number(y.spec.colo === target.spec.colo) - Number(x.spec.colo === target.spec.colo) ||
-      (x.spec.name < y.spec.name ? -1 : 1),
-  )[0] as Survivor;
+  const donor = others
+    .filter((s) => s.canDonate && coverage(s) > 0)
+    .sort(
+      (x, y) =>
+        coverage(y) - coverage(x) ||
+        Number(y.spec.colo === target.spec.colo) - Number(x.spec.colo === target.spec.colo) ||
+        (x.spec.name < y.spec.name ? -1 : 1),
+    )[0];
+  if (!donor) return { required: relayLog, unrecoverable: missing, held };
   return {
     donor: donor.spec.name,
     required: unionGtidSets(own, donor.eventual),

@@ -259,10 +259,18 @@ export class MysqlDatabase implements Database {
     });
   }
 
-  async repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void> {
+  async repoint(
+    source: { host: string; port: number },
+    deadline: MonoMs,
+    onlyKeys?: readonly string[],
+  ): Promise<void> {
     await this.withSession(deadline, 'repoint', async (s) => {
       await s.conn.query(s.dialect.stopReplication(), deadline, 'stop replication');
-      const change = s.dialect.changeSource(source satisfies ReplicationSource, this.settings.replication);
+      const change = s.dialect.changeSource(
+        source satisfies ReplicationSource,
+        this.settings.replication,
+        onlyKeys,
+      );
       await this.execute(s, change, deadline, 'change source');
       await s.conn.query(s.dialect.startReplication(), deadline, 'start replication');
     });

@@ -55,7 +55,12 @@ export interface Dialect {
   waitSucceeded(waited: unknown): boolean;
   stopReplication(): string;
   startReplication(): string;
-  changeSource(source: ReplicationSource, credentials?: ReplicationCredentials): Statement;
+  /** `onlyKeys`: replicate only these GTID keys (MariaDB domains); absent: all, clearing a filter. */
+  changeSource(
+    source: ReplicationSource,
+    credentials?: ReplicationCredentials,
+    onlyKeys?: readonly string[],
+  ): Statement;
 }
 
 /**
@@ -231,7 +236,7 @@ export const mariadbDialect: Dialect = {
   waitSucceeded: (waited) => Number(waited) === 0,
   stopReplication: () => 'STOP SLAVE',
   startReplication: () => 'START SLAVE',
-  changeSource: (source, credentials) => {
+  changeSource: (source, credentials, onlyKeys) => {
     const parts = ['MASTER_HOST=?', 'MASTER_PORT=?'];
     const values: Array<string | number> = [source.host, source.port];
     if (credentials) {
@@ -240,6 +245,12 @@ export const mariadbDialect: Dialect = {
     }
     // slave_pos: the GTID mode for circular replication with log_slave_updates.
     parts.push('MASTER_USE_GTID=slave_pos', 'MASTER_CONNECT_RETRY=1');
+    // Domain filters stay with the connection until changed: set or clear them every time.
+    const domains = (onlyKeys ?? []).map((key) => {
+      if (!/^\d+$/.test(key)) throw new Error(`changeSource: "${key}" is not a MariaDB domain id`);
+      return key;
+    });
+    parts.push(`DO_DOMAIN_IDS=(${domains.join(',')})`, 'IGNORE_DOMAIN_IDS=()');
     return { sql: `CHANGE MASTER TO ${parts.join(', ')}`, values, secret: credentials !== undefined };
   },
 };
@@ -296,7 +307,12 @@ export const mysqlDialect: Dialect = {
   waitSucceeded: (waited) => Number(waited) === 0,
   stopReplication: () => 'STOP REPLICA',
   startReplication: () => 'START REPLICA',
-  changeSource: (source, credentials) => {
+  changeSource: (source, credentials, onlyKeys) => {
+    // MySQL filters replication per database or table, not per source uuid: refuse rather than
+    // copy a donor's own transactions (the core picks no donor with keys outside the masters').
+    if (onlyKeys !== undefined) {
+      throw new UnsupportedServerError('MySQL cannot replicate only some GTID sources from one donor');
+    }
     const parts = ['SOURCE_HOST=?', 'SOURCE_PORT=?'];
     const values: Array<string | number> = [source.host, source.port];
     if (credentials) {

@@ -257,9 +257,13 @@ export class SimNode {
   /** When each repoint happened (the checkers ask whether replication settles). */
   readonly repoints: number[] = [];
 
-  /** CHANGE MASTER + START SLAVE. */
-  repointTo(source: string): void {
+  /** Domains this node replicates (MariaDB DO_DOMAIN_IDS); undefined: all. */
+  onlyDomains: Set<number> | undefined;
+
+  /** CHANGE MASTER (setting or clearing the domain filter) + START SLAVE. */
+  repointTo(source: string, onlyDomains?: number[]): void {
     this.repoints.push(this.world.scheduler.now());
+    this.onlyDomains = onlyDomains ? new Set(onlyDomains) : undefined;
     this.sourceName = source;
     this.replicationStopped = false;
     this.startThreads();
@@ -369,6 +373,7 @@ export class SimNode {
         const delay = this.world.network.delayMs(source.spec.colo, this.spec.colo);
         for (const [domain, seq] of source.executed) {
           if (domain === this.spec.domain) continue; // our own events come back filtered by server id
+          if (this.onlyDomains && !this.onlyDomains.has(domain)) continue;
           const have = this.retrieved.get(domain) ?? 0;
           if (have >= seq) continue;
           const upTo = delay === 0 ? seq : this.world.log.appliedBy(domain, seq, now - delay, have);
@@ -696,7 +701,11 @@ class SimDatabase implements Database {
     });
   }
 
-  repoint(source: { host: string; port: number }, deadline: MonoMs): Promise<void> {
+  repoint(
+    source: { host: string; port: number },
+    deadline: MonoMs,
+    onlyKeys?: readonly string[],
+  ): Promise<void> {
     return this.call('repoint', deadline, (node, ok, fail) => {
       const target = [...this.world.nodes.values()].find(
         (n) => n.spec.host === source.host && n.spec.port === source.port,
@@ -705,7 +714,7 @@ class SimDatabase implements Database {
         fail(new Error(`mysql ${this.nodeName}: unknown source ${source.host}:${source.port}`));
         return;
       }
-      node.repointTo(target.name);
+      node.repointTo(target.name, onlyKeys?.map(Number));
       ok(undefined);
     });
   }

@@ -226,6 +226,20 @@ describe('simulated replication (issue 10)', () => {
     return { sched, world };
   }
 
+  it('a channel with a domain filter takes only those domains (a catch-up from a replica with errant writes)', () => {
+    const { world } = topology(0);
+    const [a, b, ra] = [world.node('m-a')!, world.node('m-b')!, world.node('r-a')!];
+    a.commit();
+    world.replicateAll();
+    ra.errantWrite();
+    b.repointTo('r-a', [1, 2]);
+    world.replicateAll();
+    expect(b.executedGtids()).toBe('1-1-1');
+    b.repointTo('r-a');
+    world.replicateAll();
+    expect(b.executedGtids()).toBe('1-1-1,11-11-1');
+  });
+
   it('delivers the binlog across colos only after the link delay, at once inside a colo', async () => {
     const { sched, world } = topology(300);
     const [a, b, ra] = [world.node('m-a')!, world.node('m-b')!, world.node('r-a')!];

@@ -95,6 +95,71 @@ describe('recovery from the newest surviving data', () => {
     expect(j.lostGtids).toBe('1-1-121..130');
   });
 
+  it("a quarantined replica still donates the masters' history it holds, filtered to the masters' domains", () => {
+    const snap = died(135, 100, { 'rep-a2': { executedGtids: '1-1-135,2-2-50,11-12-3', gtidSource: '11' } });
+    const quarantined = {
+      ...snap,
+      quarantine: {
+        'rep-a2': {
+          node: 'rep-a2',
+          since: NOW - 1000,
+          epoch: 5,
+          status: 'errant' as const,
+          errantGtids: '11-12-3',
+        },
+      },
+    };
+    const d = decide(quarantined, NOW, CONFIG);
+    const j = failoverJournal(d);
+    expect(j).toMatchObject({ donor: 'rep-a2', lostGtids: '' });
+    expect(j.requiredGtids ?? '').not.toContain('11-');
+    const next = decide(
+      {
+        ...quarantined,
+        operation: recordStepOutcome(j, { operationId: j.id, step: 'fence-old', ok: false }),
+      },
+      NOW + 100,
+      CONFIG,
+    );
+    expect(actionsOf(next, 'repoint')[0]).toMatchObject({
+      replica: 'db-b1',
+      source: 'rep-a2',
+      onlyKeys: ['1', '2'],
+    });
+  });
+
+  it("a replica with errant writes inside the masters' domains donates nothing: what only it holds is lost", () => {
+    const snap = died(135, 100);
+    const errant = {
+      ...snap,
+      quarantine: {
+        'rep-a2': {
+          node: 'rep-a2',
+          since: NOW - 1000,
+          epoch: 5,
+          status: 'errant' as const,
+          errantGtids: '2-2-51',
+        },
+      },
+    };
+    const j = failoverJournal(decide(errant, NOW, CONFIG));
+    expect(j.donor).toBeUndefined();
+    expect(j.lostGtids).toBe('1-1-101..135');
+  });
+
+  it('an ex-writer awaiting its check is no survivor: nothing it holds is known to be history', () => {
+    const snap = died(100, 100, { 'rep-b2': { executedGtids: '1-1-100,2-2-50,3-3-9', gtidSource: '21' } });
+    const awaiting = {
+      ...snap,
+      quarantine: {
+        'rep-b2': { node: 'rep-b2', since: NOW - 1000, epoch: 5, status: 'awaiting-return' as const },
+      },
+    };
+    const j = failoverJournal(decide(awaiting, NOW, CONFIG));
+    expect(j.donor).toBeUndefined();
+    expect(j.requiredGtids ?? '').not.toContain('3-3-9');
+  });
+
   it('availability: a catch-up that stops short commits with exactly what the target lacks', () => {
     const snap = died(135, 100);
     const first = failoverJournal(decide(snap, NOW, CONFIG));

@@ -56,13 +56,23 @@ describe('MariaDB SQL', () => {
     const st = d.changeSource({ host: '10.0.0.2', port: 3306 }, { user: 'repl', password: "s3'cret" });
     expect(st.sql).toBe(
       'CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ' +
-        'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1',
+        'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, DO_DOMAIN_IDS=(), IGNORE_DOMAIN_IDS=()',
     );
     expect(st.sql).not.toContain('s3');
     expect(st.secret).toBe(true);
     expect(formatStatement(st)).toContain("MASTER_PASSWORD='s3\\'cret'");
     expect(d.changeSource({ host: 'h', port: 1 }).sql).not.toContain('MASTER_USER');
     expect(d.stopReplication()).toBe('STOP SLAVE');
+  });
+
+  it('filters a catch-up by domain, and clears the filter on every other repoint', () => {
+    expect(d.changeSource({ host: 'h', port: 1 }, undefined, ['2', '1']).sql).toContain(
+      'DO_DOMAIN_IDS=(2,1), IGNORE_DOMAIN_IDS=()',
+    );
+    expect(d.changeSource({ host: 'h', port: 1 }).sql).toContain('DO_DOMAIN_IDS=()');
+    expect(() =>
+      d.changeSource({ host: 'h', port: 1 }, undefined, ['3E11FA47-71CA-11E1-9E33-C80AA9429562']),
+    ).toThrow(/not a MariaDB domain id/);
     expect(d.startReplication()).toBe('START SLAVE');
   });
 
@@ -152,6 +162,9 @@ describe('MySQL 8.0.23+/8.4 SQL (not run against a server)', () => {
     expect(all).not.toMatch(/SLAVE|MASTER/);
     expect(d.changeSource({ host: 'h', port: 3306 }).sql).toBe(
       'CHANGE REPLICATION SOURCE TO SOURCE_HOST=?, SOURCE_PORT=?, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1',
+    );
+    expect(() => d.changeSource({ host: 'h', port: 3306 }, undefined, ['uuid'])).toThrow(
+      /cannot replicate only/,
     );
   });
 
