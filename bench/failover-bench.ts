@@ -1,28 +1,53 @@
 /**
- * Measures what the issue's performance targets are about, on the real lab:
- *   npm run bench -- [--runs N] [--faults kill,hang,cut,cut-raft-a] [--idle-seconds S]
- * For each fault, N runs of: lab with coordinators (availability policy) -> steady writes ->
- * fault on the writer (a1) -> b1 writable -> write outage as the client saw it. Prints every
- * run and p50/p99 per fault, then the coordinators' idle RSS and CPU.
- * cut-raft-a: see writer-faults.ts.
+ * Measures what the failover goals are about, on the real lab:
+ *   npm run bench -- [--wan PROFILE] [--runs N] [--scenarios kill,hang,cut,switchover]
+ *                    [--idle-seconds S]
+ * Scenarios: kill (kill -9 of the writer a1), hang (SIGSTOP of a1), cut (site a cut off),
+ * cut-raft-a (the same with etcd's raft leader inside site a), switchover (planned, through the
+ * CLI), semisync-kill (kill -9 under 8 concurrent writers with `--semi-sync` and the consistency
+ * policy: lost acknowledged rows and catch-up time besides the outage).
+ * Each run starts its own lab on the profile (default: the lab's default), applies the scenario,
+ * and measures what a client saw. Prints every run, then per scenario the statistic and its goal
+ * (bench/goals.ts), a Markdown row for docs/benchmarks.md, then the coordinators' idle RSS and CPU
+ * (--idle-seconds 0 skips it).
  */
 import { readFileSync } from 'node:fs';
-import { startScenario } from '../test/integration/support/scenario.js';
-import { eventually } from '../test/integration/support/lab.js';
-import { applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
+import { DEFAULT_WAN_PROFILE, WAN_PROFILE_NAMES, type WanProfileName } from '../src/lab/wan-profile.js';
+import { baton, eventually } from '../test/integration/support/lab.js';
+import { idsOn } from '../test/integration/support/data-check.js';
+import { startScenario, type Scenario } from '../test/integration/support/scenario.js';
+import { ConcurrentWriters } from '../test/integration/support/writers.js';
+import { goalsFor, oneWayMs, statistic } from './goals.js';
+import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
+
+const SCENARIOS = [...WRITER_FAULTS, 'switchover', 'semisync-kill'] as const;
+type BenchScenario = (typeof SCENARIOS)[number];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+function usage(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
 }
 
-async function runOnce(fault: WriterFault): Promise<number> {
-  const scenario = await startScenario({ policy: 'availability' });
+interface RunResult {
+  /** The figure the goal is about: the write outage, or for a cut the time until b1 took writes. */
+  ms: number;
+  note: string;
+}
+
+async function outageTo(scenario: Scenario, node: string): Promise<number> {
+  const { outages } = await scenario.finish();
+  const outage = outages.filter((o) => o.toNode === node).sort((a, b) => b.ms - a.ms)[0];
+  if (!outage) throw new Error(`no outage measured (acks ${scenario.client.acks.length})`);
+  return outage.ms;
+}
+
+async function writerFault(fault: WriterFault, wan: WanProfileName): Promise<RunResult> {
+  const scenario = await startScenario({ policy: 'availability', wan });
   try {
     const faultAt = await applyWriterFault(scenario.lab, fault);
     await scenario.waitForWriter('b1', 30_000);
@@ -31,18 +56,73 @@ async function runOnce(fault: WriterFault): Promise<number> {
       10_000,
       'a write on b1',
     );
-    const { outages } = await scenario.finish();
-    const outage = outages.find((o) => o.toNode === 'b1');
-    if (!outage) throw new Error(`no outage measured (acks ${scenario.client.acks.length})`);
-    const firstOnB1 = scenario.client.acks.find((a) => a.node === 'b1');
-    console.log(
-      `${fault}: write outage ${outage.ms} ms (b1 took writes ${(firstOnB1?.ackedAt ?? 0) - faultAt} ms after the fault)`,
-    );
-    return fault.startsWith('cut') ? (firstOnB1?.ackedAt ?? 0) - faultAt : outage.ms;
+    const outage = await outageTo(scenario, 'b1');
+    const tookWrites = (scenario.client.acks.find((a) => a.node === 'b1')?.ackedAt ?? 0) - faultAt;
+    return {
+      ms: fault.startsWith('cut') ? tookWrites : outage,
+      note: `write outage ${outage} ms, b1 took writes ${tookWrites} ms after the fault`,
+    };
   } finally {
     await undoWriterFault(scenario.lab, fault);
     await scenario.lab.down();
   }
+}
+
+async function switchover(wan: WanProfileName): Promise<RunResult> {
+  const scenario = await startScenario({ policy: 'availability', wan });
+  try {
+    const result = await baton(['switchover', '--lab', scenario.lab.dir, '--to', 'b1', '--timeout', '30']);
+    if (result.code !== 0) throw new Error(`switchover failed: ${result.stderr.trim()}`);
+    await scenario.waitForWriter('b1', 10_000);
+    await eventually(
+      async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
+      10_000,
+      'a write on b1',
+    );
+    const outage = await outageTo(scenario, 'b1');
+    return { ms: outage, note: `longest gap between acknowledged writes ${outage} ms` };
+  } finally {
+    await scenario.lab.down();
+  }
+}
+
+/** Issue 10: semi-sync in each colo, consistency policy, kill -9 under 8 concurrent writers. */
+async function semiSyncKill(wan: WanProfileName): Promise<RunResult> {
+  const scenario = await startScenario({ policy: 'consistency', semiSync: true, wan });
+  const writers = new ConcurrentWriters(await scenario.lab.status(), 8);
+  try {
+    writers.start();
+    await eventually(async () => (writers.acked.length >= 400 ? true : undefined), 30_000, '400 rows');
+    await applyWriterFault(scenario.lab, 'kill');
+    const state = await scenario.waitForWriter('b1', 30_000);
+    await eventually(
+      async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
+      10_000,
+      'a write on b1',
+    );
+    await writers.stop();
+    const outage = await outageTo(scenario, 'b1');
+    const onB1 = await idsOn(await scenario.lab.status(), 'b1');
+    const lost = [...writers.ids()].filter((id) => !onB1.has(id)).length;
+    const promote = await scenario.waitForPromote(state.writer?.epoch ?? -1, 10_000);
+    const catchUp = /caught up from (\S+?)(?: in (\d+) ms)?\)/.exec(promote.message);
+    if (lost > 0) throw new Error(`${lost} acknowledged rows not on b1 (${promote.message})`);
+    return {
+      ms: outage,
+      note:
+        `write outage ${outage} ms, ${writers.acked.length} rows acknowledged, lost 0, ` +
+        (catchUp ? `caught up from ${catchUp[1]} in ${catchUp[2] ?? '?'} ms` : 'no catch-up needed'),
+    };
+  } finally {
+    await writers.stop();
+    await scenario.lab.down();
+  }
+}
+
+function runOnce(scenario: BenchScenario, wan: WanProfileName): Promise<RunResult> {
+  if (scenario === 'switchover') return switchover(wan);
+  if (scenario === 'semisync-kill') return semiSyncKill(wan);
+  return writerFault(scenario, wan);
 }
 
 function cpuTicks(pid: number): number {
@@ -59,8 +139,8 @@ function rssMb(pid: number): number {
 
 const SETTLE_MS = 10_000;
 
-async function idleFootprint(seconds: number): Promise<void> {
-  const scenario = await startScenario({ policy: 'availability' });
+async function idleFootprint(seconds: number, wan: WanProfileName): Promise<void> {
+  const scenario = await startScenario({ policy: 'availability', wan });
   try {
     await scenario.client.stop();
     // Idle means steady state: let start-up (lazy compilation, the first decisions) pass first.
@@ -80,22 +160,44 @@ async function idleFootprint(seconds: number): Promise<void> {
   }
 }
 
+const wan = arg('wan', DEFAULT_WAN_PROFILE) as WanProfileName;
+if (!WAN_PROFILE_NAMES.includes(wan)) usage(`--wan ${wan}: one of ${WAN_PROFILE_NAMES.join(', ')}`);
 const runs = Number(arg('runs', '10'));
-const faults = arg('faults', 'kill,hang,cut').split(',') as WriterFault[];
-for (const fault of faults) {
+if (!Number.isInteger(runs) || runs < 1)
+  usage(`--runs ${arg('runs', '')}: a whole number of runs, 1 or more`);
+const scenarios = arg('scenarios', arg('faults', 'kill,hang,cut,switchover')).split(',') as BenchScenario[];
+const unknown = scenarios.filter((s) => !SCENARIOS.includes(s));
+if (unknown.length > 0) usage(`unknown scenario ${unknown.join(', ')}: one of ${SCENARIOS.join(', ')}`);
+
+console.log(
+  `WAN profile ${wan}: L = ${oneWayMs(wan)} ms one way (the profile's longest link), ${runs} runs each`,
+);
+const rows: string[] = [];
+for (const scenario of scenarios) {
   const results: number[] = [];
   for (let i = 0; i < runs; i++) {
     try {
-      results.push(await runOnce(fault));
+      const result = await runOnce(scenario, wan);
+      results.push(result.ms);
+      console.log(`${scenario} run ${i + 1}: ${result.note}`);
     } catch (error) {
-      console.log(`${fault}: run ${i + 1} failed: ${(error as Error).message}`);
+      console.log(`${scenario} run ${i + 1} FAILED: ${(error as Error).message}`);
     }
   }
-  if (results.length > 0) {
-    const label = fault.startsWith('cut') ? 'new writer taking writes after the cut' : 'write outage';
-    console.log(
-      `== ${fault}: ${label} over ${results.length}/${runs} runs: p50 ${percentile(results, 50)} ms, p99 ${percentile(results, 99)} ms, max ${Math.max(...results)} ms`,
-    );
-  }
+  if (results.length === 0) continue;
+  const verdicts = goalsFor(scenario, wan).map((goal) => {
+    const value = statistic(results, goal.statistic);
+    return `${goal.statistic} ${value} ms (goal ≤ ${goal.limitMs} ms = ${goal.formula}: ${value <= goal.limitMs ? 'met' : 'NOT met'})`;
+  });
+  const figures = `p50 ${statistic(results, 'p50')} ms, p99 ${statistic(results, 'p99')} ms, max ${statistic(results, 'max')} ms`;
+  console.log(
+    `== ${scenario} @ ${wan} over ${results.length}/${runs} runs: ${figures}; ${verdicts.join('; ')}`,
+  );
+  rows.push(
+    `| ${wan} | ${scenario} | ${results.length}/${runs} | ${figures} | ${verdicts.join('; ') || '—'} |`,
+  );
 }
-await idleFootprint(Number(arg('idle-seconds', '30')));
+console.log('\n| profile | scenario | runs | figures | goal |\n|---|---|---|---|---|');
+for (const row of rows) console.log(row);
+const idleSeconds = Number(arg('idle-seconds', '30'));
+if (idleSeconds > 0) await idleFootprint(idleSeconds, wan);

@@ -178,7 +178,7 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       if (required === undefined || isEmptyGtidSet(parseGtidSet(required, d.snapshot.spec.flavor))) {
         return to(d, j, 'commit');
       }
-      if (outcome?.ok || targetHas(d, j.to, required)) return to(d, j, 'commit');
+      if (outcome?.ok || targetHas(d, j.to, required)) return to(d, caughtUp(d, j), 'commit');
       const lossy = lossyFailover(d, j);
       if (outcome || timedOut) {
         const why = `${j.to} did not execute ${required} within ${d.config.catchupTimeoutMs} ms`;
@@ -192,7 +192,7 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
             `${why}; committing anyway, lost: ${lostGtids || 'nothing'}`,
             j.to,
           );
-          return to(d, { ...j, lostGtids }, 'commit');
+          return to(d, { ...caughtUp(d, j), lostGtids }, 'commit');
         }
         return fail(d, j, 'catchup-timeout', why);
       }
@@ -401,6 +401,17 @@ function oldGuardianHolds(d: DecisionDraft, j: OperationJournal): { agrees: bool
   return writerGuardianAgrees(d.snapshot, d.live, j.from, j.previousEpoch);
 }
 
+function catchUpNote(j: OperationJournal): string {
+  const took = j.catchUpMs !== undefined ? ` in ${j.catchUpMs} ms` : '';
+  if (j.donor !== undefined) return ` (caught up from ${j.donor}${took})`;
+  return j.catchUpMs ? ` (caught up from its relay log${took})` : '';
+}
+
+/** The catch-up's own time, reported apart from the outage it is part of (issue 10). */
+function caughtUp(d: DecisionDraft, j: OperationJournal): OperationJournal {
+  return { ...j, catchUpMs: d.now - j.stepStartedAt };
+}
+
 function to(d: DecisionDraft, j: OperationJournal, step: OperationStep): OperationJournal {
   const { lastOutcome: _done, ...rest } = j;
   return { ...rest, step, stepStartedAt: d.now };
@@ -449,9 +460,7 @@ function committed(d: DecisionDraft, j: OperationJournal): OperationJournal {
     event: 'promote',
     epoch: j.epoch,
     reason: j.reason,
-    message:
-      `${j.kind}: ${j.from ?? '(none)'} → ${j.to} at epoch ${j.epoch}` +
-      (j.donor !== undefined ? ` (caught up from ${j.donor})` : ''),
+    message: `${j.kind}: ${j.from ?? '(none)'} → ${j.to} at epoch ${j.epoch}` + catchUpNote(j),
     node: j.to,
     ...(j.from !== undefined ? { from: j.from } : {}),
     by: j.requestedBy,

@@ -59,6 +59,8 @@ export interface OperationJournal {
   donor?: string;
   /** GTIDs the target must execute before the commit. */
   requiredGtids?: string;
+  /** How long the target took to execute `requiredGtids` (0: it already had them), for history. */
+  catchUpMs?: number;
   /** availability/forced: GTIDs the old writer had that the target may never get. */
   lostGtids?: string;
   /** The operator accepted data loss (forced failover). */

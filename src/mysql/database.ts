@@ -39,6 +39,7 @@ import {
   heartbeatWriteSql,
 } from './heartbeat.js';
 import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
+import { slavePosAfterTruncation } from './truncated-tail.js';
 import { watchdogEventStatusSql, watchdogState } from './watchdog.js';
 
 export interface MysqlNodeSettings extends MysqlEndpoint {
@@ -266,6 +267,7 @@ export class MysqlDatabase implements Database {
   ): Promise<void> {
     await this.withSession(deadline, 'repoint', async (s) => {
       await s.conn.query(s.dialect.stopReplication(), deadline, 'stop replication');
+      if (s.dialect.flavor === 'mariadb') await this.refetchTruncatedTail(s, deadline);
       const change = s.dialect.changeSource(
         source satisfies ReplicationSource,
         this.settings.replication,
@@ -275,6 +277,31 @@ export class MysqlDatabase implements Database {
       await s.conn.query(s.dialect.startReplication(), deadline, 'start replication');
     });
     this.log.info({ source: `${source.host}:${source.port}` }, 'replication repointed');
+  }
+
+  /** See truncated-tail.ts: replication is stopped; the next START SLAVE fetches the tail back. */
+  private async refetchTruncatedTail(s: Session, deadline: MonoMs): Promise<void> {
+    const [row] = await this.select(
+      s,
+      'SELECT @@global.gtid_slave_pos AS slavePos, @@global.gtid_binlog_pos AS binlogPos, ' +
+        '@@global.gtid_domain_id AS domain, @@global.gtid_strict_mode AS strict, ' +
+        '@@global.rpl_semi_sync_slave_enabled AS semiSyncSlave',
+      deadline,
+      'gtid positions',
+    );
+    const slavePos = String(row?.slavePos ?? '');
+    const binlogPos = String(row?.binlogPos ?? '');
+    const reset = slavePosAfterTruncation(slavePos, binlogPos, Number(row?.domain));
+    if (reset === undefined) return;
+    this.log.warn(
+      { slavePos, binlogPos, reset, strict: Number(row?.strict) === 1 },
+      'gtid_slave_pos is ahead of the binlog in this server own domain (a crash-truncated tail): ' +
+        'moving it back so the source sends those transactions again',
+    );
+    if (Number(row?.semiSyncSlave) !== 1) {
+      await s.conn.query('SET GLOBAL rpl_semi_sync_slave_enabled=ON', deadline, 'semi-sync replica on');
+    }
+    await s.conn.query('SET GLOBAL gtid_slave_pos=?', deadline, 'reset gtid_slave_pos', [reset]);
   }
 
   async stopReplication(deadline: MonoMs): Promise<void> {

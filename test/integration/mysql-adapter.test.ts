@@ -10,7 +10,7 @@ import { DeadlineExceededError, ServerDownError } from '../../src/coordinator/po
 import type { LabStatus } from '../../src/lab/lab-status.js';
 import { DeadlineConnection } from '../../src/mysql/connection.js';
 import { MysqlDatabase } from '../../src/mysql/database.js';
-import { eventually, startLab, type Lab } from './support/lab.js';
+import { asRoot, eventually, startLab, type Lab } from './support/lab.js';
 
 const soon = (ms = 3000): number => clock.now() + ms;
 
@@ -322,6 +322,42 @@ describe('replication control', () => {
       5000,
       'b2 back on b1',
     );
+  });
+});
+
+describe('a crash-truncated tail (truncated-tail.ts)', () => {
+  it("moves a master's gtid_slave_pos back to its binlog in its own domain before it replicates again", async () => {
+    // b1 writes in its own domain 2 (as a writer would), then its slave position is pushed past
+    // its binlog there, as a crash recovery truncation leaves it; a1 stays the writer.
+    const a1 = node('a1');
+    await asRoot(
+      lab,
+      'b1',
+      'SET SESSION gtid_domain_id=2; SET SESSION server_id=21; CREATE DATABASE IF NOT EXISTS tail_test',
+    );
+    const [binlogPos, slavePos] = (await asRoot(lab, 'b1', 'SELECT @@gtid_binlog_pos, @@gtid_slave_pos'))
+      .trim()
+      .split('\t');
+    const own = /(?:^|,)2-21-(\d+)/.exec(binlogPos ?? '');
+    expect(own, `b1 binlog ${binlogPos}`).not.toBeNull();
+    const ahead = [
+      ...(slavePos ?? '').split(',').filter((p) => p && !p.startsWith('2-')),
+      `2-21-${Number(own![1]) + 5}`,
+    ].join(',');
+    await asRoot(lab, 'b1', `STOP SLAVE; SET GLOBAL gtid_slave_pos='${ahead}'`);
+
+    await db('b1').repoint({ host: a1.host, port: a1.port }, soon());
+    const after = (
+      await asRoot(lab, 'b1', 'SELECT @@gtid_slave_pos, @@global.rpl_semi_sync_slave_enabled')
+    ).trim();
+    expect(after).not.toContain(`2-21-${Number(own![1]) + 5}`);
+    expect(after.split('\t')[1]).toBe('1');
+    await eventually(
+      async () => ((await db('b1').probe(soon())).replication[0]?.ioRunning === 'yes' ? true : undefined),
+      5000,
+      'b1 replicating from a1 again',
+    );
+    expect((await db('b1').probe(soon())).replication[0]?.lastError).toBeUndefined();
   });
 });
 

@@ -65,7 +65,7 @@ test(
     const onB2 = await idsOn(status, 'b2');
     const lost = [...acked].filter((id) => !onB1.has(id));
     const lostButHeld = lost.filter((id) => onA2.has(id) || onB2.has(id));
-    const promote = state.history.find((h) => h.event === 'promote' && h.epoch === state.writer?.epoch);
+    const promote = await s.waitForPromote(state.writer?.epoch ?? -1, 10_000);
     console.log(
       `[10.1] ${acked.size} rows acknowledged, ${lost.length} not on b1 (held by a survivor: ${lostButHeld.length}); ` +
         `promote ${JSON.stringify({ lostGtids: promote?.lostGtids, message: promote?.message })}`,
@@ -130,7 +130,7 @@ test(
     const acked = writers.ids();
     const onB1 = await idsOn(await s.lab.status(), 'b1');
     const lost = [...acked].filter((id) => !onB1.has(id));
-    const promote = state.history.find((h) => h.event === 'promote' && h.epoch === state.writer?.epoch);
+    const promote = await s.waitForPromote(state.writer?.epoch ?? -1, 10_000);
     console.log(
       `[10.2] ${acked.size} rows acknowledged, ${lost.length} lost; promote ${JSON.stringify({ lostGtids: promote?.lostGtids, message: promote?.message })}`,
     );

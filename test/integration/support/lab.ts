@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
-import type { LabStatus } from '../../../src/lab/lab-status.js';
+import { labStatus, type LabStatus } from '../../../src/lab/lab-status.js';
 import { readLabState } from '../../../src/lab/lab-state.js';
 import { netnsName } from '../../../src/lab/network.js';
 import type { SiteName } from '../../../src/lab/topology.js';
@@ -86,8 +86,10 @@ export async function startLab(
   let cached: LabStatus | undefined;
   const lab: Lab = {
     dir,
+    // In-process rather than `baton lab status --json`: tests poll it, and a Node start-up per
+    // poll kept a core busy on a 2-core machine, slowing the coordinators under test.
     async status() {
-      cached = JSON.parse(await batonOk(['lab', 'status', '--dir', dir, '--json'])) as LabStatus;
+      cached = await labStatus(dir);
       return cached;
     },
     fault: (...faultArgs) => batonOk(['lab', 'fault', ...faultArgs, '--dir', dir]),

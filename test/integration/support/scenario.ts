@@ -1,6 +1,10 @@
 import type { HistoryEntry, ReasonCode } from '../../../src/core/index.js';
 import type { ClusterState } from '../../../src/ops/cluster-state.js';
-import { baton, eventually, startLab, type Lab } from './lab.js';
+import { openTarget } from '../../../src/cli/cluster-target.js';
+import { systemClock } from '../../../src/clock.js';
+import { LAB_CLUSTER } from '../../../src/lab/topology.js';
+import { readClusterState } from '../../../src/ops/cluster-state.js';
+import { eventually, startLab, type Lab } from './lab.js';
 import { SplitBrainSampler } from './split-brain-sampler.js';
 import { WriteClient, type Outage } from './write-client.js';
 
@@ -18,6 +22,8 @@ export interface Scenario {
   waitForWriter(node: string, timeoutMs: number): Promise<ClusterState>;
   /** Waits for an etcd history entry with this reason code, and returns it. */
   waitForHistory(reason: ReasonCode, timeoutMs: number): Promise<HistoryEntry>;
+  /** The promote entry of a writer change, once the leader has written its history. */
+  waitForPromote(epoch: number, timeoutMs: number): Promise<HistoryEntry>;
   finish(): Promise<{ outages: Outage[] }>;
 }
 
@@ -28,12 +34,22 @@ export async function startScenario(
     ...(options.semiSync ? ['--semi-sync'] : []),
     ...(options.wan ? ['--wan', options.wan] : []),
   ];
-  const lab = await startLab({ coordinators: true, policy: options.policy ?? 'availability', extraArgs });
-  const clusterState = async (): Promise<ClusterState> => {
-    const result = await baton(['status', '--lab', lab.dir, '--json'], process.env, 15_000);
-    if (result.code !== 0) throw new Error(`baton status failed: ${result.stderr}`);
-    return (JSON.parse(result.stdout) as ClusterState[])[0] as ClusterState;
+  const labWithCli = await startLab({
+    coordinators: true,
+    policy: options.policy ?? 'availability',
+    extraArgs,
+  });
+  // In-process, through the same etcd client the CLI uses: tests poll it (see Lab.status).
+  const target = await openTarget({ lab: labWithCli.dir });
+  const lab = {
+    ...labWithCli,
+    async down() {
+      await target.close();
+      await labWithCli.down();
+    },
   };
+  const clusterState = (): Promise<ClusterState> =>
+    target.etcd.attempt((store) => readClusterState(store, systemClock, LAB_CLUSTER, 1_500));
   const waitForWriter = (node: string, timeoutMs: number) =>
     eventually(
       async () => {
@@ -92,6 +108,13 @@ function scenarioHandle(
         async () => (await clusterState()).history.find((h) => h.reason === reason),
         timeoutMs,
         `a ${reason} history entry`,
+      ),
+    // History is bookkeeping written after the promote's own txn: a writer record may be read first.
+    waitForPromote: (epoch, timeoutMs) =>
+      eventually(
+        async () => (await clusterState()).history.find((h) => h.event === 'promote' && h.epoch === epoch),
+        timeoutMs,
+        `the promote history entry of epoch ${epoch}`,
       ),
     async finish() {
       await client.stop();

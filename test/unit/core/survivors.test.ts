@@ -65,6 +65,14 @@ describe('recovery from the newest surviving data', () => {
     );
     expect(summary(next)).toEqual(['repoint db-b1->rep-a2', 'wait-for-gtids db-b1 1-1-135,2-2-50']);
     expect(actionsOf(next, 'wait-for-gtids')[0]?.stopOnTimeout).toBe(true);
+
+    // The wait answers 340 ms later: the promote's history names the donor and the catch-up time.
+    const waiting = next.state.operation!;
+    const done = recordStepOutcome(waiting, { operationId: j.id, step: 'wait-catchup', ok: true });
+    const commit = decide({ ...snap, operation: done }, NOW + 440, CONFIG);
+    expect(actionsOf(commit, 'record-history').map((h) => h.entry.message)).toContain(
+      'failover: db-a1 → db-b1 at epoch 6 (caught up from rep-a2 in 340 ms)',
+    );
   });
 
   it('nothing to fetch when the target already has what every survivor holds: no donor, nothing lost', () => {
