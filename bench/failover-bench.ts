@@ -11,10 +11,11 @@
  * (bench/goals.ts), a Markdown row for docs/benchmarks.md, then the coordinators' idle RSS and CPU
  * (--idle-seconds 0 skips it).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DEFAULT_WAN_PROFILE, WAN_PROFILE_NAMES, type WanProfileName } from '../src/lab/wan-profile.js';
 import { baton, eventually } from '../test/integration/support/lab.js';
-import { idsOn } from '../test/integration/support/data-check.js';
+import { checkData, describeData, idsOn } from '../test/integration/support/data-check.js';
 import { startScenario, type Scenario } from '../test/integration/support/scenario.js';
 import { ConcurrentWriters } from '../test/integration/support/writers.js';
 import { goalsFor, oneWayMs, statistic } from './goals.js';
@@ -107,11 +108,23 @@ async function semiSyncKill(wan: WanProfileName): Promise<RunResult> {
     const promote = await scenario.waitForPromote(state.writer?.epoch ?? -1, 10_000);
     const catchUp = /caught up from (\S+?)(?: in (\d+) ms)?\)/.exec(promote.message);
     if (lost > 0) throw new Error(`${lost} acknowledged rows not on b1 (${promote.message})`);
+    // a1 returns: it must rejoin with b1's rows (its crash-truncated tail fetched back) or be quarantined.
+    await scenario.lab.fault('start', 'a1');
+    const quarantined = await scenario.quarantineVerdicts(30_000);
+    const rejoined = await checkData(await scenario.lab.status(), 'b1', quarantined);
+    const differs = rejoined.servers.filter((x) => !x.matches && !x.quarantined);
+    if (differs.length > 0) throw new Error(`after a1 returned:\n${describeData(rejoined)}`);
+    const a1 = rejoined.servers.find((x) => x.node === 'a1');
+    const refetched = readdirSync(path.join(scenario.lab.dir, 'logs')).some((file) =>
+      readFileSync(path.join(scenario.lab.dir, 'logs', file), 'utf8').includes('crash-truncated tail'),
+    );
     return {
       ms: outage,
       note:
         `write outage ${outage} ms, ${writers.acked.length} rows acknowledged, lost 0, ` +
-        (catchUp ? `caught up from ${catchUp[1]} in ${catchUp[2] ?? '?'} ms` : 'no catch-up needed'),
+        (catchUp ? `caught up from ${catchUp[1]} in ${catchUp[2] ?? '?'} ms` : 'no catch-up needed') +
+        `; a1 returned ${a1?.matches ? 'matching b1' : 'quarantined'}` +
+        (refetched ? ' (its truncated tail fetched back from b1)' : ''),
     };
   } finally {
     await writers.stop();

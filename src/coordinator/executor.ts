@@ -11,6 +11,7 @@ import {
   type Action,
   type Intent,
   type PromoteAction,
+  type RecordHistoryAction,
   type WriterRecord,
 } from '../core/index.js';
 import type { HistoryWriter } from './history.js';
@@ -44,6 +45,8 @@ export interface ExecutionContext {
   promotionPrecondition: (promote: PromoteAction) => Compare[];
   /** The decision's persisted state, written in the promote's txn (see Decision.state). */
   persistWithPromote?: Op[];
+  /** The writer change's own history entry, written in the promote's txn. */
+  historyWithPromote?: { op: Op; compare: Compare }[];
 }
 
 export class ActionExecutor {
@@ -72,13 +75,37 @@ export class ActionExecutor {
     const outcomes: ActionOutcome[] = [];
     let epochWriter = ctx.writer;
     const ordered = [...actions.filter((a) => !isBookkeeping(a)), ...actions.filter(isBookkeeping)];
+    // A writer change's own history entry rides in the promote's txn: written after it, a failed
+    // write lost it for good, since the journal committed with the promote is already past the
+    // step that emits it (seen once in 10 semi-sync benchmark runs).
+    const promote = actions.find((a): a is PromoteAction => a.type === 'promote');
+    const carried = new Set(
+      actions.filter(
+        (a) =>
+          promote !== undefined &&
+          a.type === 'record-history' &&
+          a.entry.event === 'promote' &&
+          a.entry.epoch === promote.epoch,
+      ),
+    );
+    const withPromote = {
+      ...ctx,
+      historyWithPromote: [...carried].map((a) => this.history.entry((a as RecordHistoryAction).entry)),
+    };
+    let promoted = false;
     for (const action of ordered) {
       const outcome: ActionOutcome = { action, ok: false };
       outcomes.push(outcome);
+      if (carried.has(action)) {
+        outcome.ok = promoted;
+        if (!promoted) outcome.error = 'not written: its promote did not commit';
+        continue;
+      }
       try {
-        await this.execute(action, ctx, outcome, epochWriter);
+        await this.execute(action, withPromote, outcome, epochWriter);
         outcome.ok = true;
         if (action.type === 'promote') {
+          promoted = true;
           epochWriter = {
             node: action.node,
             epoch: action.epoch,
@@ -86,7 +113,7 @@ export class ActionExecutor {
             reason: action.reason,
           };
           // The new writer record is the state later writes of this batch build on.
-          ctx.decidedFrom = ctx.decidedFrom.filter((c) => c.key !== this.keys.writer);
+          withPromote.decidedFrom = withPromote.decidedFrom.filter((c) => c.key !== this.keys.writer);
         }
       } catch (error) {
         outcome.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -158,8 +185,12 @@ export class ActionExecutor {
         const revision = await this.guarded(
           ctx,
           `promote ${action.node} at epoch ${action.epoch}`,
-          [{ put: this.keys.writer, value: encode(record) }, ...(ctx.persistWithPromote ?? [])],
-          guardianCompares,
+          [
+            { put: this.keys.writer, value: encode(record) },
+            ...(ctx.persistWithPromote ?? []),
+            ...(ctx.historyWithPromote ?? []).map((h) => h.op),
+          ],
+          [...guardianCompares, ...(ctx.historyWithPromote ?? []).map((h) => h.compare)],
         );
         outcome.committed = { record, revision };
         return;
@@ -192,7 +223,10 @@ export class ActionExecutor {
         await db.repoint(
           source,
           this.lease.boundedDeadline(linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 3)),
-          action.onlyKeys,
+          {
+            ...(action.onlyKeys ? { onlyKeys: action.onlyKeys } : {}),
+            ...(action.refetchOwnTail ? { refetchOwnTail: true } : {}),
+          },
         );
         return;
       }

@@ -156,6 +156,19 @@ export interface Probe {
   semiSync?: SemiSyncState;
 }
 
+export interface RepointOptions {
+  /**
+   * Replicate only transactions under these GTID keys (MariaDB domain ids); without it,
+   * everything, and an earlier filter is cleared. An adapter that cannot filter throws.
+   */
+  onlyKeys?: readonly string[];
+  /**
+   * A returning ex-writer: the source may hold the server's own transactions that a crash
+   * recovery truncated from its binlog; fetch them back (MariaDB: src/mysql/truncated-tail.ts).
+   */
+  refetchOwnTail?: boolean;
+}
+
 export interface Database {
   /**
    * The server's state in one round trip (plus a reconnect when needed). Over a far link the
@@ -178,15 +191,7 @@ export interface Database {
   /** Resolves true when the server has executed gtids, false when the deadline passes first. */
   waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean>;
   /** Point replication at another source (GTID auto-positioning), and start it. */
-  /**
-   * `onlyKeys`: replicate only transactions under these GTID keys (MariaDB domain ids); without
-   * it, everything, and an earlier filter is cleared. An adapter that cannot filter throws.
-   */
-  repoint(
-    source: { host: string; port: number },
-    deadline: MonoMs,
-    onlyKeys?: readonly string[],
-  ): Promise<void>;
+  repoint(source: { host: string; port: number }, deadline: MonoMs, options?: RepointOptions): Promise<void>;
   stopReplication(deadline: MonoMs): Promise<void>;
   startReplication(deadline: MonoMs): Promise<void>;
   /** Writer only: update the heartbeat row so replicas can compute exact lag, and with a hold,

@@ -73,6 +73,8 @@ export interface RepointAction extends ActionBase {
    * Absent: everything, and any earlier filter is cleared.
    */
   onlyKeys?: string[];
+  /** A returning ex-writer rejoins: fetch back its own transactions a crash truncated. */
+  refetchOwnTail?: boolean;
 }
 
 /** Stop the replication channel on `on` that reads from `from` (errant or dead co-master). */

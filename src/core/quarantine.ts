@@ -96,6 +96,8 @@ export function rejoinActions(d: DecisionDraft, node: string, reason: ReasonCode
     source: writer.node,
     reason,
     message: `${node} replicates from ${writer.node}`,
+    // A crash may have truncated a tail the writer holds (src/mysql/truncated-tail.ts).
+    ...(reason === 'rejoin-clean' ? { refetchOwnTail: true } : {}),
   });
   const spec = d.snapshot.spec.nodes.find((n) => n.name === node);
   if (spec?.role === 'candidate') {

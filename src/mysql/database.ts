@@ -12,7 +12,15 @@
  * The dialect (MariaDB 10.6+, or MySQL 8.0.23+/8.4: untested against a server) is detected
  * from VERSION() on every new connection.
  */
-import type { Clock, Database, MonoMs, Probe, WatchdogHold, WatchdogState } from '../coordinator/ports.js';
+import type {
+  Clock,
+  Database,
+  MonoMs,
+  Probe,
+  RepointOptions,
+  WatchdogHold,
+  WatchdogState,
+} from '../coordinator/ports.js';
 import { DeadlineExceededError } from '../coordinator/ports.js';
 import { remainingMs } from '../deadline.js';
 import { LinkRtt } from '../link-rtt.js';
@@ -39,7 +47,7 @@ import {
   heartbeatWriteSql,
 } from './heartbeat.js';
 import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
-import { slavePosAfterTruncation } from './truncated-tail.js';
+import { alignedSlavePos } from './truncated-tail.js';
 import { watchdogEventStatusSql, watchdogState } from './watchdog.js';
 
 export interface MysqlNodeSettings extends MysqlEndpoint {
@@ -263,11 +271,12 @@ export class MysqlDatabase implements Database {
   async repoint(
     source: { host: string; port: number },
     deadline: MonoMs,
-    onlyKeys?: readonly string[],
+    options: RepointOptions = {},
   ): Promise<void> {
+    const { onlyKeys, refetchOwnTail = false } = options;
     await this.withSession(deadline, 'repoint', async (s) => {
       await s.conn.query(s.dialect.stopReplication(), deadline, 'stop replication');
-      if (s.dialect.flavor === 'mariadb') await this.refetchTruncatedTail(s, deadline);
+      if (s.dialect.flavor === 'mariadb') await this.alignOwnDomain(s, deadline, refetchOwnTail);
       const change = s.dialect.changeSource(
         source satisfies ReplicationSource,
         this.settings.replication,
@@ -279,29 +288,41 @@ export class MysqlDatabase implements Database {
     this.log.info({ source: `${source.host}:${source.port}` }, 'replication repointed');
   }
 
-  /** See truncated-tail.ts: replication is stopped; the next START SLAVE fetches the tail back. */
-  private async refetchTruncatedTail(s: Session, deadline: MonoMs): Promise<void> {
+  /**
+   * See truncated-tail.ts. Replication is stopped. A server that ever wrote in its own domain gets
+   * its slave position there aligned with its binlog and, where semi-sync is in use (or a tail was
+   * truncated), the semi-sync replica setting that lets its IO thread take its own server-id
+   * transactions back in strict mode; the next START SLAVE then fetches a truncated tail.
+   */
+  private async alignOwnDomain(s: Session, deadline: MonoMs, refetchOwnTail: boolean): Promise<void> {
     const [row] = await this.select(
       s,
       'SELECT @@global.gtid_slave_pos AS slavePos, @@global.gtid_binlog_pos AS binlogPos, ' +
         '@@global.gtid_domain_id AS domain, @@global.gtid_strict_mode AS strict, ' +
-        '@@global.rpl_semi_sync_slave_enabled AS semiSyncSlave',
+        '@@global.rpl_semi_sync_slave_enabled AS semiSyncReplica',
       deadline,
       'gtid positions',
     );
     const slavePos = String(row?.slavePos ?? '');
     const binlogPos = String(row?.binlogPos ?? '');
-    const reset = slavePosAfterTruncation(slavePos, binlogPos, Number(row?.domain));
-    if (reset === undefined) return;
-    this.log.warn(
-      { slavePos, binlogPos, reset, strict: Number(row?.strict) === 1 },
-      'gtid_slave_pos is ahead of the binlog in this server own domain (a crash-truncated tail): ' +
-        'moving it back so the source sends those transactions again',
-    );
-    if (Number(row?.semiSyncSlave) !== 1) {
+    const aligned = alignedSlavePos(slavePos, binlogPos, Number(row?.domain));
+    // Only a returning ex-writer, or a server showing the truncation itself, is touched: a
+    // standby master that ACKed its co-master would slow its own applier (DESIGN.md).
+    if (aligned === undefined || !(refetchOwnTail || aligned.truncatedTail)) return;
+    const fields = { slavePos, binlogPos, reset: aligned.slavePos, strict: Number(row?.strict) === 1 };
+    if (aligned.truncatedTail) {
+      this.log.warn(
+        fields,
+        'gtid_slave_pos is ahead of the binlog in this server own domain (a crash-truncated tail): ' +
+          'moving it back so the source sends those transactions again',
+      );
+    } else {
+      this.log.info(fields, 'aligning gtid_slave_pos with the binlog in this server own domain');
+    }
+    if (Number(row?.semiSyncReplica) !== 1) {
       await s.conn.query('SET GLOBAL rpl_semi_sync_slave_enabled=ON', deadline, 'semi-sync replica on');
     }
-    await s.conn.query('SET GLOBAL gtid_slave_pos=?', deadline, 'reset gtid_slave_pos', [reset]);
+    await s.conn.query('SET GLOBAL gtid_slave_pos=?', deadline, 'align gtid_slave_pos', [aligned.slavePos]);
   }
 
   async stopReplication(deadline: MonoMs): Promise<void> {

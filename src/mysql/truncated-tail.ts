@@ -38,19 +38,29 @@ function format(list: Position[]): string {
 }
 
 /**
- * The gtid_slave_pos to set before replication starts, or undefined when the slave position does
- * not run ahead of the binlog in the server's own domain (the normal case: nothing to do).
+ * Where gtid_slave_pos must stand in the server's own domain before replication starts: at its
+ * binlog. Ahead (a truncated tail), START SLAVE would never fetch the tail; behind, a semi-sync
+ * replica in strict mode would be sent its own older transactions and stop on an out-of-order
+ * GTID (MariaDB's MDEV-27760 test). Undefined when nothing is to change: the server never wrote
+ * in its own domain, or the positions already agree. `truncatedTail`: the slave position was
+ * ahead, so the server lacks transactions its GTID state claims.
  */
-export function slavePosAfterTruncation(
+export function alignedSlavePos(
   slavePos: string,
   binlogPos: string,
   ownDomain: number,
-): string | undefined {
+): { slavePos: string; truncatedTail: boolean } | undefined {
+  const ownInBinlog = positions(binlogPos).find((p) => p.domain === ownDomain);
   const slave = positions(slavePos);
   const ownInSlave = slave.find((p) => p.domain === ownDomain);
-  if (!ownInSlave) return undefined;
-  const ownInBinlog = positions(binlogPos).find((p) => p.domain === ownDomain);
-  if (ownInBinlog && ownInBinlog.seq >= ownInSlave.seq) return undefined;
-  const others = slave.filter((p) => p.domain !== ownDomain);
-  return format(ownInBinlog ? [...others, ownInBinlog] : others);
+  if (!ownInBinlog) {
+    // Never wrote in its own domain (a replica), or the whole own history was truncated.
+    if (!ownInSlave) return undefined;
+    return { slavePos: format(slave.filter((p) => p.domain !== ownDomain)), truncatedTail: true };
+  }
+  if (ownInSlave?.seq === ownInBinlog.seq && ownInSlave.serverId === ownInBinlog.serverId) return undefined;
+  return {
+    slavePos: format([...slave.filter((p) => p.domain !== ownDomain), ownInBinlog]),
+    truncatedTail: ownInSlave !== undefined && ownInSlave.seq > ownInBinlog.seq,
+  };
 }

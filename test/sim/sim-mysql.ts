@@ -30,6 +30,7 @@ import {
   type ReplicationError,
   type ReplicationStatus,
   type WatchdogHold,
+  RepointOptions,
 } from '../../src/coordinator/ports.js';
 import { containsGtidSet, parseGtidSet } from '../../src/core/gtid.js';
 import type { ProcessGate } from './process-gate.js';
@@ -704,8 +705,9 @@ class SimDatabase implements Database {
   repoint(
     source: { host: string; port: number },
     deadline: MonoMs,
-    onlyKeys?: readonly string[],
+    options: RepointOptions = {},
   ): Promise<void> {
+    const { onlyKeys } = options;
     return this.call('repoint', deadline, (node, ok, fail) => {
       const target = [...this.world.nodes.values()].find(
         (n) => n.spec.host === source.host && n.spec.port === source.port,

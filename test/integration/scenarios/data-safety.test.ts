@@ -96,8 +96,7 @@ test(
 
     // a1 returns; every server matches the writer's data or is quarantined.
     await s.lab.fault('start', 'a1');
-    await sleep(6_000);
-    const final = await checkData(await s.lab.status(), 'b1', quarantinedNodes(await s.clusterState()));
+    const final = await checkData(await s.lab.status(), 'b1', await s.quarantineVerdicts(30_000));
     console.log(`[10.1] data after a1 returned:\n${describeData(final)}`);
     for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
     expect(final.servers.find((x) => x.node === 'a2')?.matches).toBe(true);
@@ -139,8 +138,7 @@ test(
     // a1 restarts in the replica role: its unacknowledged tail is truncated, so it rejoins clean
     // (or, should it hold anything else, is quarantined).
     await s.lab.fault('start', 'a1');
-    await sleep(8_000);
-    const final = await checkData(await s.lab.status(), 'b1', quarantinedNodes(await s.clusterState()));
+    const final = await checkData(await s.lab.status(), 'b1', await s.quarantineVerdicts(30_000));
     console.log(`[10.2] data after a1 returned:\n${describeData(final)}`);
     for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
     await s.finish();

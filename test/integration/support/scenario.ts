@@ -22,6 +22,11 @@ export interface Scenario {
   waitForWriter(node: string, timeoutMs: number): Promise<ClusterState>;
   /** Waits for an etcd history entry with this reason code, and returns it. */
   waitForHistory(reason: ReasonCode, timeoutMs: number): Promise<HistoryEntry>;
+  /**
+   * Once no returning ex-writer still awaits its check: the quarantined nodes, each with its
+   * verdict in (an ex-writer is quarantined from the failover until it is back and compared).
+   */
+  quarantineVerdicts(timeoutMs: number): Promise<string[]>;
   /** The promote entry of a writer change, once the leader has written its history. */
   waitForPromote(epoch: number, timeoutMs: number): Promise<HistoryEntry>;
   finish(): Promise<{ outages: Outage[] }>;
@@ -108,6 +113,18 @@ function scenarioHandle(
         async () => (await clusterState()).history.find((h) => h.reason === reason),
         timeoutMs,
         `a ${reason} history entry`,
+      ),
+    quarantineVerdicts: (timeoutMs) =>
+      eventually(
+        async () => {
+          const records = Object.values((await clusterState()).quarantine ?? {}) as {
+            node: string;
+            status: string;
+          }[];
+          return records.some((r) => r.status === 'awaiting-return') ? undefined : records.map((r) => r.node);
+        },
+        timeoutMs,
+        'every returning ex-writer checked (quarantined as errant, or rejoined)',
       ),
     // History is bookkeeping written after the promote's own txn: a writer record may be read first.
     waitForPromote: (epoch, timeoutMs) =>

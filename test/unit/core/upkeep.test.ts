@@ -3,6 +3,7 @@ import { decide } from '../../../src/core/decide.js';
 import type { ClusterSnapshot, QuarantineRecord } from '../../../src/core/snapshot.js';
 import type { NodeObservation } from '../../../src/core/observation.js';
 import {
+  actionsOf,
   channel,
   CONFIG,
   guardians,
@@ -95,6 +96,13 @@ describe('decide: returning ex-writer (quarantine)', () => {
     expect(summary(d)).toEqual(actions);
     expect(reasons(d)).toContain(reason);
     expect(d.state.quarantine['db-a1']?.status).toBe(status);
+  });
+
+  it('a clean return fetches back its own transactions a crash truncated; the co-master repoint does not', () => {
+    const d = decide(seen(returned({ executedGtids: '1-1-100,2-2-5' }), AFTER_FAILOVER), NOW, CONFIG);
+    const repoints = actionsOf(d, 'repoint');
+    expect(repoints.find((r) => r.replica === 'db-a1')?.refetchOwnTail).toBe(true);
+    expect(repoints.find((r) => r.replica === 'db-b1')?.refetchOwnTail).toBeUndefined();
   });
 
   it('reports the errant range and keeps the node out until an operator rejoins it', () => {
