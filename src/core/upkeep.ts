@@ -5,7 +5,7 @@
  */
 
 import type { DecisionDraft } from './draft.js';
-import { containsGtidSet, parseGtidSet } from './gtid.js';
+import { containsGtidSet, filterGtidKeys, parseGtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
 import type { NodeObservation } from './observation.js';
 import { masterHistoryKeys, mastersHistory } from './survivors.js';
@@ -87,19 +87,26 @@ export function fenceStrayWriters(d: DecisionDraft): void {
 export function repointReplicas(d: DecisionDraft): void {
   const writer = d.snapshot.writer;
   if (!writer) return;
-  const usable = (name: string | undefined, replica: NodeObservation): boolean =>
+  // A replica already on its source stays there unless the source lacks more than the writer's
+  // own newest writes: those are in transit to both, and a replica probed after its source always
+  // looks ahead in them under load (sim finding F2: a replica sent back and forth for ever). One
+  // away from its source goes back only once the source holds everything it has.
+  const writerKey = bestObservation(d.live, writer.node)?.gtidSource;
+  const usable = (name: string | undefined, replica: NodeObservation, current: string | undefined): boolean =>
     name !== undefined &&
     d.snapshot.spec.nodes.some((n) => n.name === name) &&
     !d.state.quarantine[name] &&
     !downByQuorum(d.snapshot, d.live, name) &&
-    aheadOf(d, name, replica);
+    aheadOf(d, name, replica, current === name ? writerKey : undefined);
   for (const node of d.snapshot.spec.nodes) {
     if (node.name === writer.node || d.state.quarantine[node.name]) continue;
     const obs = bestObservation(d.live, node.name);
     const channel = obs?.replication?.[0];
     if (!obs?.reachable || !channel || channel.source === undefined) continue;
     const desired =
-      node.role === 'replica' && node.replicatesFrom !== undefined && usable(node.replicatesFrom, obs)
+      node.role === 'replica' &&
+      node.replicatesFrom !== undefined &&
+      usable(node.replicatesFrom, obs, channel.source)
         ? node.replicatesFrom
         : writer.node;
     if (channel.source === desired) continue;
@@ -113,18 +120,19 @@ export function repointReplicas(d: DecisionDraft): void {
 }
 
 /**
- * Has `source` executed everything of the masters' history `replica` has? GTID auto-positioning
- * refuses a source whose binlog is behind its replica (what it only received is not in its binlog
- * yet). Unknown sets count as no.
+ * Has `source` executed everything of the masters' history `replica` has (leaving out `ignoreKey`,
+ * when given)? GTID auto-positioning refuses a source whose binlog is behind its replica (what it
+ * only received is not in its binlog yet). Unknown sets count as no.
  */
-function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation): boolean {
+function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation, ignoreKey?: string): boolean {
   const sourceObs = bestObservation(d.live, source);
   if (!sourceObs?.reachable || sourceObs.executedGtids === undefined || replica.executedGtids === undefined)
     return false;
   const flavor = d.snapshot.spec.flavor;
   const keys = masterHistoryKeys(d.snapshot);
+  const held = mastersHistory(parseGtidSet(replica.executedGtids, flavor), keys);
   return containsGtidSet(
     parseGtidSet(sourceObs.executedGtids, flavor),
-    mastersHistory(parseGtidSet(replica.executedGtids, flavor), keys),
+    ignoreKey === undefined ? held : filterGtidKeys(held, (key) => key !== ignoreKey),
   );
 }

@@ -239,7 +239,7 @@ export class SimWorld {
           (options.timings.quietProbeIntervalMs ?? options.timings.cycleIntervalMs),
         candidates: this.cluster.nodes.filter((n) => n.role === 'candidate').map((n) => n.name),
         errantSpread: process.env.SIM_ERRANT_SPREAD !== '0',
-        settling: process.env.SIM_SETTLING === '1',
+        settling: process.env.SIM_SETTLING !== '0',
       },
       () => SIM_WALL_ORIGIN + this.scheduler.now(),
     );

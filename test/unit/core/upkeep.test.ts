@@ -121,6 +121,48 @@ describe('decide: returning ex-writer (quarantine)', () => {
   });
 });
 
+describe('decide: a replica follows its configured source without flapping (sim F2)', () => {
+  const sources = {
+    'db-a1': { gtidSource: '1' },
+    'db-b1': { gtidSource: '2' },
+    'rep-a2': { gtidSource: '11' },
+    'rep-b2': { gtidSource: '21' },
+  };
+  const nodes = (over: Record<string, Partial<NodeObservation>>) =>
+    withNodes(
+      healthyNodes(),
+      Object.fromEntries(Object.entries(sources).map(([n, v]) => [n, { ...v, ...over[n] }])),
+    );
+
+  it.each([
+    {
+      name: 'on its source, probed after it: ahead only in the writer’s newest writes, stays',
+      over: { 'rep-b2': { executedGtids: '1-1-105' } },
+      actions: [],
+    },
+    {
+      name: 'on its source, holding what the source lacks in another domain: to the writer',
+      over: { 'rep-b2': { executedGtids: '1-1-100,2-2-3' }, 'db-a1': { executedGtids: '1-1-100,2-2-3' } },
+      actions: ['repoint rep-b2->db-a1'],
+    },
+    {
+      name: 'on the writer, its source behind it: stays on the writer',
+      over: { 'rep-b2': { executedGtids: '1-1-105', replication: [channel('db-a1')] } },
+      actions: [],
+    },
+    {
+      name: 'on the writer, its source caught up: back to its source',
+      over: {
+        'rep-b2': { executedGtids: '1-1-105', replication: [channel('db-a1')] },
+        'db-b1': { executedGtids: '1-1-105' },
+      },
+      actions: ['repoint rep-b2->db-b1'],
+    },
+  ])('$name', ({ over, actions }) => {
+    expect(summary(decide(seen(nodes(over)), NOW, CONFIG))).toEqual(actions);
+  });
+});
+
 describe('decide: upkeep while the writer is healthy', () => {
   it.each([
     {
