@@ -109,11 +109,20 @@ export function repointReplicas(d: DecisionDraft): void {
       usable(node.replicatesFrom, obs, channel.source)
         ? node.replicatesFrom
         : writer.node;
-    if (channel.source === desired) continue;
+    // A standby master whose channel a failover stopped (its writer was the old one) and that no
+    // later change restarted, e.g. a switchover back to that writer (sim seed 3951): nothing
+    // else would ever start it again, and a standby that does not replicate cannot take over
+    // without loss. Stopped on an error is broken (replica-health.ts), not ours to restart.
+    const stoppedByUs =
+      node.role === 'candidate' && channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
+    if (channel.source === desired && !stoppedByUs) continue;
     // Not even to the writer when it lacks what the replica holds: the replica would stop at once
     // (error 1236). Such a server is diverged and goes to quarantine (replica-health.ts).
     if (desired === writer.node && !aheadOf(d, writer.node, obs)) continue;
-    const message = `${node.name} replicates from ${channel.source}; should follow ${desired}`;
+    const message =
+      channel.source === desired
+        ? `${node.name}'s replication from ${desired} is stopped; starting it again`
+        : `${node.name} replicates from ${channel.source}; should follow ${desired}`;
     d.act({ type: 'repoint', replica: node.name, source: desired, reason: 'replica-source-lost', message });
     d.note('info', 'replica-source-lost', message, node.name);
   }

@@ -222,5 +222,6 @@ describe('decide over random snapshots', () => {
         expect(ok, `${ctx}: open-writes ${o.node}@${o.epoch}`).toBe(true);
       }
     }
-  });
+    // 2500 seeds take about 3.5 s alone; a loaded 2-core machine needs more than the default 5 s.
+  }, 30_000);
 });

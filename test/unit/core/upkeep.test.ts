@@ -128,7 +128,7 @@ describe('decide: a replica follows its configured source without flapping (sim 
     'rep-a2': { gtidSource: '11' },
     'rep-b2': { gtidSource: '21' },
   };
-  const nodes = (over: Record<string, Partial<NodeObservation>>) =>
+  const nodes = (over: Record<string, Partial<NodeObservation> | undefined>) =>
     withNodes(
       healthyNodes(),
       Object.fromEntries(Object.entries(sources).map(([n, v]) => [n, { ...v, ...over[n] }])),
@@ -157,6 +157,26 @@ describe('decide: a replica follows its configured source without flapping (sim 
         'db-b1': { executedGtids: '1-1-105' },
       },
       actions: ['repoint rep-b2->db-b1'],
+    },
+    {
+      name: 'a standby master whose channel to the writer was stopped (by an earlier failover): started again',
+      over: { 'db-b1': { replication: [{ ...channel('db-a1', 'no'), sqlRunning: false }] } },
+      actions: ['repoint db-b1->db-a1'],
+    },
+    {
+      name: 'a standby master stopped on an error: broken, reported, not restarted',
+      over: {
+        'db-b1': {
+          replication: [
+            {
+              ...channel('db-a1', 'no'),
+              sqlRunning: false,
+              error: { thread: 'sql' as const, errno: 1062, message: 'Duplicate entry' },
+            },
+          ],
+        },
+      },
+      actions: [],
     },
   ])('$name', ({ over, actions }) => {
     expect(summary(decide(seen(nodes(over)), NOW, CONFIG))).toEqual(actions);
