@@ -356,6 +356,7 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
     case 'rolled-back':
       return finish(d, j, 'operation-rolled-back', 'failed');
     case 'aborted':
+      sendTargetBack(d, j);
       return finish(d, j, 'operation-aborted', 'failed');
   }
 }
@@ -432,6 +433,24 @@ function afterFence(d: DecisionDraft, j: OperationJournal, fencedGtids: string):
     subtractGtidSets(parseGtidSet(fencedGtids, d.snapshot.spec.flavor), targetWillHave(d, j)),
   );
   return next;
+}
+
+/**
+ * A failover aborted before its commit may have left its target replicating from a donor, or
+ * stopped there when the catch-up wait gave up (sim seed 32758: a standby on a replica, stopped,
+ * for good). It goes back to the writer; if the writer lacks what it now holds, the repoint fails
+ * or breaks on 1236 and that is reported (replica-health.ts), never silent.
+ */
+function sendTargetBack(d: DecisionDraft, j: OperationJournal): void {
+  const writer = d.snapshot.writer;
+  if (j.donor === undefined || !writer || writer.node === j.to) return;
+  d.act({
+    type: 'repoint',
+    replica: j.to,
+    source: writer.node,
+    reason: 'operation-aborted',
+    message: `${j.kind} ${j.id} aborted: ${j.to} stops catching up from ${j.donor} and follows ${writer.node} again`,
+  });
 }
 
 /** Before the commit: a fenced switchover rolls back (reopens the old writer), anything else aborts. */

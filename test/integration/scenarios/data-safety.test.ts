@@ -163,6 +163,7 @@ test(
     await sleep(5_000);
     const state = await s.clusterState();
     expect(state.writer?.node).toBe('a1');
+    expect(state.writer?.epoch, 'no writer change at all').toBe(1);
     expect((await s.lab.status()).writable).toEqual([]);
     await writers.stop();
     await s.finish();

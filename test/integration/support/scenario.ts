@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { HistoryEntry, ReasonCode } from '../../../src/core/index.js';
 import type { ClusterState } from '../../../src/ops/cluster-state.js';
 import { openTarget } from '../../../src/cli/cluster-target.js';
@@ -68,8 +71,13 @@ export async function startScenario(
     );
   let sampler: SplitBrainSampler | undefined;
   let client: WriteClient | undefined;
+  const bootStartedAt = Date.now();
   try {
-    await waitForWriter('a1', 30_000);
+    // Bootstrap is not what scenarios measure; it has taken over 30 s a few times under load
+    // (not reproduced in 10 tries on an idle machine), so it gets a minute and says when it is slow.
+    await waitForWriter('a1', 60_000);
+    const bootMs = Date.now() - bootStartedAt;
+    if (bootMs > 15_000) console.log(`[scenario] a1 became the writer only ${bootMs} ms after lab up`);
     // Steady state: the leader runs outside the writer's colo (coordinator/leader-placement.ts).
     await eventually(
       async () => {
@@ -89,8 +97,15 @@ export async function startScenario(
     // The caller never gets a handle on a scenario that failed to start: clean up here.
     await client?.stop();
     await sampler?.stop();
+    // Keep what the lab logged, for the next person to read the failure.
+    const kept = mkdtempSync(path.join(tmpdir(), 'baton-scenario-failed-'));
+    try {
+      cpSync(path.join(lab.dir, 'logs'), kept, { recursive: true });
+    } catch {
+      // no logs to keep
+    }
     await lab.down().catch(() => undefined);
-    throw error;
+    throw new Error(`${(error as Error).message} (lab logs kept in ${kept})`, { cause: error });
   }
   return scenarioHandle(lab, sampler, client, clusterState, waitForWriter);
 }
