@@ -99,9 +99,10 @@ describe('WAN proxy', () => {
   });
 
   it('turns a refused upstream connect into a reset one round trip later, not at once', async () => {
-    const closed = net.createServer();
-    const deadPort = await listen(closed);
-    closed.close();
+    // Not a port freed by closing a listen(0) server: a parallel test file may be given it at
+    // once, and the connect then succeeds (seen once in CI). scripts/setup reserves 33000-35999
+    // from ephemeral allocation, and no unit test listens there.
+    const deadPort = 35999;
     const { port } = await startProxy(deadPort, { delays: CONTINENT_AB });
     const started = performance.now();
     const client = connect(port);
