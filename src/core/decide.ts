@@ -152,6 +152,19 @@ function bootstrap(d: DecisionDraft): void {
     );
   }
   const all = rankCandidates(d.snapshot, d.live);
+  // Coordinators starting one by one may not have probed every candidate yet: handing the role
+  // to the one seen first fenced the lab's open a1 and made b1 the writer (a CI run). Wait until
+  // every candidate's read_only is known, or it is known to be unreachable.
+  const unseen = all.filter(
+    (c) => c.observation === undefined || (c.reachable && c.observation.readOnly === undefined),
+  );
+  if (unseen.length > 0) {
+    return skip(
+      d,
+      'skipped-no-candidate',
+      `no writer record; ${unseen.map((c) => c.spec.name).join(', ')} not observed yet: waiting to see which one takes writes`,
+    );
+  }
   // A candidate that already takes writes is the de-facto writer: adopt it rather than move
   // writes. If its colo's guardian is not visible yet (coordinators starting one by one), wait
   // for it instead of handing the role to another node and fencing the one in use.

@@ -281,6 +281,20 @@ describe('decide: bootstrap', () => {
     });
   });
 
+  it('waits until every candidate was observed: the open one may simply not be probed yet', () => {
+    // a1 takes writes but no observer has probed it yet; b1 is read-only and seen.
+    const nodes = healthyNodes().filter((n) => n.node !== 'db-a1');
+    const d = decide(seen(nodes, { writer: undefined }), NOW, CONFIG);
+    expect(summary(d)).toEqual([]);
+    expect(d.events.find((e) => e.reason === 'skipped-no-candidate')?.message).toContain(
+      'db-a1 not observed yet',
+    );
+    // Once seen, it is adopted rather than fenced for b1.
+    expect(summary(decide(seen(healthyNodes(), { writer: undefined }), NOW, CONFIG))).toEqual([
+      'promote db-a1@1',
+    ]);
+  });
+
   it('adopts a candidate that already takes writes', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true }, 'db-b1': { readOnly: false } });
     // Already writable: the commit is all it takes.
