@@ -186,7 +186,9 @@ test(
     // row id the writer will hand out next (auto_increment_increment 2, offset 1), so the
     // replicated insert collides with it (SQL thread error 1062).
     const maxId = Number(await asRoot(s.lab, 'a1', 'SELECT MAX(id) FROM app.writes'));
-    const injected = maxId + 200;
+    // Far enough ahead that 8 writers cannot reach it between the read and the insert (200
+    // ahead was overtaken once in CI), near enough to be reached within seconds.
+    const injected = maxId + 2_000;
     await asRoot(
       s.lab,
       'a2',
