@@ -18,20 +18,15 @@ import { baton, eventually } from '../test/integration/support/lab.js';
 import { checkData, describeData, idsOn } from '../test/integration/support/data-check.js';
 import { startScenario, type Scenario } from '../test/integration/support/scenario.js';
 import { ConcurrentWriters } from '../test/integration/support/writers.js';
+import { arg, usage as exitWithUsage } from './cli-args.js';
 import { goalsFor, oneWayMs, statistic } from './goals.js';
 import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
 
 const SCENARIOS = [...WRITER_FAULTS, 'switchover', 'semisync-kill'] as const;
 type BenchScenario = (typeof SCENARIOS)[number];
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
-}
-
 function usage(message: string): never {
-  console.error(`bench: ${message}`);
-  process.exit(2);
+  return exitWithUsage('bench', message);
 }
 
 interface RunResult {

@@ -10,33 +10,17 @@
  */
 import { DEFAULT_WAN_PROFILE, WAN_PROFILE_NAMES, type WanProfileName } from '../src/lab/wan-profile.js';
 import { startScenario } from '../test/integration/support/scenario.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
-}
+import { prng } from '../test/unit/core/prng.js';
+import { arg, usage as exitWithUsage } from './cli-args.js';
 
 function usage(message: string): never {
-  console.error(`soak: ${message}`);
-  process.exit(2);
+  return exitWithUsage('soak', message);
 }
 
 function positive(name: string, fallback: string): number {
   const value = Number(arg(name, fallback));
   if (!Number.isFinite(value) || value <= 0) usage(`--${name} ${arg(name, fallback)}: a positive number`);
   return value;
-}
-
-/** mulberry32: a seeded schedule, so a soak that found something can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const wan = arg('wan', DEFAULT_WAN_PROFILE) as WanProfileName;
@@ -47,7 +31,7 @@ const spikeSeconds = positive('spike-seconds', '2');
 const quietSeconds = positive('quiet-seconds', '30');
 const witnessMs = arg('witness-ms', '');
 const seed = Number(arg('seed', String(Date.now() % 100_000)));
-const next = random(seed);
+const next = prng(seed).next;
 
 const scenario = await startScenario({ policy: 'availability', wan });
 let failed = false;

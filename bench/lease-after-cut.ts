@@ -13,11 +13,7 @@ import { placeRaftLeader, waitForEtcd } from '../src/lab/etcd-member.js';
 import { readLabState } from '../src/lab/lab-state.js';
 import { netnsName } from '../src/lab/network.js';
 import { faultEffectiveAt, startLab, type Lab } from '../test/integration/support/lab.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
-}
+import { arg } from './cli-args.js';
 
 const KEY = '/bench/lease-after-cut';
 
