@@ -32,6 +32,8 @@ export interface ActionOutcome {
   /** promote: the writer record it stored, and the revision of that txn. */
   committed?: { record: WriterRecord; revision: number };
   error?: string;
+  /** How long carrying it out took (for traces: where a failover's time goes). */
+  tookMs?: number;
 }
 
 export interface ExecutionContext {
@@ -101,6 +103,7 @@ export class ActionExecutor {
         if (!promoted) outcome.error = 'not written: its promote did not commit';
         continue;
       }
+      const startedAt = this.clock.now();
       try {
         await this.execute(action, withPromote, outcome, epochWriter);
         outcome.ok = true;
@@ -119,6 +122,8 @@ export class ActionExecutor {
         outcome.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         // A failed step stops the steps after it, which assume it happened; bookkeeping never does.
         if (!isBookkeeping(action)) break;
+      } finally {
+        outcome.tookMs = Math.round(this.clock.now() - startedAt);
       }
     }
     return outcomes;

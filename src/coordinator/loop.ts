@@ -19,12 +19,13 @@ import {
   type OperationJournal,
   type PromoteAction,
   type ReasonCode,
+  type RecordHistoryAction,
   type StepOutcome,
 } from '../core/index.js';
 import { promotionPrecondition } from './promotion-guard.js';
 import type { CoordinatorConfig } from './config.js';
 import { decideCluster } from './decision-adapter.js';
-import { NotLeaderError } from './errors.js';
+import { NotLeaderError, StateMovedError } from './errors.js';
 import { ActionExecutor, type ActionOutcome } from './executor.js';
 import { GuardianDuty, type GuardianEvent } from './guardian.js';
 import { HistoryWriter } from './history.js';
@@ -348,7 +349,9 @@ export class Coordinator {
     const promised = await this.publishGuardianRecord();
     if (view && promised) view.guardians.set(config.self.name, promised);
     this.publishSoon();
-    await this.publishing;
+    // A leader decides on its own report in memory (ClusterStateStore.snapshot): it does not
+    // wait for the store to hold it, which across a WAN is a quorum round trip per cycle.
+    if (!leadership) await this.publishing;
     const published = this.lastPublished;
     if (view && published && published.modRevision > (view.reports.get(config.self.name)?.modRevision ?? 0))
       view.reports.set(config.self.name, published);
@@ -524,21 +527,39 @@ export class Coordinator {
     const persist = this.state.persistOps(snapshot, decision.state);
     // With a promote, the state rides in its txn: it may be the state after the commit.
     const promoting = decision.actions.some((a) => a.type === 'promote');
+    // A decision that only changes state and records why (a skip, a standing refusal) writes both
+    // in one txn: the failovers it precedes pay one etcd round trip less (issue 11).
+    const historyOnly =
+      persist.length > 0 &&
+      decision.actions.length > 0 &&
+      decision.actions.every((a) => a.type === 'record-history');
+    const history = historyOnly
+      ? decision.actions.map((a) => this.history.entry((a as RecordHistoryAction).entry))
+      : [];
     try {
       if (persist.length > 0 && !promoting) {
         this.lease.require('persist decision state');
         const result = await leadership.guardedTxn(
-          decidedFrom,
-          persist,
+          [...decidedFrom, ...history.map((h) => h.compare)],
+          [...persist, ...history.map((h) => h.op)],
           this.lease.boundedDeadline(this.storeTimeoutMs()),
         );
-        if (!result.succeeded) throw new NotLeaderError('persist decision state');
+        if (!result.succeeded) {
+          throw historyOnly
+            ? new StateMovedError('persist decision state and history: state moved since it was read')
+            : new NotLeaderError('persist decision state');
+        }
       }
     } catch (error) {
       this.onLeaderWriteFailed(error, 'persist');
       return undefined;
     }
     if (decision.actions.length === 0) return { decision, outcomes: [] };
+    if (historyOnly) {
+      const outcomes = decision.actions.map((action) => ({ action, ok: true }));
+      this.logOutcomes(outcomes);
+      return { decision, outcomes };
+    }
 
     const ctx = {
       leadership,
@@ -553,19 +574,24 @@ export class Coordinator {
       ...(view.writer ? { writer: view.writer } : {}),
     };
     const outcomes = await this.executor.executeAll(decision.actions, ctx);
+    this.logOutcomes(outcomes);
+    const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
+    if (failed) this.leader.lost();
+    // A promote that did not land took the decision's state with it.
+    if (promoting && !outcomes.some((o) => o.committed)) return undefined;
+    return { decision, outcomes };
+  }
+
+  private logOutcomes(outcomes: ActionOutcome[]): void {
     for (const o of outcomes)
       this.log('action', {
         type: o.action.type,
         ok: o.ok,
         reason: o.action.reason,
         ...actionTarget(o.action),
+        ...(o.tookMs !== undefined ? { tookMs: o.tookMs } : {}),
         ...(o.error ? { error: o.error } : {}),
       });
-    const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
-    if (failed) this.leader.lost();
-    // A promote that did not land took the decision's state with it.
-    if (promoting && !outcomes.some((o) => o.committed)) return undefined;
-    return { decision, outcomes };
   }
 
   /** Write the step's outcome into the journal, for whoever decides next. */

@@ -57,6 +57,8 @@ export class Observer {
   /** When a probe last found some node writable: the last moment we know a writer stamped heartbeats. */
   private writerSeenAt: number | undefined;
   private focus: ProbeFocus = { everyCycle: [], busy: true };
+  /** Set while run() probes on its timer: failing nodes are probed again sooner (retryFailing). */
+  private signal: AbortSignal | undefined;
   private onObservation: (observation: NodeObservation) => void = () => undefined;
 
   constructor(
@@ -95,6 +97,7 @@ export class Observer {
     onObservation: (observation: NodeObservation) => void,
   ): Promise<void> {
     this.onObservation = onObservation;
+    this.signal = signal;
     while (!signal.aborted) {
       const started = this.clock.now();
       this.startDueProbes(started);
@@ -179,6 +182,26 @@ export class Observer {
     const names = this.cluster.nodes.map((n) => n.name);
     this.latest = names.flatMap((name) => this.byNode.get(name) ?? []);
     this.onObservation(observation);
+    if (!observation.reachable && observation.health === 'up') this.retryFailing(observation.node, result.at);
+  }
+
+  /**
+   * A node whose probes began failing is probed again as soon as the hysteresis can use the
+   * answer (its failures must span downAfterMs), not on the next tick: a dead writer is then
+   * counted down a tick sooner, about 100 ms of every failover at the default timings.
+   */
+  private retryFailing(node: string, failedAt: number): void {
+    const signal = this.signal;
+    const { downAfterFailures, downAfterMs } = this.healthConfig;
+    if (!signal || signal.aborted || downAfterFailures < 2) return;
+    const retryMs = Math.ceil(downAfterMs / (downAfterFailures - 1));
+    const due = failedAt + retryMs;
+    void this.clock
+      .sleep(Math.max(1, due - this.clock.now()), signal)
+      .then(() => {
+        if (!this.inFlight.has(node)) this.startProbe(node, this.clock.now());
+      })
+      .catch(() => undefined);
   }
 
   /**

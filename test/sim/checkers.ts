@@ -84,7 +84,8 @@ export class Checkers {
   /** Forced failovers whose losses were accepted. */
   forgiven = 0;
   private lastWriterNode: string | undefined;
-  private lastWriterChangeWall: number | undefined;
+  /** When each epoch's writer record changed the writer (epochs only grow: insertion order). */
+  private readonly writerChangeWallByEpoch = new Map<number, number>();
   private readonly operationsSeen = new Set<string>();
   /** Failovers by epoch, until their target first opens. */
   private readonly failovers = new Map<number, FailoverCommit>();
@@ -418,8 +419,9 @@ export class Checkers {
     // A forced failover is the operator accepting loss: what the new writer lacks is forgiven.
     if (record.reason === 'forced-failover') this.forgiveWritesMissingOn(record.node);
     // The operator's bootstrap write (no coordinator) is not a writer change the cooldown counts.
-    if (record.node !== this.lastWriterNode && caller !== undefined)
-      this.lastWriterChangeWall = this.wallNow();
+    if (record.node !== this.lastWriterNode && caller !== undefined) {
+      this.writerChangeWallByEpoch.set(record.epoch, this.wallNow());
+    }
     this.lastWriterNode = record.node;
   }
 
@@ -443,7 +445,9 @@ export class Checkers {
     const pin = this.etcd.get(this.keys.pin);
     if (pin)
       this.fail('anti-flap', `automatic ${journal.kind} ${journal.id} started while pinned (${pin.value})`);
-    const last = this.lastWriterChangeWall;
+    // The cooldown runs from the writer change before this operation: a failover decided and
+    // committed in one decision puts its journal in its own promote's txn.
+    const last = this.lastWriterChangeBefore(journal.epoch);
     if (
       last !== undefined &&
       journal.startedAt < last + this.options.cooldownMs - this.options.decisionSlackMs
@@ -453,6 +457,12 @@ export class Checkers {
         `automatic ${journal.kind} ${journal.id} started ${journal.startedAt - last} ms after the last writer change (cooldown ${this.options.cooldownMs} ms)`,
       );
     }
+  }
+
+  private lastWriterChangeBefore(epoch: number): number | undefined {
+    let last: number | undefined;
+    for (const [changedAt, wall] of this.writerChangeWallByEpoch) if (changedAt < epoch) last = wall;
+    return last;
   }
 
   private currentLease(caller: string): string | undefined {

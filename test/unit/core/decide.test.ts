@@ -165,12 +165,33 @@ describe('decide: unplanned failover and the rules that hold it back', () => {
       reason: 'skipped-guardian-alive',
     },
     {
-      name: "writer's guardian is alive and sent it a fence at this epoch: failover",
+      name: "writer's guardian is alive and sent it a fence at this epoch: failover, not fenced again",
       snap: snapshot({
         reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
         guardians: guardians({ a: { fenceIssued: { node: 'db-a1', epoch: 5, at: NOW - 100 } } }),
       }),
-      actions: ['fence db-a1'],
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
+      reason: 'writer-dead-quorum',
+    },
+    {
+      name: 'consistency: its live guardian fenced it and db-b1 holds the final GTIDs: not fenced again',
+      snap: snapshot({
+        reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
+        guardians: guardians({
+          a: { fencedWriter: { node: 'db-a1', epoch: 5, executedGtids: '1-1-100', at: NOW - 100 } },
+        }),
+      }),
+      config: { policy: 'consistency' },
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
+      reason: 'writer-dead-quorum',
+    },
+    {
+      name: "writer's guardian holds it closed as dead: failover, not fenced again",
+      snap: snapshot({
+        reports: [report('coord-a', dead), report('coord-b', dead), report('coord-w', dead)],
+        guardians: guardians({ a: { holding: { node: 'db-a1', epoch: 5, because: 'dead' } } }),
+      }),
+      actions: ['promote db-b1@6', 'open-writes db-b1@6'],
       reason: 'writer-dead-quorum',
     },
     {
