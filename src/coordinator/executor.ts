@@ -288,6 +288,6 @@ export class ActionExecutor {
   }
 }
 
-function isBookkeeping(action: Action): boolean {
+export function isBookkeeping(action: Action): boolean {
   return action.type === 'record-history' || action.type === 'resolve-intent';
 }

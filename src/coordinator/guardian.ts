@@ -88,7 +88,19 @@ export class GuardianDuty {
     // Held by guard() while the journal moves the writer away; nothing more: a rollback reopens
     // it at the same epoch, so this must not become a fence record (seed 1440 lost writes when
     // a stale fence record outlived a rolled-back switchover).
-    if (heldForOperation && readOnly) return { node: writer.node, epoch: writer.epoch, because: 'operation' };
+    if (heldForOperation) {
+      // Given while still open, the promise stays 'awaiting-fence' after the leader's fence: a
+      // record that changed then would fail the promote's compare (promotion-guard.ts) in the
+      // middle of the write gap.
+      const prev = this.hold;
+      const given =
+        prev?.because === 'awaiting-fence' && prev.node === writer.node && prev.epoch === writer.epoch;
+      return {
+        node: writer.node,
+        epoch: writer.epoch,
+        because: readOnly && !given ? 'operation' : 'awaiting-fence',
+      };
+    }
     return undefined;
   }
 

@@ -26,7 +26,7 @@ import { promotionPrecondition } from './promotion-guard.js';
 import type { CoordinatorConfig } from './config.js';
 import { decideCluster } from './decision-adapter.js';
 import { NotLeaderError, StateMovedError } from './errors.js';
-import { ActionExecutor, type ActionOutcome } from './executor.js';
+import { ActionExecutor, isBookkeeping, type ActionOutcome } from './executor.js';
 import { GuardianDuty, type GuardianEvent } from './guardian.js';
 import { HistoryWriter } from './history.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
@@ -484,7 +484,10 @@ export class Coordinator {
       const journal = result?.decision.state.operation;
       // No actions: the step waits on something outside us (a guardian's hold, a catch-up seen
       // in reports), which only a later read can show.
-      if (!result || !journal || result.outcomes.length === 0) return;
+      // Only bookkeeping (an intent marked in progress while the step waits): no step ran, so
+      // there is no outcome to record (it would read as a fence that succeeded).
+      const stepRan = result?.outcomes.some((o) => !isBookkeeping(o.action)) ?? false;
+      if (!result || !journal || !stepRan) return;
       const outcome = stepOutcome(journal, result.decision, result.outcomes);
       // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
       // continues to catch-up), nor does a lossy failover's catch-up that stopped short (it
@@ -761,9 +764,7 @@ export class Coordinator {
 
 /** What executing a step's actions came to, for the step machine (recordStepOutcome). */
 function stepOutcome(journal: OperationJournal, decision: Decision, outcomes: ActionOutcome[]): StepOutcome {
-  const relevant = outcomes.filter(
-    (o) => o.action.type !== 'record-history' && o.action.type !== 'resolve-intent',
-  );
+  const relevant = outcomes.filter((o) => !isBookkeeping(o.action));
   const executedAll = outcomes.length === decision.actions.length;
   const failure = relevant.find((o) => !o.ok);
   const outcome: StepOutcome = {

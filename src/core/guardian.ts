@@ -108,7 +108,20 @@ export function guard(input: GuardianInput): GuardianDecision {
       fencedEpoch = writer.epoch;
       continue;
     }
-    if (obs?.readOnly !== true) continue;
+    if (obs?.readOnly !== true) {
+      // An operation moving the writer away waits for our promise before it fences (its write
+      // gap then holds no round trip to us): we give it while the writer is still open, since
+      // we open nothing the journal moves away from (operation-steps.ts, fence-old).
+      if (obs?.readOnly === false && operationHoldsClosed(operation, node.name, writer.epoch)) {
+        events.push({
+          level: 'info',
+          reason: 'guardian-hold-operation',
+          node: node.name,
+          message: `${operation?.kind} ${operation?.id} is moving the writer away from ${node.name}: it stays as it is until fenced`,
+        });
+      }
+      continue;
+    }
     if (fencedEpoch !== undefined && fencedEpoch >= writer.epoch) {
       events.push({
         level: 'warn',

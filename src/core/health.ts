@@ -228,6 +228,8 @@ export function writerGuardianAgrees(
   _live: ObserverReport[],
   writerNode: string,
   writerEpoch: number,
+  /** The leader's own fence of the writer was confirmed: an 'awaiting-fence' promise is enough. */
+  fencedByUs = false,
 ): { agrees: boolean; message: string } {
   const colo = snapshot.spec.nodes.find((n) => n.name === writerNode)?.colo;
   const guardian = colo === undefined ? undefined : snapshot.guardians[colo];
@@ -242,7 +244,8 @@ export function writerGuardianAgrees(
     };
   }
   const hold = guardian.holding;
-  if (hold && hold.node === writerNode && hold.epoch === writerEpoch) {
+  const counts = hold?.because !== 'awaiting-fence' || fencedByUs;
+  if (hold && hold.node === writerNode && hold.epoch === writerEpoch && counts) {
     return {
       agrees: true,
       message: `guardian ${guardian.coordinator} holds ${writerNode} closed at epoch ${writerEpoch} (${hold.because})`,

@@ -159,6 +159,22 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         );
         return to(d, j, 'wait-catchup');
       }
+      if (!j.fenceBestEffort && outcome === undefined) {
+        // The commit needs the old writer's guardian to promise it will not reopen it (invariant
+        // 4, oldGuardianHolds). Asked for before the fence, that round trip to the guardian
+        // falls before the write gap instead of inside it (issue 11: the switchover's gap).
+        const guardian = oldGuardianHolds(d, j, true);
+        if (!guardian.agrees) {
+          if (timedOut) return fail(d, j, 'skipped-guardian-alive', guardian.message);
+          d.note(
+            'info',
+            'skipped-guardian-alive',
+            `${j.kind} ${j.id} waits before fencing: ${guardian.message}`,
+            j.from,
+          );
+          return 'wait';
+        }
+      }
       if (outcome || timedOut) {
         const why = `fencing ${j.from} failed: ${outcome?.error ?? 'timed out'}`;
         if (!j.fenceBestEffort) return fail(d, j, 'fence-failed', why);
@@ -418,9 +434,15 @@ function staleFailoverPremise(
  * guardian that decided to open the node before it saw the journal may land its open after our
  * fence. The guardian acknowledges the operation by publishing a hold, so we wait for it.
  */
-function oldGuardianHolds(d: DecisionDraft, j: OperationJournal): { agrees: boolean; message: string } {
+function oldGuardianHolds(
+  d: DecisionDraft,
+  j: OperationJournal,
+  /** Before our fence: a promise not to reopen is what we wait for (the fence follows). */
+  beforeOurFence = false,
+): { agrees: boolean; message: string } {
   if (j.from === undefined) return { agrees: true, message: 'no previous writer' };
-  return writerGuardianAgrees(d.snapshot, d.live, j.from, j.previousEpoch);
+  const fencedByUs = beforeOurFence || j.fencedGtids !== undefined;
+  return writerGuardianAgrees(d.snapshot, d.live, j.from, j.previousEpoch, fencedByUs);
 }
 
 function catchUpNote(j: OperationJournal): string {
@@ -655,7 +677,9 @@ function guardianClosedIt(
       fencedGtids: fenced.executedGtids,
     };
   }
-  if (at(guardian.fenceIssued) || (at(guardian.holding) && guardian.holding?.because !== 'operation')) {
+  const hold = guardian.holding;
+  const closed = hold?.because === 'fenced' || hold?.because === 'dead';
+  if (at(guardian.fenceIssued) || (at(hold) && closed)) {
     return {
       message: `guardian ${guardian.coordinator} holds ${j.from} closed at epoch ${j.previousEpoch}`,
     };

@@ -75,7 +75,12 @@ export interface GuardianStatus {
 export interface WriterHold {
   node: string;
   epoch: number;
-  because: 'fenced' | 'operation' | 'dead';
+  /**
+   * 'awaiting-fence': an operation moves the writer away while it is still open; the guardian
+   * promises only not to reopen it. That lets the leader's own fence count (invariant 4), and
+   * nothing else: a failover whose fence was not confirmed still needs one of the others.
+   */
+  because: 'fenced' | 'operation' | 'dead' | 'awaiting-fence';
 }
 
 /** A guardian's record that it fenced the writer of `epoch`; moot once the epoch moves on. */

@@ -40,7 +40,8 @@ const rows: Row[] = [
   {
     name: 'pin naming the other candidate switches to it first',
     intent: { ...base, id: 'p', kind: 'pin', node: 'db-b1' },
-    actions: ['resolve-intent p in-progress', 'fence db-a1'],
+    // The fence waits for the old writer's guardian to promise it stays closed (fence-old).
+    actions: ['resolve-intent p in-progress'],
     reason: 'pin-switch-requested',
   },
   {
@@ -115,7 +116,7 @@ const rows: Row[] = [
   {
     name: 'switchover without target picks the best other candidate',
     intent: { ...base, id: 's', kind: 'switchover' },
-    actions: ['resolve-intent s in-progress', 'fence db-a1'],
+    actions: ['resolve-intent s in-progress'],
     reason: 'switchover-requested',
   },
   {
@@ -134,8 +135,13 @@ const rows: Row[] = [
     reason: 'forced-failover',
   },
   {
-    name: 'forced failover of a reachable writer fences it first',
+    name: 'forced failover of a reachable writer fences it first, once its guardian holds it',
     intent: { ...base, id: 'f', kind: 'failover', acceptDataLoss: true },
+    snap: (intents) =>
+      snapshot({
+        intents,
+        guardians: guardians({ a: { holding: { node: 'db-a1', epoch: 5, because: 'operation' } } }),
+      }),
     actions: ['resolve-intent f in-progress', 'fence db-a1'],
     reason: 'forced-failover',
   },

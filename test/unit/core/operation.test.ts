@@ -58,8 +58,31 @@ const withOp = (op: OperationJournal, over: Partial<ClusterSnapshot> = {}): Clus
   snapshot({ operation: op, intents: [inProgress], guardians: HOLDING, ...over });
 
 describe('switchover step machine', () => {
-  it('starts by fencing the old writer and marking the intent in progress', () => {
+  it("starts by journalling and waiting for the old writer's guardian to promise it stays closed", () => {
     const d = decide(snapshot({ intents: [SWITCHOVER] }), NOW, CONFIG);
+    expect(summary(d)).toEqual(['resolve-intent i-1 in-progress']);
+    expect(d.state.operation).toMatchObject({ kind: 'switchover', step: 'fence-old', from: 'db-a1' });
+    expect(reasons(d)).toContain('skipped-guardian-alive');
+  });
+
+  it('fences once the guardian holds it: that round trip falls before the write gap', () => {
+    const d = decide(withOp(journal()), NOW + 50, CONFIG);
+    expect(summary(d)).toEqual(['fence db-a1']);
+  });
+
+  it('gives up unfenced when the guardian never promises', () => {
+    const d = decide(
+      withOp(journal(), { guardians: guardians() }),
+      NOW + CONFIG.catchupTimeoutMs + 1,
+      CONFIG,
+    );
+    expect(actionsOf(d, 'fence')).toEqual([]);
+    expect(reasons(d)).toContain('skipped-guardian-alive');
+    expect(d.state.operation).toBeUndefined();
+  });
+
+  it('starts by marking the intent in progress, and fences at once when the guardian already holds', () => {
+    const d = decide(snapshot({ intents: [SWITCHOVER], guardians: HOLDING }), NOW, CONFIG);
     expect(summary(d)).toEqual(['resolve-intent i-1 in-progress', 'fence db-a1']);
     expect(d.state.operation).toMatchObject({
       kind: 'switchover',
@@ -301,7 +324,9 @@ describe('failover step machine', () => {
   it('fences a writer presumed dead best-effort (a probe deadline); a switchover fences in full', () => {
     const fenceOf = (d: ReturnType<typeof decide>) => actionsOf(d, 'fence')[0];
     expect(fenceOf(decide(colaAGone(), NOW, CONFIG))).toMatchObject({ node: 'db-a1', bestEffort: true });
-    const switchoverFence = fenceOf(decide(snapshot({ intents: [SWITCHOVER] }), NOW, CONFIG));
+    const switchoverFence = fenceOf(
+      decide(snapshot({ intents: [SWITCHOVER], guardians: HOLDING }), NOW, CONFIG),
+    );
     expect(switchoverFence?.node).toBe('db-a1');
     expect(switchoverFence?.bestEffort).toBeUndefined();
   });
