@@ -1,7 +1,8 @@
 /**
  * One fault on the lab, with the coordinators' own account of it: where did the time go?
  *   node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a [OUT_DIR]
- * Starts a lab with coordinators and a write load, applies the fault to the writer (a1 / site a),
+ * Starts a lab with coordinators and a write load, applies the fault to the writer (a1 / site a)
+ * or switches over to b1,
  * waits for b1 to take writes, keeps every log in OUT_DIR, and prints the coordinators'
  * decisions, actions, guardian and session events merged in time order, relative to the fault.
  * TRACE_DELAY_MS=N first adds N ms of one-way latency on every link between the sites.
@@ -9,13 +10,15 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { eventually } from '../test/integration/support/lab.js';
+import { baton, eventually } from '../test/integration/support/lab.js';
 import { startScenario } from '../test/integration/support/scenario.js';
 import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
 
-const fault = (process.argv[2] ?? '') as WriterFault;
-if (!WRITER_FAULTS.includes(fault)) {
-  console.error('usage: node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a [OUT_DIR]');
+const fault = (process.argv[2] ?? '') as WriterFault | 'switchover';
+if (!WRITER_FAULTS.includes(fault as WriterFault) && fault !== 'switchover') {
+  console.error(
+    'usage: node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a|switchover [OUT_DIR]',
+  );
   process.exit(2);
 }
 const out = process.argv[3] ?? mkdtempSync(path.join(tmpdir(), `baton-trace-${fault}-`));
@@ -31,10 +34,24 @@ if (delayMs > 0) {
 }
 try {
   const commandAt = Date.now();
-  faultAt = await applyWriterFault(scenario.lab, fault);
-  console.log(
-    `fault took effect ${faultAt - commandAt} ms into its command, which returned after ${Date.now() - commandAt} ms`,
-  );
+  if (fault === 'switchover') {
+    // Times are relative to the last write a1 acknowledged: the start of the write gap.
+    const result = await baton(['switchover', '--lab', scenario.lab.dir, '--to', 'b1', '--timeout', '30']);
+    if (result.code !== 0) throw new Error(`switchover failed: ${result.stderr.trim()}`);
+    await eventually(
+      async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
+      10_000,
+      'b1',
+    );
+    const acks = scenario.client.acks;
+    faultAt = acks[acks.findIndex((a) => a.node === 'b1') - 1]?.ackedAt ?? commandAt;
+    console.log(`switchover command started ${commandAt - faultAt} ms from the last write on a1`);
+  } else {
+    faultAt = await applyWriterFault(scenario.lab, fault);
+    console.log(
+      `fault took effect ${faultAt - commandAt} ms into its command, which returned after ${Date.now() - commandAt} ms`,
+    );
+  }
   await eventually(
     async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
     30_000,
@@ -43,7 +60,7 @@ try {
   const first = scenario.client.acks.find((a) => a.node === 'b1');
   console.log(`first write acknowledged by b1 ${(first?.ackedAt ?? 0) - faultAt} ms after the fault`);
 } finally {
-  await undoWriterFault(scenario.lab, fault);
+  if (fault !== 'switchover') await undoWriterFault(scenario.lab, fault);
   await scenario.finish().catch((error: Error) => console.log(`invariants: ${error.message}`));
   cpSync(path.join(scenario.lab.dir, 'logs'), out, { recursive: true });
   await scenario.lab.down();

@@ -33,6 +33,7 @@ import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LeaderRole } from './leader.js';
 import { betterPlacedLeader } from './leader-placement.js';
 import { LeaseDeadline } from './lease-deadline.js';
+import { linkTimeoutMs } from './link-deadline.js';
 import { Observer } from './observer.js';
 import type { Clock, Database, Leadership, NodeShooter, Session, Store } from './ports.js';
 import { GuardianPublisher, ReportPublisher } from './publisher.js';
@@ -93,6 +94,8 @@ export class Coordinator {
   private republish = false;
   /** The last report we stored, with its revision (the leader's view of itself). */
   private lastPublished: { report: PublishedReport; modRevision: number } | undefined;
+  /** The operation whose nodes' command connections were last warmed up (warmUpOperationLinks). */
+  private warmedFor: string | undefined;
 
   constructor(private readonly deps: CoordinatorDeps) {
     const { config, clock, store, databases } = deps;
@@ -498,8 +501,10 @@ export class Coordinator {
         (journal.step === 'wait-catchup' && outcome.executedGtids !== undefined);
       // A catch-up that took longer than a cycle: what survivors hold may have grown meanwhile
       // (sim seed 1074), so the commit is decided on a fresh read, next cycle.
+      // A switchover waits for the fenced writer's final set, which cannot grow.
       const longWait =
         journal.step === 'wait-catchup' &&
+        journal.kind !== 'switchover' &&
         this.deps.clock.now() - roundStartedAt > this.deps.config.timings.cycleIntervalMs;
       if (!advanced || longWait || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) {
         await this.recordOutcome(leadership, journal, outcome);
@@ -523,6 +528,7 @@ export class Coordinator {
     const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
     const decision = decideCluster(snapshot, now, config.core);
     for (const e of decision.events) this.log('decision', { ...e });
+    this.warmUpOperationLinks(decision.state.operation);
     this.steady =
       decision.state.operation === undefined && decision.events.some((e) => e.reason === 'writer-healthy');
 
@@ -539,8 +545,9 @@ export class Coordinator {
     const history = historyOnly
       ? decision.actions.map((a) => this.history.entry((a as RecordHistoryAction).entry))
       : [];
-    try {
-      if (persist.length > 0 && !promoting) {
+    const persisted = async (): Promise<boolean> => {
+      if (persist.length === 0 || promoting) return true;
+      try {
         this.lease.require('persist decision state');
         const result = await leadership.guardedTxn(
           [...decidedFrom, ...history.map((h) => h.compare)],
@@ -552,13 +559,14 @@ export class Coordinator {
             ? new StateMovedError('persist decision state and history: state moved since it was read')
             : new NotLeaderError('persist decision state');
         }
+        return true;
+      } catch (error) {
+        this.onLeaderWriteFailed(error, 'persist');
+        return false;
       }
-    } catch (error) {
-      this.onLeaderWriteFailed(error, 'persist');
-      return undefined;
-    }
-    if (decision.actions.length === 0) return { decision, outcomes: [] };
+    };
     if (historyOnly) {
+      if (!(await persisted())) return undefined;
       const outcomes = decision.actions.map((action) => ({ action, ok: true }));
       this.logOutcomes(outcomes);
       return { decision, outcomes };
@@ -576,13 +584,49 @@ export class Coordinator {
       ...(promoting && persist.length > 0 ? { persistWithPromote: persist } : {}),
       ...(view.writer ? { writer: view.writer } : {}),
     };
-    const outcomes = await this.executor.executeAll(decision.actions, ctx);
+    // A wait for GTIDs (that does not stop replication when it gives up) changes nothing: it runs while the journal that asks for it is
+    // written (a switchover's gap held both, one after the other). Its outcome counts only if the
+    // journal was stored; a new leader re-runs the step from the journal it finds.
+    const readOnlyStep =
+      decision.actions.length > 0 &&
+      decision.actions.every((a) => a.type === 'wait-for-gtids' && a.stopOnTimeout !== true);
+    let outcomes: ActionOutcome[];
+    if (readOnlyStep) {
+      const [stored, done] = await Promise.all([
+        persisted(),
+        this.executor.executeAll(decision.actions, ctx),
+      ]);
+      if (!stored) return undefined;
+      outcomes = done;
+    } else {
+      if (!(await persisted())) return undefined;
+      if (decision.actions.length === 0) return { decision, outcomes: [] };
+      outcomes = await this.executor.executeAll(decision.actions, ctx);
+    }
     this.logOutcomes(outcomes);
     const failed = outcomes.find((o) => !o.ok && o.error?.startsWith('NotLeaderError'));
     if (failed) this.leader.lost();
     // A promote that did not land took the decision's state with it.
     if (promoting && !outcomes.some((o) => o.committed)) return undefined;
     return { decision, outcomes };
+  }
+
+  /**
+   * An operation's fence, catch-up wait and open go to its two nodes, often across a WAN: their
+   * command connections are opened while it waits for the old guardian's promise, not inside
+   * the write gap (a connect and handshake are four round trips; measured 435 ms at 40 ms).
+   */
+  private warmUpOperationLinks(operation: OperationJournal | undefined): void {
+    if (!operation || operation.id === this.warmedFor) return;
+    this.warmedFor = operation.id;
+    for (const node of [operation.from, operation.to]) {
+      const db = node === undefined ? undefined : this.deps.databases.get(node);
+      if (!db?.warmUp) continue;
+      const deadline = this.deps.clock.now() + linkTimeoutMs(this.deps.config.timings.commandTimeoutMs, db);
+      db.warmUp(deadline).catch((error: unknown) =>
+        this.log('warm-up-failed', { node, error: describe(error), level: 'debug' }),
+      );
+    }
   }
 
   private logOutcomes(outcomes: ActionOutcome[]): void {

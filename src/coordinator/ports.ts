@@ -194,6 +194,11 @@ export interface Database {
   repoint(source: { host: string; port: number }, deadline: MonoMs, options?: RepointOptions): Promise<void>;
   stopReplication(deadline: MonoMs): Promise<void>;
   startReplication(deadline: MonoMs): Promise<void>;
+  /**
+   * Have a command connection ready (open one unless one is idle), so that the next command does
+   * not pay a connect and handshake: several round trips across a WAN. Optional: best effort.
+   */
+  warmUp?(deadline: MonoMs): Promise<void>;
   /** Writer only: update the heartbeat row so replicas can compute exact lag, and with a hold,
    * vouch for the writer to its watchdog. Writes nothing on a read-only server. */
   writeHeartbeat(deadline: MonoMs, hold?: WatchdogHold): Promise<void>;

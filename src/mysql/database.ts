@@ -245,6 +245,10 @@ export class MysqlDatabase implements Database {
     this.log.info('writes opened');
   }
 
+  async warmUp(deadline: MonoMs): Promise<void> {
+    await this.withSession(deadline, 'warm up', () => Promise.resolve());
+  }
+
   async waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean> {
     if (gtids.trim() === '') return true;
     return this.withSession(deadline, 'wait for gtids', async (s) => {
