@@ -79,7 +79,10 @@ export class GuardianDuty {
     const obs = observations.find((o) => o.node === writer.node);
     const readOnly = obs?.reachable === true && obs.readOnly === true;
     const held = this.fencedEpoch !== undefined && this.fencedEpoch >= writer.epoch;
-    if (held && this.knownDown(writer.node))
+    // Shot by the fence command: certainly unable to take writes, even if its host does not
+    // refuse our probes (powered off) and so never looks 'known down'.
+    const shot = this.shotEpoch === writer.epoch;
+    if (held && (this.knownDown(writer.node) || shot))
       return { node: writer.node, epoch: writer.epoch, because: 'dead' };
     if (held && readOnly) return { node: writer.node, epoch: writer.epoch, because: 'fenced' };
     const heldForOperation = events.some(
@@ -268,6 +271,9 @@ export class GuardianDuty {
     this.shotEpoch = epoch;
     this.possiblyWritable.delete(node);
     this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, epoch);
+    // Promised at once, not from the next cycle's pass: the leader's failover waits on it, and a
+    // cycle later plus its probe and publish was 0.9 s of a hung writer's failover at 40 ms.
+    this.hold = { node, epoch, because: 'dead' };
   }
 
   private async execute(action: GuardianAction, writer: WriterRecord | undefined): Promise<void> {

@@ -343,13 +343,14 @@ export class Coordinator {
     if (leadership) await this.standIn.stamp(this.guardian.knownWriter(), observations);
     this.reportUnarmedWatchdogs(observations);
 
-    try {
-      await this.flushGuardianHistory();
-    } catch (error) {
-      this.log('history-failed', { error: describe(error) });
-    }
-    // What the guardian's pass promises is in the store before we lead on it.
-    const promised = await this.publishGuardianRecord();
+    // What the guardian's pass promises is in the store before we lead on it. Its fences' history
+    // goes alongside, not first: a leader failing over waits on the promise, not on the record.
+    const [promised] = await Promise.all([
+      this.publishGuardianRecord(),
+      this.flushGuardianHistory().catch((error: unknown) =>
+        this.log('history-failed', { error: describe(error) }),
+      ),
+    ]);
     if (view && promised) view.guardians.set(config.self.name, promised);
     this.publishSoon();
     // A leader decides on its own report in memory (ClusterStateStore.snapshot): it does not

@@ -115,6 +115,49 @@ describe('GuardianDuty', () => {
     expect(guardian.writerHold()).toBeUndefined();
   });
 
+  it('promises a writer shot by the fence command at once, and keeps promising it while it only times out', async () => {
+    const { sched, ma, guardian, observe } = setup(10_000);
+    await guardian.enforce(writerA, undefined, observe(), true);
+    ma.hang();
+    guardian.markShot('m-a', 3);
+    // Visible to the leader in this very cycle's record, not a pass later.
+    expect(guardian.writerHold()).toEqual({ node: 'm-a', epoch: 3, because: 'dead' });
+    // A powered-off host never refuses a probe: it stays a promise all the same.
+    const obs: NodeObservation[] = [{ node: 'm-a', reachable: false, health: 'down', observedAt: 0 }];
+    const pass = guardian.enforce(writerA, undefined, obs, true);
+    await sched.runUntil(1000);
+    await pass;
+    expect(guardian.writerHold()).toEqual({ node: 'm-a', epoch: 3, because: 'dead' });
+  });
+
+  it("promises an operation moving the writer away while it is still open ('awaiting-fence'), and keeps that kind once fenced", async () => {
+    const { ma, guardian, observe } = setup(10_000);
+    await guardian.enforce(writerA, undefined, observe(), true);
+    expect(ma.readOnly).toBe(false);
+    const journal = {
+      id: 'switchover-4-1',
+      kind: 'switchover' as const,
+      reason: 'switchover-requested' as const,
+      from: 'm-a',
+      to: 'm-b',
+      previousEpoch: 3,
+      epoch: 4,
+      step: 'fence-old' as const,
+      startedAt: 0,
+      stepStartedAt: 0,
+      acceptDataLoss: false,
+      automatic: false,
+      requestedBy: 'ops',
+    };
+    await guardian.enforce(writerA, journal, observe(), true);
+    expect(ma.readOnly).toBe(false);
+    expect(guardian.writerHold()).toEqual({ node: 'm-a', epoch: 3, because: 'awaiting-fence' });
+    ma.setReadOnly(true); // the leader's fence
+    await guardian.enforce(writerA, { ...journal, step: 'wait-catchup' }, observe(), true);
+    expect(ma.readOnly).toBe(true);
+    expect(guardian.writerHold()).toEqual({ node: 'm-a', epoch: 3, because: 'awaiting-fence' });
+  });
+
   it('forgets its fence record once the writer was reopened at the same epoch (rolled-back switchover)', async () => {
     const { ma, guardian, observe, expire } = setup(10_000);
     await guardian.enforce(writerA, undefined, observe(), true);
