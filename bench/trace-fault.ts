@@ -1,15 +1,17 @@
 /**
  * One fault on the lab, with the coordinators' own account of it: where did the time go?
- *   node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a [OUT_DIR]
+ *   node --import tsx bench/trace-fault.ts kill|hang|cut|cut-raft-a|switchover [OUT_DIR]
  * Starts a lab with coordinators and a write load, applies the fault to the writer (a1 / site a)
- * or switches over to b1,
- * waits for b1 to take writes, keeps every log in OUT_DIR, and prints the coordinators'
- * decisions, actions, guardian and session events merged in time order, relative to the fault.
+ * or switches over to b1, waits for b1 to take writes, keeps every log in OUT_DIR, and prints the
+ * coordinators' decisions, actions, guardian and session events merged in time order, relative
+ * to the fault (for a switchover: to the last write a1 acknowledged).
+ * TRACE_WAN=PROFILE runs it on that WAN profile (default: the lab's default).
  * TRACE_DELAY_MS=N first adds N ms of one-way latency on every link between the sites.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DEFAULT_WAN_PROFILE, type WanProfileName } from '../src/lab/wan-profile.js';
 import { baton, eventually } from '../test/integration/support/lab.js';
 import { startScenario } from '../test/integration/support/scenario.js';
 import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
@@ -24,7 +26,8 @@ if (!WRITER_FAULTS.includes(fault as WriterFault) && fault !== 'switchover') {
 const out = process.argv[3] ?? mkdtempSync(path.join(tmpdir(), `baton-trace-${fault}-`));
 const SHOWN = new Set(['decision', 'action', 'guardian', 'session-ended', 'session-opened', 'fence-command']);
 
-const scenario = await startScenario({ policy: 'availability' });
+const wan = (process.env.TRACE_WAN ?? DEFAULT_WAN_PROFILE) as WanProfileName;
+const scenario = await startScenario({ policy: 'availability', wan });
 let faultAt = 0;
 const delayMs = Number(process.env.TRACE_DELAY_MS ?? '0');
 if (delayMs > 0) {

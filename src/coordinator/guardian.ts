@@ -150,13 +150,6 @@ export class GuardianDuty {
     if (decision.fencedEpoch !== undefined) this.fencedEpoch = decision.fencedEpoch;
     this.forgetVoidedFence(input.writer, input.observations);
     this.confirmFencedByObservation(input.writer, input.observations);
-    // 'fenced' and 'dead' are promises from our own memory (fencedEpoch) and stand whether or not
-    // this pass read the state; 'operation' comes from the journal, so only from a fresh read. A
-    // hold that came and went with every failed read changed our record each time, and across a
-    // WAN every promotion compares it (promotion-guard.ts).
-    const hold = localWriter
-      ? this.holdFor(localWriter, input.observations, mayOpen ? decision.events : [])
-      : undefined;
     for (const action of decision.actions) {
       // Opening writes on a stale view, or while the leader cannot see us, could make a second writer.
       if (action.type === 'open-writes' && !mayOpen) continue;
@@ -165,6 +158,14 @@ export class GuardianDuty {
     // Our report is published concurrently with this pass (loop.ts): a new promise becomes
     // visible only once every action decided with it has run, so no open-writes of ours can
     // still be in flight behind a hold the leader acts on.
+    // 'fenced' and 'dead' are promises from our own memory (fencedEpoch) and stand whether or not
+    // this pass read the state; 'operation' comes from the journal, so only from a fresh read. A
+    // hold that came and went with every failed read changed our record each time, and across a
+    // WAN every promotion compares it (promotion-guard.ts).
+    // Computed after the actions: a promise a probe gave meanwhile (promiseDead) is kept.
+    const hold = localWriter
+      ? this.holdFor(localWriter, input.observations, mayOpen ? decision.events : [])
+      : undefined;
     this.hold = hold;
     // Not tied to a read in this cycle (quiet cycles read no state): the statement itself only
     // writes on an open server, and stamping never opens anything.
@@ -264,6 +265,22 @@ export class GuardianDuty {
       return undefined;
     }
     return w;
+  }
+
+  /**
+   * Our probe just found `node` not running: if it is the local writer as last read, hold it
+   * closed at that epoch now (what the next pass would promise, see enforce). True when that is
+   * a new promise, to be published.
+   */
+  promiseDead(node: string): boolean {
+    const writer = this.lastWriter;
+    if (!writer || writer.node !== node || !this.localNodes.includes(node) || !this.knownDown(node))
+      return false;
+    if (this.hold?.because === 'dead' && this.hold.node === node && this.hold.epoch === writer.epoch)
+      return false;
+    this.fencedEpoch = Math.max(this.fencedEpoch ?? -Infinity, writer.epoch);
+    this.hold = { node, epoch: writer.epoch, because: 'dead' };
+    return true;
   }
 
   /** The fence command shot `node`: it stays closed at this epoch, like any node we fenced. */

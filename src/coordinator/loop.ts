@@ -94,6 +94,9 @@ export class Coordinator {
   private republish = false;
   /** The last report we stored, with its revision (the leader's view of itself). */
   private lastPublished: { report: PublishedReport; modRevision: number } | undefined;
+  /** The guardian record publish in flight (publishGuardianRecord), and the last one stored. */
+  private guardianPublishing: Promise<void> = Promise.resolve();
+  private lastGuardianPublished: { record: GuardianRecord; modRevision: number } | undefined;
   /** The operation whose nodes' command connections were last warmed up (warmUpOperationLinks). */
   private warmedFor: string | undefined;
 
@@ -214,7 +217,12 @@ export class Coordinator {
     // The first cycle acts on answers, not on an empty view.
     await this.ensureSession();
     await this.observer.observeAll();
-    const probing = this.observer.run(interval, signal, () => this.publishSoon());
+    const probing = this.observer.run(interval, signal, (observation) => {
+      this.publishSoon();
+      // A local writer found not running is promised closed now, not after the next cycle's
+      // state read: across a WAN that read and the cycle before it were a second of a failover.
+      if (this.guardian.promiseDead(observation.node)) void this.publishGuardianRecord();
+    });
     while (!signal.aborted) {
       const started = clock.now();
       try {
@@ -351,11 +359,12 @@ export class Coordinator {
         this.log('history-failed', { error: describe(error) }),
       ),
     ]);
-    if (view && promised) view.guardians.set(config.self.name, promised);
+    if (view && promised && promised.modRevision > (view.guardians.get(config.self.name)?.modRevision ?? 0))
+      view.guardians.set(config.self.name, promised);
     this.publishSoon();
-    // A leader decides on its own report in memory (ClusterStateStore.snapshot): it does not
-    // wait for the store to hold it, which across a WAN is a quorum round trip per cycle.
-    if (!leadership) await this.publishing;
+    // Nobody waits for the report to be stored: a leader decides on its own report in memory
+    // (ClusterStateStore.snapshot), and a cycle that waited for it paid a quorum round trip
+    // across the WAN before its guardian's next pass.
     const published = this.lastPublished;
     if (view && published && published.modRevision > (view.reports.get(config.self.name)?.modRevision ?? 0))
       view.reports.set(config.self.name, published);
@@ -416,7 +425,18 @@ export class Coordinator {
    * Store our guardian's promises when they changed (and once per session). Awaited by the
    * cycle: the leader acts on them, and we open nothing before the record is visible.
    */
-  private async publishGuardianRecord(): Promise<
+  private publishGuardianRecord(): Promise<{ record: GuardianRecord; modRevision: number } | undefined> {
+    // One at a time, each taking the guardian's promises as they are when it runs: the last one
+    // stored is the newest.
+    const next = this.guardianPublishing.then(() => this.publishGuardianRecordNow());
+    this.guardianPublishing = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async publishGuardianRecordNow(): Promise<
     { record: GuardianRecord; modRevision: number } | undefined
   > {
     const session = this.session;
@@ -431,7 +451,8 @@ export class Coordinator {
     if (hold) record.holding = hold;
     try {
       const revision = await this.guardianPublisher.publish(record, session);
-      return revision === undefined ? undefined : { record, modRevision: revision };
+      if (revision !== undefined) this.lastGuardianPublished = { record, modRevision: revision };
+      return this.lastGuardianPublished;
     } catch (error) {
       this.log('publish-failed', { what: 'guardian record', error: describe(error) });
       return undefined;

@@ -104,6 +104,21 @@ describe('GuardianDuty', () => {
     expect(guardian.fencedWriter()).toMatchObject({ node: 'm-a', epoch: 3 });
   });
 
+  it('promises a local writer dead as soon as a probe finds it not running, without a pass', async () => {
+    const { ma, guardian, observe, down } = setup(10_000);
+    await guardian.enforce(writerA, undefined, observe(), true);
+    expect(guardian.promiseDead('m-a')).toBe(false); // still running
+    ma.crash();
+    down.add('m-a');
+    expect(guardian.promiseDead('m-b')).toBe(false); // not ours, not the writer
+    expect(guardian.promiseDead('m-a')).toBe(true);
+    expect(guardian.writerHold()).toEqual({ node: 'm-a', epoch: 3, because: 'dead' });
+    expect(guardian.promiseDead('m-a')).toBe(false); // already promised: nothing new to publish
+    // The next pass keeps the promise.
+    await guardian.enforce(writerA, undefined, observe(), true);
+    expect(guardian.writerHold()).toEqual({ node: 'm-a', epoch: 3, because: 'dead' });
+  });
+
   it('never promises anything about a writer that only times out', async () => {
     const { sched, ma, guardian, observe } = setup(10_000);
     await guardian.enforce(writerA, undefined, observe(), true);
