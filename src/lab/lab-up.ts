@@ -144,7 +144,10 @@ function recordProcess(state: LabState, process: LabProcess): void {
 
 async function startWan(state: LabState): Promise<void> {
   const net = state.network;
-  await createNetwork(net);
+  await createNetwork(
+    net,
+    labPorts(state.basePort).map((p) => p.port),
+  );
   const routes = wanRoutes(net, state.basePort);
   const wan = labWan(state);
   rmSync(wanAppliedPath(state.dir), { force: true });

@@ -151,7 +151,13 @@ async function ns(net: LabNetwork, site: SiteName, argv: string[]): Promise<stri
   return runOrThrow(['ip', 'netns', 'exec', netnsName(net, site), ...argv]);
 }
 
-export async function createNetwork(net: LabNetwork): Promise<void> {
+/**
+ * `listenPorts`: the lab servers' ports, reserved from ephemeral use inside every site's
+ * namespace. The reservation scripts/setup makes is per namespace and does not reach them: an
+ * outgoing connection in site b once took 33106, and b1 could not bind it ("Address already in
+ * use", one `lab up` in 15 at intercontinental).
+ */
+export async function createNetwork(net: LabNetwork, listenPorts: readonly number[]): Promise<void> {
   const bridge = bridgeName(net);
   await runOrThrow(['ip', 'link', 'add', bridge, 'type', 'bridge']);
   await runOrThrow(['ip', 'addr', 'add', `${hostAddress(net)}/24`, 'dev', bridge]);
@@ -179,6 +185,7 @@ export async function createNetwork(net: LabNetwork): Promise<void> {
     await ns(net, site, ['ip', 'addr', 'add', `${siteAddress(net, site)}/24`, 'dev', 'wan0']);
     await ns(net, site, ['ip', 'link', 'set', 'wan0', 'up']);
     await ns(net, site, ['ip', 'link', 'set', 'lo', 'up']);
+    await ns(net, site, ['sysctl', '-q', '-w', `net.ipv4.ip_local_reserved_ports=${listenPorts.join(',')}`]);
     // Cut rules live in their own chains so `heal` is a flush, never a guess at rule numbers.
     await ns(net, site, ['iptables', '-N', 'BATON_CUT_IN']);
     await ns(net, site, ['iptables', '-N', 'BATON_CUT_OUT']);
