@@ -38,17 +38,8 @@ if (delayMs > 0) {
 try {
   const commandAt = Date.now();
   if (fault === 'switchover') {
-    // Times are relative to the last write a1 acknowledged: the start of the write gap.
     const result = await baton(['switchover', '--lab', scenario.lab.dir, '--to', 'b1', '--timeout', '30']);
     if (result.code !== 0) throw new Error(`switchover failed: ${result.stderr.trim()}`);
-    await eventually(
-      async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
-      10_000,
-      'b1',
-    );
-    const acks = scenario.client.acks;
-    faultAt = acks[acks.findIndex((a) => a.node === 'b1') - 1]?.ackedAt ?? commandAt;
-    console.log(`switchover command started ${commandAt - faultAt} ms from the last write on a1`);
   } else {
     faultAt = await applyWriterFault(scenario.lab, fault);
     console.log(
@@ -60,6 +51,12 @@ try {
     30_000,
     'a write on b1',
   );
+  if (fault === 'switchover') {
+    // Times are relative to the last write a1 acknowledged: the start of the write gap.
+    const acks = scenario.client.acks;
+    faultAt = acks[acks.findIndex((a) => a.node === 'b1') - 1]?.ackedAt ?? commandAt;
+    console.log(`switchover command started ${commandAt - faultAt} ms from the last write on a1`);
+  }
   const first = scenario.client.acks.find((a) => a.node === 'b1');
   console.log(`first write acknowledged by b1 ${(first?.ackedAt ?? 0) - faultAt} ms after the fault`);
 } finally {

@@ -606,9 +606,10 @@ export class Coordinator {
       ...(promoting && persist.length > 0 ? { persistWithPromote: persist } : {}),
       ...(view.writer ? { writer: view.writer } : {}),
     };
-    // A wait for GTIDs (that does not stop replication when it gives up) changes nothing: it runs while the journal that asks for it is
-    // written (a switchover's gap held both, one after the other). Its outcome counts only if the
-    // journal was stored; a new leader re-runs the step from the journal it finds.
+    // A wait for GTIDs that does not stop replication when it gives up changes nothing: it runs
+    // while the journal that asks for it is written (a switchover's gap held both, one after the
+    // other). Its outcome counts only if the journal was stored; a new leader re-runs the step
+    // from the journal it finds.
     const readOnlyStep =
       decision.actions.length > 0 &&
       decision.actions.every((a) => a.type === 'wait-for-gtids' && a.stopOnTimeout !== true);

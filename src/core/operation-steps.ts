@@ -138,26 +138,14 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
     case 'fence-old': {
       if (j.from === undefined) return to(d, j, 'wait-catchup');
       if (outcome?.ok) return to(d, afterFence(d, j, outcome.executedGtids ?? ''), 'wait-catchup');
-      const closedByGuardian = outcome === undefined ? guardianClosedIt(d, j) : undefined;
-      if (closedByGuardian?.fencedGtids !== undefined) {
-        d.note(
-          'info',
-          'operation-step',
-          `${j.kind} ${j.id}: ${closedByGuardian.message}; not fenced again`,
-          j.from,
-        );
-        return to(d, afterFence(d, j, closedByGuardian.fencedGtids), 'wait-catchup');
-      }
-      if (closedByGuardian && d.config.policy === 'availability') {
-        // A second fence from here would only be refused (dead) or time out (hung) across the
-        // WAN, a fifth of a failover's time at 40 ms (issue 11); its guardian keeps it closed.
-        d.note(
-          'info',
-          'operation-step',
-          `${j.kind} ${j.id}: ${closedByGuardian.message}; not fenced again`,
-          j.from,
-        );
-        return to(d, j, 'wait-catchup');
+      // A second fence from here would only be refused (dead) or time out (hung) across the WAN,
+      // a fifth of a failover's time at 40 ms (issue 11); its guardian keeps it closed. Without
+      // the guardian's confirmed final set, only the availability policy goes on without ours.
+      const closed = outcome === undefined ? guardianClosedIt(d, j) : undefined;
+      const finalSet = closed?.fencedGtids;
+      if (closed && (finalSet !== undefined || d.config.policy === 'availability')) {
+        d.note('info', 'operation-step', `${j.kind} ${j.id}: ${closed.message}; not fenced again`, j.from);
+        return to(d, finalSet === undefined ? j : afterFence(d, j, finalSet), 'wait-catchup');
       }
       if (!j.fenceBestEffort && outcome === undefined) {
         // The commit needs the old writer's guardian to promise it will not reopen it (invariant
