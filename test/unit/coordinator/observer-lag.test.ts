@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { Observer } from '../../../src/coordinator/observer.js';
 import { ServerDownError, type Clock, type Database, type Probe } from '../../../src/coordinator/ports.js';
 import type { ClusterSpec } from '../../../src/core/index.js';
+import { probeOnlyDatabase } from './probe-only-database.js';
 
 const SPEC: ClusterSpec = {
   name: 'c',
@@ -15,29 +16,18 @@ const SPEC: ClusterSpec = {
 
 /** A node that answers with whatever the test says, or is down. */
 function fakeNode(state: { probe?: Partial<Probe> }): Database {
-  const unsupported = () => Promise.reject(new Error('not used'));
-  return {
-    probe: () =>
-      state.probe
-        ? Promise.resolve({
-            readOnly: true,
-            executedGtids: '',
-            replication: [],
-            serverId: 1,
-            version: 'x',
-            ...state.probe,
-          })
-        : Promise.reject(new ServerDownError('connection refused')),
-    roundTripMs: () => 0,
-    fence: unsupported,
-    openWrites: unsupported,
-    waitForGtids: unsupported,
-    repoint: unsupported,
-    stopReplication: unsupported,
-    startReplication: unsupported,
-    writeHeartbeat: unsupported,
-    close: () => Promise.resolve(),
-  };
+  return probeOnlyDatabase(() =>
+    state.probe
+      ? Promise.resolve({
+          readOnly: true,
+          executedGtids: '',
+          replication: [],
+          serverId: 1,
+          version: 'x',
+          ...state.probe,
+        })
+      : Promise.reject(new ServerDownError('connection refused')),
+  );
 }
 
 function setup() {

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { Observer } from '../../../src/coordinator/observer.js';
 import { ServerDownError, type Clock, type Database } from '../../../src/coordinator/ports.js';
 import type { ClusterSpec, NodeObservation } from '../../../src/core/index.js';
+import { probeOnlyDatabase } from './probe-only-database.js';
 
 const SPEC: ClusterSpec = {
   name: 'c',
@@ -44,24 +45,12 @@ function manualClock() {
 }
 
 function node(state: { up: boolean }, probedAt: number[], clock: Clock): Database {
-  const unsupported = () => Promise.reject(new Error('not used'));
-  return {
-    probe: () => {
-      probedAt.push(clock.now());
-      return state.up
-        ? Promise.resolve({ readOnly: false, executedGtids: '', replication: [], serverId: 1, version: 'x' })
-        : Promise.reject(new ServerDownError('connection refused'));
-    },
-    roundTripMs: () => 0,
-    fence: unsupported,
-    openWrites: unsupported,
-    waitForGtids: unsupported,
-    repoint: unsupported,
-    stopReplication: unsupported,
-    startReplication: unsupported,
-    writeHeartbeat: unsupported,
-    close: () => Promise.resolve(),
-  };
+  return probeOnlyDatabase(() => {
+    probedAt.push(clock.now());
+    return state.up
+      ? Promise.resolve({ readOnly: false, executedGtids: '', replication: [], serverId: 1, version: 'x' })
+      : Promise.reject(new ServerDownError('connection refused'));
+  });
 }
 
 describe('observer: a failing node is probed again at the hysteresis pace', () => {
