@@ -20,7 +20,7 @@ import type { HealthConfig } from './config.js';
 import type { CoreConfig } from './config.js';
 import type { HealthVerdict, MonoMs, NodeObservation, ObserverReport } from './observation.js';
 import type { ReasonCode } from './reasons.js';
-import type { ClusterSnapshot } from './snapshot.js';
+import { guardianOfNode, type ClusterSnapshot } from './snapshot.js';
 
 /** Per observer and node; the observer's loop keeps it between probes. */
 export interface ProbeHealthState {
@@ -231,8 +231,7 @@ export function writerGuardianAgrees(
   /** The leader's own fence of the writer was confirmed: an 'awaiting-fence' promise is enough. */
   fencedByUs = false,
 ): { agrees: boolean; message: string } {
-  const colo = snapshot.spec.nodes.find((n) => n.name === writerNode)?.colo;
-  const guardian = colo === undefined ? undefined : snapshot.guardians[colo];
+  const { colo, guardian } = guardianOfNode(snapshot, writerNode);
   if (!guardian) return { agrees: true, message: `no guardian known for colo ${colo ?? '?'}` };
   if (!guardian.sessionAlive)
     return { agrees: true, message: `guardian ${guardian.coordinator} session is gone` };

@@ -25,6 +25,7 @@ import {
 } from './gtid.js';
 import type { OperationJournal, OperationKind, OperationStep, StepOutcome } from './operation.js';
 import type { ReasonCode } from './reasons.js';
+import { guardianOfNode } from './snapshot.js';
 
 /** Feed the loop's result of executing the current step back into the journal (pure). */
 export function recordStepOutcome(journal: OperationJournal, outcome: StepOutcome): OperationJournal {
@@ -639,8 +640,7 @@ function lostAfterCatchUp(d: DecisionDraft, j: OperationJournal, reached: string
 }
 
 function targetGuarded(d: DecisionDraft, j: OperationJournal): boolean {
-  const colo = d.snapshot.spec.nodes.find((n) => n.name === j.to)?.colo;
-  return colo !== undefined && d.snapshot.guardians[colo]?.sessionAlive === true;
+  return guardianOfNode(d.snapshot, j.to).guardian?.sessionAlive === true;
 }
 
 /**
@@ -653,8 +653,7 @@ function guardianClosedIt(
   j: OperationJournal,
 ): { message: string; fencedGtids?: string } | undefined {
   if (!j.fenceBestEffort || j.from === undefined) return undefined;
-  const colo = d.snapshot.spec.nodes.find((n) => n.name === j.from)?.colo;
-  const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
+  const { guardian } = guardianOfNode(d.snapshot, j.from);
   if (!guardian?.sessionAlive) return undefined;
   const at = (r: { node: string; epoch: number } | undefined): boolean =>
     r !== undefined && r.node === j.from && r.epoch === j.previousEpoch;

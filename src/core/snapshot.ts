@@ -151,3 +151,14 @@ export interface ClusterSnapshot extends PersistedState {
   /** By colo (database colos only). */
   guardians: Record<string, GuardianStatus>;
 }
+
+/** The guardian of `node`'s colo as this snapshot knows it (colo undefined: an unknown node). */
+export function guardianOfNode(
+  snapshot: ClusterSnapshot,
+  node: string,
+): { colo?: string; guardian?: GuardianStatus } {
+  const colo = snapshot.spec.nodes.find((n) => n.name === node)?.colo;
+  if (colo === undefined) return {};
+  const guardian = snapshot.guardians[colo];
+  return guardian ? { colo, guardian } : { colo };
+}

@@ -8,6 +8,7 @@ import type { DecisionDraft } from './draft.js';
 import { containsGtidSet, filterGtidKeys, parseGtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
 import type { NodeObservation } from './observation.js';
+import { guardianOfNode } from './snapshot.js';
 import { masterHistoryKeys, mastersHistory } from './survivors.js';
 
 /**
@@ -18,8 +19,7 @@ import { masterHistoryKeys, mastersHistory } from './survivors.js';
 export function reopenFencedWriter(d: DecisionDraft): boolean {
   const writer = d.snapshot.writer;
   if (!writer) return false;
-  const colo = d.snapshot.spec.nodes.find((n) => n.name === writer.node)?.colo;
-  const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
+  const { guardian } = guardianOfNode(d.snapshot, writer.node);
   const fenced = [guardian?.fencedWriter, guardian?.fenceIssued, guardian?.holding].find(
     (f) => f !== undefined && f.node === writer.node && f.epoch === writer.epoch,
   );
@@ -55,8 +55,7 @@ export function reopenFencedWriter(d: DecisionDraft): boolean {
 export function writerFencedWithoutGuardian(d: DecisionDraft): string | undefined {
   const writer = d.snapshot.writer;
   if (!writer) return undefined;
-  const colo = d.snapshot.spec.nodes.find((n) => n.name === writer.node)?.colo;
-  const guardian = colo === undefined ? undefined : d.snapshot.guardians[colo];
+  const { colo, guardian } = guardianOfNode(d.snapshot, writer.node);
   if (guardian?.sessionAlive) return undefined;
   const obs = bestObservation(d.live, writer.node);
   if (!obs?.reachable || obs.readOnly !== true) return undefined;
