@@ -10,6 +10,7 @@ import {
   standInMaxHoldMs,
   type Action,
   type Intent,
+  type OpenWritesAction,
   type PromoteAction,
   type RecordHistoryAction,
   type WriterRecord,
@@ -19,7 +20,7 @@ import { NotLeaderError, StaleEpochError, StateMovedError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
 import type { LeaseDeadline } from './lease-deadline.js';
 import type { Clock, Compare, Database, Leadership, Op } from './ports.js';
-import { linkTimeoutMs } from './link-deadline.js';
+import { linkTimeoutMs, warmLinkTimeoutMs } from './link-deadline.js';
 import { encode } from './records.js';
 import type { WatchdogStamps } from './watchdog-stamps.js';
 
@@ -95,6 +96,9 @@ export class ActionExecutor {
       historyWithPromote: [...carried].map((a) => this.history.entry((a as RecordHistoryAction).entry)),
     };
     let promoted = false;
+    // The target's watchdog stamp, to a server still read-only, needs no commit: sent with the
+    // promote, its round trip to the target leaves the switchover's write gap (issue 11).
+    const opening = promote && this.openWithCommit(promote, ordered);
     for (const action of ordered) {
       const outcome: ActionOutcome = { action, ok: false };
       outcomes.push(outcome);
@@ -105,7 +109,8 @@ export class ActionExecutor {
       }
       const startedAt = this.clock.now();
       try {
-        await this.execute(action, withPromote, outcome, epochWriter);
+        if (opening?.action === action) await opening.opened;
+        else await this.execute(action, withPromote, outcome, epochWriter);
         outcome.ok = true;
         if (action.type === 'promote') {
           promoted = true;
@@ -117,6 +122,7 @@ export class ActionExecutor {
           };
           // The new writer record is the state later writes of this batch build on.
           withPromote.decidedFrom = withPromote.decidedFrom.filter((c) => c.key !== this.keys.writer);
+          opening?.commit.resolve(outcome.committed?.record);
         }
       } catch (error) {
         outcome.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -126,7 +132,67 @@ export class ActionExecutor {
         outcome.tookMs = Math.round(this.clock.now() - startedAt);
       }
     }
+    opening?.commit.reject(new Error('not opened: its promote did not commit'));
     return outcomes;
+  }
+
+  /**
+   * The open-writes that follows `promote` on its node, started now: it stamps the watchdog at
+   * once and opens only once `commit` resolves with the writer record the promote stored.
+   */
+  private openWithCommit(
+    promote: PromoteAction,
+    ordered: Action[],
+  ):
+    | {
+        action: OpenWritesAction;
+        opened: Promise<void>;
+        commit: { resolve: (writer: WriterRecord | undefined) => void; reject: (error: Error) => void };
+      }
+    | undefined {
+    const action = ordered.find(
+      (a): a is OpenWritesAction =>
+        a.type === 'open-writes' && a.node === promote.node && a.epoch === promote.epoch,
+    );
+    if (!action) return undefined;
+    let commit!: { resolve: (writer: WriterRecord | undefined) => void; reject: (error: Error) => void };
+    const committed = new Promise<WriterRecord | undefined>((resolve, reject) => {
+      commit = { resolve, reject };
+    }).then((writer) => this.checkOpen(action, writer));
+    committed.catch(() => undefined); // an open that failed before its commit never awaits it
+    const opened = this.openWrites(action, committed, this.timeouts.storeTimeoutMs());
+    opened.catch(() => undefined); // awaited in turn; unawaited when the promote failed
+    return { action, opened, commit };
+  }
+
+  /** Epoch and lease checks right before read_only=OFF. */
+  private checkOpen(action: OpenWritesAction, writer: WriterRecord | undefined): void {
+    if (!writer || writer.node !== action.node || writer.epoch !== action.epoch) {
+      throw new StaleEpochError(
+        `open writes on ${action.node} at epoch ${action.epoch}: writer record is ${writer?.node}@${writer?.epoch}`,
+      );
+    }
+    this.lease.require(`open writes on ${action.node}`);
+  }
+
+  /** `committed`: resolves once the promote is stored (see openWithCommit); `waitMs` is its allowance. */
+  private async openWrites(action: OpenWritesAction, committed?: Promise<void>, waitMs = 0): Promise<void> {
+    this.lease.require(`open writes on ${action.node}`);
+    const db = this.db(action.node);
+    const timeoutMs = linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 2) + waitMs;
+    // The stamp is one small write with its own deadline (see WatchdogStamps.openWrites); on the
+    // connection the operation warmed up, one round trip. With a reconnect's allowance a far
+    // leader's hold came out empty and the target waited for its own guardian to open it
+    // (issue 11: 150 ms more at 80 ms one-way).
+    const stampTimeoutMs = warmLinkTimeoutMs(this.timeouts.probeTimeoutMs, db);
+    await this.watchdog.stamps.openWrites(
+      db,
+      action.node,
+      timeoutMs,
+      stampTimeoutMs,
+      standInMaxHoldMs(this.watchdog.sessionTtlMs, stampTimeoutMs),
+      committed,
+    );
   }
 
   private async execute(
@@ -201,23 +267,8 @@ export class ActionExecutor {
         return;
       }
       case 'open-writes': {
-        if (!writer || writer.node !== action.node || writer.epoch !== action.epoch) {
-          throw new StaleEpochError(
-            `open writes on ${action.node} at epoch ${action.epoch}: writer record is ${writer?.node}@${writer?.epoch}`,
-          );
-        }
-        this.lease.require(`open writes on ${action.node}`);
-        const db = this.db(action.node);
-        const timeoutMs = linkTimeoutMs(this.timeouts.commandTimeoutMs, db, 2);
-        // The stamp is one small write with its own deadline (see WatchdogStamps.openWrites).
-        const stampTimeoutMs = linkTimeoutMs(this.timeouts.probeTimeoutMs, db);
-        await this.watchdog.stamps.openWrites(
-          db,
-          action.node,
-          timeoutMs,
-          stampTimeoutMs,
-          standInMaxHoldMs(this.watchdog.sessionTtlMs, stampTimeoutMs),
-        );
+        this.checkOpen(action, writer);
+        await this.openWrites(action);
         return;
       }
       case 'repoint': {

@@ -19,3 +19,14 @@ export const RECONNECT_ROUND_TRIPS = 5;
 export function linkTimeoutMs(allowanceMs: number, db: Database, statements = 1): number {
   return allowanceMs + (RECONNECT_ROUND_TRIPS + statements) * db.roundTripMs();
 }
+
+/**
+ * The same without the reconnect, for a node with an idle connection: a deadline that also
+ * bounds how long a write may act afterwards (a watchdog stamp's hold is cut by it) should not
+ * pay for a handshake that will not happen. If the connection turns out dead, the call fails
+ * at this deadline rather than running later than counted.
+ */
+export function warmLinkTimeoutMs(allowanceMs: number, db: Database, statements = 1): number {
+  if (!db.hasIdleConnection?.()) return linkTimeoutMs(allowanceMs, db, statements);
+  return allowanceMs + statements * db.roundTripMs();
+}

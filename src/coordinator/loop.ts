@@ -35,7 +35,7 @@ import { betterPlacedLeader } from './leader-placement.js';
 import { LeaseDeadline } from './lease-deadline.js';
 import { linkTimeoutMs } from './link-deadline.js';
 import { Observer } from './observer.js';
-import type { Clock, Database, Leadership, NodeShooter, Session, Store } from './ports.js';
+import type { Clock, Database, Leadership, MonoMs, NodeShooter, Session, Store } from './ports.js';
 import { GuardianPublisher, ReportPublisher } from './publisher.js';
 import { StandInGuardian } from './stand-in-guardian.js';
 import { WatchdogStamps } from './watchdog-stamps.js';
@@ -44,6 +44,8 @@ import { ClusterStateStore, type StoreView } from './state-store.js';
 
 /** An operation moves at most this many steps in one cycle (fence, catch-up, commit + open). */
 const MAX_DECISIONS_PER_CYCLE = 4;
+/** How often a leader tries again to open a command connection to a node that refused one. */
+const WARM_UP_RETRY_MS = 1_000;
 const YIELD_INTERVAL_MS = 30_000;
 
 /** Structured record of what the loop did and why (a pino child logger in production). */
@@ -86,6 +88,8 @@ export class Coordinator {
   private inFlight = true;
   private lastReadAt = -Infinity;
   private readonly localCandidates: string[];
+  /** Every candidate master of the cluster (a leader keeps command connections to them). */
+  private readonly candidates: string[];
   /** Last watchdog state logged per candidate, so a change is logged once. */
   private readonly watchdogLogged = new Map<string, string>();
   private lastYieldAt = -Infinity;
@@ -97,14 +101,16 @@ export class Coordinator {
   /** The guardian record publish in flight (publishGuardianRecord), and the last one stored. */
   private guardianPublishing: Promise<void> = Promise.resolve();
   private lastGuardianPublished: { record: GuardianRecord; modRevision: number } | undefined;
-  /** The operation whose nodes' command connections were last warmed up (warmUpOperationLinks). */
-  private warmedFor: string | undefined;
+  /** Per node, when its last warm-up began (keepLinksWarm); absent while one is in flight. */
+  private readonly lastWarmUp = new Map<string, MonoMs>();
+  private readonly warmingUp = new Set<string>();
 
   constructor(private readonly deps: CoordinatorDeps) {
     const { config, clock, store, databases } = deps;
     const t = config.timings;
     this.log = deps.log ?? (() => undefined);
     this.keys = clusterKeys(config.cluster.name);
+    this.candidates = config.cluster.nodes.filter((n) => n.role === 'candidate').map((n) => n.name);
     this.localCandidates = config.cluster.nodes
       .filter((n) => n.colo === config.self.colo && n.role === 'candidate')
       .map((n) => n.name);
@@ -370,6 +376,7 @@ export class Coordinator {
       view.reports.set(config.self.name, published);
 
     if (leadership && view && this.leader.current() === leadership) {
+      this.keepLinksWarm(this.candidates);
       await this.lead(leadership, view, this.report(this.observer.observations()));
       await this.yieldIfMisplaced(leadership, view);
       // Done/failed intents do not pile up under the prefix the leader reads every cycle.
@@ -503,6 +510,8 @@ export class Coordinator {
    */
   private async lead(leadership: Leadership, first: StoreView, ownReport: PublishedReport): Promise<void> {
     let view = first;
+    // The journal as stored in etcd: a round may leave its own unwritten (decideOnce, deferred).
+    let stored = first.operation;
     for (let round = 1; ; round++) {
       const roundStartedAt = this.deps.clock.now();
       const result = await this.decideOnce(leadership, view, ownReport);
@@ -512,6 +521,8 @@ export class Coordinator {
       // Only bookkeeping (an intent marked in progress while the step waits): no step ran, so
       // there is no outcome to record (it would read as a fence that succeeded).
       const stepRan = result?.outcomes.some((o) => !isBookkeeping(o.action)) ?? false;
+      // A journal that changed in a round that was not deferred was written (state or promote txn).
+      if (result && !result.deferred && !sameJournal(view.operation, journal)) stored = journal;
       if (!result || !journal || !stepRan) return;
       const outcome = stepOutcome(journal, result.decision, result.outcomes);
       // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
@@ -529,7 +540,7 @@ export class Coordinator {
         journal.kind !== 'switchover' &&
         this.deps.clock.now() - roundStartedAt > this.deps.config.timings.cycleIntervalMs;
       if (!advanced || longWait || round >= MAX_DECISIONS_PER_CYCLE || this.leader.current() !== leadership) {
-        await this.recordOutcome(leadership, journal, outcome);
+        await this.recordOutcome(leadership, stored, recordStepOutcome(journal, outcome));
         return;
       }
       view = afterRound(view, result.decision, result.outcomes, recordStepOutcome(journal, outcome));
@@ -544,13 +555,14 @@ export class Coordinator {
     leadership: Leadership,
     view: StoreView,
     ownReport: PublishedReport,
-  ): Promise<{ decision: Decision; outcomes: ActionOutcome[] } | undefined> {
+  ): Promise<{ decision: Decision; outcomes: ActionOutcome[]; deferred?: true } | undefined> {
     const { clock, config } = this.deps;
     const now = clock.wallNow();
     const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
     const decision = decideCluster(snapshot, now, config.core);
     for (const e of decision.events) this.log('decision', { ...e });
-    this.warmUpOperationLinks(decision.state.operation);
+    const operation = decision.state.operation;
+    if (operation) this.keepLinksWarm([operation.from, operation.to]);
     this.steady =
       decision.state.operation === undefined && decision.events.some((e) => e.reason === 'writer-healthy');
 
@@ -613,8 +625,19 @@ export class Coordinator {
     const readOnlyStep =
       decision.actions.length > 0 &&
       decision.actions.every((a) => a.type === 'wait-for-gtids' && a.stopOnTimeout !== true);
+    // Such a wait in an operation already journalled need not be journalled before the next
+    // step: a leader that finds the older journal redoes the steps since, which are idempotent
+    // (fence, wait). The next write carries it (the promote's txn, a step that waits, or
+    // recordOutcome); that saves a switchover's gap an etcd txn from a far leader (issue 11).
+    const deferred =
+      readOnlyStep &&
+      view.operation !== undefined &&
+      view.operation.id === decision.state.operation?.id &&
+      persist.every((op) => 'put' in op && op.put === this.keys.operation);
     let outcomes: ActionOutcome[];
-    if (readOnlyStep) {
+    if (deferred) {
+      outcomes = await this.executor.executeAll(decision.actions, ctx);
+    } else if (readOnlyStep) {
       const [stored, done] = await Promise.all([
         persisted(),
         this.executor.executeAll(decision.actions, ctx),
@@ -631,24 +654,32 @@ export class Coordinator {
     if (failed) this.leader.lost();
     // A promote that did not land took the decision's state with it.
     if (promoting && !outcomes.some((o) => o.committed)) return undefined;
-    return { decision, outcomes };
+    return deferred ? { decision, outcomes, deferred } : { decision, outcomes };
   }
 
   /**
-   * An operation's fence, catch-up wait and open go to its two nodes, often across a WAN: their
-   * command connections are opened while it waits for the old guardian's promise, not inside
-   * the write gap (a connect and handshake are four round trips; measured 435 ms at 40 ms).
+   * A leader's command connections to the candidate masters (and an operation's nodes) are kept
+   * open: a failover's open, a switchover's fence, catch-up wait and open then each take one
+   * round trip, not a connect and handshake first (four more; measured 435 ms at 40 ms one-way).
+   * A far target's watchdog stamp needs a warm connection to get a hold at all (executor
+   * openWrites): without one, the new writer waited for its own guardian to open it, 0.7 s
+   * after the commit at 80 ms one-way (issue 11). One warm-up per node at a time, at most one a
+   * second while it keeps failing (a node that is down).
    */
-  private warmUpOperationLinks(operation: OperationJournal | undefined): void {
-    if (!operation || operation.id === this.warmedFor) return;
-    this.warmedFor = operation.id;
-    for (const node of [operation.from, operation.to]) {
-      const db = node === undefined ? undefined : this.deps.databases.get(node);
-      if (!db?.warmUp) continue;
-      const deadline = this.deps.clock.now() + linkTimeoutMs(this.deps.config.timings.commandTimeoutMs, db);
-      db.warmUp(deadline).catch((error: unknown) =>
-        this.log('warm-up-failed', { node, error: describe(error), level: 'debug' }),
-      );
+  private keepLinksWarm(nodes: (string | undefined)[]): void {
+    const { clock, databases, config } = this.deps;
+    for (const node of nodes) {
+      const db = node === undefined ? undefined : databases.get(node);
+      if (node === undefined || !db?.warmUp || db.hasIdleConnection?.() || this.warmingUp.has(node)) continue;
+      const now = clock.now();
+      if (now - (this.lastWarmUp.get(node) ?? -Infinity) < WARM_UP_RETRY_MS) continue;
+      this.lastWarmUp.set(node, now);
+      this.warmingUp.add(node);
+      db.warmUp(now + linkTimeoutMs(config.timings.commandTimeoutMs, db))
+        .catch((error: unknown) =>
+          this.log('warm-up-failed', { node, error: describe(error), level: 'debug' }),
+        )
+        .finally(() => this.warmingUp.delete(node));
     }
   }
 
@@ -664,14 +695,14 @@ export class Coordinator {
       });
   }
 
-  /** Write the step's outcome into the journal, for whoever decides next. */
+  /** Write the journal with its step's outcome over the one stored, for whoever decides next. */
   private async recordOutcome(
     leadership: Leadership,
-    journal: OperationJournal,
-    outcome: StepOutcome,
+    stored: OperationJournal | undefined,
+    next: OperationJournal,
   ): Promise<void> {
-    const next = recordStepOutcome(journal, outcome);
-    if (next === journal) return;
+    if (stored === undefined || sameJournal(stored, next)) return;
+    const journal = stored;
     try {
       this.lease.require('record step outcome');
       const result = await leadership.guardedTxn(
@@ -902,6 +933,10 @@ function actionTarget(a: Action): Record<string, unknown> {
     case 'resolve-intent':
       return { intent: a.intentId, status: a.status };
   }
+}
+
+function sameJournal(a: OperationJournal | undefined, b: OperationJournal | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function describe(error: unknown): string {

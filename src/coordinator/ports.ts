@@ -182,12 +182,17 @@ export interface Database {
    * modelled.
    */
   roundTripMs(): number;
-  /** read_only=ON (with a session lock_wait_timeout), then kill client connections (never
-   * replication, system or our own threads). Returns the executed GTID set after fencing. */
+  /** read_only=ON (with a session lock_wait_timeout); returns the executed GTID set after it,
+   * which is final. Client connections (never replication, system or our own threads) are
+   * killed after that without the caller waiting: read_only already stops their commits. */
   fence(deadline: MonoMs): Promise<{ executedGtids: string }>;
-  /** read_only=OFF; with a hold, the watchdog is stamped first, so it cannot close the server
-   * on an old stamp the moment it opens. */
-  openWrites(deadline: MonoMs, hold?: WatchdogHold): Promise<void>;
+  /**
+   * read_only=OFF; with a hold, the watchdog is stamped first, so it cannot close the server
+   * on an old stamp the moment it opens. With `committed`, what may go before the commit (the
+   * stamp of a server that is still read-only) goes at once, and read_only=OFF waits for
+   * `committed`; if it rejects, nothing is opened and this rejects with it.
+   */
+  openWrites(deadline: MonoMs, hold?: WatchdogHold, committed?: Promise<void>): Promise<void>;
   /** Resolves true when the server has executed gtids, false when the deadline passes first. */
   waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean>;
   /** Point replication at another source (GTID auto-positioning), and start it. */
@@ -199,6 +204,9 @@ export interface Database {
    * not pay a connect and handshake: several round trips across a WAN. Optional: best effort.
    */
   warmUp?(deadline: MonoMs): Promise<void>;
+  /** Whether the connections an operation uses (warmUp) are idle and open: its next
+   * command needs no connect. */
+  hasIdleConnection?(): boolean;
   /** Writer only: update the heartbeat row so replicas can compute exact lag, and with a hold,
    * vouch for the writer to its watchdog. Writes nothing on a read-only server. */
   writeHeartbeat(deadline: MonoMs, hold?: WatchdogHold): Promise<void>;

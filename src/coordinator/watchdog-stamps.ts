@@ -65,6 +65,7 @@ export class WatchdogStamps {
     timeoutMs: number,
     stampTimeoutMs: number,
     maxHoldMs: number,
+    committed?: Promise<void>,
   ): Promise<void> {
     const stampBy = this.clock.now() + stampTimeoutMs;
     const hold = this.issue(node, stampTimeoutMs, maxHoldMs);
@@ -72,7 +73,7 @@ export class WatchdogStamps {
     if (this.enabled && !hold) {
       throw new Error(`open writes on ${node}: our lease leaves no watchdog hold; its guardian opens it`);
     }
-    await db.openWrites(this.lease.boundedDeadline(timeoutMs), hold && { ...hold, stampBy });
+    await db.openWrites(this.lease.boundedDeadline(timeoutMs), hold && { ...hold, stampBy }, committed);
   }
 
   /** When our stamps on `node` have all run out (-Infinity: we never stamped it). */

@@ -144,6 +144,10 @@ export class DeadlineConnection {
   private async send(sql: string, deadline: MonoMs, what: string, values?: unknown[]): Promise<unknown> {
     if (this.isBroken)
       throw toDatabaseError({ code: 'PROTOCOL_CONNECTION_LOST', message: 'connection is broken' }, what);
+    // A statement sent after its deadline could run at the server later than its caller counted
+    // (a watchdog stamp's hold is planned on its deadline): it is not sent at all.
+    if (remainingMs(this.clock, deadline) <= 0)
+      throw new DeadlineExceededError(`${what} on ${this.label}: deadline passed before it was sent`);
     const work = new Promise<unknown>((resolve, reject) => {
       const callback = (err: unknown, rows: unknown): void => {
         if (err) reject(err);

@@ -83,7 +83,11 @@ interface Session {
 const WATCHDOG_EVENT_CHECK_MS = 30_000;
 
 /** Which idle connection an operation uses: probes have their own (see the file comment). */
-type Slot = 'probe' | 'command';
+/**
+ * A connection per kind of work, each kept warm. `probe` and `fence` run only constant SQL and
+ * may send several statements in one round trip; `command` takes statements with values.
+ */
+type Slot = 'probe' | 'fence' | 'command';
 
 export class MysqlDatabase implements Database {
   private readonly idle: Partial<Record<Slot, Session>> = {};
@@ -185,48 +189,88 @@ export class MysqlDatabase implements Database {
   }
 
   /**
-   * read_only=ON, then kill client connections, then read the executed GTIDs.
+   * read_only=ON and the executed GTIDs in one round trip, then kill client connections.
    *
    * SET GLOBAL read_only waits for running writes (and LOCK TABLES) to finish: a long write
    * must not make fencing miss its deadline, which is typically ~1 s. So if read_only has not
    * taken effect after a short grace, a second connection kills the client connections while
    * the first keeps waiting; the blocker dies and read_only completes. The session
    * lock_wait_timeout (default a day) is bounded by the deadline as a server-side backstop.
+   *
+   * Once read_only=ON has returned no commit is in flight and no client without READ_ONLY ADMIN
+   * (MySQL: with super_read_only, nobody) can commit, so the set read right after it, in the
+   * same round trip, is final. The clients are killed after that, and the fence returns without
+   * waiting for it: the kills only send clients elsewhere. A switchover's write gap held all of
+   * those round trips (issue 11: 3 more, 240 ms from a far leader). `clientsKilled` settles once
+   * they are done.
    */
   async fence(deadline: MonoMs): Promise<{ executedGtids: string }> {
-    return this.withSession(deadline, 'fence', async (s) => {
-      const lockWait = Math.max(1, Math.ceil(remainingMs(this.clock, deadline) / 1000));
-      // This first statement never waits on the server: a server or link that does not answer it
-      // within a round trip is gone, and a failover must not wait out the whole fence deadline.
-      const answerBy = Math.min(deadline, this.clock.now() + this.stepAllowanceMs());
-      await this.timedRoundTrip(() =>
-        s.conn.query(`SET SESSION lock_wait_timeout=${lockWait}`, answerBy, 'set lock_wait_timeout'),
-      );
-      const graceMs = Math.min(FENCE_GRACE_MS, remainingMs(this.clock, deadline) / 4);
-      let unblocking: Promise<number[]> | undefined;
-      const timer = setTimeout(() => {
-        this.log.warn({ graceMs }, 'read_only=ON is waiting for running statements; killing clients');
-        unblocking = this.killClientsFromNewConnection(deadline, s);
-        unblocking.catch(() => undefined);
-      }, graceMs);
-      try {
-        await this.run(s, s.dialect.fence(), deadline, 'read_only=ON');
-      } catch (err) {
-        if (!(err instanceof DatabaseQueryError && err.errno === ER.LOCK_WAIT_TIMEOUT)) throw err;
-        // Still blocked (e.g. a lock holder reconnected): kill clients from here, retry once.
-        await this.killClients(s, deadline);
-        await this.run(s, s.dialect.fence(), deadline, 'read_only=ON (retry)');
-      } finally {
-        clearTimeout(timer);
-      }
-      const killedWhileBlocked = unblocking ? await unblocking.catch(() => []) : [];
-      const killed = await this.killClients(s, deadline);
-      const [row] = await this.select(s, s.dialect.executedGtids(), deadline, 'executed gtids');
-      const executedGtids = String(row?.executedGtids ?? '').replace(/\s+/g, '');
-      this.log.info({ killed: killed.length + killedWhileBlocked.length, executedGtids }, 'fenced');
-      return { executedGtids };
-    });
+    // A guardian fences the writer it keeps a command connection to (heartbeats): a cold fence
+    // connection would first need a handshake, with a hung server a whole stall allowance.
+    const slot: Slot = this.idle.fence === undefined && this.idle.command !== undefined ? 'command' : 'fence';
+    const fenced = await this.withSession(
+      deadline,
+      'fence',
+      async (s) => {
+        const lockWait = Math.max(1, Math.ceil(remainingMs(this.clock, deadline) / 1000));
+        // This first statement never waits on the server: a server or link that does not answer
+        // it within a round trip is gone, and a failover must not wait out the whole fence
+        // deadline. It goes before the write gap, which read_only=ON opens.
+        const answerBy = Math.min(deadline, this.clock.now() + this.stepAllowanceMs());
+        await this.timedRoundTrip(() =>
+          s.conn.query(`SET SESSION lock_wait_timeout=${lockWait}`, answerBy, 'set lock_wait_timeout'),
+        );
+        const fenceAndRead = async (what: string): Promise<Record<string, unknown> | undefined> => {
+          if (!s.conn.multipleStatements) {
+            await this.run(s, s.dialect.fence(), deadline, what);
+            return (await this.select(s, s.dialect.executedGtids(), deadline, 'executed gtids'))[0];
+          }
+          const sql = [...s.dialect.fence(), s.dialect.executedGtids()].join('; ');
+          return (await s.conn.queryResults(sql, deadline, what)).at(-1)?.[0];
+        };
+        const graceMs = Math.min(FENCE_GRACE_MS, remainingMs(this.clock, deadline) / 4);
+        let unblocking: Promise<number[]> | undefined;
+        const timer = setTimeout(() => {
+          this.log.warn({ graceMs }, 'read_only=ON is waiting for running statements; killing clients');
+          unblocking = this.killClientsFromNewConnection(deadline, s);
+          unblocking.catch(() => undefined);
+        }, graceMs);
+        let row: Record<string, unknown> | undefined;
+        try {
+          row = await fenceAndRead('read_only=ON');
+        } catch (err) {
+          if (!(err instanceof DatabaseQueryError && err.errno === ER.LOCK_WAIT_TIMEOUT)) throw err;
+          // Still blocked (e.g. a lock holder reconnected): kill clients, retry once.
+          await this.withSession(deadline, 'kill clients', (k) =>
+            this.killClients(k, deadline, [s.conn.threadId]),
+          );
+          row = await fenceAndRead('read_only=ON (retry)');
+        } finally {
+          clearTimeout(timer);
+        }
+        return {
+          executedGtids: String(row?.executedGtids ?? '').replace(/\s+/g, ''),
+          killedWhileBlocked: unblocking ? unblocking.catch(() => []) : Promise.resolve([]),
+        };
+      },
+      slot,
+    );
+    const { executedGtids, killedWhileBlocked } = fenced;
+    this.clientsKilled = this.withSession(deadline, 'kill clients', (s) => this.killClients(s, deadline))
+      .then(async (killed) => {
+        const all = killed.length + (await killedWhileBlocked).length;
+        this.log.info({ killed: all, executedGtids }, 'fenced');
+        return all;
+      })
+      .catch((err: unknown) => {
+        this.log.warn({ err: (err as Error).message, executedGtids }, 'fenced; killing its clients failed');
+        return 0;
+      });
+    return { executedGtids };
   }
+
+  /** How many client connections the last fence killed, once it has (0 when that failed). */
+  clientsKilled: Promise<number> = Promise.resolve(0);
 
   /**
    * The watchdog is stamped before the last statement (the one that lets clients write), so the
@@ -234,19 +278,35 @@ export class MysqlDatabase implements Database {
    * bypasses read_only (our user may: READ_ONLY ADMIN, or MySQL with only super_read_only
    * lifted); its GTID is on the server that is becoming the writer.
    */
-  async openWrites(deadline: MonoMs, hold?: WatchdogHold): Promise<void> {
+  async openWrites(deadline: MonoMs, hold?: WatchdogHold, committed?: Promise<void>): Promise<void> {
     await this.withSession(deadline, 'open writes', async (s) => {
       const statements = s.dialect.openWrites();
       const opening = statements.slice(-1);
-      await this.run(s, statements.slice(0, -1), deadline, 'read_only=OFF');
+      const lifting = statements.slice(0, -1);
+      // MySQL lifts super_read_only before the stamp can be written: that waits for the commit.
+      if (committed && lifting.length > 0) await committed;
+      await this.run(s, lifting, deadline, 'read_only=OFF');
       if (hold) await this.stamp(s, hold, false, Math.min(deadline, hold.stampBy ?? deadline));
+      if (committed) await committed;
       await this.run(s, opening, deadline, 'read_only=OFF');
     });
     this.log.info('writes opened');
   }
 
+  /** Both connections an operation uses (warmUp) are open and idle. */
+  hasIdleConnection(): boolean {
+    return (['command', 'fence'] as const).every((slot) => {
+      const idle = this.idle[slot];
+      return idle !== undefined && !idle.conn.broken;
+    });
+  }
+
+  /** Both connections an operation uses: the fence's and the commands'. */
   async warmUp(deadline: MonoMs): Promise<void> {
-    await this.withSession(deadline, 'warm up', () => Promise.resolve());
+    await Promise.all([
+      this.withSession(deadline, 'warm up', () => Promise.resolve()),
+      this.withSession(deadline, 'warm up', () => Promise.resolve(), 'fence'),
+    ]);
   }
 
   async waitForGtids(gtids: string, deadline: MonoMs): Promise<boolean> {
@@ -482,7 +542,7 @@ export class MysqlDatabase implements Database {
     let conn: DeadlineConnection;
     try {
       conn = await DeadlineConnection.open(this.settings, this.clock, deadline, {
-        multipleStatements: slot === 'probe',
+        multipleStatements: slot !== 'command',
         stallMs: this.stepAllowanceMs(),
       });
     } catch (err) {

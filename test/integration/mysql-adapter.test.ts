@@ -28,21 +28,26 @@ function node(name: string): LabStatus['nodes'][number] {
 function db(name: string): MysqlDatabase {
   let existing = databases.get(name);
   if (!existing) {
-    const n = node(name);
-    existing = new MysqlDatabase(
-      {
-        name,
-        host: n.host,
-        port: n.port,
-        user: status.users.baton.user,
-        password: status.users.baton.password,
-        replication: { user: status.users.repl.user, password: status.users.repl.password },
-      },
-      clock,
-    );
+    existing = newAdapter(name);
     databases.set(name, existing);
   }
   return existing;
+}
+
+/** An adapter with no connection yet (a fence then uses its own multi-statement connection). */
+function newAdapter(name: string): MysqlDatabase {
+  const n = node(name);
+  return new MysqlDatabase(
+    {
+      name,
+      host: n.host,
+      port: n.port,
+      user: status.users.baton.user,
+      password: status.users.baton.password,
+      replication: { user: status.users.repl.user, password: status.users.repl.password },
+    },
+    clock,
+  );
 }
 
 async function query<T>(conn: mysql.Connection, sql: string, values?: unknown[]): Promise<T[]> {
@@ -136,7 +141,12 @@ describe('fence and open writes', () => {
     await query(app, 'INSERT INTO writes (client, seq) VALUES (?, ?)', ['fence-test', 1]);
     const otherCoordinator = await lab.connect('a1', 'baton');
 
-    const { executedGtids } = await db('a1').fence(soon());
+    // read_only=ON and the final set in one round trip, on the fence's own connection.
+    const fencing = newAdapter('a1');
+    const { executedGtids } = await fencing.fence(soon());
+    // The final set is known before the clients are killed (they only need sending elsewhere).
+    expect(await fencing.clientsKilled).toBe(1);
+    await fencing.close();
 
     const probe = await db('a1').probe(soon());
     expect(probe.readOnly).toBe(true);
@@ -274,6 +284,24 @@ describe('deadlines', () => {
     expect(clock.now() - startedAt).toBeLessThan(1500);
     expect(conn.broken).toBe(true);
     await expect(conn.query('SELECT 1', soon(), 'after')).rejects.toThrow(/broken/);
+  });
+
+  it('never sends a statement whose deadline has passed (a stamp must not act later than counted)', async () => {
+    const n = node('a1');
+    const conn = await DeadlineConnection.open(
+      { host: n.host, port: n.port, user: status.users.baton.user, password: status.users.baton.password },
+      clock,
+      soon(),
+    );
+    try {
+      await expect(conn.query('SET @late = 1', clock.now() - 1, 'late')).rejects.toBeInstanceOf(
+        DeadlineExceededError,
+      );
+      const [row] = await conn.query('SELECT @late AS late', soon(), 'read');
+      expect(row?.late).toBeNull();
+    } finally {
+      conn.destroy();
+    }
   });
 });
 

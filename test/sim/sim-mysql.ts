@@ -678,7 +678,18 @@ class SimDatabase implements Database {
     });
   }
 
-  openWrites(deadline: MonoMs, hold?: WatchdogHold): Promise<void> {
+  async openWrites(deadline: MonoMs, hold?: WatchdogHold, committed?: Promise<void>): Promise<void> {
+    if (committed) {
+      // The stamp goes before the commit, read_only=OFF after it (MysqlDatabase.openWrites).
+      if (hold) {
+        await this.call('stamp', deadline, (node, ok) => {
+          node.stampWatchdog(hold.holdMs);
+          ok(undefined);
+        });
+      }
+      await committed;
+      return this.openWrites(deadline);
+    }
     this.world.hooks.openWritesSent(this.caller, this.world.node(this.nodeName) as SimNode);
     return this.call('openWrites', deadline, (node, ok) => {
       if (hold) node.stampWatchdog(hold.holdMs);
