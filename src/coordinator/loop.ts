@@ -339,7 +339,11 @@ export class Coordinator {
     );
     // Steady only when this cycle's decision says so (a failed state read leaves it false).
     if (readDue) this.steady = false;
-    const read = readDue ? await this.readState(leadership !== undefined) : undefined;
+    // A guardian that may have to shoot its writer reads the whole state, which the check needs
+    // (shootUnreachableWriter), in the cycle's one read: a second read cost each check an etcd
+    // round trip (issue 11: a hung writer at 80 ms one-way).
+    const wholeState = leadership !== undefined || this.guardian.unreachableWriter() !== undefined;
+    const read = readDue ? await this.readState(wholeState) : undefined;
     const view = read?.view;
     // An operation moving the writer: our guardian acts on how its own nodes are now (a switchover
     // waits for our hold on the fenced writer), not on a probe from before the read. Local
@@ -391,7 +395,7 @@ export class Coordinator {
    * others. Undefined when the read failed (the guardian then opens nothing this cycle).
    */
   private async readState(
-    leading: boolean,
+    wholeState: boolean,
   ): Promise<
     { view?: StoreView; writer: StoreView['writer']; operation: OperationJournal | undefined } | undefined
   > {
@@ -399,7 +403,7 @@ export class Coordinator {
     const deadline = startedAt + this.storeTimeoutMs();
     try {
       let result;
-      if (leading) {
+      if (wholeState) {
         const view = await this.state.read(deadline);
         if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
         result = { view, writer: view.writer, operation: view.operation };
@@ -779,16 +783,16 @@ export class Coordinator {
    * Our SQL fence cannot reach the local writer (hung, or its host unreachable from us). Shoot it
    * only on the leader's own verdict: a quorum of live observers says it is down, no replica still
    * streams from it, and only our missing hold stands in the way (skipped-guardian-alive). One
-   * guardian's slow probe never gets a master killed. `leaderView`: the full state a leader
-   * already read this cycle (a follower reads it here).
+   * guardian's slow probe never gets a master killed. `cycleView`: the whole state this cycle
+   * already read, if it did (else it is read here).
    */
-  private async shootUnreachableWriter(leaderView: StoreView | undefined): Promise<void> {
+  private async shootUnreachableWriter(cycleView: StoreView | undefined): Promise<void> {
     const { clock, config, shooter } = this.deps;
     const target = this.guardian.unreachableWriter();
     if (!shooter || !target || !this.lease.valid()) return;
     let verdict;
     try {
-      const view = leaderView ?? (await this.state.read(this.lease.boundedDeadline(this.storeTimeoutMs())));
+      const view = cycleView ?? (await this.state.read(this.lease.boundedDeadline(this.storeTimeoutMs())));
       const now = clock.wallNow();
       verdict = assessWriter(
         this.state.snapshot(view, config.cluster, config.coordinators, now),
