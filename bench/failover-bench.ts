@@ -35,11 +35,24 @@ interface RunResult {
   note: string;
 }
 
+/**
+ * The client counts only stalls over 500 ms as outages; a move may be shorter (a kill on `lan`
+ * once took 480 ms): then the gap between the last acknowledged write before the first on `node`
+ * and that first one.
+ */
+function gapBeforeFirstAckOn(scenario: Scenario, node: string): number | undefined {
+  const acks = scenario.client.acks;
+  const first = acks.findIndex((a) => a.node === node);
+  if (first < 1) return undefined;
+  return (acks[first]?.ackedAt ?? 0) - (acks[first - 1]?.ackedAt ?? 0);
+}
+
 async function outageTo(scenario: Scenario, node: string): Promise<number> {
   const { outages } = await scenario.finish();
   const outage = outages.filter((o) => o.toNode === node).sort((a, b) => b.ms - a.ms)[0];
-  if (!outage) throw new Error(`no outage measured (acks ${scenario.client.acks.length})`);
-  return outage.ms;
+  const ms = outage?.ms ?? gapBeforeFirstAckOn(scenario, node);
+  if (ms === undefined) throw new Error(`no outage measured (acks ${scenario.client.acks.length})`);
+  return ms;
 }
 
 async function writerFault(fault: WriterFault, wan: WanProfileName): Promise<RunResult> {
@@ -76,11 +89,8 @@ async function switchover(wan: WanProfileName): Promise<RunResult> {
       'a write on b1',
     );
     await scenario.finish();
-    // The client counts only stalls over 500 ms as outages; a switchover may be shorter: the
-    // longest gap between two acknowledged writes around the move, the last on a1 and the first on b1.
-    const acks = scenario.client.acks;
-    const firstOnB1 = acks.findIndex((a) => a.node === 'b1');
-    const gap = (acks[firstOnB1]?.ackedAt ?? 0) - (acks[firstOnB1 - 1]?.ackedAt ?? 0);
+    const gap = gapBeforeFirstAckOn(scenario, 'b1');
+    if (gap === undefined) throw new Error('no write on a1 before the first on b1');
     return { ms: gap, note: `gap between the last write on a1 and the first on b1 ${gap} ms` };
   } finally {
     await scenario.lab.down();
