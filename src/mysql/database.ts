@@ -481,10 +481,10 @@ export class MysqlDatabase implements Database {
    */
   async close(): Promise<void> {
     this.closed = true;
-    const idle = [this.idle.probe, this.idle.command];
-    delete this.idle.probe;
-    delete this.idle.command;
-    await Promise.all(idle.map((s) => s?.conn.close(this.clock.now() + 1000)));
+    // Every slot: an open connection keeps the process from exiting after a graceful stop.
+    const idle = Object.values(this.idle);
+    for (const slot of Object.keys(this.idle) as Slot[]) delete this.idle[slot];
+    await Promise.all(idle.map((s) => s.conn.close(this.clock.now() + 1000)));
   }
 
   // -------------------------------------------------------------------------------------

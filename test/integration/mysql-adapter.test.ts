@@ -142,11 +142,21 @@ describe('fence and open writes', () => {
     const otherCoordinator = await lab.connect('a1', 'baton');
 
     // read_only=ON and the final set in one round trip, on the fence's own connection.
+    const ours = async () =>
+      (await processlist('a1')).filter((p) => p.User === status.users.baton.user).length;
+    const oursBefore = await ours();
     const fencing = newAdapter('a1');
     const { executedGtids } = await fencing.fence(soon());
     // The final set is known before the clients are killed (they only need sending elsewhere).
     expect(await fencing.clientsKilled).toBe(1);
+    // Closing leaves no connection of its own behind (one kept a stopped coordinator alive).
+    expect(await ours()).toBeGreaterThan(oursBefore);
     await fencing.close();
+    await eventually(
+      async () => ((await ours()) === oursBefore ? true : undefined),
+      2000,
+      'connections closed',
+    );
 
     const probe = await db('a1').probe(soon());
     expect(probe.readOnly).toBe(true);
