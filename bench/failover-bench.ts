@@ -15,7 +15,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_WAN_PROFILE, WAN_PROFILE_NAMES, type WanProfileName } from '../src/lab/wan-profile.js';
 import { baton, eventually } from '../test/integration/support/lab.js';
-import { checkData, describeData, idsOn } from '../test/integration/support/data-check.js';
+import { checkData, describeData } from '../test/integration/support/data-check.js';
+import { ackedRowsMissingOn, killWriterUnderLoad } from '../test/integration/support/kill-under-load.js';
 import { startScenario, type Scenario } from '../test/integration/support/scenario.js';
 import { ConcurrentWriters } from '../test/integration/support/writers.js';
 import { arg, usage as exitWithUsage } from './cli-args.js';
@@ -102,10 +103,7 @@ async function semiSyncKill(wan: WanProfileName): Promise<RunResult> {
   const scenario = await startScenario({ policy: 'consistency', semiSync: true, wan });
   const writers = new ConcurrentWriters(await scenario.lab.status(), 8);
   try {
-    writers.start();
-    await eventually(async () => (writers.acked.length >= 400 ? true : undefined), 30_000, '400 rows');
-    await applyWriterFault(scenario.lab, 'kill');
-    const state = await scenario.waitForWriter('b1', 30_000);
+    const state = await killWriterUnderLoad(scenario, writers);
     await eventually(
       async () => (scenario.client.acks.some((a) => a.node === 'b1') ? true : undefined),
       10_000,
@@ -113,8 +111,7 @@ async function semiSyncKill(wan: WanProfileName): Promise<RunResult> {
     );
     await writers.stop();
     const outage = await outageTo(scenario, 'b1');
-    const onB1 = await idsOn(await scenario.lab.status(), 'b1');
-    const lost = [...writers.ids()].filter((id) => !onB1.has(id)).length;
+    const lost = (await ackedRowsMissingOn(scenario, writers, 'b1')).length;
     const promote = await scenario.waitForPromote(state.writer?.epoch ?? -1, 10_000);
     const catchUp = /caught up from (\S+?)(?: in (\d+) ms)?\)/.exec(promote.message);
     if (lost > 0) throw new Error(`${lost} acknowledged rows not on b1 (${promote.message})`);

@@ -3,6 +3,7 @@ import type { HistoryEntry } from '../../../src/core/index.js';
 import { formatGtidSet, parseGtidSet, subtractGtidSets } from '../../../src/core/gtid.js';
 import { asRoot, eventually } from '../support/lab.js';
 import { checkData, describeData, idsOn } from '../support/data-check.js';
+import { ackedRowsMissingOn, killWriterUnderLoad } from '../support/kill-under-load.js';
 import { sleep, startScenario, type Scenario } from '../support/scenario.js';
 import { ConcurrentWriters } from '../support/writers.js';
 
@@ -39,20 +40,8 @@ test(
     scenario = await startScenario({ policy: 'availability' });
     const s = scenario;
     await delayAB(s, 30);
-    writers = new ConcurrentWriters(await s.lab.status(), 8).start();
-    await eventually(
-      async () => (writers!.acked.length >= 400 ? true : undefined),
-      30_000,
-      '400 acknowledged rows',
-    );
-
-    await s.lab.fault('kill', 'a1');
-    const state = await s.waitForWriter('b1', 30_000);
-    await eventually(
-      async () => (writers!.acked.some((r) => r.node === 'b1') ? true : undefined),
-      15_000,
-      'a row on b1',
-    );
+    writers = new ConcurrentWriters(await s.lab.status(), 8);
+    const state = await killWriterUnderLoad(s, writers);
     // Every writer stops before the data is compared: rows arriving between reads are no verdict.
     await writers.stop();
     await s.client.stop();
@@ -60,10 +49,9 @@ test(
 
     // What survived where: the survivors keep every row they had (nothing is ever deleted).
     const status = await s.lab.status();
-    const onB1 = await idsOn(status, 'b1');
     const onA2 = await idsOn(status, 'a2');
     const onB2 = await idsOn(status, 'b2');
-    const lost = [...acked].filter((id) => !onB1.has(id));
+    const lost = await ackedRowsMissingOn(s, writers, 'b1');
     const lostButHeld = lost.filter((id) => onA2.has(id) || onB2.has(id));
     const promote = await s.waitForPromote(state.writer?.epoch ?? -1, 10_000);
     console.log(
@@ -111,24 +99,12 @@ test(
     scenario = await startScenario({ policy: 'consistency', semiSync: true });
     const s = scenario;
     await delayAB(s, 30);
-    writers = new ConcurrentWriters(await s.lab.status(), 8).start();
-    await eventually(
-      async () => (writers!.acked.length >= 400 ? true : undefined),
-      30_000,
-      '400 acknowledged rows',
-    );
-    await s.lab.fault('kill', 'a1');
-    const state = await s.waitForWriter('b1', 30_000);
-    await eventually(
-      async () => (writers!.acked.some((r) => r.node === 'b1') ? true : undefined),
-      15_000,
-      'a row on b1',
-    );
+    writers = new ConcurrentWriters(await s.lab.status(), 8);
+    const state = await killWriterUnderLoad(s, writers);
     await writers.stop();
     await s.client.stop();
     const acked = writers.ids();
-    const onB1 = await idsOn(await s.lab.status(), 'b1');
-    const lost = [...acked].filter((id) => !onB1.has(id));
+    const lost = await ackedRowsMissingOn(s, writers, 'b1');
     const promote = await s.waitForPromote(state.writer?.epoch ?? -1, 10_000);
     console.log(
       `[10.2] ${acked.size} rows acknowledged, ${lost.length} lost; promote ${JSON.stringify({ lostGtids: promote?.lostGtids, message: promote?.message })}`,
