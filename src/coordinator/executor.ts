@@ -52,6 +52,12 @@ export interface ExecutionContext {
   historyWithPromote?: { op: Op; compare: Compare }[];
 }
 
+/** How the promote's outcome reaches the open waiting for it: its writer record, or why not. */
+interface PromoteSettles {
+  resolve: (writer: WriterRecord | undefined) => void;
+  reject: (error: Error) => void;
+}
+
 export class ActionExecutor {
   constructor(
     private readonly keys: ClusterKeys,
@@ -143,19 +149,13 @@ export class ActionExecutor {
   private openWithCommit(
     promote: PromoteAction,
     ordered: Action[],
-  ):
-    | {
-        action: OpenWritesAction;
-        opened: Promise<void>;
-        commit: { resolve: (writer: WriterRecord | undefined) => void; reject: (error: Error) => void };
-      }
-    | undefined {
+  ): { action: OpenWritesAction; opened: Promise<void>; commit: PromoteSettles } | undefined {
     const action = ordered.find(
       (a): a is OpenWritesAction =>
         a.type === 'open-writes' && a.node === promote.node && a.epoch === promote.epoch,
     );
     if (!action) return undefined;
-    let commit!: { resolve: (writer: WriterRecord | undefined) => void; reject: (error: Error) => void };
+    let commit!: PromoteSettles;
     const committed = new Promise<WriterRecord | undefined>((resolve, reject) => {
       commit = { resolve, reject };
     }).then((writer) => this.checkOpen(action, writer));

@@ -101,7 +101,7 @@ export class Coordinator {
   /** The guardian record publish in flight (publishGuardianRecord), and the last one stored. */
   private guardianPublishing: Promise<void> = Promise.resolve();
   private lastGuardianPublished: { record: GuardianRecord; modRevision: number } | undefined;
-  /** Per node, when its last warm-up began (keepLinksWarm); absent while one is in flight. */
+  /** Per node, when its last warm-up began (keepLinksWarm), and those still in flight. */
   private readonly lastWarmUp = new Map<string, MonoMs>();
   private readonly warmingUp = new Set<string>();
 
@@ -565,8 +565,6 @@ export class Coordinator {
     const snapshot = this.state.snapshot(view, config.cluster, config.coordinators, now, ownReport);
     const decision = decideCluster(snapshot, now, config.core);
     for (const e of decision.events) this.log('decision', { ...e });
-    const operation = decision.state.operation;
-    if (operation) this.keepLinksWarm([operation.from, operation.to]);
     this.steady =
       decision.state.operation === undefined && decision.events.some((e) => e.reason === 'writer-healthy');
 
@@ -662,19 +660,19 @@ export class Coordinator {
   }
 
   /**
-   * A leader's command connections to the candidate masters (and an operation's nodes) are kept
-   * open: a failover's open, a switchover's fence, catch-up wait and open then each take one
+   * A leader's command connections to the candidate masters (an operation's two nodes among
+   * them) are kept open: a failover's open, a switchover's fence, catch-up wait and open then each take one
    * round trip, not a connect and handshake first (four more; measured 435 ms at 40 ms one-way).
    * A far target's watchdog stamp needs a warm connection to get a hold at all (executor
    * openWrites): without one, the new writer waited for its own guardian to open it, 0.7 s
    * after the commit at 80 ms one-way (issue 11). One warm-up per node at a time, at most one a
    * second while it keeps failing (a node that is down).
    */
-  private keepLinksWarm(nodes: (string | undefined)[]): void {
+  private keepLinksWarm(nodes: string[]): void {
     const { clock, databases, config } = this.deps;
     for (const node of nodes) {
-      const db = node === undefined ? undefined : databases.get(node);
-      if (node === undefined || !db?.warmUp || db.hasIdleConnection?.() || this.warmingUp.has(node)) continue;
+      const db = databases.get(node);
+      if (!db?.warmUp || db.hasIdleConnection?.() || this.warmingUp.has(node)) continue;
       const now = clock.now();
       if (now - (this.lastWarmUp.get(node) ?? -Infinity) < WARM_UP_RETRY_MS) continue;
       this.lastWarmUp.set(node, now);

@@ -82,10 +82,10 @@ interface Session {
 /** The event's status is read this often (event_scheduler itself is read by every probe). */
 const WATCHDOG_EVENT_CHECK_MS = 30_000;
 
-/** Which idle connection an operation uses: probes have their own (see the file comment). */
 /**
- * A connection per kind of work, each kept warm. `probe` and `fence` run only constant SQL and
- * may send several statements in one round trip; `command` takes statements with values.
+ * Which idle connection an operation uses, each kept warm (probes: see the file comment).
+ * `probe` and `fence` run only constant SQL and may send several statements in one round trip;
+ * `command` takes statements with values.
  */
 type Slot = 'probe' | 'fence' | 'command';
 
@@ -241,9 +241,7 @@ export class MysqlDatabase implements Database {
         } catch (err) {
           if (!(err instanceof DatabaseQueryError && err.errno === ER.LOCK_WAIT_TIMEOUT)) throw err;
           // Still blocked (e.g. a lock holder reconnected): kill clients, retry once.
-          await this.withSession(deadline, 'kill clients', (k) =>
-            this.killClients(k, deadline, [s.conn.threadId]),
-          );
+          await this.killClientsFromNewConnection(deadline, s);
           row = await fenceAndRead('read_only=ON (retry)');
         } finally {
           clearTimeout(timer);

@@ -34,6 +34,16 @@ function db(name: string): MysqlDatabase {
   return existing;
 }
 
+/** One deadline connection to a node as the coordinator user. */
+function coordinatorConnection(name: string): Promise<DeadlineConnection> {
+  const n = node(name);
+  return DeadlineConnection.open(
+    { host: n.host, port: n.port, user: status.users.baton.user, password: status.users.baton.password },
+    clock,
+    soon(),
+  );
+}
+
 /** An adapter with no connection yet (a fence then uses its own multi-statement connection). */
 function newAdapter(name: string): MysqlDatabase {
   const n = node(name);
@@ -281,12 +291,7 @@ describe('deadlines', () => {
   });
 
   it('gives up on a long statement at the deadline and never reuses the connection', async () => {
-    const n = node('a1');
-    const conn = await DeadlineConnection.open(
-      { host: n.host, port: n.port, user: status.users.baton.user, password: status.users.baton.password },
-      clock,
-      soon(),
-    );
+    const conn = await coordinatorConnection('a1');
     const startedAt = clock.now();
     await expect(conn.query('SELECT SLEEP(10) AS s', soon(300), 'sleep')).rejects.toBeInstanceOf(
       DeadlineExceededError,
@@ -297,12 +302,7 @@ describe('deadlines', () => {
   });
 
   it('never sends a statement whose deadline has passed (a stamp must not act later than counted)', async () => {
-    const n = node('a1');
-    const conn = await DeadlineConnection.open(
-      { host: n.host, port: n.port, user: status.users.baton.user, password: status.users.baton.password },
-      clock,
-      soon(),
-    );
+    const conn = await coordinatorConnection('a1');
     try {
       await expect(conn.query('SET @late = 1', clock.now() - 1, 'late')).rejects.toBeInstanceOf(
         DeadlineExceededError,
