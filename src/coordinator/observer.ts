@@ -273,6 +273,9 @@ export class Observer {
     }
     observation.readOnly = probe.readOnly;
     observation.executedGtids = probe.executedGtids;
+    // Only when it differs: the report stays small, and a difference is worth reading in etcdctl.
+    if (probe.binlogGtids !== undefined && probe.binlogGtids !== probe.executedGtids)
+      observation.binlogGtids = probe.binlogGtids;
     if (probe.gtidSource !== undefined) observation.gtidSource = probe.gtidSource;
     if (probe.watchdog !== undefined) observation.watchdog = probe.watchdog;
     if (probe.semiSync !== undefined) observation.semiSync = probe.semiSync;

@@ -143,6 +143,11 @@ export interface WatchdogHold {
 export interface Probe {
   readOnly: boolean;
   executedGtids: string;
+  /**
+   * What the server's binary log holds, when the flavour tells it apart from the executed set
+   * (MariaDB gtid_binlog_pos): what it can serve a replica. See NodeObservation.binlogGtids.
+   */
+  binlogGtids?: string;
   replication: ReplicationStatus[];
   /** Exact lag behind the writer from the heartbeat row, when available. */
   heartbeatLagMs?: number;

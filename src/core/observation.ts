@@ -89,6 +89,14 @@ export interface NodeObservation {
    * writer had, and availability failovers compute the possibly lost range from it.
    */
   executedGtids?: string;
+  /**
+   * What the node's binary log holds, set only when it differs from `executedGtids`: a MariaDB
+   * master that returned with a crash-truncated tail skips its own events coming back from the
+   * other master but advances gtid_slave_pos past them, so gtid_current_pos claims transactions
+   * its binlog cannot serve (truncated-tail.ts). A replica asking for them gets error 1236.
+   * Absent: the executed set is what the node serves.
+   */
+  binlogGtids?: string;
   /** Union of the retrieved sets of every channel; lag that this node already holds locally. */
   retrievedGtids?: string;
   /**

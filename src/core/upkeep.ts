@@ -128,19 +128,21 @@ export function repointReplicas(d: DecisionDraft): void {
 }
 
 /**
- * Has `source` executed everything of the masters' history `replica` has (leaving out `ignoreKey`,
+ * Can `source` serve everything of the masters' history `replica` has (leaving out `ignoreKey`,
  * when given)? GTID auto-positioning refuses a source whose binlog is behind its replica (what it
- * only received is not in its binlog yet). Unknown sets count as no.
+ * only received is not in its binlog yet), so the source's binlog counts, not its executed set:
+ * a returning master with a truncated tail claims its lost tail as executed (data-safety 10.2,
+ * where a2 was sent to a1 and back until a1 fetched its tail again). Unknown sets count as no.
  */
 function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation, ignoreKey?: string): boolean {
   const sourceObs = bestObservation(d.live, source);
-  if (!sourceObs?.reachable || sourceObs.executedGtids === undefined || replica.executedGtids === undefined)
-    return false;
+  const served = sourceObs?.binlogGtids ?? sourceObs?.executedGtids;
+  if (!sourceObs?.reachable || served === undefined || replica.executedGtids === undefined) return false;
   const flavor = d.snapshot.spec.flavor;
   const keys = masterHistoryKeys(d.snapshot);
   const held = mastersHistory(parseGtidSet(replica.executedGtids, flavor), keys);
   return containsGtidSet(
-    parseGtidSet(sourceObs.executedGtids, flavor),
+    parseGtidSet(served, flavor),
     ignoreKey === undefined ? held : filterGtidKeys(held, (key) => key !== ignoreKey),
   );
 }

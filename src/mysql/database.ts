@@ -153,6 +153,8 @@ export class MysqlDatabase implements Database {
         };
         if (vars?.gtidSource !== undefined && vars.gtidSource !== null)
           probe.gtidSource = String(vars.gtidSource);
+        if (vars?.binlogGtids !== undefined && vars.binlogGtids !== null)
+          probe.binlogGtids = String(vars.binlogGtids).replace(/\s+/g, '');
         const semi = parseSemiSync(semiSync);
         if (semi) probe.semiSync = semi;
         const lag = this.heartbeatTableSeen ? lagMs(vars?.lagUs) : await this.heartbeatLag(s, deadline);

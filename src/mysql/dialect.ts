@@ -32,7 +32,7 @@ export interface ReplicationCredentials {
 
 export interface Dialect {
   readonly flavor: Flavor;
-  /** One row: readOnly (0/1), executedGtids, serverId, version, eventScheduler. */
+  /** One row: readOnly (0/1), executedGtids, binlogGtids (MariaDB), serverId, version, eventScheduler. */
   probeVariables(): string;
   /** All replication channels (multi-source capable), one row each. */
   replicaStatus(): string;
@@ -189,7 +189,7 @@ export const mariadbDialect: Dialect = {
   flavor: 'mariadb',
   probeVariables: () =>
     'SELECT @@global.read_only AS readOnly, @@global.gtid_current_pos AS executedGtids, ' +
-    '@@global.server_id AS serverId, VERSION() AS version, ' +
+    '@@global.gtid_binlog_pos AS binlogGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
     '@@global.event_scheduler AS eventScheduler, @@global.gtid_domain_id AS gtidSource',
   // MariaDB 10.11 still names the columns Slave_*/Master_* here (FIELD-NOTES).
   replicaStatus: () => 'SHOW ALL SLAVES STATUS',

@@ -383,6 +383,12 @@ describe('a crash-truncated tail (truncated-tail.ts)', () => {
       `2-21-${Number(own![1]) + 5}`,
     ].join(',');
     await asRoot(lab, 'b1', `STOP SLAVE; SET GLOBAL gtid_slave_pos='${ahead}'`);
+    // Its executed set now claims the tail its binlog lacks; the probe tells both apart (upkeep
+    // must not send a replica to it for that tail: error 1236).
+    const claimed = await db('b1').probe(soon());
+    expect(claimed.executedGtids).toContain(`2-21-${Number(own![1]) + 5}`);
+    expect(claimed.binlogGtids).toContain(`2-21-${own![1]}`);
+    expect(claimed.binlogGtids).not.toContain(`2-21-${Number(own![1]) + 5}`);
 
     await db('b1').repoint({ host: a1.host, port: a1.port }, soon());
     const after = (

@@ -159,6 +159,22 @@ describe('decide: a replica follows its configured source without flapping (sim 
       actions: ['repoint rep-b2->db-b1'],
     },
     {
+      name: 'on the writer, its source claims the set but its binlog lacks the tail (returned truncated): stays on the writer',
+      over: {
+        'rep-b2': { executedGtids: '1-1-105', replication: [channel('db-a1')] },
+        'db-b1': { executedGtids: '1-1-105', binlogGtids: '1-1-102' },
+      },
+      actions: [],
+    },
+    {
+      name: 'on the writer, its source’s binlog holds the set again: back to its source',
+      over: {
+        'rep-b2': { executedGtids: '1-1-105', replication: [channel('db-a1')] },
+        'db-b1': { executedGtids: '1-1-105,2-2-1', binlogGtids: '1-1-105' },
+      },
+      actions: ['repoint rep-b2->db-b1'],
+    },
+    {
       name: 'a standby master whose channel to the writer was stopped (by an earlier failover): started again',
       over: { 'db-b1': { replication: [{ ...channel('db-a1', 'no'), sqlRunning: false }] } },
       actions: ['repoint db-b1->db-a1'],

@@ -210,7 +210,7 @@ describe('probe in one round trip', () => {
   it('MariaDB: limited variables (with the heartbeat lag once the table exists), then all channels, then semi-sync', () => {
     expect(probeSql(mariadbDialect, 150, true)).toBe(
       'SET STATEMENT max_statement_time=0.150 FOR SELECT @@global.read_only AS readOnly, ' +
-        '@@global.gtid_current_pos AS executedGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
+        '@@global.gtid_current_pos AS executedGtids, @@global.gtid_binlog_pos AS binlogGtids, @@global.server_id AS serverId, VERSION() AS version, ' +
         '@@global.event_scheduler AS eventScheduler, @@global.gtid_domain_id AS gtidSource, (SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) FROM baton.heartbeat) AS lagUs; ' +
         `SHOW ALL SLAVES STATUS; ${mariadbDialect.semiSyncStatus()}`,
     );
