@@ -5,7 +5,9 @@
  * Scenarios: kill (kill -9 of the writer a1), hang (SIGSTOP of a1), cut (site a cut off),
  * cut-raft-a (the same with etcd's raft leader inside site a), switchover (planned, through the
  * CLI), semisync-kill (kill -9 under 8 concurrent writers with `--semi-sync` and the consistency
- * policy: lost acknowledged rows and catch-up time besides the outage).
+ * policy: lost acknowledged rows and catch-up time besides the outage); kill-routed, cut-routed and
+ * switchover-routed: the same through HAProxy's write port (`lab up --haproxy`), for a client that
+ * only knows that port.
  * Each run starts its own lab on the profile (default: the lab's default), applies the scenario,
  * and measures what a client saw. Prints every run, then per scenario the statistic and its goal
  * (bench/goals.ts), a Markdown row for docs/benchmarks.md, then the coordinators' idle RSS and CPU
@@ -19,11 +21,14 @@ import { checkData, describeData } from '../test/integration/support/data-check.
 import { ackedRowsMissingOn, killWriterUnderLoad } from '../test/integration/support/kill-under-load.js';
 import { startScenario, type Scenario } from '../test/integration/support/scenario.js';
 import { ConcurrentWriters } from '../test/integration/support/writers.js';
+import { acksByNonWriter, RoutedWriteClient } from '../test/integration/support/routed-write-client.js';
+import { followWriter } from '../test/integration/support/writer-timeline.js';
 import { arg, usage as exitWithUsage } from './cli-args.js';
 import { goalsFor, oneWayMs, statistic } from './goals.js';
 import { WRITER_FAULTS, applyWriterFault, undoWriterFault, type WriterFault } from './writer-faults.js';
 
-const SCENARIOS = [...WRITER_FAULTS, 'switchover', 'semisync-kill'] as const;
+const ROUTED = ['kill-routed', 'cut-routed', 'switchover-routed'] as const;
+const SCENARIOS = [...WRITER_FAULTS, 'switchover', 'semisync-kill', ...ROUTED] as const;
 type BenchScenario = (typeof SCENARIOS)[number];
 
 function usage(message: string): never {
@@ -139,7 +144,51 @@ async function semiSyncKill(wan: WanProfileName): Promise<RunResult> {
   }
 }
 
+/**
+ * Issue 12: the same faults, for a client that knows only HAProxy's write port. The figure is
+ * the longest gap between its acknowledged writes; every acknowledgement is checked against the
+ * writer record of that moment.
+ */
+async function routed(move: 'kill' | 'cut' | 'switchover', wan: WanProfileName): Promise<RunResult> {
+  const scenario = await startScenario({ policy: 'availability', wan, haproxy: true });
+  const status = await scenario.lab.status();
+  const timeline = await followWriter(status);
+  const client = new RoutedWriteClient(status).start();
+  try {
+    await eventually(async () => (client.acks.length >= 20 ? true : undefined), 10_000, 'routed writes');
+    if (move === 'switchover') {
+      const result = await baton(['switchover', '--lab', scenario.lab.dir, '--to', 'b1', '--timeout', '30']);
+      if (result.code !== 0) throw new Error(`switchover failed: ${result.stderr}`);
+    } else {
+      await applyWriterFault(scenario.lab, move);
+    }
+    await scenario.waitForWriter('b1', 30_000);
+    await eventually(
+      async () => (client.acks.filter((a) => a.node === 'b1').length >= 20 ? true : undefined),
+      15_000,
+      'routed writes on b1',
+    );
+    await client.stop();
+    await scenario.finish();
+    const gap = client.outages(0).sort((a, b) => b.ms - a.ms)[0];
+    if (!gap) throw new Error('no gap measured');
+    const wrong = acksByNonWriter(client.acks, timeline).length;
+    if (move !== 'switchover') await undoWriterFault(scenario.lab, move);
+    return {
+      ms: gap.ms,
+      note: `longest gap through HAProxy ${gap.ms} ms (${gap.fromNode} -> ${gap.toNode}), ${client.reconnects} reconnects, acknowledged by a non-writer: ${wrong}`,
+    };
+  } finally {
+    await client.stop();
+    await timeline.stop();
+    await scenario.lab.down();
+  }
+}
+
 function runOnce(scenario: BenchScenario, wan: WanProfileName): Promise<RunResult> {
+  if (scenario === 'kill-routed') return routed('kill', wan);
+  if (scenario === 'cut-routed') return routed('cut', wan);
+  if (scenario === 'switchover-routed') return routed('switchover', wan);
   if (scenario === 'switchover') return switchover(wan);
   if (scenario === 'semisync-kill') return semiSyncKill(wan);
   return writerFault(scenario, wan);

@@ -37,6 +37,17 @@ export function goalsFor(scenario: string, profile: WanProfileName): Goal[] {
       return [{ statistic: 'max', limitMs: 150 + 4 * L, formula: '0.15 s + 4·L' }];
     case 'hang':
       return [{ statistic: 'p50', limitMs: 3000 + 8 * L, formula: '3 s + 8·L' }];
+    // Through HAProxy (issue 12): the unrouted goal plus 0.5 s for the checks to move traffic.
+    case 'kill-routed':
+      return goalsFor('kill', profile).map((g) => ({
+        ...g,
+        limitMs: g.limitMs + 500,
+        formula: `${g.formula} + 0.5 s`,
+      }));
+    case 'cut-routed':
+      return goalsFor('cut', profile);
+    case 'switchover-routed':
+      return [{ statistic: 'max', limitMs: 500 + 4 * L, formula: '0.5 s + 4·L' }];
     default:
       return [];
   }

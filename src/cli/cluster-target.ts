@@ -1,9 +1,11 @@
 import { Option, type Command } from 'commander';
+import type { EtcdClientSettings } from '../etcd/client.js';
 import type { EndpointFailover } from '../ops/endpoint-failover.js';
 import { readLabState } from '../lab/lab-state.js';
 import { etcdClientUrl } from '../lab/etcd-member.js';
 import { resolveLabDir } from '../lab/lab-layout.js';
-import { LAB_CLUSTER, SITES } from '../lab/topology.js';
+import { siteAddress } from '../lab/network.js';
+import { LAB_CLUSTER, LAB_NODES, SITES, mysqlPort } from '../lab/topology.js';
 import { LabError } from '../lab/errors.js';
 
 /** Where an operator command finds etcd and which cluster it means. */
@@ -14,10 +16,23 @@ export interface TargetOptions {
   cluster?: string;
 }
 
+/** Where a node's MySQL server listens. */
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
 export interface ClusterTarget {
   /** Every call tries the endpoints in turn, so a partitioned member does not stall the CLI. */
   etcd: EndpointFailover;
+  /** What `etcd` was opened with, for a command that needs a client of its own (a watch stream). */
+  etcdSettings: EtcdClientSettings;
   clusters: string[];
+  /**
+   * From the node spec (the config's `nodes`, or the lab's topology); undefined when there is
+   * none (bare --endpoints) or it does not name this node.
+   */
+  nodeAddress(cluster: string, node: string): NodeAddress | undefined;
   close(): void;
 }
 
@@ -36,12 +51,18 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   let endpoints: string[];
   let clusters: string[];
   let auth: { username: string; password: string } | undefined;
+  let nodeAddress: ClusterTarget['nodeAddress'] = () => undefined;
   if (options.lab !== undefined) {
     const dir = resolveLabDir(typeof options.lab === 'string' ? options.lab : undefined);
     const state = readLabState(dir);
     if (!state) throw new LabError(`no lab in ${dir} (start one with \`baton lab up\`)`);
     endpoints = SITES.map((site) => etcdClientUrl(state.network, state.basePort, site));
     clusters = [LAB_CLUSTER];
+    nodeAddress = (cluster, node) => {
+      const spec = LAB_NODES.find((n) => n.name === node);
+      if (cluster !== LAB_CLUSTER || !spec) return undefined;
+      return { host: siteAddress(state.network, spec.site), port: mysqlPort(state.basePort, spec) };
+    };
   } else if (options.config) {
     const { loadConfig, resolvePassword } = await import('../config/load-config.js');
     const config = loadConfig(options.config);
@@ -51,6 +72,10 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
       const password = resolvePassword(config.etcd.auth, 'etcd.auth', options.config) ?? '';
       auth = { username: config.etcd.auth.user, password };
     }
+    nodeAddress = (cluster, node) => {
+      const spec = config.clusters.find((c) => c.name === cluster)?.nodes.find((n) => n.name === node);
+      return spec ? { host: spec.host, port: spec.port } : undefined;
+    };
   } else if (options.endpoints) {
     endpoints = options.endpoints.split(',').map((e) => e.trim());
     clusters = [];
@@ -62,8 +87,9 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   if (options.cluster) clusters = [options.cluster];
   if (clusters.length === 0) throw new LabError('which cluster? give --cluster NAME');
   const { EndpointFailover } = await import('../ops/endpoint-failover.js');
-  const etcd = new EndpointFailover({ endpoints, auth, defaultCallTimeoutMs: 5_000 });
-  return { etcd, clusters, close: () => etcd.close() };
+  const etcdSettings: EtcdClientSettings = { endpoints, auth, defaultCallTimeoutMs: 5_000 };
+  const etcd = new EndpointFailover(etcdSettings);
+  return { etcd, etcdSettings, clusters, nodeAddress, close: () => etcd.close() };
 }
 
 export function singleCluster(target: ClusterTarget): string {

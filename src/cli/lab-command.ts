@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ProcessFault } from '../lab/lab-fault.js';
 import { resolveLabDir } from '../lab/lab-layout.js';
@@ -25,6 +26,8 @@ interface LabUpCliOptions {
   coordinators: boolean;
   policy: 'availability' | 'consistency';
   semiSync: boolean;
+  haproxy: boolean;
+  hooks?: string;
 }
 
 function parseJitterPercent(value: string): number {
@@ -76,6 +79,12 @@ export function labCommand(): Command {
       "semi-synchronous replication inside each colo: a master waits (AFTER_SYNC, up to 1 s) for its colo's replica to ACK",
       false,
     )
+    .option(
+      '--haproxy',
+      'start HAProxy: a write port that follows the writer and a read port over healthy replicas (checked against the coordinators)',
+      false,
+    )
+    .option('--hooks <file>', 'YAML: hooks for the lab cluster, as under clusters[].hooks (README "Hooks")')
     .addOption(
       new Option('--policy <policy>', 'failover policy of the lab cluster')
         .choices(['availability', 'consistency'])
@@ -97,6 +106,8 @@ export function labCommand(): Command {
           coordinators: opts.coordinators,
           policy: opts.policy,
           semiSync: opts.semiSync,
+          haproxy: opts.haproxy,
+          ...(opts.hooks !== undefined ? { hooksFile: path.resolve(opts.hooks) } : {}),
           log: print,
         });
         if (result.status === 'already-running') {

@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { labCommand } from './lab-command.js';
 import { runCommand } from './run-command.js';
 import { historyCommand, statusCommand } from './status-command.js';
+import { writerCommand } from './writer-command.js';
 import { intentCommands } from './intent-commands.js';
 
 const program = new Command();
@@ -13,6 +14,7 @@ program
   .showHelpAfterError('(run with --help for usage)');
 program.addCommand(runCommand());
 program.addCommand(statusCommand());
+program.addCommand(writerCommand());
 for (const command of intentCommands()) program.addCommand(command);
 program.addCommand(historyCommand());
 program.addCommand(labCommand());

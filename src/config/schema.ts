@@ -34,6 +34,15 @@ const secretSource = z
 
 const credentials = secretSource.extend({ user: z.string().min(1) }).strict();
 
+/** One hook: argv run without a shell, killed (its whole process group) at its timeout. */
+export const hookSchema = z
+  .object({
+    argv: z.array(z.string().min(1)).min(1),
+    timeoutMs: ms(100, 600_000).default(5_000),
+  })
+  .strict();
+const hook = hookSchema;
+
 export const nodeSchema = z
   .object({
     name,
@@ -66,6 +75,20 @@ export const clusterSchema = z
      */
     fenceCommand: z.array(z.string().min(1)).min(1).optional(),
     fenceCommandTimeoutMs: ms(100, 120_000).default(5_000),
+    /**
+     * Commands run when the writer moves (README "Hooks"): argv without a shell, data in BATON_*
+     * environment variables, never a secret. `beforePromote` failing or timing out vetoes the
+     * promotion; the others only report. None runs inside the decision loop.
+     */
+    hooks: z
+      .object({
+        beforePromote: hook.optional(),
+        afterWriterChange: hook.optional(),
+        onFence: hook.optional(),
+        onFailoverSkipped: hook.optional(),
+      })
+      .strict()
+      .default({}),
     /**
      * Vouch for the writer to its watchdog event (DESIGN.md "Watchdog"), so a writer whose
      * guardian died closes itself where nobody can reach it. Harmless where the event is not
@@ -121,6 +144,18 @@ export const configSchema = z
     replication: credentials.optional(),
     clusters: z.array(clusterSchema).min(1),
     timings: timingsSchema.default(() => timingsSchema.parse({})),
+    /**
+     * The read-only HTTP listener (health checks for HAProxy, /metrics, the cluster as JSON);
+     * off unless set. `host:port`, e.g. `0.0.0.0:8008`.
+     */
+    http: z
+      .object({
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8008'),
+      })
+      .strict()
+      .optional(),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') })
       .strict()
@@ -132,3 +167,5 @@ export type BatonConfigFile = z.infer<typeof configSchema>;
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type Timings = z.infer<typeof timingsSchema>;
 export type Credentials = z.infer<typeof credentials>;
+export type HookConfig = z.infer<typeof hookSchema>;
+export type HookName = keyof ClusterConfig['hooks'];

@@ -7,6 +7,7 @@
  */
 
 import {
+  type ApprovePromotionAction,
   standInMaxHoldMs,
   type Action,
   type Intent,
@@ -35,6 +36,21 @@ export interface ActionOutcome {
   error?: string;
   /** How long carrying it out took (for traces: where a failover's time goes). */
   tookMs?: number;
+  /** approve-promotion: the hook is still running; no outcome yet (the step waits). */
+  pending?: boolean;
+}
+
+/**
+ * The beforePromote hook as the executor sees it: `poll` starts the hook for an operation the
+ * first time it is asked and answers undefined until the hook has finished, so the decision
+ * loop never waits on it.
+ */
+export interface PromotionApprover {
+  poll(action: ApprovePromotionAction): { approved: boolean; detail: string } | undefined;
+}
+
+export class ApprovalPendingError extends Error {
+  override name = 'ApprovalPendingError';
 }
 
 export interface ExecutionContext {
@@ -74,6 +90,7 @@ export class ActionExecutor {
     private readonly nodeAddress: (name: string) => { host: string; port: number } | undefined,
     /** Opening writes stamps the watchdog first, with a stand-in's hold (see stand-in-guardian.ts). */
     private readonly watchdog: { stamps: WatchdogStamps; sessionTtlMs: number },
+    private readonly approver?: PromotionApprover,
   ) {}
 
   /**
@@ -214,6 +231,16 @@ export class ActionExecutor {
             : this.timeouts.commandTimeoutMs;
         const { executedGtids } = await db.fence(this.clock.now() + linkTimeoutMs(allowanceMs, db, 4));
         outcome.executedGtids = executedGtids;
+        return;
+      }
+      case 'approve-promotion': {
+        if (!this.approver) throw new Error('a beforePromote hook is asked for but none is configured here');
+        const answer = this.approver.poll(action);
+        if (!answer) {
+          outcome.pending = true;
+          throw new ApprovalPendingError(`beforePromote hook still running for ${action.operationId}`);
+        }
+        if (!answer.approved) throw new Error(answer.detail);
         return;
       }
       case 'wait-for-gtids': {

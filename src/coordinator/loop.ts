@@ -26,7 +26,7 @@ import { promotionPrecondition } from './promotion-guard.js';
 import type { CoordinatorConfig } from './config.js';
 import { decideCluster } from './decision-adapter.js';
 import { NotLeaderError, StateMovedError } from './errors.js';
-import { ActionExecutor, isBookkeeping, type ActionOutcome } from './executor.js';
+import { ActionExecutor, isBookkeeping, type ActionOutcome, type PromotionApprover } from './executor.js';
 import { GuardianDuty, type GuardianEvent } from './guardian.js';
 import { HistoryWriter } from './history.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
@@ -51,6 +51,19 @@ const YIELD_INTERVAL_MS = 30_000;
 /** Structured record of what the loop did and why (a pino child logger in production). */
 export type LoopLog = (kind: string, fields: Record<string, unknown>) => void;
 
+/** See Coordinator.liveState(). Times are this process's monotonic clock. */
+export interface CoordinatorLiveState {
+  now: MonoMs;
+  sessionValid: boolean;
+  leaseLeftMs: number;
+  writer?: { node: string; epoch: number };
+  /** When the writer record was last read successfully (the last etcd contact of the loop). */
+  writerReadAt?: MonoMs;
+  observations: ReadonlyMap<string, NodeObservation>;
+  isLeader: boolean;
+  lastCycleEndedAt?: MonoMs;
+}
+
 export interface CoordinatorDeps {
   config: CoordinatorConfig;
   clock: Clock;
@@ -60,6 +73,10 @@ export interface CoordinatorDeps {
   /** STONITH for a local writer SQL cannot fence (optional; see NodeShooter). */
   shooter?: NodeShooter;
   log?: LoopLog;
+  /** The beforePromote hook, when the cluster configures one (src/hooks/promotion-approver.ts). */
+  approver?: PromotionApprover;
+  /** Each decision cycle's duration (metrics). */
+  onCycleFinished?: (durationMs: number) => void;
 }
 
 export class Coordinator {
@@ -87,6 +104,7 @@ export class Coordinator {
   /** The last state read showed an operation or an intent in flight (or none succeeded yet). */
   private inFlight = true;
   private lastReadAt = -Infinity;
+  private lastCycleEndedAt = -Infinity;
   private readonly localCandidates: string[];
   /** Every candidate master of the cluster (a leader keeps command connections to them). */
   private readonly candidates: string[];
@@ -176,6 +194,7 @@ export class Coordinator {
         return node && { host: node.host, port: node.port };
       },
       { stamps: this.stamps, sessionTtlMs: t.sessionTtlMs },
+      deps.approver,
     );
   }
 
@@ -204,6 +223,26 @@ export class Coordinator {
 
   isLeader(): boolean {
     return this.leader.current() !== undefined;
+  }
+
+  /**
+   * What this coordinator knows right now, for the HTTP checks and metrics (src/http): read from
+   * memory only, so an answer never waits on etcd or MySQL.
+   */
+  liveState(): CoordinatorLiveState {
+    const now = this.deps.clock.now();
+    const validUntil = this.lease.validUntil();
+    const writer = this.guardian.knownWriter();
+    return {
+      now,
+      sessionValid: this.lease.valid(),
+      leaseLeftMs: Number.isFinite(validUntil) ? Math.max(0, validUntil - now) : 0,
+      ...(writer ? { writer: { node: writer.node, epoch: writer.epoch } } : {}),
+      ...(Number.isFinite(this.lastReadAt) ? { writerReadAt: this.lastReadAt } : {}),
+      observations: new Map(this.observer.observations().map((o) => [o.node, o])),
+      isLeader: this.isLeader(),
+      ...(Number.isFinite(this.lastCycleEndedAt) ? { lastCycleEndedAt: this.lastCycleEndedAt } : {}),
+    };
   }
 
   /**
@@ -237,6 +276,8 @@ export class Coordinator {
         this.log('cycle-failed', { error: describe(error) });
       }
       const elapsed = clock.now() - started;
+      this.lastCycleEndedAt = clock.now();
+      this.deps.onCycleFinished?.(elapsed);
       try {
         await clock.sleep(Math.max(0, interval - elapsed), signal);
       } catch {
@@ -528,6 +569,8 @@ export class Coordinator {
       // A journal that changed in a round that was not deferred was written (state or promote txn).
       if (result && !result.deferred && !sameJournal(view.operation, journal)) stored = journal;
       if (!result || !journal || !stepRan) return;
+      // A hook still deciding: nothing to record; the next cycle asks again.
+      if (result.outcomes.some((o) => o.pending)) return;
       const outcome = stepOutcome(journal, result.decision, result.outcomes);
       // A failed best-effort fence of a presumed-dead writer does not stop the step machine (it
       // continues to catch-up), nor does a lossy failover's catch-up that stopped short (it
@@ -851,6 +894,15 @@ export class Coordinator {
     if (this.pendingHistory.length > 20) this.pendingHistory.shift();
   }
 
+  /**
+   * An entry written alongside the guardian's fences (the next cycle, under our lease): what a
+   * hook run came to. Hooks run outside the loop; their history waits for the loop like a fence's.
+   */
+  recordHistory(entry: Omit<HistoryEntry, 'at'>): void {
+    this.pendingHistory.push({ ...entry, at: this.deps.clock.wallNow() });
+    if (this.pendingHistory.length > 20) this.pendingHistory.shift();
+  }
+
   /** Invariant 9: every fence a guardian carried out goes to history, once it can write again. */
   private async flushGuardianHistory(): Promise<void> {
     const deadline = this.deps.clock.now() + this.storeTimeoutMs();
@@ -926,6 +978,8 @@ function actionTarget(a: Action): Record<string, unknown> {
     case 'quarantine':
     case 'wait-for-gtids':
       return { node: a.node };
+    case 'approve-promotion':
+      return { node: a.node, epoch: a.epoch };
     case 'repoint':
       return { node: a.replica, source: a.source };
     case 'stop-replication':

@@ -44,6 +44,22 @@ export interface WaitForGtidsAction extends ActionBase {
   stopOnTimeout?: true;
 }
 
+/**
+ * Ask the beforePromote hook whether `node` may become the writer at `epoch`. The hook runs
+ * outside the decision loop: until it has finished, executing this reports no outcome and the
+ * step waits; its result is the step's outcome (ok: approved; not ok: vetoed, with why).
+ */
+export interface ApprovePromotionAction extends ActionBase {
+  type: 'approve-promotion';
+  operationId: string;
+  node: string;
+  from?: string;
+  epoch: number;
+  /** Why the writer moves (writer-dead-quorum, switchover-requested, …). */
+  why: ReasonCode;
+  lostGtids?: string;
+}
+
 /** Commit the writer record {node, epoch, since, reason} with a guarded txn. */
 export interface PromoteAction extends ActionBase {
   type: 'promote';
@@ -106,6 +122,7 @@ export interface ResolveIntentAction extends ActionBase {
 export type Action =
   | FenceAction
   | WaitForGtidsAction
+  | ApprovePromotionAction
   | PromoteAction
   | OpenWritesAction
   | RepointAction

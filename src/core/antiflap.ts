@@ -56,6 +56,12 @@ export function automaticChangeBlocker(
       message: `in cooldown for another ${(state.cooldownUntil ?? now) - now} ms after the last writer change`,
     };
   }
+  if (state.vetoedUntil !== undefined && now < state.vetoedUntil) {
+    return {
+      reason: 'promotion-vetoed',
+      message: `the beforePromote hook vetoed the last try; next try in ${state.vetoedUntil - now} ms`,
+    };
+  }
   if (budgetExhausted(state, now, config)) {
     return {
       reason: 'flap-budget-exhausted',
@@ -63,4 +69,12 @@ export function automaticChangeBlocker(
     };
   }
   return undefined;
+}
+
+/** After a veto, an automatic writer change is tried again no sooner than this. */
+export const VETO_RETRY_MS = 10_000;
+
+/** The hook vetoed an automatic change: hold the next try off (VETO_RETRY_MS, or the hook's timeout). */
+export function recordVeto(state: AntiFlapState, now: number, config: CoreConfig): AntiFlapState {
+  return { ...state, vetoedUntil: now + Math.max(VETO_RETRY_MS, config.beforePromoteTimeoutMs ?? 0) };
 }

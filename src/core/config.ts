@@ -34,6 +34,11 @@ export interface CoreConfig {
   failoverBudget: { count: number; windowMs: number };
   /** Bound on waiting for a target to execute GTIDs during switchover/failover. */
   catchupTimeoutMs: number;
+  /**
+   * A beforePromote hook is configured: every writer change asks it first, and a failure or no
+   * answer within this long (its timeout plus a margin) stops the operation before its commit.
+   */
+  beforePromoteTimeoutMs?: number;
   health: HealthConfig;
 }
 

@@ -15,7 +15,7 @@
 
 import type { CoreEvent } from './decision.js';
 import type { MonoMs, NodeObservation } from './observation.js';
-import type { OperationJournal } from './operation.js';
+import { PRE_COMMIT_STEPS, type OperationJournal } from './operation.js';
 import type { ReasonCode } from './reasons.js';
 import type { WriterRecord } from './snapshot.js';
 import type { ClusterSpec } from './topology.js';
@@ -155,5 +155,5 @@ export function guard(input: GuardianInput): GuardianDecision {
 /** Before the commit, a switchover/failover away from `node` must find it closed. */
 function operationHoldsClosed(operation: OperationJournal | undefined, node: string, epoch: number): boolean {
   if (!operation || operation.from !== node || operation.previousEpoch !== epoch) return false;
-  return operation.step === 'fence-old' || operation.step === 'wait-catchup' || operation.step === 'commit';
+  return PRE_COMMIT_STEPS.includes(operation.step);
 }

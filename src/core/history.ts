@@ -3,6 +3,7 @@
  * The loop stores it under /baton/<cluster>/history/<epoch>-<seq> and adds wall-clock time.
  */
 
+import type { OperationKind } from './operation.js';
 import type { ReasonCode } from './reasons.js';
 
 export interface HistoryEntry {
@@ -20,4 +21,6 @@ export interface HistoryEntry {
   lostGtids?: string;
   errantGtids?: string;
   operationId?: string;
+  /** Entries of a journalled operation say which kind (metrics count failovers and switchovers). */
+  operationKind?: OperationKind;
 }

@@ -7,7 +7,7 @@
  * commit on, the operation only moves forward.
  */
 
-import { inCooldown, recordWriterChange } from './antiflap.js';
+import { inCooldown, recordVeto, recordWriterChange } from './antiflap.js';
 import { assessWriter, bestObservation, writerGuardianAgrees } from './health.js';
 import { masterHistoryKeys, mastersHistory, planCatchUp } from './survivors.js';
 import { writerFencedWithoutGuardian } from './upkeep.js';
@@ -294,6 +294,8 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
           `commit of ${j.id} kept failing: ${outcome.error ?? 'txn failed'}`,
         );
       }
+      // Asked last, after every check of our own: a veto is about this very move.
+      if (d.config.beforePromoteTimeoutMs !== undefined && !j.approved) return to(d, j, 'approve');
       d.act({
         type: 'promote',
         node: j.to,
@@ -309,6 +311,31 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
       // WAN (issue 11). If the txn fails, none of it was written and the next round retries.
       d.committing = { node: j.to, epoch: j.epoch };
       return committed(d, j);
+    }
+
+    case 'approve': {
+      if (outcome?.ok) return to(d, { ...j, approved: true }, 'commit');
+      const veto = outcome
+        ? `beforePromote hook vetoed it: ${outcome.error ?? 'failed'}`
+        : elapsed > (d.config.beforePromoteTimeoutMs ?? 0)
+          ? `beforePromote hook gave no answer within ${elapsed} ms`
+          : undefined;
+      if (veto !== undefined) {
+        if (j.automatic) d.state = { ...d.state, antiFlap: recordVeto(d.state.antiFlap, d.now, d.config) };
+        return fail(d, j, 'promotion-vetoed', veto);
+      }
+      d.act({
+        type: 'approve-promotion',
+        operationId: j.id,
+        node: j.to,
+        ...(j.from !== undefined ? { from: j.from } : {}),
+        epoch: j.epoch,
+        why: j.reason,
+        ...(lostRange(j) !== undefined ? { lostGtids: lostRange(j) } : {}),
+        reason: 'operation-step',
+        message: `${j.kind} ${j.id}: ask the beforePromote hook about ${j.to} at epoch ${j.epoch}`,
+      });
+      return 'wait';
     }
 
     case 'open-target': {
@@ -518,6 +545,7 @@ function committed(d: DecisionDraft, j: OperationJournal): OperationJournal {
     // Every failover says what may be lost, even when nothing is (issue 10).
     ...(lostRange(j) !== undefined ? { lostGtids: lostRange(j) } : {}),
     operationId: j.id,
+    operationKind: j.kind,
   });
   return to(d, j, 'open-target');
 }
@@ -541,6 +569,7 @@ function finish(
     node: j.to,
     by: j.requestedBy,
     operationId: j.id,
+    operationKind: j.kind,
   });
   if (j.intentId !== undefined) {
     d.act({ type: 'resolve-intent', intentId: j.intentId, status, reason, message });

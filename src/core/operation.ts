@@ -18,6 +18,7 @@ export type OperationKind = 'switchover' | 'failover';
  * - wait-catchup:   target executes the old writer's final GTIDs (switchover/consistency) or
  *                   what it already received (availability), replicating first from a donor when
  *                   a surviving server holds what it lacks
+ * - approve:        the beforePromote hook, when configured, says yes (a failure vetoes)
  * - commit:         guarded txn writes the writer record with the new epoch
  * - open-target:    read_only=OFF on the target
  * - repoint:        replicas and the co-master follow the new writer
@@ -26,6 +27,7 @@ export type OperationKind = 'switchover' | 'failover';
 export type OperationStep =
   | 'fence-old'
   | 'wait-catchup'
+  | 'approve'
   | 'commit'
   | 'open-target'
   | 'repoint'
@@ -33,6 +35,12 @@ export type OperationStep =
   | 'rolling-back'
   | 'rolled-back'
   | 'aborted';
+
+/**
+ * The steps before the commit: the old writer must stay closed through all of them (its guardian
+ * holds it, core/guardian.ts), since the operation can still roll back or go on to commit.
+ */
+export const PRE_COMMIT_STEPS: readonly OperationStep[] = ['fence-old', 'wait-catchup', 'approve', 'commit'];
 
 export interface OperationJournal {
   id: string;
@@ -79,6 +87,8 @@ export interface OperationJournal {
   requestedBy: string;
   /** Pin the new writer when done (pin intent naming another node). */
   pinOnCompletion?: boolean;
+  /** The beforePromote hook approved this operation (the commit then goes ahead). */
+  approved?: boolean;
   /** Result of the current step's actions, once the loop recorded it (recordStepOutcome). */
   lastOutcome?: StepOutcome;
   error?: string;

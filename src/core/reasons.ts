@@ -58,6 +58,10 @@ export const REASON_CODES = [
   'guardian-open-writer', // the writer record names a local node that is read-only
   'guardian-hold-fenced', // we fenced this writer at this epoch: wait for a newer epoch
   'guardian-hold-operation', // a switchover away from this writer is in flight
+  // Hooks (issue 12)
+  'hook-ran', // a hook exited 0 (history keeps its outcome and stderr tail)
+  'hook-failed', // a hook exited non-zero, timed out or could not start
+  'promotion-vetoed', // the beforePromote hook failed or timed out: the operation stops before its commit
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];

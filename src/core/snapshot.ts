@@ -43,6 +43,11 @@ export interface AntiFlapState {
    * changes, not on every cycle it persists.
    */
   lastSkip?: { reason: ReasonCode; since: number };
+  /**
+   * The beforePromote hook vetoed an automatic writer change: none is tried again before this
+   * time (each try would run the hook again, and history would fill with vetoes).
+   */
+  vetoedUntil?: number;
 }
 
 /**

@@ -29,6 +29,10 @@ export function toCoordinatorConfig(file: BatonConfigFile, cluster: ClusterConfi
       cooldownMs: cluster.cooldownMs,
       failoverBudget: cluster.failoverBudget,
       catchupTimeoutMs: cluster.catchupTimeoutMs,
+      // The hook's own timeout plus a few cycles: the leader learns of its end on a later cycle.
+      ...(cluster.hooks.beforePromote
+        ? { beforePromoteTimeoutMs: cluster.hooks.beforePromote.timeoutMs + 5 * file.timings.cycleIntervalMs }
+        : {}),
       ...coreTimings(file.timings),
     },
     timings: loopTimings(file.timings),

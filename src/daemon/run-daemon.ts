@@ -15,6 +15,10 @@ import { loopLogger } from './loop-logger.js';
 import type { ClusterConfig } from '../config/schema.js';
 import type { NodeShooter } from '../coordinator/ports.js';
 import { runFenceCommand } from '../hooks/fence-command.js';
+import { BatonMetrics } from '../http/metrics.js';
+import { ClusterHooks, hookHistoryEntry } from '../hooks/cluster-hooks.js';
+import { HookPromotionApprover } from '../hooks/promotion-approver.js';
+import { RoutingService, type RoutedCluster } from '../http/routing-service.js';
 
 /** The cluster's STONITH command as the loop's NodeShooter (none when not configured). */
 function fenceCommandShooter(cluster: ClusterConfig, log: Logger): NodeShooter | undefined {
@@ -139,6 +143,9 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     defaultCallTimeoutMs: derived.etcdCallTimeoutMs,
   };
   const store = EtcdStore.connect(etcdSettings, systemClock, { logger: log });
+  const clusterViews: RoutedCluster[] = [];
+  const hooksByCluster = new Map<string, ClusterHooks>();
+  const metrics: BatonMetrics = new BatonMetrics(() => [...routing.views.values()]);
   const databases: Database[] = [];
   const coordinators = configs.map((config, index) => {
     const clusterLog = log.child({ cluster: config.cluster.name, coordinator: config.self.name });
@@ -164,14 +171,65 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
       databases.push(database);
     }
     const shooter = fenceCommandShooter(file.clusters[index] as ClusterConfig, clusterLog);
-    return new Coordinator({
+    const clusterConfig = file.clusters[index] as ClusterConfig;
+    const beforePromote = clusterConfig.hooks.beforePromote;
+    const hookLog = clusterLog.child({ component: 'hooks' });
+    const approver = beforePromote
+      ? new HookPromotionApprover(clusterConfig, beforePromote, (run, event) => {
+          metrics.hookFinished(clusterConfig.name, run.hook, run.ok, run.outcome.startsWith('timeout'));
+          coordinator.recordHistory(hookHistoryEntry(run, event, file.coordinator.name));
+          const fields = {
+            event: 'hook',
+            hook: run.hook,
+            outcome: run.outcome,
+            ms: run.ms,
+            stderr: run.stderrTail,
+          };
+          if (run.ok) hookLog.info(fields, `hook beforePromote approved: ${run.outcome}`);
+          else hookLog.warn(fields, `hook beforePromote vetoed: ${run.outcome}`);
+        })
+      : undefined;
+    const coordinator: Coordinator = new Coordinator({
       config,
       clock: systemClock,
       store,
       databases: byNode,
       ...(shooter ? { shooter } : {}),
       log: loopLogger(clusterLog.child({ component: 'loop' })),
+      onCycleFinished: (ms) => metrics.cycleFinished(config.cluster.name, ms),
+      ...(approver ? { approver } : {}),
     });
+    hooksByCluster.set(
+      clusterConfig.name,
+      new ClusterHooks(
+        clusterConfig,
+        file.coordinator.name,
+        {
+          hookFinished: (...args) => metrics.hookFinished(...args),
+          recordHistory: (entry) => coordinator.recordHistory(entry),
+        },
+        hookLog,
+      ),
+    );
+    clusterViews.push({
+      cluster: config.cluster.name,
+      nodes: config.cluster.nodes.map((n) => n.name),
+      source: coordinator,
+    });
+    return coordinator;
+  });
+  const routing: RoutingService = new RoutingService({
+    coordinator: file.coordinator.name,
+    store,
+    clock: systemClock,
+    clusters: clusterViews,
+    // A quiet coordinator reads the writer record and probes replicas once a quiet interval.
+    freshForMs: Math.max(file.timings.reportFreshMs, 2 * file.timings.quietProbeIntervalMs),
+    sessionTtlMs: file.timings.sessionTtlMs,
+    etcdTimeoutMs: derived.etcdCallTimeoutMs,
+    metrics,
+    onOwnHistory: (cluster, entry) => hooksByCluster.get(cluster)?.onOwnHistory(entry),
+    log,
   });
 
   const controller = new AbortController();
@@ -197,8 +255,11 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     : undefined;
   const done = (async () => {
     try {
+      await routing.start(file.http?.listen);
       await Promise.all(coordinators.map((c) => c.run(controller.signal)));
     } finally {
+      await routing.stop();
+      await Promise.allSettled([...hooksByCluster.values()].map((h) => h.stop()));
       keeper?.stop();
       await Promise.allSettled(databases.map((d) => d.close()));
       store.client.close();

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { runBoundedCommand, type BoundedCommandResult } from './bounded-command.js';
 
 /**
  * STONITH: the operator's command that makes a node certainly unable to take writes when SQL
  * cannot (a hung mysqld never answers SET read_only, and resumes writable). Typically it kills
- * the mysqld or powers the host off. It runs without a shell, with a hard deadline, and gets
- * its target both as {placeholders} in argv and in the environment.
+ * the mysqld or powers the host off. It runs without a shell, with a hard deadline that kills
+ * its whole process group, and gets its target both as {placeholders} in argv and in the
+ * environment.
  */
 export interface FenceTarget {
   cluster: string;
@@ -13,14 +14,8 @@ export interface FenceTarget {
   port: number;
 }
 
-export interface FenceCommandResult {
-  ok: boolean;
-  /** Exit code, or the signal / "timeout" / spawn error that ended it. */
-  outcome: string;
-  ms: number;
-  /** The last lines it printed to stderr, for the log and history. */
-  stderrTail: string;
-}
+/** `ok`, `outcome` (exit code, signal, "timeout after N ms" or spawn error), `ms`, `stderrTail`. */
+export type FenceCommandResult = BoundedCommandResult;
 
 export function expandArgv(argv: readonly string[], target: FenceTarget): string[] {
   const values: Record<string, string> = {
@@ -39,40 +34,16 @@ export function runFenceCommand(
   target: FenceTarget,
   timeoutMs: number,
 ): Promise<FenceCommandResult> {
-  const started = Date.now();
-  const [command, ...args] = expandArgv(argv, target) as [string, ...string[]];
-  return new Promise((resolve) => {
-    let stderr = '';
-    let settled = false;
-    const finish = (ok: boolean, outcome: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve({
-        ok,
-        outcome,
-        ms: Date.now() - started,
-        stderrTail: stderr.trim().split('\n').slice(-3).join(' | '),
-      });
-    };
-    const child = spawn(command, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        BATON_CLUSTER: target.cluster,
-        BATON_NODE: target.node,
-        BATON_HOST: target.host,
-        BATON_PORT: String(target.port),
-      },
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(false, `timeout after ${timeoutMs} ms`);
-    }, timeoutMs);
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4_000);
-    });
-    child.on('error', (error) => finish(false, `could not start: ${error.message}`));
-    child.on('exit', (code, signal) => finish(code === 0, signal ? `signal ${signal}` : `exit ${code}`));
+  return runBoundedCommand(expandArgv(argv, target), {
+    timeoutMs,
+    // Deliberately NOT process.env any more (it used to be inherited): baton's environment may
+    // hold BATON_MYSQL_PASSWORD or other secrets. The command gets PATH, LANG, LC_ALL, TZ and
+    // HOME from it, and its target.
+    env: {
+      BATON_CLUSTER: target.cluster,
+      BATON_NODE: target.node,
+      BATON_HOST: target.host,
+      BATON_PORT: String(target.port),
+    },
   });
 }

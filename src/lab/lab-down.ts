@@ -19,6 +19,7 @@ const LAB_ENTRIES = [
   /^logs$/,
   /^[ab][12]$/,
   /^etcd-[abw]$/,
+  /^haproxy\.cfg$/,
 ];
 
 export async function stopLab(state: LabState, options: StopOptions): Promise<void> {

@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { LAB_NODES, SITES, etcdClientPort, etcdPeerPort, mysqlPort } from './topology.js';
+import {
+  LAB_NODES,
+  SITES,
+  coordinatorHttpPort,
+  etcdClientPort,
+  etcdPeerPort,
+  haproxyPort,
+  mysqlPort,
+} from './topology.js';
 
 export const DEFAULT_LAB_DIR = '.baton-lab';
 
@@ -12,12 +20,27 @@ export function logPath(dir: string, name: string): string {
 }
 
 /** Every port the lab listens on, with what it is for (for clear "port taken" errors). */
-export function labPorts(basePort: number): { port: number; purpose: string }[] {
+export function labPorts(
+  basePort: number,
+  runs: { coordinators?: boolean; haproxy?: boolean } = {},
+): { port: number; purpose: string }[] {
   return [
     ...SITES.flatMap((site) => [
       { port: etcdClientPort(basePort, site), purpose: `etcd-${site} client` },
       { port: etcdPeerPort(basePort, site), purpose: `etcd-${site} peer` },
     ]),
     ...LAB_NODES.map((node) => ({ port: mysqlPort(basePort, node), purpose: `MariaDB ${node.name}` })),
+    ...(runs.coordinators
+      ? SITES.map((site) => ({
+          port: coordinatorHttpPort(basePort, site),
+          purpose: `coordinator-${site} http`,
+        }))
+      : []),
+    ...(runs.haproxy
+      ? [
+          { port: haproxyPort(basePort, 'write'), purpose: 'haproxy write' },
+          { port: haproxyPort(basePort, 'read'), purpose: 'haproxy read' },
+        ]
+      : []),
   ];
 }

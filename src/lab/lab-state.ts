@@ -5,7 +5,7 @@ import type { ProcessRecord } from './processes.js';
 import type { SiteName } from './topology.js';
 import { LAN_ETCD_TIMINGS, type EtcdTimings, type LinkDelays, type WanProfileName } from './wan-profile.js';
 
-export type LabProcessKind = 'mariadb' | 'etcd' | 'wan-proxy' | 'coordinator';
+export type LabProcessKind = 'mariadb' | 'etcd' | 'wan-proxy' | 'coordinator' | 'haproxy';
 
 export interface LabProcess extends ProcessRecord {
   name: string;
@@ -26,6 +26,8 @@ export interface LabState {
   wan?: LabWan;
   /** `lab up --semi-sync`: semi-synchronous replication inside each colo. */
   semiSync?: boolean;
+  /** `lab up --haproxy`: HAProxy routes writes to the writer and reads to healthy replicas. */
+  haproxy?: boolean;
   createdAt: string;
 }
 

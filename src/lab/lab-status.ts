@@ -16,7 +16,16 @@ import { processState, type ProcessState } from './processes.js';
 import { readLabUsers, type LabUsers } from './secrets.js';
 import { etcdClientUrl } from './etcd-member.js';
 import { hostAddress, siteAddress } from './network.js';
-import { LAB_CLUSTER, LAB_NODES, SITES, mysqlPort, type NodeRole, type SiteName } from './topology.js';
+import {
+  LAB_CLUSTER,
+  LAB_NODES,
+  SITES,
+  coordinatorHttpPort,
+  mysqlPort,
+  type NodeRole,
+  type SiteName,
+} from './topology.js';
+import { haproxyAddress } from './haproxy.js';
 
 /** Replication as seen on a node: its source and the state of its two threads. */
 export interface NodeReplication {
@@ -80,6 +89,10 @@ export interface LabStatus {
   wan: WanStatus;
   /** `lab up --semi-sync`: every master waits for a replica's ACK (AFTER_SYNC, up to 1 s). */
   semiSync: boolean;
+  /** Each site's coordinator and the base URL of its HTTP listener (health checks, /metrics). */
+  coordinators: { name: string; site: SiteName; http: string }[];
+  /** `lab up --haproxy`: where applications connect for writes and for reads; null without it. */
+  haproxy: { write: { host: string; port: number }; read: { host: string; port: number } } | null;
 }
 
 export interface WanStatus {
@@ -254,6 +267,14 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     faults: state.faults,
     wan: wanStatus(state, Date.now()),
     semiSync: state.semiSync === true,
+    coordinators: SITES.filter((site) => state.processes[`coord-${site}`] !== undefined).map((site) => ({
+      name: site,
+      site,
+      http: `http://${siteAddress(state.network, site)}:${coordinatorHttpPort(state.basePort, site)}`,
+    })),
+    haproxy: state.haproxy
+      ? { write: haproxyAddress(state, 'write'), read: haproxyAddress(state, 'read') }
+      : null,
   };
 }
 
@@ -291,6 +312,15 @@ export function formatLabStatus(status: LabStatus): string {
     lines.push('other processes:');
     for (const p of others) lines.push(`  ${p.name.padEnd(12)} pid ${String(p.pid).padEnd(8)} ${p.state}`);
   }
+  if (status.coordinators.length > 0)
+    lines.push(
+      '',
+      `coordinators (http): ${status.coordinators.map((c) => `${c.name} ${c.http}`).join(', ')}`,
+    );
+  if (status.haproxy)
+    lines.push(
+      `haproxy: writes ${status.haproxy.write.host}:${status.haproxy.write.port}, reads ${status.haproxy.read.host}:${status.haproxy.read.port}`,
+    );
   lines.push('');
   lines.push(...formatWan(status));
   if (status.faults.cut.length > 0) lines.push(`cut off: ${status.faults.cut.join(', ')}`);

@@ -47,7 +47,8 @@ import {
   type LabNodeSpec,
 } from './topology.js';
 import { stopLab } from './lab-down.js';
-import { startCoordinators, type FailoverPolicy } from './lab-coordinators.js';
+import { readLabHooks, startCoordinators, type FailoverPolicy } from './lab-coordinators.js';
+import { startHaproxy } from './haproxy.js';
 import { writeFenceScript } from './fence-script.js';
 import { watchdogInstallSql } from '../mysql/watchdog.js';
 
@@ -64,6 +65,10 @@ export interface LabUpOptions {
   jitterPercent?: number;
   /** Semi-synchronous replication inside each colo (mariadb-instance.ts, semiSyncConfig). */
   semiSync?: boolean;
+  /** Start HAProxy with a write and a read frontend checked against the coordinators (haproxy.ts). */
+  haproxy?: boolean;
+  /** `--hooks FILE`: hooks for the lab cluster (lab-coordinators.ts readLabHooks). */
+  hooksFile?: string;
   log: (line: string) => void;
 }
 
@@ -100,8 +105,13 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
       `--wan ${profile} needs the netns network (root): a flat lab has no WAN proxy, so only --wan lan`,
     );
   }
-  checkBinaries(mode === 'netns');
-  if (mode === 'flat') await checkPortsFree('127.0.0.1', labPorts(options.basePort));
+  checkBinaries(mode === 'netns', options.haproxy === true);
+  const hooks = options.hooksFile !== undefined ? readLabHooks(options.hooksFile) : {};
+  if (mode === 'flat')
+    await checkPortsFree(
+      '127.0.0.1',
+      labPorts(options.basePort, { coordinators: options.coordinators, haproxy: options.haproxy === true }),
+    );
   const jitterPercent = options.jitterPercent ?? DEFAULT_JITTER_PERCENT;
   const net: LabNetwork = { mode, subnet: mode === 'netns' ? reserveSubnet(options.dir) : 0 };
 
@@ -126,7 +136,8 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     if (mode === 'netns') await startWan(state);
     await startServers(state, isRoot);
     await bootstrapReplication(state, users);
-    if (options.coordinators) await startCoordinators(state, options.policy);
+    if (options.coordinators) await startCoordinators(state, options.policy, hooks);
+    if (options.haproxy) await startHaproxy(state);
     const seconds = (Date.now() - started) / 1000;
     return { status: 'started', state, seconds };
   } catch (error) {

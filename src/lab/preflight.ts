@@ -40,8 +40,12 @@ export function executable(name: string): string {
   return found ?? name;
 }
 
-export function checkBinaries(needNetns: boolean): void {
-  const required = needNetns ? [...REQUIRED, { binary: 'iptables', packages: 'iptables' }] : REQUIRED;
+export function checkBinaries(needNetns: boolean, needHaproxy = false): void {
+  const required = [
+    ...REQUIRED,
+    ...(needNetns ? [{ binary: 'iptables', packages: 'iptables' }] : []),
+    ...(needHaproxy ? [{ binary: 'haproxy', packages: 'haproxy' }] : []),
+  ];
   const missing = required.filter((r) => !findExecutable(r.binary));
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((m) => m.packages))].join(' ');

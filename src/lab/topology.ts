@@ -88,6 +88,16 @@ export function etcdPeerPort(basePort: number, site: SiteName): number {
   return basePort + 100 * siteIndex(site) + 80;
 }
 
+/** The coordinator's HTTP listener (health checks, metrics) at each site. */
+export function coordinatorHttpPort(basePort: number, site: SiteName): number {
+  return basePort + 100 * siteIndex(site) + 8;
+}
+
+/** `lab up --haproxy`: its write and read frontends, on the host's lab address. */
+export function haproxyPort(basePort: number, frontend: 'write' | 'read'): number {
+  return basePort + 600 + (frontend === 'write' ? 0 : 1);
+}
+
 /** Ports the WAN proxy listens on: one per (source site, remote service). */
 export function wanProxyPort(basePort: number, fromSite: SiteName, serviceIndex: number): number {
   return basePort + 500 + 20 * siteIndex(fromSite) + serviceIndex;

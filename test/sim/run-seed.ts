@@ -7,6 +7,7 @@
 import { Nemesis, planNemesis, type NemesisPlan } from './nemesis.js';
 import { Prng } from './prng.js';
 import type { Violation } from './checkers.js';
+import { VETO_RETRY_MS } from '../../src/core/antiflap.js';
 import { defaultWorldOptions, SimWorld, withWatchdogTimings, type WorldOptions } from './world.js';
 
 export interface SeedOptions {
@@ -25,9 +26,26 @@ export interface SeedResult {
   plan: NemesisPlan;
 }
 
+/** The hook's timeout in the simulated worlds that have one. */
+const SIM_HOOK_TIMEOUT_MS = 2_000;
+
+/**
+ * A third of the worlds ask a beforePromote hook before every writer change. Drawn from a stream
+ * of its own, so every other draw of a seed (its world, its faults) stays what it was.
+ */
+function withBeforePromoteHook(options: WorldOptions, seed: number): WorldOptions {
+  const rng = new Prng((seed ^ 0x6b0a5eed) >>> 0);
+  if (!rng.chance(1 / 3)) return options;
+  return {
+    ...options,
+    core: { ...options.core, beforePromoteTimeoutMs: SIM_HOOK_TIMEOUT_MS },
+    beforePromote: { maxDelayMs: rng.pick([200, 1_000, 2_500]), vetoChance: rng.pick([0, 0.2, 0.5]), rng },
+  };
+}
+
 export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<SeedResult> {
   const rng = new Prng(seed);
-  const drawn = defaultWorldOptions(rng);
+  const drawn = withBeforePromoteHook(defaultWorldOptions(rng), seed);
   const tweaked = opts.tweak ? opts.tweak(drawn) : drawn;
   const options = tweaked.watchdog ? { ...tweaked, timings: withWatchdogTimings(tweaked.timings) } : tweaked;
   const faultPhaseMs = opts.faultPhaseMs ?? 30_000;
@@ -42,7 +60,7 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   const nemesis = new Nemesis(world, plan);
   world.trace.add(
     'sim',
-    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} wanDelay=${options.wanDelayMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog}`,
+    `seed ${seed} replicas=${options.replicas} policy=${options.policy} ttl=${options.timings.sessionTtlMs} cooldown=${options.core.cooldownMs} budget=${options.core.failoverBudget.count} maxLag=${options.core.maxLagOnFailoverMs} catchup=${options.core.catchupTimeoutMs} wanDelay=${options.wanDelayMs} quietProbes=${options.timings.quietProbeIntervalMs ?? 'off'} watchdog=${options.watchdog} beforePromote=${options.beforePromote ? `${options.beforePromote.maxDelayMs}ms/veto${options.beforePromote.vetoChance}` : 'none'}`,
   );
   nemesis.schedule();
 
@@ -59,7 +77,9 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<See
   // Long enough for a cooldown to pass and a failover (hysteresis + TTL + catch-up) to finish.
   const livenessPhaseMs =
     opts.livenessPhaseMs ??
-    Math.max(30_000, options.core.cooldownMs + 3 * options.timings.sessionTtlMs + 10_000);
+    Math.max(30_000, options.core.cooldownMs + 3 * options.timings.sessionTtlMs + 10_000) +
+      // A vetoing hook holds each try off for VETO_RETRY_MS; give a few tries.
+      (options.beforePromote && options.beforePromote.vetoChance > 0 ? 4 * VETO_RETRY_MS : 0);
   // Which servers are diverged or broken, and since when (checked at the end of the phase).
   const watch = (): void => {
     world.checkers.watchReplicas(recordedWriter(world)?.node);

@@ -17,10 +17,21 @@ function quiet(
   return {
     faultPhaseMs: 30_000,
     livenessPhaseMs: 30_000,
-    tweak: (o: Parameters<NonNullable<Parameters<typeof runSeed>[1]>['tweak'] & object>[0]) => ({
+    // No beforePromote hook here: these scenarios time the moves themselves.
+    tweak: ({
+      beforePromote: _hook,
+      ...o
+    }: Parameters<NonNullable<Parameters<typeof runSeed>[1]>['tweak'] & object>[0]) => ({
       ...o,
       policy,
-      core: { ...o.core, policy, maxLagOnFailoverMs: 5000, catchupTimeoutMs: 3000, cooldownMs: 3000 },
+      core: {
+        ...o.core,
+        beforePromoteTimeoutMs: undefined,
+        policy,
+        maxLagOnFailoverMs: 5000,
+        catchupTimeoutMs: 3000,
+        cooldownMs: 3000,
+      },
       wallSkewMs: { a: 0, b: 0, w: 0 },
       stonith,
       watchdog,

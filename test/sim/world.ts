@@ -20,6 +20,7 @@ import type { CoordinatorConfig } from '../../src/coordinator/config.js';
 import { clusterKeys, type ClusterKeys } from '../../src/coordinator/keys.js';
 import { Coordinator } from '../../src/coordinator/loop.js';
 import type { Database, NodeShooter } from '../../src/coordinator/ports.js';
+import type { PromotionApprover } from '../../src/coordinator/executor.js';
 import { Checkers } from './checkers.js';
 import { SimClient } from './client.js';
 import { ProcessGate } from './process-gate.js';
@@ -57,6 +58,43 @@ export interface WorldOptions {
    * coordinator's probes of a replica lose its own-domain GTIDs and its replication errors).
    */
   brokenCoordinator?: 'opens-every-node' | 'blind-to-replicas';
+  /**
+   * A beforePromote hook (issue 12): each ask takes a drawn time (sometimes past the hook's
+   * timeout) and vetoes with `vetoChance`. The core's `beforePromoteTimeoutMs` is set with it.
+   */
+  beforePromote?: { maxDelayMs: number; vetoChance: number; rng: Prng };
+}
+
+/**
+ * The hook as the executor sees it (PromotionApprover), on virtual time: the first poll for an
+ * operation draws how long the hook takes and whether it says no.
+ */
+function simulatedApprover(
+  clock: { now(): number },
+  hook: NonNullable<WorldOptions['beforePromote']>,
+  trace: (line: string) => void,
+): PromotionApprover {
+  const runs = new Map<string, { startedAt: number; takesMs: number; approves: boolean }>();
+  return {
+    poll(action) {
+      let run = runs.get(action.operationId);
+      if (!run) {
+        run = {
+          startedAt: clock.now(),
+          takesMs: hook.rng.int(0, hook.maxDelayMs),
+          approves: !hook.rng.chance(hook.vetoChance),
+        };
+        runs.set(action.operationId, run);
+        trace(
+          `beforePromote ${action.operationId} ${action.node}@${action.epoch}: takes ${run.takesMs} ms, ${run.approves ? 'approves' : 'vetoes'}`,
+        );
+      }
+      if (clock.now() - run.startedAt < run.takesMs) return undefined;
+      return run.approves
+        ? { approved: true, detail: 'exit 0' }
+        : { approved: false, detail: 'exit 3: the simulated hook says no' };
+    },
+  };
 }
 
 export function defaultWorldOptions(rng: Prng): WorldOptions {
@@ -368,6 +406,13 @@ export class SimWorld {
       store,
       databases,
       ...(this.options.stonith ? { shooter: this.shooter(spec, gate) } : {}),
+      ...(this.options.beforePromote
+        ? {
+            approver: simulatedApprover(clock, this.options.beforePromote, (line) =>
+              this.trace.add(`coord ${spec.name}`, line),
+            ),
+          }
+        : {}),
       log: (kind, f) => {
         if (kind === 'cycle-failed') this.checkers.loopError(spec.name, String(f.error));
         if (kind === 'state-read-failed' || kind === 'publish-failed') return;

@@ -10,6 +10,7 @@ import { readClusterState } from '../../../src/ops/cluster-state.js';
 import { eventually, startLab, type Lab } from './lab.js';
 import { SplitBrainSampler } from './split-brain-sampler.js';
 import { WriteClient, type Outage } from './write-client.js';
+import { checkData, type DataVerdict } from './data-check.js';
 
 /**
  * A lab with coordinators, watched for the whole scenario by the outside split-brain sampler
@@ -36,10 +37,19 @@ export interface Scenario {
 }
 
 export async function startScenario(
-  options: { policy?: 'availability' | 'consistency'; semiSync?: boolean; wan?: string } = {},
+  options: {
+    policy?: 'availability' | 'consistency';
+    semiSync?: boolean;
+    wan?: string;
+    haproxy?: boolean;
+    /** `lab up --hooks FILE`. */
+    hooksFile?: string;
+  } = {},
 ): Promise<Scenario> {
   const extraArgs = [
     ...(options.semiSync ? ['--semi-sync'] : []),
+    ...(options.haproxy ? ['--haproxy'] : []),
+    ...(options.hooksFile ? ['--hooks', options.hooksFile] : []),
     ...(options.wan ? ['--wan', options.wan] : []),
   ];
   const labWithCli = await startLab({
@@ -186,3 +196,19 @@ export function printOutages(name: string, outages: Outage[]): void {
 export const OUTAGE_MS = 500;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Every server's rows against the writer's, once baton has judged them: a replica that holds the
+ * old writer's lost tail is quarantined only after its divergence lasts a report window, so the
+ * quarantine list is read again until every server matches or is quarantined (or time is up).
+ */
+export async function judgedData(s: Scenario, writer: string): Promise<DataVerdict> {
+  await s.quarantineVerdicts(30_000);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const quarantined = Object.keys((await s.clusterState()).quarantine ?? {});
+    const verdict = await checkData(await s.lab.status(), writer, quarantined, 0);
+    if (verdict.servers.every((x) => x.matches || x.quarantined) || Date.now() > deadline) return verdict;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -92,21 +92,26 @@ export class WriteClient {
 
   /** Gaps between consecutive acknowledged writes longer than minMs (the write outages). */
   outages(minMs = 200): Outage[] {
-    const found: Outage[] = [];
-    for (let i = 1; i < this.acks.length; i++) {
-      const before = this.acks[i - 1] as Ack;
-      const after = this.acks[i] as Ack;
-      const gap = after.ackedAt - before.ackedAt;
-      if (gap >= minMs) {
-        found.push({
-          lastAckBefore: before.ackedAt,
-          firstAckAfter: after.ackedAt,
-          ms: gap,
-          fromNode: before.node,
-          toNode: after.node,
-        });
-      }
-    }
-    return found;
+    return outagesOf(this.acks, minMs);
   }
+}
+
+/** Gaps of at least minMs between consecutive acknowledged writes: what a client saw as outages. */
+export function outagesOf(acks: readonly Ack[], minMs: number): Outage[] {
+  const found: Outage[] = [];
+  for (let i = 1; i < acks.length; i++) {
+    const before = acks[i - 1] as Ack;
+    const after = acks[i] as Ack;
+    const gap = after.ackedAt - before.ackedAt;
+    if (gap >= minMs) {
+      found.push({
+        lastAckBefore: before.ackedAt,
+        firstAckAfter: after.ackedAt,
+        ms: gap,
+        fromNode: before.node,
+        toNode: after.node,
+      });
+    }
+  }
+  return found;
 }

@@ -99,6 +99,14 @@ describe('guard (colo guardian rule)', () => {
       }),
       out: [],
     },
+    ...(['fence-old', 'approve', 'commit'] as const).map((step) => ({
+      name: `a switchover away from the writer waits at ${step}: keep it closed`,
+      in: input({
+        operation: { ...switchingAway, step },
+        observations: withNodes(healthyNodes(), { 'db-a1': { readOnly: true } }),
+      }),
+      out: [],
+    })),
     {
       name: 'the switchover is rolling back: reopen',
       in: input({

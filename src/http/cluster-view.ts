@@ -1,0 +1,98 @@
+import type { CoordinatorLiveState } from '../coordinator/loop.js';
+import type { RoutingView } from '../core/routing.js';
+import type { ClusterState } from '../ops/cluster-state.js';
+import type { ClusterStateCache } from './cluster-state-cache.js';
+
+/** What the HTTP listener needs of one cluster's coordinator: its memory, nothing it must fetch. */
+export interface LiveStateSource {
+  liveState(): CoordinatorLiveState;
+}
+
+/**
+ * One cluster as this coordinator sees it: the decision loop's live state (session, writer
+ * record as last read, its own observations) and the cluster state read in the background
+ * (quarantine, pin, every observer's report). Answers only from memory.
+ */
+export class ClusterView {
+  constructor(
+    readonly cluster: string,
+    readonly coordinator: string,
+    private readonly source: LiveStateSource,
+    private readonly cache: ClusterStateCache,
+    private readonly nodeNames: readonly string[],
+    /** Older than this, a state read or observation does not count (RoutingView.freshForMs). */
+    readonly freshForMs: number,
+    /** The session TTL: a loop that has not run for this long is not alive. */
+    readonly sessionTtlMs: number,
+  ) {}
+
+  live(): CoordinatorLiveState {
+    return this.source.liveState();
+  }
+
+  nodes(): readonly string[] {
+    return this.nodeNames;
+  }
+
+  hasNode(node: string): boolean {
+    return this.nodeNames.includes(node);
+  }
+
+  /** The background read, when it is fresh enough to answer on. */
+  private freshState(): ClusterState | undefined {
+    const current = this.cache.current();
+    if (!current) return undefined;
+    return this.live().now - current.readAt <= this.freshForMs ? current.state : undefined;
+  }
+
+  quarantined(): Set<string> | undefined {
+    const state = this.freshState();
+    if (!state) return undefined;
+    return new Set(Object.keys((state.quarantine as Record<string, unknown> | undefined) ?? {}));
+  }
+
+  pinned(): boolean | undefined {
+    const state = this.freshState();
+    return state ? state.pin !== undefined : undefined;
+  }
+
+  /** Each observer's latest verdict per node, from the reports in the store. */
+  reportedHealth(): Map<string, Map<string, boolean>> {
+    const out = new Map<string, Map<string, boolean>>();
+    const state = this.freshState();
+    for (const [observer, report] of Object.entries(state?.observations ?? {})) {
+      const nodes = (report as { nodes?: unknown } | undefined)?.nodes;
+      if (!Array.isArray(nodes)) continue;
+      const verdicts = new Map<string, boolean>();
+      for (const n of nodes as Array<{ node?: unknown; health?: unknown }>)
+        if (typeof n.node === 'string') verdicts.set(n.node, n.health === 'up');
+      out.set(observer, verdicts);
+    }
+    return out;
+  }
+
+  routingView(): RoutingView {
+    const live = this.live();
+    const quarantined = this.quarantined();
+    return {
+      now: live.now,
+      sessionValid: live.sessionValid,
+      ...(live.writer ? { writer: live.writer } : {}),
+      ...(live.writerReadAt !== undefined ? { writerReadAt: live.writerReadAt } : {}),
+      freshForMs: this.freshForMs,
+      observations: live.observations,
+      ...(quarantined ? { quarantined } : {}),
+    };
+  }
+
+  /** `baton status --json`'s shape, with how old it is and who answers. */
+  stateDocument(): Record<string, unknown> | undefined {
+    const current = this.cache.current();
+    if (!current) return undefined;
+    return {
+      ...current.state,
+      answeredBy: this.coordinator,
+      ageMs: Math.round(this.live().now - current.readAt),
+    };
+  }
+}
