@@ -3,7 +3,7 @@
  * config generator, a connection pooler) learns which server takes writes, and when that changes.
  * The record names the node; its host:port come from the node spec the target knows.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { IKeyValue, Watcher } from 'etcd3';
 import { systemClock } from '../clock.js';
 import { clusterKeys } from '../coordinator/keys.js';
@@ -25,17 +25,17 @@ import { action } from './user-error.js';
 /** Per endpoint, as `baton status` reads: with every member cut off we fail within 3 x 1.5 s. */
 const READ_TIMEOUT_MS = 1_500;
 /**
- * How long the watch may stay broken (no member serving it) before we stop claiming to follow
- * the writer. It covers an etcd member's restart or an election; a caller that hears nothing
- * for longer must not keep trusting the last line it read.
+ * How long, by default, the watch may stay broken (no member serving it) before we stop claiming
+ * to follow the writer. It covers an etcd member's restart or an election; a caller that hears
+ * nothing for longer must not keep trusting the last line it read (--give-up-after).
  */
-const WATCH_GIVE_UP_MS = 10_000;
+const DEFAULT_GIVE_UP_S = 10;
 /** Pause after every member failed once, before the next round. */
 const RETRY_ROUND_MS = 500;
 /** Exit code when etcd answered but holds no writer: the caller may retry later, not fix a setup. */
 const NO_WRITER_EXIT_CODE = 2;
 
-type WriterOptions = TargetOptions & { watch: boolean; json: boolean };
+type WriterOptions = TargetOptions & { watch: boolean; json: boolean; giveUpAfter: number };
 
 interface WriterLine {
   cluster: string;
@@ -151,7 +151,7 @@ interface Member {
 
 /**
  * Follows the writer key until `stop` aborts (resolves), or until no member has served the
- * watch for WATCH_GIVE_UP_MS (rejects).
+ * watch for `giveUpMs` (rejects).
  *
  * We do not let etcd3 reconnect a broken stream: it goes back to the same member (its breakers
  * never see a stream fail, so a leaderless member is picked again and again), and it advances
@@ -172,6 +172,7 @@ class WriterFollower {
     private readonly members: readonly Member[],
     private readonly cluster: string,
     private readonly printer: WriterPrinter,
+    private readonly giveUpMs: number,
   ) {}
 
   private get key(): string {
@@ -224,10 +225,10 @@ class WriterFollower {
       () =>
         this.finish(
           new LabError(
-            `lost the watch on ${this.key}: no etcd member served it for ${WATCH_GIVE_UP_MS / 1000} s (last error: ${this.lastProblem})`,
+            `lost the watch on ${this.key}: no etcd member served it for ${this.giveUpMs / 1000} s (last error: ${this.lastProblem})`,
           ),
         ),
-      WATCH_GIVE_UP_MS,
+      this.giveUpMs,
     );
   }
 
@@ -325,12 +326,19 @@ async function runWriter(opts: WriterOptions): Promise<void> {
     if (!signals) return;
     for (const endpoint of target.etcdSettings.endpoints)
       members.push({ endpoint, store: await openLeaderBoundStore(target.etcdSettings, endpoint) });
-    await new WriterFollower(members, cluster, printer).run(signals.signal);
+    await new WriterFollower(members, cluster, printer, opts.giveUpAfter * 1000).run(signals.signal);
   } finally {
     signals?.release();
     for (const { store } of members) store.close();
     target.close();
   }
+}
+
+function parseGiveUp(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
+    throw new InvalidArgumentError('expected a number of seconds, 1-3600');
+  return seconds;
 }
 
 export function writerCommand(): Command {
@@ -340,6 +348,12 @@ export function writerCommand(): Command {
   addTargetOptions(command)
     .option('--watch', 'keep following the writer (an etcd watch) until SIGINT/SIGTERM', false)
     .option('--json', 'one JSON object per line', false)
+    .option(
+      '--give-up-after <seconds>',
+      'with --watch: exit 1 once no etcd member served the watch for this long',
+      parseGiveUp,
+      DEFAULT_GIVE_UP_S,
+    )
     .action(action(runWriter));
   return command;
 }

@@ -26,8 +26,27 @@ export class ClusterView {
     readonly sessionTtlMs: number,
   ) {}
 
+  private watchedWriter: { node: string; epoch: number } | undefined;
+
   live(): CoordinatorLiveState {
     return this.source.liveState();
+  }
+
+  /**
+   * A writer record from the etcd watch (RoutingService). Only a newer epoch counts: it lets the
+   * checks follow a writer change the moment it is committed instead of at the loop's next read.
+   * The loop's reads still prove the record fresh: a watch that went quiet proves nothing.
+   */
+  writerSeen(record: { node: string; epoch: number }): void {
+    if (record.epoch > (this.watchedWriter?.epoch ?? -1))
+      this.watchedWriter = { node: record.node, epoch: record.epoch };
+  }
+
+  /** The newest writer record this coordinator knows, from its loop or the watch. */
+  private newestWriter(live: CoordinatorLiveState): { node: string; epoch: number } | undefined {
+    const watched = this.watchedWriter;
+    if (!live.writer) return watched;
+    return watched && watched.epoch > live.writer.epoch ? watched : live.writer;
   }
 
   nodes(): readonly string[] {
@@ -74,10 +93,11 @@ export class ClusterView {
   routingView(): RoutingView {
     const live = this.live();
     const quarantined = this.quarantined();
+    const writer = this.newestWriter(live);
     return {
       now: live.now,
       sessionValid: live.sessionValid,
-      ...(live.writer ? { writer: live.writer } : {}),
+      ...(writer ? { writer } : {}),
       ...(live.writerReadAt !== undefined ? { writerReadAt: live.writerReadAt } : {}),
       freshForMs: this.freshForMs,
       observations: live.observations,

@@ -1,3 +1,4 @@
+import { clusterKeys } from '../coordinator/keys.js';
 import type { Clock, Store, Watch } from '../coordinator/ports.js';
 import type { StoredHistoryEntry } from '../coordinator/records.js';
 import type { Logger } from '../log.js';
@@ -65,8 +66,20 @@ export class RoutingService {
           options.sessionTtlMs,
         ),
       );
+      const view = this.views.get(c.cluster) as ClusterView;
+      const writerKey = clusterKeys(c.cluster).writer;
       void cache.firstRead.then((state) => {
         if (this.stopped) return;
+        this.watches.push(
+          options.store.watchPrefix(writerKey, state.revision + 1, (event) => {
+            if (event.type !== 'put' || event.kv.key !== writerKey) return;
+            try {
+              view.writerSeen(JSON.parse(event.kv.value) as { node: string; epoch: number });
+            } catch {
+              // an unreadable record: the loop's own read reports it
+            }
+          }),
+        );
         this.watches.push(
           followOwnHistory(options.store, c.cluster, options.coordinator, state.revision + 1, (entry) => {
             options.metrics.historyWritten(c.cluster, entry);

@@ -61,7 +61,7 @@ export function labHaproxyConfig(state: LabState): string {
     '  option httpchk',
     `  http-check send meth GET uri-lf /clusters/${LAB_CLUSTER}/nodes/%[srv_name,field(1,.)]/writer`,
     '  http-check expect status 200',
-    '  default-server inter 200 fastinter 100 downinter 200 fall 2 rise 1 on-marked-down shutdown-sessions',
+    '  default-server inter 100 fastinter 100 downinter 100 fall 2 rise 1 on-marked-down shutdown-sessions',
     ...masters.map((n) => `  server ${n.name} ${address(n)} check ${coordinator(n.site)}`),
     ...masters.map(
       (n) => `  server ${n.name}.via-${WITNESS_SITE} ${address(n)} check ${coordinator(WITNESS_SITE)} backup`,

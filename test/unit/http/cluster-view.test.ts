@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { CoordinatorLiveState } from '../../../src/coordinator/loop.js';
+import type { ClusterStateCache } from '../../../src/http/cluster-state-cache.js';
+import { ClusterView } from '../../../src/http/cluster-view.js';
+
+function viewWith(live: Partial<CoordinatorLiveState>): {
+  view: ClusterView;
+  set(w: CoordinatorLiveState['writer']): void;
+} {
+  let state: CoordinatorLiveState = {
+    now: 10_000,
+    sessionValid: true,
+    leaseLeftMs: 3_000,
+    observations: new Map(),
+    isLeader: false,
+    ...live,
+  };
+  const cache = { current: () => undefined } as unknown as ClusterStateCache;
+  const view = new ClusterView('lab', 'a', { liveState: () => state }, cache, ['a1', 'b1'], 2_500, 4_000);
+  return {
+    view,
+    set(writer) {
+      const { writer: _old, ...rest } = state;
+      state = writer ? { ...rest, writer } : rest;
+    },
+  };
+}
+
+describe('ClusterView: the writer the checks answer on', () => {
+  it('is the loop’s record until the watch brings a newer epoch', () => {
+    const { view } = viewWith({ writer: { node: 'a1', epoch: 3 }, writerReadAt: 9_000 });
+    expect(view.routingView().writer).toEqual({ node: 'a1', epoch: 3 });
+    view.writerSeen({ node: 'b1', epoch: 4 });
+    expect(view.routingView().writer).toEqual({ node: 'b1', epoch: 4 });
+    // The loop's read time still decides freshness: a watch event proves no absence of change.
+    expect(view.routingView().writerReadAt).toBe(9_000);
+  });
+
+  it('never goes back to an older epoch, from either side', () => {
+    const { view, set } = viewWith({ writer: { node: 'a1', epoch: 3 } });
+    view.writerSeen({ node: 'b1', epoch: 4 });
+    view.writerSeen({ node: 'a1', epoch: 2 });
+    expect(view.routingView().writer).toEqual({ node: 'b1', epoch: 4 });
+    set({ node: 'a1', epoch: 5 });
+    expect(view.routingView().writer).toEqual({ node: 'a1', epoch: 5 });
+  });
+
+  it('with nothing read yet, the watch alone names no writer only if it saw none', () => {
+    const { view } = viewWith({});
+    expect(view.routingView().writer).toBeUndefined();
+    view.writerSeen({ node: 'b1', epoch: 1 });
+    expect(view.routingView().writer).toEqual({ node: 'b1', epoch: 1 });
+  });
+});
