@@ -40,7 +40,7 @@ import { GuardianPublisher, ReportPublisher } from './publisher.js';
 import { StandInGuardian } from './stand-in-guardian.js';
 import { WatchdogStamps } from './watchdog-stamps.js';
 import { encode, type GuardianRecord, type PublishedReport } from './records.js';
-import { ClusterStateStore, type StoreView } from './state-store.js';
+import { ClusterStateStore, HISTORY_KEEP_COUNT, type StoreView } from './state-store.js';
 
 /** An operation moves at most this many steps in one cycle (fence, catch-up, commit + open). */
 const MAX_DECISIONS_PER_CYCLE = 4;
@@ -63,6 +63,9 @@ export interface CoordinatorLiveState {
   isLeader: boolean;
   lastCycleEndedAt?: MonoMs;
 }
+
+/** How often a steady leader checks history against its retention (state-store.ts). */
+const HISTORY_PRUNE_INTERVAL_MS = 10_000;
 
 export interface CoordinatorDeps {
   config: CoordinatorConfig;
@@ -105,6 +108,7 @@ export class Coordinator {
   private inFlight = true;
   private lastReadAt = -Infinity;
   private lastCycleEndedAt = -Infinity;
+  private lastHistoryPruneAt = -Infinity;
   private readonly localCandidates: string[];
   /** Every candidate master of the cluster (a leader keeps command connections to them). */
   private readonly candidates: string[];
@@ -428,6 +432,7 @@ export class Coordinator {
       await this.state
         .pruneIntents(view, clock.wallNow(), clock.now() + this.storeTimeoutMs())
         .catch((error: unknown) => this.log('prune-intents-failed', { error: describe(error) }));
+      await this.pruneHistoryNowAndThen();
     }
   }
 
@@ -892,6 +897,23 @@ export class Coordinator {
     });
     // A guardian cut off for a long time keeps only its latest fences.
     if (this.pendingHistory.length > 20) this.pendingHistory.shift();
+  }
+
+  /** While steady, at most once per HISTORY_PRUNE_INTERVAL_MS: history beyond its retention goes. */
+  private async pruneHistoryNowAndThen(): Promise<void> {
+    const { clock } = this.deps;
+    if (!this.steady || clock.now() - this.lastHistoryPruneAt < HISTORY_PRUNE_INTERVAL_MS) return;
+    this.lastHistoryPruneAt = clock.now();
+    try {
+      const pruned = await this.state.pruneHistory(clock.now() + this.storeTimeoutMs());
+      if (pruned > 0)
+        this.log('history-pruned', {
+          entries: pruned,
+          message: `deleted the ${pruned} oldest history entries (retention: the newest ${HISTORY_KEEP_COUNT})`,
+        });
+    } catch (error) {
+      this.log('prune-history-failed', { error: describe(error) });
+    }
   }
 
   /**

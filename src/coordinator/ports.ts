@@ -101,6 +101,15 @@ export interface Store {
   put(key: string, value: string, deadline: MonoMs, lease?: string): Promise<number>;
   txn(compares: Compare[], ops: Op[], deadline: MonoMs): Promise<TxnResult>;
   watchPrefix(prefix: string, fromRevision: number, onEvent: (e: WatchEvent) => void): Watch;
+  /**
+   * The first `limit` keys under `prefix` in key order (no values), with their mod revisions, and
+   * how many keys the prefix holds in all: what a retention rule deletes, cheaply.
+   */
+  oldestKeys(
+    prefix: string,
+    limit: number,
+    deadline: MonoMs,
+  ): Promise<{ keys: { key: string; modRevision: number }[]; count: number }>;
   createSession(ttlMs: number, deadline: MonoMs): Promise<Session>;
   election(prefix: string, session: Session): Election;
   /**

@@ -70,6 +70,11 @@ export interface ResolvedIntent {
 export const RESOLVED_INTENT_KEEP_MS = 60 * 60 * 1000;
 /** ...and at most this many of them (the newest), so the leader's per-cycle read stays small. */
 export const RESOLVED_INTENT_KEEP_COUNT = 20;
+/**
+ * The audit trail keeps its newest entries only: everything that reads the cluster state reads
+ * history too (`baton status`, the HTTP listener every second), so it must not grow for ever.
+ */
+export const HISTORY_KEEP_COUNT = 1_000;
 /** etcd refuses a txn with more than 128 operations (--max-txn-ops); the rest goes next cycle. */
 const MAX_PRUNE_PER_TXN = 50;
 
@@ -222,6 +227,23 @@ export class ClusterStateStore {
     if (!result.succeeded) return 0;
     view.resolvedIntents = view.resolvedIntents?.filter((i) => !prune.includes(i));
     return prune.length;
+  }
+
+  /**
+   * History retention: when more than HISTORY_KEEP_COUNT entries are stored, delete the oldest
+   * (keys are zero-padded epoch and time, so key order is age order), at most MAX_PRUNE_PER_TXN at
+   * a time, each only if unchanged. Returns how many were deleted.
+   */
+  async pruneHistory(deadline: MonoMs): Promise<number> {
+    const { keys, count } = await this.store.oldestKeys(this.keys.historyPrefix, MAX_PRUNE_PER_TXN, deadline);
+    const prune = keys.slice(0, Math.max(0, count - HISTORY_KEEP_COUNT));
+    if (prune.length === 0) return 0;
+    const result = await this.store.txn(
+      prune.map((k) => ({ key: k.key, target: 'modRevision', equals: k.modRevision })),
+      prune.map((k) => ({ delete: k.key })),
+      deadline,
+    );
+    return result.succeeded ? prune.length : 0;
   }
 
   /**

@@ -76,6 +76,30 @@ export class EtcdStore implements Store {
     return this.rangePrefix(prefix, deadline);
   }
 
+  async oldestKeys(
+    prefix: string,
+    limit: number,
+    deadline: MonoMs,
+  ): Promise<{ keys: { key: string; modRevision: number }[]; count: number }> {
+    try {
+      const res = await this.client.kv.range(
+        {
+          key: Buffer.from(prefix),
+          range_end: prefixRangeEnd(prefix),
+          keys_only: true,
+          limit: String(limit),
+        },
+        this.callOptions(deadline),
+      );
+      return {
+        keys: res.kvs.map((kv) => ({ key: kv.key.toString(), modRevision: Number(kv.mod_revision) })),
+        count: Number(res.count),
+      };
+    } catch (err) {
+      throw toStoreError(err, `oldest keys under ${prefix}`);
+    }
+  }
+
   /** Prefix read with extra range options (used by the election and watch resync). */
   async rangePrefix(
     prefix: string,

@@ -331,6 +331,19 @@ describe('election', () => {
   });
 });
 
+describe('oldestKeys', () => {
+  it('lists the first keys of a prefix in key order, without values, and counts them all', async () => {
+    const store = newStore();
+    for (const k of ['0003', '0001', '0010', '0002'])
+      await store.put(`/baton/old/${k}`, 'x'.repeat(100), soon());
+    await store.put('/baton/older', 'outside the prefix', soon());
+    const { keys, count } = await store.oldestKeys('/baton/old/', 2, soon());
+    expect(count).toBe(4);
+    expect(keys.map((k) => k.key)).toEqual(['/baton/old/0001', '/baton/old/0002']);
+    expect(keys.every((k) => k.modRevision > 0)).toBe(true);
+  });
+});
+
 describe('watch', () => {
   it('delivers changes after the start revision', async () => {
     const store = newStore();

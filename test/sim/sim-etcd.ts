@@ -342,6 +342,20 @@ export class SimStoreClient implements Store {
     }));
   }
 
+  oldestKeys(
+    prefix: string,
+    limit: number,
+    deadline: MonoMs,
+  ): Promise<{ keys: { key: string; modRevision: number }[]; count: number }> {
+    return this.call('oldestKeys', deadline, () => {
+      const all = this.server.getPrefix(prefix).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+      return {
+        keys: all.slice(0, limit).map((kv) => ({ key: kv.key, modRevision: kv.modRevision })),
+        count: all.length,
+      };
+    });
+  }
+
   readAll(reads: readonly Read[], deadline: MonoMs): Promise<{ results: KeyValue[][]; revision: number }> {
     return this.call('readAll', deadline, () => ({
       results: reads.map((r) => {

@@ -3,6 +3,7 @@ import type { PersistedState } from '../../../src/core/index.js';
 import { clusterKeys } from '../../../src/coordinator/keys.js';
 import {
   ClusterStateStore,
+  HISTORY_KEEP_COUNT,
   RESOLVED_INTENT_KEEP_COUNT,
   RESOLVED_INTENT_KEEP_MS,
   resolvedIntentsToPrune,
@@ -132,6 +133,22 @@ describe('ClusterStateStore', () => {
     expect(left).toEqual(['burst-02', ...left.slice(1, -1), 'old-pending']);
     expect(left).toHaveLength(RESOLVED_INTENT_KEEP_COUNT + 1);
     expect(await state.pruneIntents(await state.read(1000), now, 1000)).toBe(0);
+  });
+
+  it('keeps the newest HISTORY_KEEP_COUNT history entries: the oldest go, 50 at a time', async () => {
+    const etcd = new SimEtcd(new Scheduler(), new Prng(1));
+    const state = new ClusterStateStore(etcd.client('a', new ProcessGate(), 300), keys);
+    // Epoch 10 sorts after epoch 9 only because keys are zero-padded.
+    const entries = HISTORY_KEEP_COUNT + 70;
+    for (let i = 0; i < entries; i++)
+      etcd.txn([], [{ put: keys.history(i < 35 ? 9 : 10, 1_000 + i), value: JSON.stringify({ i }) }]);
+    expect(await state.pruneHistory(1000)).toBe(50);
+    expect(await state.pruneHistory(1000)).toBe(20);
+    expect(await state.pruneHistory(1000)).toBe(0);
+    const left = etcd.getPrefix(keys.historyPrefix).map((kv) => (JSON.parse(kv.value) as { i: number }).i);
+    expect(left).toHaveLength(HISTORY_KEEP_COUNT);
+    expect(Math.min(...left)).toBe(70);
+    expect(Math.max(...left)).toBe(entries - 1);
   });
 
   it('deletes nothing when an intent changed after it was read', async () => {
