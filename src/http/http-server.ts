@@ -34,6 +34,15 @@ function checkReply(view: ClusterView, node: string, check: CheckResult): Reply 
   });
 }
 
+/** A path segment, or undefined when its %-encoding is malformed (a 400, not a 500). */
+function segment(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 function parseLagMs(raw: string | null): number | undefined | 'invalid' {
   if (raw === null) return undefined;
   if (!/^\d{1,9}$/.test(raw)) return 'invalid';
@@ -93,14 +102,17 @@ export function route(
     }
   }
   if (parts[0] !== 'clusters' || parts.length < 2) return json(404, { error: 'not found' });
-  const view = views.get(decodeURIComponent(parts[1] as string));
-  if (!view) return json(404, { error: `unknown cluster ${parts[1]}` });
+  const cluster = segment(parts[1] as string);
+  if (cluster === undefined) return json(400, { error: 'malformed cluster name' });
+  const view = views.get(cluster);
+  if (!view) return json(404, { error: `unknown cluster ${cluster}` });
   if (parts.length === 2) {
     const doc = view.stateDocument();
     return doc ? json(200, doc) : json(503, { error: 'the cluster state has not been read yet' });
   }
   if (parts.length !== 5 || parts[2] !== 'nodes') return json(404, { error: 'not found' });
-  const node = decodeURIComponent(parts[3] as string);
+  const node = segment(parts[3] as string);
+  if (node === undefined) return json(400, { error: 'malformed node name' });
   if (!view.hasNode(node)) return json(404, { error: `unknown node ${node} in cluster ${view.cluster}` });
   if (parts[4] === 'writer') return checkReply(view, node, writerCheck(view.routingView(), node));
   if (parts[4] === 'replica') {

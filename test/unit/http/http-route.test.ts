@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { CoordinatorLiveState } from '../../../src/coordinator/loop.js';
+import type { NodeObservation } from '../../../src/core/observation.js';
+import type { ClusterStateCache } from '../../../src/http/cluster-state-cache.js';
+import { ClusterView } from '../../../src/http/cluster-view.js';
+import { route } from '../../../src/http/http-server.js';
+
+const NOW = 50_000;
+
+function obs(node: string, readOnly: boolean): NodeObservation {
+  return { node, reachable: true, health: 'up', readOnly, observedAt: NOW - 100 };
+}
+
+const live: CoordinatorLiveState = {
+  now: NOW,
+  sessionValid: true,
+  leaseLeftMs: 3_000,
+  writer: { node: 'a1', epoch: 2 },
+  writerReadAt: NOW - 200,
+  observations: new Map([
+    ['a1', obs('a1', false)],
+    ['b1', obs('b1', true)],
+  ]),
+  isLeader: true,
+  lastCycleEndedAt: NOW - 150,
+};
+const cache = { current: () => undefined } as unknown as ClusterStateCache;
+const views = new Map([
+  ['lab', new ClusterView('lab', 'w', { liveState: () => live }, cache, ['a1', 'b1'], 2_500, 4_000)],
+]);
+const metrics = () => Promise.resolve({ text: 'baton_is_leader 1\n', contentType: 'text/plain' });
+
+async function ask(path: string, method = 'GET') {
+  return route(method, new URL(path, 'http://baton'), views, metrics);
+}
+
+describe('route: what each path answers, from memory', () => {
+  it.each([
+    { path: '/clusters/lab/nodes/a1/writer', status: 200 },
+    { path: '/clusters/lab/nodes/b1/writer', status: 503 },
+    { path: '/clusters/lab/nodes/zz/writer', status: 404 },
+    { path: '/clusters/nope/nodes/a1/writer', status: 404 },
+    { path: '/clusters/lab/nodes/a1/primary', status: 404 },
+    { path: '/clusters/lab/nodes/b1/replica?maxLagMs=x', status: 400 },
+    { path: '/clusters/%E0%A4%A/nodes/a1/writer', status: 400 },
+    { path: '/clusters/lab/nodes/%E0%A4%A/writer', status: 400 },
+    { path: '/clusters/lab', status: 503 }, // the background read has not happened yet
+    { path: '/health', status: 200 },
+    { path: '/liveness', status: 200 },
+    { path: '/nowhere', status: 404 },
+  ])('$path → $status', async ({ path, status }) => {
+    expect((await ask(path)).status).toBe(status);
+  });
+
+  it('only GET and HEAD', async () => {
+    expect((await ask('/health', 'POST')).status).toBe(405);
+    expect((await ask('/health', 'HEAD')).status).toBe(200);
+  });
+
+  it('a 503 says why, and how old the data is', async () => {
+    expect((await ask('/clusters/lab/nodes/b1/writer')).body).toMatchObject({
+      ok: false,
+      reason: 'not-the-writer',
+      writer: 'a1',
+      epoch: 2,
+      stateAgeMs: 200,
+      observedAgoMs: 100,
+    });
+  });
+
+  it('/metrics is the registry text', async () => {
+    expect(await ask('/metrics')).toEqual({
+      status: 200,
+      body: 'baton_is_leader 1\n',
+      contentType: 'text/plain',
+    });
+  });
+});
