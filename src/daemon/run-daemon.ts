@@ -16,7 +16,8 @@ import type { ClusterConfig } from '../config/schema.js';
 import type { NodeShooter } from '../coordinator/ports.js';
 import { runFenceCommand } from '../hooks/fence-command.js';
 import { BatonMetrics } from '../http/metrics.js';
-import { ClusterHooks, hookHistoryEntry } from '../hooks/cluster-hooks.js';
+import { ClusterHooks, reportHookRun } from '../hooks/cluster-hooks.js';
+import type { HistoryEntry } from '../core/index.js';
 import { HookPromotionApprover } from '../hooks/promotion-approver.js';
 import { RoutingService, type RoutedCluster } from '../http/routing-service.js';
 
@@ -170,24 +171,20 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
       byNode.set(node.name, database);
       databases.push(database);
     }
-    const shooter = fenceCommandShooter(file.clusters[index] as ClusterConfig, clusterLog);
     const clusterConfig = file.clusters[index] as ClusterConfig;
+    const shooter = fenceCommandShooter(clusterConfig, clusterLog);
     const beforePromote = clusterConfig.hooks.beforePromote;
     const hookLog = clusterLog.child({ component: 'hooks' });
+    const hookReporting = {
+      hookFinished: metrics.hookFinished.bind(metrics),
+      recordHistory: (entry: Omit<HistoryEntry, 'at'>) => coordinator.recordHistory(entry),
+    };
     const approver = beforePromote
-      ? new HookPromotionApprover(clusterConfig, beforePromote, (run, event) => {
-          metrics.hookFinished(clusterConfig.name, run.hook, run.ok, run.outcome.startsWith('timeout'));
-          coordinator.recordHistory(hookHistoryEntry(run, event, file.coordinator.name));
-          const fields = {
-            event: 'hook',
-            hook: run.hook,
-            outcome: run.outcome,
-            ms: run.ms,
-            stderr: run.stderrTail,
-          };
-          if (run.ok) hookLog.info(fields, `hook beforePromote approved: ${run.outcome}`);
-          else hookLog.warn(fields, `hook beforePromote vetoed: ${run.outcome}`);
-        })
+      ? new HookPromotionApprover(
+          clusterConfig,
+          beforePromote,
+          reportHookRun(clusterConfig.name, file.coordinator.name, hookReporting, hookLog),
+        )
       : undefined;
     const coordinator: Coordinator = new Coordinator({
       config,
@@ -201,15 +198,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     });
     hooksByCluster.set(
       clusterConfig.name,
-      new ClusterHooks(
-        clusterConfig,
-        file.coordinator.name,
-        {
-          hookFinished: (...args) => metrics.hookFinished(...args),
-          recordHistory: (entry) => coordinator.recordHistory(entry),
-        },
-        hookLog,
-      ),
+      new ClusterHooks(clusterConfig, file.coordinator.name, hookReporting, hookLog),
     );
     clusterViews.push({
       cluster: config.cluster.name,

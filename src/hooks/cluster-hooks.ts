@@ -25,24 +25,39 @@ export function nodeAddress(cluster: ClusterConfig, name: string | undefined): N
   return node ? { name: node.name, host: node.host, port: node.port } : undefined;
 }
 
+/** What every hook is told: the cluster, and the epoch, reason and message of what happened. */
+function eventAbout(
+  cluster: ClusterConfig,
+  what: { epoch: number; reason: string; message: string },
+): HookEvent {
+  return { cluster: cluster.name, epoch: what.epoch, reason: what.reason, message: what.message };
+}
+
+/** What a hook is told of a writer change (history's promote entry, or a promotion being asked). */
+export function writerChangeEvent(
+  cluster: ClusterConfig,
+  change: { epoch: number; reason: string; message: string; from?: string; to?: string; lostGtids?: string },
+): HookEvent {
+  const event = eventAbout(cluster, change);
+  const oldWriter = nodeAddress(cluster, change.from);
+  const newWriter = nodeAddress(cluster, change.to);
+  if (oldWriter) event.oldWriter = oldWriter;
+  if (newWriter) event.newWriter = newWriter;
+  if (change.lostGtids !== undefined) event.lostGtids = change.lostGtids;
+  return event;
+}
+
 /** What a hook is told about a history entry (hook-runner.ts turns it into BATON_* variables). */
 export function hookEvent(cluster: ClusterConfig, entry: StoredHistoryEntry): HookEvent {
-  const event: HookEvent = {
-    cluster: cluster.name,
-    epoch: entry.epoch,
-    reason: entry.reason,
-    message: entry.message,
-  };
   if (entry.event === 'promote') {
-    const oldWriter = nodeAddress(cluster, entry.from);
-    const newWriter = nodeAddress(cluster, entry.node);
-    if (oldWriter) event.oldWriter = oldWriter;
-    if (newWriter) event.newWriter = newWriter;
-    if (entry.lostGtids !== undefined) event.lostGtids = entry.lostGtids;
-  } else {
-    const node = nodeAddress(cluster, entry.node);
-    if (node) event.node = node;
+    return writerChangeEvent(cluster, {
+      ...entry,
+      ...(entry.node !== undefined ? { to: entry.node } : {}),
+    });
   }
+  const event = eventAbout(cluster, entry);
+  const node = nodeAddress(cluster, entry.node);
+  if (node) event.node = node;
   return event;
 }
 
@@ -59,6 +74,33 @@ export function hookHistoryEntry(run: HookRun, event: HookEvent, by: string): Om
 }
 
 /**
+ * What every finished run comes to, whichever hook: a metrics count, a history line (through the
+ * loop, under its lease) and a log line.
+ */
+export function reportHookRun(
+  cluster: string,
+  coordinator: string,
+  reporting: HookReporting,
+  log: Logger,
+): (run: HookRun, event: HookEvent) => void {
+  return (run, event) => {
+    reporting.hookFinished(cluster, run.hook, run.ok, run.outcome.startsWith('timeout'));
+    reporting.recordHistory(hookHistoryEntry(run, event, coordinator));
+    const fields = {
+      event: 'hook',
+      hook: run.hook,
+      outcome: run.outcome,
+      ms: run.ms,
+      stderr: run.stderrTail,
+    };
+    if (run.ok) log.info(fields, `hook ${run.hook}: ${run.outcome}`);
+    else if (run.hook === 'beforePromote')
+      log.warn(fields, `hook beforePromote vetoed the promotion: ${run.outcome}`);
+    else log.warn(fields, `hook ${run.hook} failed: ${run.outcome}`);
+  };
+}
+
+/**
  * The reporting hooks of one cluster on this coordinator: each history entry this coordinator
  * wrote (a committed promote, a fence, a skipped failover) queues its hook; each run ends in
  * history and in metrics. Nothing here runs inside the decision loop.
@@ -68,26 +110,14 @@ export class ClusterHooks {
 
   constructor(
     private readonly cluster: ClusterConfig,
-    private readonly coordinator: string,
+    coordinator: string,
     reporting: HookReporting,
     log: Logger,
   ) {
     this.queue = new HookQueue({
       hooks: cluster.hooks,
       log,
-      onFinished: (run, event) => {
-        reporting.hookFinished(cluster.name, run.hook, run.ok, run.outcome.startsWith('timeout'));
-        reporting.recordHistory(hookHistoryEntry(run, event, coordinator));
-        const fields = {
-          event: 'hook',
-          hook: run.hook,
-          outcome: run.outcome,
-          ms: run.ms,
-          stderr: run.stderrTail,
-        };
-        if (run.ok) log.info(fields, `hook ${run.hook}: ${run.outcome}`);
-        else log.warn(fields, `hook ${run.hook} failed: ${run.outcome}`);
-      },
+      onFinished: reportHookRun(cluster.name, coordinator, reporting, log),
     });
   }
 

@@ -1,7 +1,7 @@
 import type { ClusterConfig, HookConfig } from '../config/schema.js';
 import type { PromotionApprover } from '../coordinator/executor.js';
 import type { ApprovePromotionAction } from '../core/index.js';
-import { nodeAddress } from './cluster-hooks.js';
+import { writerChangeEvent } from './cluster-hooks.js';
 import { runHook, type HookEvent, type HookRun } from './hook-runner.js';
 
 /** Operations remembered: a few, since only the one in flight is ever asked about. */
@@ -42,17 +42,13 @@ export class HookPromotionApprover implements PromotionApprover {
   }
 
   private event(action: ApprovePromotionAction): HookEvent {
-    const event: HookEvent = {
-      cluster: this.cluster.name,
+    return writerChangeEvent(this.cluster, {
       epoch: action.epoch,
       reason: action.why,
       message: action.message,
-    };
-    const oldWriter = nodeAddress(this.cluster, action.from);
-    const newWriter = nodeAddress(this.cluster, action.node);
-    if (oldWriter) event.oldWriter = oldWriter;
-    if (newWriter) event.newWriter = newWriter;
-    if (action.lostGtids !== undefined) event.lostGtids = action.lostGtids;
-    return event;
+      to: action.node,
+      ...(action.from !== undefined ? { from: action.from } : {}),
+      ...(action.lostGtids !== undefined ? { lostGtids: action.lostGtids } : {}),
+    });
   }
 }
