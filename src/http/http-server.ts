@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { replicaCheck, writerCheck, type CheckResult } from '../core/routing.js';
+import { replicaCheck, writerCheck, type CheckResult, type RoutingView } from '../core/routing.js';
 import type { Logger } from '../log.js';
 import type { ClusterView } from './cluster-view.js';
 import type { BatonMetrics } from './metrics.js';
@@ -17,9 +17,9 @@ function json(status: number, body: unknown): Reply {
   return { status, body };
 }
 
-function checkReply(view: ClusterView, node: string, check: CheckResult): Reply {
-  const live = view.live();
-  const obs = live.observations.get(node);
+/** The answer, with the data the check decided on (the writer may come from the watch). */
+function checkReply(view: ClusterView, seen: RoutingView, node: string, check: CheckResult): Reply {
+  const obs = seen.observations.get(node);
   return json(check.ok ? 200 : 503, {
     ok: check.ok,
     reason: check.reason,
@@ -27,10 +27,10 @@ function checkReply(view: ClusterView, node: string, check: CheckResult): Reply 
     cluster: view.cluster,
     node,
     coordinator: view.coordinator,
-    writer: live.writer?.node ?? null,
-    epoch: live.writer?.epoch ?? null,
-    stateAgeMs: live.writerReadAt === undefined ? null : Math.round(live.now - live.writerReadAt),
-    observedAgoMs: obs === undefined ? null : Math.round(live.now - obs.observedAt),
+    writer: seen.writer?.node ?? null,
+    epoch: seen.writer?.epoch ?? null,
+    stateAgeMs: seen.writerReadAt === undefined ? null : Math.round(seen.now - seen.writerReadAt),
+    observedAgoMs: obs === undefined ? null : Math.round(seen.now - obs.observedAt),
   });
 }
 
@@ -114,7 +114,8 @@ export function route(
   const node = segment(parts[3] as string);
   if (node === undefined) return json(400, { error: 'malformed node name' });
   if (!view.hasNode(node)) return json(404, { error: `unknown node ${node} in cluster ${view.cluster}` });
-  if (parts[4] === 'writer') return checkReply(view, node, writerCheck(view.routingView(), node));
+  const seen = view.routingView();
+  if (parts[4] === 'writer') return checkReply(view, seen, node, writerCheck(seen, node));
   if (parts[4] === 'replica') {
     const maxLagMs = parseLagMs(url.searchParams.get('maxLagMs'));
     if (maxLagMs === 'invalid')
@@ -122,8 +123,9 @@ export function route(
     const includeWriter = ['1', 'true', 'yes'].includes(url.searchParams.get('includeWriter') ?? '');
     return checkReply(
       view,
+      seen,
       node,
-      replicaCheck(view.routingView(), node, {
+      replicaCheck(seen, node, {
         maxLagMs: maxLagMs ?? DEFAULT_REPLICA_MAX_LAG_MS,
         includeWriter,
       }),
