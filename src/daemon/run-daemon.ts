@@ -207,9 +207,14 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     });
     return coordinator;
   });
+  // Its own etcd client: its reads and watches hang through an etcd election like any other, and
+  // must not move the latency and member health the decision loop's deadlines are built on.
+  const routingStore = EtcdStore.connect(etcdSettings, systemClock, {
+    logger: log.child({ component: 'http.etcd' }),
+  });
   const routing: RoutingService = new RoutingService({
     coordinator: file.coordinator.name,
-    store,
+    store: routingStore,
     clock: systemClock,
     clusters: clusterViews,
     // A quiet coordinator reads the writer record and probes replicas once a quiet interval.
@@ -252,6 +257,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
       keeper?.stop();
       await Promise.allSettled(databases.map((d) => d.close()));
       store.client.close();
+      routingStore.client.close();
       log.info({ event: 'stopped' }, 'baton coordinator stopped');
     }
   })();
