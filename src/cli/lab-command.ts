@@ -28,6 +28,7 @@ interface LabUpCliOptions {
   semiSync: boolean;
   haproxy: boolean;
   hooks?: string;
+  sessionTtl?: number;
 }
 
 function parseJitterPercent(value: string): number {
@@ -36,6 +37,17 @@ function parseJitterPercent(value: string): number {
     throw new InvalidArgumentError('expected a percentage from 0 to 100');
   }
   return percent;
+}
+
+/** Whole seconds: etcd's lease TTL unit (the config checks the rest, with its reasons). */
+function parseSessionTtl(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1_000 || ms > 60_000 || ms % 1_000 !== 0) {
+    throw new InvalidArgumentError(
+      'expected whole seconds in ms, 1000-60000 (etcd leases have whole-second TTLs)',
+    );
+  }
+  return ms;
 }
 
 const profileHelp = WAN_PROFILE_NAMES.map((name) => {
@@ -85,6 +97,11 @@ export function labCommand(): Command {
       false,
     )
     .option('--hooks <file>', 'YAML: hooks for the lab cluster, as under clusters[].hooks (README "Hooks")')
+    .option(
+      '--session-ttl <ms>',
+      'the coordinators\' session TTL (timings.sessionTtlMs): longer rides out longer blips, shorter fails over sooner (README "Choosing the session TTL")',
+      parseSessionTtl,
+    )
     .addOption(
       new Option('--policy <policy>', 'failover policy of the lab cluster')
         .choices(['availability', 'consistency'])
@@ -108,6 +125,7 @@ export function labCommand(): Command {
           semiSync: opts.semiSync,
           haproxy: opts.haproxy,
           ...(opts.hooks !== undefined ? { hooksFile: path.resolve(opts.hooks) } : {}),
+          ...(opts.sessionTtl !== undefined ? { sessionTtlMs: opts.sessionTtl } : {}),
           log: print,
         });
         if (result.status === 'already-running') {
@@ -179,27 +197,54 @@ export function labCommand(): Command {
     ['cont', 'SIGCONT a stopped node or etcd member'],
     ['start', 'restart a killed node or etcd member'],
   ];
+  const forOption = (what: string) =>
+    new Option('--for <seconds>', `${what} itself after this many seconds, and report when (a blip)`);
   for (const [name, description] of processFaults) {
-    fault
+    const command = fault
       .command(`${name} <target>`)
       .description(`${description}: a1, a2, b1, b2, etcd-a, etcd-b, etcd-w, coord-a, coord-b, coord-w`)
-      .addOption(dirOption())
-      .action(
-        action(async (target: string, opts: { dir: string }) =>
-          print(
-            await (await import('../lab/lab-fault.js')).processFault(resolveLabDir(opts.dir), name, target),
-          ),
-        ),
-      );
+      .addOption(dirOption());
+    if (name === 'stop') command.addOption(forOption('continue it (SIGCONT)'));
+    command.action(
+      action(async (target: string, opts: { dir: string; for?: string }) => {
+        const faults = await import('../lab/lab-fault.js');
+        const dir = resolveLabDir(opts.dir);
+        if (opts.for !== undefined) await faults.timedStop(dir, target, opts.for, print);
+        else print(await faults.processFault(dir, name, target));
+      }),
+    );
   }
   fault
     .command('cut <site>')
     .description('isolate a site (a, b or w): packets to and from other sites are dropped')
+    .addOption(forOption('lift the cut'))
     .addOption(dirOption())
     .action(
-      action(async (site: string, opts: { dir: string }) =>
-        print(await (await import('../lab/lab-fault.js')).cutFault(resolveLabDir(opts.dir), site)),
-      ),
+      action(async (site: string, opts: { dir: string; for?: string }) => {
+        const faults = await import('../lab/lab-fault.js');
+        const dir = resolveLabDir(opts.dir);
+        if (opts.for !== undefined) await faults.timedCut(dir, site, opts.for, print);
+        else print(await faults.cutFault(dir, site));
+      }),
+    );
+  fault
+    .command('flap')
+    .description(
+      'a seeded random schedule of blips: writer stalls (0.1-1 s), writer-colo cuts (0.1-1.5 s) and etcd-member stalls (0.1-1 s), 1-5 s apart',
+    )
+    .requiredOption('--for <minutes>', 'how long to keep flapping')
+    .option('--seed <n>', 'the schedule seed (printed; the same seed replays the same schedule)')
+    .option('--json', 'one JSON object per blip (start, end, effective length)', false)
+    .addOption(dirOption())
+    .action(
+      action(async (opts: { for: string; seed?: string; json: boolean; dir: string }) => {
+        const { flapFault } = await import('../lab/lab-flap.js');
+        await flapFault(
+          resolveLabDir(opts.dir),
+          { minutes: opts.for, json: opts.json, ...(opts.seed === undefined ? {} : { seed: opts.seed }) },
+          print,
+        );
+      }),
     );
   fault
     .command('delay <from> <to> <ms>')

@@ -1,6 +1,6 @@
 import { LabError } from './errors.js';
 import { labWan, readLabState, writeLabState, type LabState } from './lab-state.js';
-import { cutSite, healSites, netnsName, wanRoutes } from './network.js';
+import { netnsName, setCutSites, wanRoutes } from './network.js';
 import {
   processState,
   signalProcess,
@@ -47,12 +47,12 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
     case 'kill': {
       if (current === 'dead') throw new LabError(`${target} is not running`);
       const at = await signalUntil(record, 'SIGKILL', 'dead', target);
-      return `killed ${target} (pid ${record.pid}) at ${at.toISOString()}`;
+      return `killed ${target} (pid ${record.pid}) at ${iso(at)}`;
     }
     case 'stop': {
       if (current !== 'running') throw new LabError(`${target} is ${current}, not running`);
       const at = await signalUntil(record, 'SIGSTOP', 'stopped', target);
-      return `stopped ${target} (pid ${record.pid}, SIGSTOP) at ${at.toISOString()}`;
+      return `stopped ${target} (pid ${record.pid}, SIGSTOP) at ${iso(at)}`;
     }
     case 'cont':
       if (current !== 'stopped') throw new LabError(`${target} is ${current}, not stopped`);
@@ -70,22 +70,90 @@ export async function processFault(dir: string, fault: ProcessFault, target: str
   }
 }
 
-/** A fault command returns once the fault is in effect (a killed process is gone, its ports closed). */
+/**
+ * `stop <target> --for S`: SIGSTOP, then SIGCONT S seconds after the stop was sent. Reports the
+ * stop at once and the continue when it happens, both on the wall clock the benchmark uses.
+ */
+export async function timedStop(
+  dir: string,
+  target: string,
+  secondsArg: string,
+  report: (line: string) => void,
+): Promise<TimedFault> {
+  const seconds = parseBlipSeconds(secondsArg);
+  const state = loadState(dir);
+  const record = targetProcess(state, target);
+  const current = processState(record);
+  if (current !== 'running') throw new LabError(`${target} is ${current}, not running`);
+  const stoppedAt = await signalUntil(record, 'SIGSTOP', 'stopped', target);
+  report(`stopped ${target} (pid ${record.pid}, SIGSTOP) at ${iso(stoppedAt)} for ${seconds} s`);
+  const interrupted = await sleepUntil(stoppedAt + seconds * 1000);
+  const continuedAt = await signalUntil(record, 'SIGCONT', 'running', target);
+  const fault = { target, startedAt: stoppedAt, endedAt: continuedAt, uncertaintyMs: 1 };
+  report(
+    `continued ${target} at ${iso(continuedAt)}: stopped for ${continuedAt - stoppedAt} ms` +
+      (interrupted ? ' (interrupted: ended early)' : ''),
+  );
+  return fault;
+}
+
 /** Sends the signal and waits until the process is in the state it causes; returns when it was sent. */
 async function signalUntil(
   record: ProcessRecord,
   signal: NodeJS.Signals,
   wanted: ProcessState,
   target: string,
-): Promise<Date> {
-  const at = new Date();
+): Promise<number> {
+  const at = Date.now();
   signalProcess(record, signal);
   const deadline = Date.now() + 5_000;
   while (processState(record) !== wanted) {
     if (Date.now() > deadline) throw new LabError(`${target} did not become ${wanted} within 5 s`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
   return at;
+}
+
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/** A fault that was applied and removed: when, on the wall clock, and how exactly that is known. */
+export interface TimedFault {
+  target: string;
+  /** Epoch ms when it took effect (a cut: when its rule change began). */
+  startedAt: number;
+  /** Epoch ms when it was removed. */
+  endedAt: number;
+  /** The effective length is endedAt - startedAt within this many ms (rule changes take time). */
+  uncertaintyMs: number;
+}
+
+/** A blip's length: above 0, at most an hour (a longer "blip" is an outage, use the plain fault). */
+function parseBlipSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3_600)
+    throw new LabError(`--for must be a number of seconds above 0, at most 3600, got "${value}"`);
+  return seconds;
+}
+
+/**
+ * Waits until the epoch-ms moment, or until SIGINT/SIGTERM: a timed fault interrupted by Ctrl-C
+ * still removes itself instead of leaving a cut or a stopped server behind. True if interrupted.
+ */
+function sleepUntil(epochMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const finish = (interrupted: boolean): void => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(interrupted);
+    };
+    const onSignal = (): void => finish(true);
+    const timer = setTimeout(() => finish(false), Math.max(0, epochMs - Date.now()));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 function requireWan(state: LabState): void {
@@ -101,14 +169,66 @@ function parseSite(value: string): SiteName {
   return value;
 }
 
+/**
+ * When a cut change took effect: inside the window of the namespace whose cut changed (`first`),
+ * or, for a heal of every cut, inside the span of all of them.
+ */
+async function applyCuts(
+  state: LabState,
+  sites: SiteName[],
+  first?: SiteName,
+): Promise<{ startedAt: number; endedAt: number }> {
+  const windows = await setCutSites(state.network, sites, wanRoutes(state.network, state.basePort), first);
+  state.faults.cut = sites;
+  writeLabState(state);
+  const timing = first === undefined ? windows : windows.slice(0, 1);
+  return {
+    startedAt: Math.min(...timing.map((w) => w.startedAt)),
+    endedAt: Math.max(...timing.map((w) => w.endedAt)),
+  };
+}
+
 export async function cutFault(dir: string, siteArg: string): Promise<string> {
   const state = loadState(dir);
   const site = parseSite(siteArg);
   requireWan(state);
-  const at = await cutSite(state.network, site, wanRoutes(state.network, state.basePort));
-  if (!state.faults.cut.includes(site)) state.faults.cut.push(site);
-  writeLabState(state);
-  return `site ${site} cut off from the other sites at ${at.toISOString()} (the host still reaches it)`;
+  const span = await applyCuts(state, [...new Set([...state.faults.cut, site])], site);
+  return `site ${site} cut off from the other sites at ${iso(span.startedAt)} (in effect within ${span.endedAt - span.startedAt} ms; the host still reaches it)`;
+}
+
+/**
+ * `cut <site> --for S`: cut, then lift this site's cut S seconds after the cut began (other
+ * sites' cuts stay). The effective length is known to the two rule changes' durations (about
+ * 10 ms each), which the report states.
+ */
+export async function timedCut(
+  dir: string,
+  siteArg: string,
+  secondsArg: string,
+  report: (line: string) => void,
+): Promise<TimedFault> {
+  const seconds = parseBlipSeconds(secondsArg);
+  const state = loadState(dir);
+  const site = parseSite(siteArg);
+  requireWan(state);
+  if (state.faults.cut.includes(site)) throw new LabError(`site ${site} is already cut off`);
+  const cut = await applyCuts(state, [...state.faults.cut, site], site);
+  report(
+    `site ${site} cut off from the other sites at ${iso(cut.startedAt)} (in effect within ${cut.endedAt - cut.startedAt} ms) for ${seconds} s`,
+  );
+  const interrupted = await sleepUntil(cut.startedAt + seconds * 1000);
+  const now = loadState(dir);
+  const lift = await applyCuts(
+    now,
+    now.faults.cut.filter((s) => s !== site),
+    site,
+  );
+  const uncertaintyMs = Math.max(cut.endedAt - cut.startedAt, lift.endedAt - lift.startedAt);
+  report(
+    `site ${site} cut lifted at ${iso(lift.startedAt)}: cut for ${lift.startedAt - cut.startedAt} ms (±${uncertaintyMs} ms)` +
+      (interrupted ? ' (interrupted: ended early)' : ''),
+  );
+  return { target: site, startedAt: cut.startedAt, endedAt: lift.startedAt, uncertaintyMs };
 }
 
 export async function delayFault(
@@ -136,13 +256,12 @@ export async function delayFault(
 export async function healFault(dir: string): Promise<string> {
   const state = loadState(dir);
   requireWan(state);
-  const at = new Date();
-  await healSites(state.network);
+  const span = await applyCuts(state, []);
   state.faults = { cut: [], delays: {} };
   writeLabState(state);
   await applyWan(state, { kind: 'end' });
   const { profile } = labWan(state);
-  return `all link faults removed at ${at.toISOString()}: links back to profile ${profile} (${describeProfile(profile)})`;
+  return `all link faults removed at ${iso(span.startedAt)}: links back to profile ${profile} (${describeProfile(profile)})`;
 }
 
 /** `a-b 35 ms, a-w 40 ms, b-w 40 ms`: a profile is symmetric, so one figure per site pair. */

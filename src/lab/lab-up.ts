@@ -69,6 +69,8 @@ export interface LabUpOptions {
   haproxy?: boolean;
   /** `--hooks FILE`: hooks for the lab cluster (lab-coordinators.ts readLabHooks). */
   hooksFile?: string;
+  /** `--session-ttl MS`: the coordinators' timings.sessionTtlMs (the blip/failover trade-off). */
+  sessionTtlMs?: number;
   log: (line: string) => void;
 }
 
@@ -136,7 +138,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     if (mode === 'netns') await startWan(state);
     await startServers(state, isRoot);
     await bootstrapReplication(state, users);
-    if (options.coordinators) await startCoordinators(state, options.policy, hooks);
+    if (options.coordinators) await startCoordinators(state, options.policy, hooks, options.sessionTtlMs);
     if (options.haproxy) await startHaproxy(state);
     const seconds = (Date.now() - started) / 1000;
     return { status: 'started', state, seconds };
