@@ -37,7 +37,7 @@ export const MIN_GRPC_KEEPALIVE_MS = 5000;
 
 /** Member breakers as baton uses them (see fault-policy.ts). */
 export function memberBreakers(): HostBreakers {
-  return new HostBreakers(2, 1000, 8000, tcpReachable(300));
+  return new HostBreakers(2, 1000, 8000, tcpReachable(300), 200);
 }
 
 export function etcdClientOptions(

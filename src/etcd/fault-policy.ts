@@ -103,6 +103,13 @@ export class HostBreakers {
     private readonly openMs = 1000,
     private readonly maxOpenMs = 8000,
     private readonly reachable?: ReachabilityCheck,
+    /**
+     * After a failed check, the next one this much later. A check is one TCP connect, not a
+     * real call, so it can repeat often: a member a blip cut off is back in use within this
+     * much (plus a round trip) of the heal, not a doubled open time later (issue 13: a colo cut
+     * of 2.5 s kept both far members skipped for 1.3 s after the heal).
+     */
+    private readonly recheckMs = openMs,
   ) {}
 
   policy(host: string): HostPolicy {
@@ -190,7 +197,7 @@ export class HostBreakers {
       .then((ok) => {
         state.checking = false;
         if (ok) state.reachable = true;
-        else state.openUntil = Date.now() + this.openMs;
+        else state.openUntil = Date.now() + this.recheckMs;
       });
   }
 

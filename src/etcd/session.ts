@@ -3,7 +3,7 @@
  *
  * The library's automatic keepalive and its `lost` event are not used: `lost` fires about
  * 2 x TTL after the last good keepalive while etcd expires the lease at 1 x TTL (FIELD-NOTES).
- * Instead we send one keepalive every TTL/3, each bounded by a deadline, and compute
+ * Instead we send one keepalive every TTL/8 (each tick bounded by TTL/3), and compute
  *
  *   validUntil = (monotonic send time of the last acknowledged keepalive) + TTL - margin
  *
@@ -14,6 +14,7 @@
  */
 import * as etcd3 from 'etcd3';
 import type { MonoMs, Session } from '../coordinator/ports.js';
+import { keepaliveIntervalMs } from '../core/timings.js';
 import { withDeadline } from '../deadline.js';
 import { silentLogger, type Logger } from '../log.js';
 import { LeaseLostError, SessionExpiredError, toStoreError } from './errors.js';
@@ -133,13 +134,14 @@ export class EtcdSession implements Session {
 
   private scheduleKeepalive(lastTickAt: MonoMs): void {
     if (this.closed || this.signal.aborted) return;
-    const interval = this.ttlMs / 3;
+    const interval = keepaliveIntervalMs(this.ttlMs);
     const wait = Math.max(0, lastTickAt + interval - this.store.clock.now());
     this.keepaliveTimer = setTimeout(() => void this.keepaliveTick(), wait);
   }
 
   /**
-   * One tick: get one keepalive acknowledged before the tick (TTL/3) is over. The pool sends
+   * One tick: get one keepalive acknowledged before the tick (TTL/3, longer than the interval
+   * between ticks: a slow member gets its whole chance) is over. The pool sends
    * each call to a member picked at random, and a hung member answers nothing until the
    * deadline, so attempts are hedged: if none has answered after `hedgeMs`, another starts in
    * parallel (up to MAX_PARALLEL_KEEPALIVES), and a failed attempt is replaced (at once the

@@ -25,6 +25,7 @@ import {
   type Watch,
   type WatchEvent,
 } from '../../src/coordinator/ports.js';
+import { keepaliveIntervalMs } from '../../src/core/timings.js';
 import type { ProcessGate } from './process-gate.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
@@ -418,7 +419,7 @@ export class SimStoreClient implements Store {
 }
 
 /**
- * The Session port: keepalives every TTL/3 run by us, validUntil = send time of the last
+ * The Session port: keepalives every TTL/8 (keepaliveIntervalMs, each bounded by TTL/3) run by us, validUntil = send time of the last
  * acknowledged keepalive + TTL - margin, the signal aborts at validUntil or when the server says
  * the lease is gone. Its timers belong to the owning process, so a paused process stops renewing.
  */
@@ -459,7 +460,7 @@ export class SimSession implements Session {
 
   private scheduleKeepAlive(): void {
     const sched = this.client.server.scheduler;
-    sched.after(Math.floor(this.ttlMs / 3), () =>
+    sched.after(Math.floor(keepaliveIntervalMs(this.ttlMs)), () =>
       this.client.gate.run(() => {
         if (this.closed || this.controller.signal.aborted) return;
         const sendTime = sched.now();
