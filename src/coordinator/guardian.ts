@@ -107,6 +107,16 @@ export class GuardianDuty {
     return undefined;
   }
 
+  private hungWriterUnderFailover(
+    action: GuardianAction,
+    writer: WriterRecord | undefined,
+    observations: NodeObservation[],
+  ): boolean {
+    if (action.type !== 'fence' || action.reason !== 'guardian-writer-down') return false;
+    if (writer?.node !== action.node || this.knownDown(action.node)) return false;
+    return observations.find((o) => o.node === action.node)?.reachable === false;
+  }
+
   /** The writer record this guardian last read (what it enforces). */
   knownWriter(): WriterRecord | undefined {
     return this.lastWriter;
@@ -153,6 +163,15 @@ export class GuardianDuty {
     for (const action of decision.actions) {
       // Opening writes on a stale view, or while the leader cannot see us, could make a second writer.
       if (action.type === 'open-writes' && !mayOpen) continue;
+      if (this.hungWriterUnderFailover(action, input.writer, input.observations)) {
+        // A failover is under way and our probes time out on it: the blind fence will time out
+        // too. STONITH is asked this very cycle instead of after that wait (a quarter of a
+        // command deadline in the middle of a hung writer's failover); the fence still goes out,
+        // and a hung server runs it when it resumes.
+        this.unfenceable = { node: action.node, epoch: (input.writer as WriterRecord).epoch };
+        void this.execute(action, input.writer);
+        continue;
+      }
       await this.execute(action, input.writer);
     }
     // Our report is published concurrently with this pass (loop.ts): a new promise becomes

@@ -71,9 +71,10 @@ export function decide(snapshot: ClusterSnapshot, now: number, config: CoreConfi
       return d.finish();
     }
   }
-  if (assessment.dead || fencedOrphan !== undefined) {
-    const reason: ReasonCode = assessment.dead ? 'writer-dead-quorum' : 'writer-fenced-no-guardian';
-    automaticFailover(d, reason, assessment.dead ? assessment.message : (fencedOrphan as string));
+  const deadByQuorum = assessment.dead || assessment.guardianPending === true;
+  if (deadByQuorum || fencedOrphan !== undefined) {
+    const reason: ReasonCode = deadByQuorum ? 'writer-dead-quorum' : 'writer-fenced-no-guardian';
+    automaticFailover(d, reason, deadByQuorum ? assessment.message : (fencedOrphan as string));
     return d.finish();
   }
 

@@ -5,8 +5,10 @@
  *   read_only=OFF and every other local node read_only=ON;
  * - when it is not provably valid, the local writer is fenced (read_only=ON + kill client
  *   connections): another leader may already be promoting elsewhere.
- * - when our own (debounced) probes say the local writer is down, it is fenced blind: a hung
- *   server would otherwise resume writable after the leader promoted elsewhere.
+ * - when our own (debounced) probes say the local writer is down and a failover away from it is
+ *   under way (its journal), it is fenced blind: a hung server would otherwise resume writable
+ *   after the leader promoted elsewhere. Without a failover it is left alone: a stall that ends
+ *   by itself costs no fence and no new epoch.
  * Once we fenced the writer of an epoch we never reopen it at that same epoch: our view of the
  * writer record may be stale after a session blip, and the leader may have acted on our fence
  * report. The leader reopens it by committing a newer epoch (reason `writer-reopen`). Publish
@@ -96,9 +98,21 @@ export function guard(input: GuardianInput): GuardianDecision {
     // The writer record names this local node and our session is valid.
     if (!writer) continue;
     if (obs?.health === 'down' && (fencedEpoch === undefined || fencedEpoch < writer.epoch)) {
-      // Down or hung: fence blind. A hung server executes the queued fence when it resumes, a
-      // crashed one restarts read-only; either way it stays closed at this epoch, which is what
-      // lets the leader promote elsewhere (GuardianStatus.fenceIssued).
+      if (!operationHoldsClosed(operation, node.name, writer.epoch)) {
+        // A stall (GC pause, I/O hiccup, busy host) ends by itself: fenced now, it would end in
+        // a fence, a new epoch and a longer outage than the stall (issue 13). The leader starts
+        // a failover when the quorum agrees it is gone, and waits for us (operation-steps.ts).
+        events.push({
+          level: 'warn',
+          reason: 'guardian-writer-down-waiting',
+          node: node.name,
+          message: `local writer ${node.name} is down by our probes; left as it is until a failover away from it is under way`,
+        });
+        continue;
+      }
+      // A failover is under way: fence blind. A hung server executes the queued fence when it
+      // resumes, a crashed one restarts read-only; either way it stays closed at this epoch,
+      // which is what lets the leader promote elsewhere (GuardianStatus.fenceIssued).
       actions.push({
         type: 'fence',
         node: node.name,

@@ -129,6 +129,13 @@ export interface WriterAssessment {
   upVotes: string[];
   /** Replicas that still stream from the writer (veto). */
   replicasSeeingWriter: string[];
+  /**
+   * Dead by every test but one: its colo's guardian is alive and has not closed it. The guardian
+   * fences a writer it sees down only once a failover is under way (guardian.ts), so a failover
+   * starts and asks it (issue 13: a guardian that fenced on its own turned every stall into a
+   * fence and a new epoch).
+   */
+  guardianPending?: boolean;
 }
 
 export function assessWriter(snapshot: ClusterSnapshot, now: number, config: CoreConfig): WriterAssessment {
@@ -188,7 +195,13 @@ export function assessWriter(snapshot: ClusterSnapshot, now: number, config: Cor
 
   const guardianVerdict = writerGuardianAgrees(snapshot, live, writer.node, writer.epoch);
   if (!guardianVerdict.agrees) {
-    return { ...base, dead: false, reason: 'skipped-guardian-alive', message: guardianVerdict.message };
+    return {
+      ...base,
+      dead: false,
+      guardianPending: true,
+      reason: 'skipped-guardian-alive',
+      message: `writer ${writer.node} is down (${votes}); ${guardianVerdict.message}`,
+    };
   }
   return {
     ...base,

@@ -206,8 +206,10 @@ function forcedFailover(d: DecisionDraft, intent: ForcedFailoverIntent): void {
   // unreachable one needs its guardian gone or confirming it fenced/down.
   const writerReachable = bestObservation(d.live, writer.node)?.reachable === true;
   if (!writerReachable) {
+    // A guardian that is the only one not to agree is asked by the operation itself (it fences
+    // a writer it sees down once a failover is under way); one that sees the writer up is not.
     const assessment = assessWriter(d.snapshot, d.now, d.config);
-    if (assessment.reason === 'skipped-guardian-alive') {
+    if (assessment.reason === 'skipped-guardian-alive' && assessment.guardianPending !== true) {
       return resolve(d, intent, 'failed', 'skipped-guardian-alive', assessment.message);
     }
   }

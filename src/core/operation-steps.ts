@@ -148,6 +148,19 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         d.note('info', 'operation-step', `${j.kind} ${j.id}: ${closed.message}; not fenced again`, j.from);
         return to(d, finalSet === undefined ? j : afterFence(d, j, finalSet), 'wait-catchup');
       }
+      if (j.fenceBestEffort && outcome === undefined && closed === undefined) {
+        // Its live guardian fences it now that it sees this journal (guardian.ts), and only then:
+        // a stall that ends before this point costs no fence. Our own fence would also reach a
+        // writer that is merely cut off from us, alive and guarded, so we do not send one.
+        const waiting = guardianYetToClose(d, j);
+        if (waiting !== undefined) {
+          const recovered = writerRecovered(d, j);
+          if (recovered !== undefined) return fail(d, j, 'operation-aborted', recovered);
+          if (timedOut) return fail(d, j, 'skipped-guardian-alive', waiting);
+          d.note('info', 'skipped-guardian-alive', `${j.kind} ${j.id} waits: ${waiting}`, j.from);
+          return 'wait';
+        }
+      }
       if (!j.fenceBestEffort && outcome === undefined) {
         // The commit needs the old writer's guardian to promise it will not reopen it (invariant
         // 4, oldGuardianHolds). Asked for before the fence, that round trip to the guardian
@@ -431,7 +444,8 @@ function staleFailoverPremise(
     const again = assessWriter(d.snapshot, d.now, d.config);
     // Once we fenced it ourselves, its guardian's word is checked separately (oldGuardianHolds).
     const fencedByUs = j.fencedGtids !== undefined && again.reason === 'skipped-guardian-alive';
-    if (!again.dead && !fencedByUs) {
+    // A guardian that has not closed it yet is oldGuardianHolds' business, checked next.
+    if (!again.dead && again.guardianPending !== true && !fencedByUs) {
       return { reason: 'operation-aborted', message: `writer no longer judged dead: ${again.message}` };
     }
   }
@@ -701,6 +715,22 @@ function guardianClosedIt(
     };
   }
   return undefined;
+}
+
+/** Why we wait, while the old writer's guardian lives and has not closed it at its epoch. */
+function guardianYetToClose(d: DecisionDraft, j: OperationJournal): string | undefined {
+  if (j.from === undefined) return undefined;
+  const { guardian } = guardianOfNode(d.snapshot, j.from);
+  if (!guardian?.sessionAlive) return undefined;
+  return `guardian ${guardian.coordinator} is alive and has not yet closed ${j.from} at epoch ${j.previousEpoch}`;
+}
+
+/** An automatic failover whose writer answers again before anything was done: why to stop. */
+function writerRecovered(d: DecisionDraft, j: OperationJournal): string | undefined {
+  if (!j.automatic || j.reason !== 'writer-dead-quorum') return undefined;
+  const again = assessWriter(d.snapshot, d.now, d.config);
+  if (again.dead || again.guardianPending === true) return undefined;
+  return `writer ${j.from} no longer judged dead before anything was done: ${again.message}`;
 }
 
 function guardianFenceRecord(d: DecisionDraft, j: OperationJournal): boolean {

@@ -53,7 +53,8 @@ export const REASON_CODES = [
   // Guardian (per colo, not leader-only)
   'guardian-session-invalid', // cannot prove our lease: self-fence the local writer
   'guardian-enforce-read-only', // a local non-writer is writable
-  'guardian-writer-down', // our own probes say the local writer is down: fence it blind and hold it
+  'guardian-writer-down', // a failover is under way and our probes say the local writer is down: fence it blind
+  'guardian-writer-down-waiting', // our probes say the local writer is down, but no failover is under way: leave it
   'guardian-stonith', // SQL could not fence the local writer and a quorum says it is down: the fence command shot it
   'guardian-open-writer', // the writer record names a local node that is read-only
   'guardian-hold-fenced', // we fenced this writer at this epoch: wait for a newer epoch

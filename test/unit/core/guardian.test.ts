@@ -34,6 +34,17 @@ const switchingAway: OperationJournal = {
   requestedBy: 'ops',
 };
 
+const failingOver: OperationJournal = {
+  ...switchingAway,
+  id: 'failover-6',
+  kind: 'failover',
+  reason: 'writer-dead-quorum',
+  step: 'fence-old',
+  automatic: true,
+  requestedBy: 'auto',
+  fenceBestEffort: true,
+};
+
 const summary = (i: GuardianInput): string[] =>
   guard(i).actions.map((a) => `${a.type} ${a.node} (${a.reason})`);
 
@@ -123,13 +134,39 @@ describe('guard (colo guardian rule)', () => {
       out: [],
     },
     {
-      name: 'our probes say the local writer is down (maybe hung): fence it blind',
+      name: 'our probes say the local writer is down (maybe a stall), no failover under way: leave it',
       in: input({
         observations: withNodes(healthyNodes(), {
           'db-a1': { reachable: false, health: 'down', readOnly: undefined },
         }),
       }),
+      out: [],
+    },
+    {
+      name: 'local writer down and a failover away from it under way: fence it blind',
+      in: input({
+        operation: failingOver,
+        observations: withNodes(healthyNodes(), {
+          'db-a1': { reachable: false, health: 'down', readOnly: undefined },
+        }),
+      }),
       out: ['fence db-a1 (guardian-writer-down)'],
+    },
+    {
+      name: 'a failover past its commit is not a reason to fence: the new writer is recorded',
+      in: input({
+        operation: { ...failingOver, step: 'open-target' },
+        observations: withNodes(healthyNodes(), { 'db-a1': { reachable: false, health: 'down' } }),
+      }),
+      out: [],
+    },
+    {
+      name: 'a failover journal from another epoch is not ours: leave it',
+      in: input({
+        operation: { ...failingOver, previousEpoch: 4, epoch: 5 },
+        observations: withNodes(healthyNodes(), { 'db-a1': { reachable: false, health: 'down' } }),
+      }),
+      out: [],
     },
     {
       name: 'down writer already fenced at this epoch: not re-sent every cycle',
@@ -155,9 +192,21 @@ describe('guard (colo guardian rule)', () => {
     expect(open).toMatchObject({ type: 'open-writes', node: 'db-a1', epoch: 5 });
   });
 
-  it('a blind fence of a down writer holds it closed at that epoch, even once it is back', () => {
+  it('a down writer left alone during a stall is not held: back, it stays the open writer', () => {
     const down = guard(
       input({ observations: withNodes(healthyNodes(), { 'db-a1': { reachable: false, health: 'down' } }) }),
+    );
+    expect(down.fencedEpoch).toBeUndefined();
+    expect(down.events.map((e) => e.reason)).toEqual(['guardian-writer-down-waiting']);
+    expect(guard(input()).actions).toEqual([]);
+  });
+
+  it('a blind fence of a down writer holds it closed at that epoch, even once it is back', () => {
+    const down = guard(
+      input({
+        operation: failingOver,
+        observations: withNodes(healthyNodes(), { 'db-a1': { reachable: false, health: 'down' } }),
+      }),
     );
     expect(down.fencedEpoch).toBe(5);
     const back = guard(

@@ -146,7 +146,7 @@ const rows: Row[] = [
     reason: 'forced-failover',
   },
   {
-    name: 'forced failover cannot bypass a live guardian that still sees the writer up',
+    name: 'forced failover cannot bypass a live guardian: it starts, sends no fence, and waits for the guardian',
     intent: { ...base, id: 'f', kind: 'failover', acceptDataLoss: true },
     snap: (intents) => {
       const gone = writerDeadNodes();
@@ -163,7 +163,7 @@ const rows: Row[] = [
         guardians: guardians(),
       });
     },
-    actions: ['resolve-intent f failed'],
+    actions: ['resolve-intent f in-progress'],
     reason: 'skipped-guardian-alive',
   },
   {

@@ -321,6 +321,34 @@ describe('failover step machine', () => {
       intentId: undefined,
     });
 
+  it('a writer down by quorum whose guardian lives: the failover starts, sends no fence, and waits for the guardian', () => {
+    const first = decide(colaAGone({ guardians: guardians() }), NOW, CONFIG);
+    expect(actionsOf(first, 'fence')).toEqual([]);
+    expect(first.state.operation).toMatchObject({ kind: 'failover', step: 'fence-old', from: 'db-a1' });
+    expect(reasons(first)).toContain('skipped-guardian-alive');
+    const issued = guardians({ a: { fenceIssued: { node: 'db-a1', epoch: 5, at: NOW } } });
+    const next = decide(
+      colaAGone({ operation: first.state.operation, guardians: issued }),
+      NOW + 100,
+      CONFIG,
+    );
+    expect(actionsOf(next, 'fence')).toEqual([]);
+    expect(summary(next)).toContain('promote db-b1@6');
+  });
+
+  it('a writer seen up again before its guardian fenced it: the failover stops with nothing done', () => {
+    const first = decide(colaAGone({ guardians: guardians() }), NOW, CONFIG);
+    const back = decide(
+      snapshot({ operation: first.state.operation, guardians: guardians() }),
+      NOW + 100,
+      CONFIG,
+    );
+    expect(summary(back)).toEqual([]);
+    expect(back.state.operation).toBeUndefined();
+    expect(reasons(back)).toContain('operation-aborted');
+    expect(back.state.antiFlap.failoverTimes).toEqual([]);
+  });
+
   it('fences a writer presumed dead best-effort (a probe deadline); a switchover fences in full', () => {
     const fenceOf = (d: ReturnType<typeof decide>) => actionsOf(d, 'fence')[0];
     expect(fenceOf(decide(colaAGone(), NOW, CONFIG))).toMatchObject({ node: 'db-a1', bestEffort: true });
@@ -348,8 +376,23 @@ describe('failover step machine', () => {
     expect(reasons(d)).toContain('operation-aborted');
   });
 
-  it('re-checks the automatic trigger at the commit: a guardian that came back alive without a hold stops it', () => {
-    const d = decide(colaAGone({ operation: failover(), guardians: guardians() }), NOW, CONFIG);
+  it('at the commit, a guardian that came back alive without a hold is waited for (it fences once it sees the journal), then given up on', () => {
+    const waiting = decide(colaAGone({ operation: failover(), guardians: guardians() }), NOW, CONFIG);
+    expect(summary(waiting)).toEqual([]);
+    expect(reasons(waiting)).toContain('skipped-guardian-alive');
+    expect(waiting.state.operation?.step).toBe('commit');
+    const late = decide(
+      colaAGone({ operation: failover(), guardians: guardians() }),
+      NOW + CONFIG.catchupTimeoutMs + 1,
+      CONFIG,
+    );
+    expect(late.state.operation).toBeUndefined();
+    expect(reasons(late)).toContain('operation-aborted');
+  });
+
+  it('re-checks the automatic trigger at the commit: a writer observers see up again stops it', () => {
+    const back = snapshot({ operation: failover(), guardians: guardians() });
+    const d = decide(back, NOW, CONFIG);
     expect(summary(d)).toEqual([]);
     expect(reasons(d)).toContain('operation-aborted');
     expect(d.state.operation).toBeUndefined();
