@@ -47,7 +47,12 @@ import {
   type LabNodeSpec,
 } from './topology.js';
 import { stopLab } from './lab-down.js';
-import { readLabHooks, startCoordinators, type FailoverPolicy } from './lab-coordinators.js';
+import {
+  checkCoordinatorConfigs,
+  readLabHooks,
+  startCoordinators,
+  type FailoverPolicy,
+} from './lab-coordinators.js';
 import { startHaproxy } from './haproxy.js';
 import { writeFenceScript } from './fence-script.js';
 import { watchdogInstallSql } from '../mysql/watchdog.js';
@@ -130,6 +135,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     ...(options.semiSync ? { semiSync: true } : {}),
     createdAt: new Date().toISOString(),
   };
+  if (options.coordinators) checkCoordinatorConfigs(state, options.policy, hooks, options.sessionTtlMs);
   writeLabState(state);
   writeFenceScript(options.dir);
 
