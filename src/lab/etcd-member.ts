@@ -47,6 +47,11 @@ export function etcdArgv(
     '--initial-cluster-state=new',
     `--initial-cluster-token=${token}`,
     '--pre-vote=true',
+    // Every published report and history entry is a new revision: without compaction the
+    // database only grows (issue 13's scale figures). Five minutes is what Kubernetes keeps;
+    // baton's watches re-read after a compaction (DESIGN.md "Adapters").
+    '--auto-compaction-mode=periodic',
+    '--auto-compaction-retention=5m',
     `--heartbeat-interval=${timings.heartbeatMs}`,
     `--election-timeout=${timings.electionTimeoutMs}`,
     '--logger=zap',

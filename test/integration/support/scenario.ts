@@ -44,9 +44,12 @@ export async function startScenario(
     haproxy?: boolean;
     /** `lab up --hooks FILE`. */
     hooksFile?: string;
+    /** `lab up --session-ttl MS`. */
+    sessionTtlMs?: number;
   } = {},
 ): Promise<Scenario> {
   const extraArgs = [
+    ...(options.sessionTtlMs !== undefined ? ['--session-ttl', String(options.sessionTtlMs)] : []),
     ...(options.semiSync ? ['--semi-sync'] : []),
     ...(options.haproxy ? ['--haproxy'] : []),
     ...(options.hooksFile ? ['--hooks', options.hooksFile] : []),
