@@ -35,3 +35,22 @@ export async function applyWriterFault(lab: Lab, fault: WriterFault): Promise<nu
 export async function undoWriterFault(lab: Lab, fault: WriterFault): Promise<void> {
   if (fault === 'hang') await lab.fault('cont', 'a1').catch(() => undefined);
 }
+
+/** What happened at time zero, for the report and the timeline. */
+export function describeWriterFault(fault: WriterFault): string {
+  return {
+    kill: 'kill -9 of a1',
+    hang: 'SIGSTOP of a1',
+    cut: 'site a cut off',
+    'cut-raft-a': 'site a cut off (raft leader in a)',
+  }[fault];
+}
+
+/**
+ * Removes the fault as an operator would: a cut is healed, so that the cut-off colo's coordinator
+ * can write the history it kept while it had no session (its fences).
+ */
+export async function healWriterFault(lab: Lab, fault: WriterFault): Promise<void> {
+  if (fault === 'cut' || fault === 'cut-raft-a') await lab.fault('heal');
+  else await undoWriterFault(lab, fault);
+}
