@@ -1,6 +1,12 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from '../clock.js';
 import { readClusterState, type ClusterState } from '../ops/cluster-state.js';
+import {
+  filterHistory,
+  formatHistoryTable,
+  parseDuration,
+  type StoredHistoryEntry,
+} from '../ops/history-format.js';
 import { addTargetOptions, openTarget, type TargetOptions } from './cluster-target.js';
 import { action } from './user-error.js';
 
@@ -95,10 +101,10 @@ export function formatClusterState(state: ClusterState): string {
   lines.push(`  observers: ${Object.keys(state.observations).join(', ') || 'none'}`);
   const watchdogs = watchdogStates(state);
   if (watchdogs.length > 0) lines.push(`  watchdog:  ${watchdogs.join(', ')}`);
-  const recent = state.history.slice(-5);
+  const recent = state.history.slice(-5) as StoredHistoryEntry[];
   if (recent.length > 0) {
     lines.push('  recent history:');
-    for (const entry of recent) lines.push(`    ${JSON.stringify(entry)}`);
+    for (const line of formatHistoryTable(recent, { header: false })) lines.push(`    ${line}`);
   }
   return lines.join('\n');
 }
@@ -131,29 +137,67 @@ export function statusCommand(): Command {
   return command;
 }
 
+function positiveCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
+  return n;
+}
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 15m, 2h or 1d');
+  return ms;
+}
+
+const HISTORY_EVENTS = [
+  'promote',
+  'fence',
+  'skip',
+  'pin',
+  'unpin',
+  'quarantine',
+  'rejoin',
+  'operation-completed',
+  'hook',
+];
+
 export function historyCommand(): Command {
   const command = new Command('history').description(
-    "a cluster's audit trail: writer changes, skipped failovers, pins, fences",
+    "a cluster's audit trail: writer changes, skipped failovers, pins, fences (local time)",
   );
   addTargetOptions(command)
-    .option('--json', 'one JSON object per line', false)
-    .option('--last <n>', 'only the last N entries', (v) => Number(v))
+    .option('--json', 'one JSON object per line (with its cluster), for scripts', false)
+    .option('--last <n>', 'only the last N entries (after the other filters)', positiveCount)
+    .option('--since <duration>', 'only entries from this long ago on: 90s, 15m, 2h, 1d', duration)
+    .option('--event <type>', `only this kind of entry: ${HISTORY_EVENTS.join(', ')}, …`)
     .action(
-      action(async (opts: TargetOptions & { json: boolean; last?: number }) => {
-        const target = await openTarget(opts);
-        try {
-          for (const cluster of target.clusters) {
-            const state = await target.etcd.attempt((store) =>
-              readClusterState(store, systemClock, cluster, 1_500),
-            );
-            const entries = opts.last ? state.history.slice(-opts.last) : state.history;
-            for (const entry of entries)
-              process.stdout.write(`${opts.json ? '' : `${cluster} `}${JSON.stringify(entry)}\n`);
+      action(
+        async (opts: TargetOptions & { json: boolean; last?: number; since?: number; event?: string }) => {
+          const target = await openTarget(opts);
+          try {
+            for (const cluster of target.clusters) {
+              const state = await target.etcd.attempt((store) =>
+                readClusterState(store, systemClock, cluster, 1_500),
+              );
+              const entries = filterHistory(state.history as StoredHistoryEntry[], {
+                ...(opts.last !== undefined ? { last: opts.last } : {}),
+                ...(opts.since !== undefined ? { since: Date.now() - opts.since } : {}),
+                ...(opts.event !== undefined ? { event: opts.event } : {}),
+              });
+              if (opts.json) {
+                for (const entry of entries)
+                  process.stdout.write(`${JSON.stringify({ cluster, ...entry })}\n`);
+                continue;
+              }
+              if (target.clusters.length > 1) process.stdout.write(`cluster ${cluster}\n`);
+              const lines = entries.length > 0 ? formatHistoryTable(entries) : ['(no entries)'];
+              process.stdout.write(`${lines.join('\n')}\n`);
+            }
+          } finally {
+            target.close();
           }
-        } finally {
-          target.close();
-        }
-      }),
+        },
+      ),
     );
   return command;
 }
