@@ -22,6 +22,13 @@ export interface NodeAddress {
   port: number;
 }
 
+/** A node as the spec declares it, for tables that show where each server is. */
+export interface NodeSpecSummary {
+  name: string;
+  colo: string;
+  role: 'candidate' | 'replica';
+}
+
 export interface ClusterTarget {
   /** Every call tries the endpoints in turn, so a partitioned member does not stall the CLI. */
   etcd: EndpointFailover;
@@ -33,6 +40,8 @@ export interface ClusterTarget {
    * none (bare --endpoints) or it does not name this node.
    */
   nodeAddress(cluster: string, node: string): NodeAddress | undefined;
+  /** The cluster's nodes from the spec, in spec order; empty when there is none (bare --endpoints). */
+  nodeSpecs(cluster: string): NodeSpecSummary[];
   close(): void;
 }
 
@@ -52,6 +61,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   let clusters: string[];
   let auth: { username: string; password: string } | undefined;
   let nodeAddress: ClusterTarget['nodeAddress'] = () => undefined;
+  let nodeSpecs: ClusterTarget['nodeSpecs'] = () => [];
   if (options.lab !== undefined) {
     const dir = resolveLabDir(typeof options.lab === 'string' ? options.lab : undefined);
     const state = readLabState(dir);
@@ -63,6 +73,14 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
       if (cluster !== LAB_CLUSTER || !spec) return undefined;
       return { host: siteAddress(state.network, spec.site), port: mysqlPort(state.basePort, spec) };
     };
+    nodeSpecs = (cluster) =>
+      cluster !== LAB_CLUSTER
+        ? []
+        : LAB_NODES.map((n) => ({
+            name: n.name,
+            colo: n.site,
+            role: n.role === 'master' ? ('candidate' as const) : ('replica' as const),
+          }));
   } else if (options.config) {
     const { loadConfig, resolvePassword } = await import('../config/load-config.js');
     const config = loadConfig(options.config);
@@ -76,6 +94,12 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
       const spec = config.clusters.find((c) => c.name === cluster)?.nodes.find((n) => n.name === node);
       return spec ? { host: spec.host, port: spec.port } : undefined;
     };
+    nodeSpecs = (cluster) =>
+      (config.clusters.find((c) => c.name === cluster)?.nodes ?? []).map((n) => ({
+        name: n.name,
+        colo: n.colo,
+        role: n.role,
+      }));
   } else if (options.endpoints) {
     endpoints = options.endpoints.split(',').map((e) => e.trim());
     clusters = [];
@@ -89,7 +113,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   const { EndpointFailover } = await import('../ops/endpoint-failover.js');
   const etcdSettings: EtcdClientSettings = { endpoints, auth, defaultCallTimeoutMs: 5_000 };
   const etcd = new EndpointFailover(etcdSettings);
-  return { etcd, etcdSettings, clusters, nodeAddress, close: () => etcd.close() };
+  return { etcd, etcdSettings, clusters, nodeAddress, nodeSpecs, close: () => etcd.close() };
 }
 
 export function singleCluster(target: ClusterTarget): string {

@@ -7,6 +7,7 @@ import {
   parseDuration,
   type StoredHistoryEntry,
 } from '../ops/history-format.js';
+import { formatServerTable, serverRows, type ServerSpec } from '../ops/server-table.js';
 import { addTargetOptions, openTarget, type TargetOptions } from './cluster-target.js';
 import { action } from './user-error.js';
 
@@ -64,7 +65,15 @@ function semiSyncStates(state: ClusterState): string[] {
   return [...seen].sort(([x], [y]) => x.localeCompare(y)).map(([, text]) => text);
 }
 
-export function formatClusterState(state: ClusterState): string {
+export interface StatusLook {
+  /** The cluster's nodes from the spec: the server table's order, colos and roles. */
+  specs?: readonly ServerSpec[];
+  /** Full GTID positions. */
+  wide?: boolean;
+  colour?: boolean;
+}
+
+export function formatClusterState(state: ClusterState, look: StatusLook = {}): string {
   const lines = [`cluster ${state.cluster} (etcd revision ${state.revision})`];
   lines.push(`  leader:    ${state.leader ? `${state.leader.coordinator} (${state.leader.key})` : 'none'}`);
   lines.push(
@@ -101,34 +110,75 @@ export function formatClusterState(state: ClusterState): string {
   lines.push(`  observers: ${Object.keys(state.observations).join(', ') || 'none'}`);
   const watchdogs = watchdogStates(state);
   if (watchdogs.length > 0) lines.push(`  watchdog:  ${watchdogs.join(', ')}`);
+  const servers = serverRows(state, look.specs ?? [], { wide: look.wide === true });
+  if (servers.length > 0) {
+    lines.push('');
+    for (const line of formatServerTable(servers, { colour: look.colour === true })) lines.push(`  ${line}`);
+  }
   const recent = state.history.slice(-5) as StoredHistoryEntry[];
   if (recent.length > 0) {
-    lines.push('  recent history:');
+    lines.push('', '  recent history:');
     for (const line of formatHistoryTable(recent, { header: false })) lines.push(`    ${line}`);
   }
   return lines.join('\n');
 }
 
+/** Cursor home, then clear below: a redraw in place, without the flash of clearing first. */
+const REDRAW_HOME = '\x1b[H';
+const CLEAR_BELOW = '\x1b[J';
+const CLEAR_LINE_END = '\x1b[K';
+
 export function statusCommand(): Command {
   const command = new Command('status').description(
-    'leader, writer, pin, pending intents and recent history of each cluster',
+    'leader, writer, every server (role, state, lag, who sees it), pin, intents and recent history',
   );
   addTargetOptions(command)
     .option('--json', 'machine-readable output', false)
+    .option('--wide', 'full GTID positions', false)
+    .option('--watch', 'redraw every second, like watch(1); Ctrl-C to stop', false)
     .action(
-      action(async (opts: TargetOptions & { json: boolean }) => {
+      action(async (opts: TargetOptions & { json: boolean; wide: boolean; watch: boolean }) => {
         const target = await openTarget(opts);
-        try {
+        const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+        const render = async (): Promise<string> => {
           const states = await Promise.all(
             target.clusters.map((c) =>
               target.etcd.attempt((store) => readClusterState(store, systemClock, c, 1_500)),
             ),
           );
-          process.stdout.write(
-            opts.json
-              ? `${JSON.stringify(states, null, 2)}\n`
-              : `${states.map(formatClusterState).join('\n\n')}\n`,
-          );
+          if (opts.json) return `${JSON.stringify(states, null, 2)}\n`;
+          const text = states
+            .map((state) =>
+              formatClusterState(state, { specs: target.nodeSpecs(state.cluster), wide: opts.wide, colour }),
+            )
+            .join('\n\n');
+          return `${text}\n`;
+        };
+        try {
+          if (!opts.watch) {
+            process.stdout.write(await render());
+            return;
+          }
+          let stop = false;
+          const onSignal = (): void => {
+            stop = true;
+          };
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          process.stdout.write('\x1b[2J');
+          while (!stop) {
+            let body: string;
+            try {
+              body = await render();
+            } catch (error) {
+              body = `baton: ${(error as Error).message}\n`;
+            }
+            const stamped = `every 1 s, ${new Date().toLocaleTimeString()}\n\n${body}`;
+            process.stdout.write(
+              `${REDRAW_HOME}${stamped.replace(/\n/g, `${CLEAR_LINE_END}\n`)}${CLEAR_BELOW}`,
+            );
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+          }
         } finally {
           target.close();
         }
