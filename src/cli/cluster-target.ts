@@ -3,9 +3,9 @@ import type { EtcdClientSettings } from '../etcd/client.js';
 import type { EndpointFailover } from '../ops/endpoint-failover.js';
 import { readLabState } from '../lab/lab-state.js';
 import { etcdClientUrl } from '../lab/etcd-member.js';
-import { resolveLabDir } from '../lab/lab-layout.js';
+import { coordinatorConfigPath, resolveLabDir } from '../lab/lab-layout.js';
 import { siteAddress } from '../lab/network.js';
-import { LAB_CLUSTER, LAB_NODES, SITES, mysqlPort } from '../lab/topology.js';
+import { LAB_CLUSTER, LAB_NODES, SITES, WITNESS_SITE, mysqlPort } from '../lab/topology.js';
 import { LabError } from '../lab/errors.js';
 
 /** Where an operator command finds etcd and which cluster it means. */
@@ -42,6 +42,8 @@ export interface ClusterTarget {
   nodeAddress(cluster: string, node: string): NodeAddress | undefined;
   /** The cluster's nodes from the spec, in spec order; empty when there is none (bare --endpoints). */
   nodeSpecs(cluster: string): NodeSpecSummary[];
+  /** The coordinator config the clusters' settings come from (the lab's own, with --lab). */
+  configFile?: string;
   close(): void;
 }
 
@@ -62,12 +64,14 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   let auth: { username: string; password: string } | undefined;
   let nodeAddress: ClusterTarget['nodeAddress'] = () => undefined;
   let nodeSpecs: ClusterTarget['nodeSpecs'] = () => [];
+  let configFile: string | undefined;
   if (options.lab !== undefined) {
     const dir = resolveLabDir(typeof options.lab === 'string' ? options.lab : undefined);
     const state = readLabState(dir);
     if (!state) throw new LabError(`no lab in ${dir} (start one with \`baton lab up\`)`);
     endpoints = SITES.map((site) => etcdClientUrl(state.network, state.basePort, site));
     clusters = [LAB_CLUSTER];
+    configFile = coordinatorConfigPath(dir, WITNESS_SITE);
     nodeAddress = (cluster, node) => {
       const spec = LAB_NODES.find((n) => n.name === node);
       if (cluster !== LAB_CLUSTER || !spec) return undefined;
@@ -84,6 +88,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   } else if (options.config) {
     const { loadConfig, resolvePassword } = await import('../config/load-config.js');
     const config = loadConfig(options.config);
+    configFile = options.config;
     endpoints = config.etcd.endpoints;
     clusters = config.clusters.map((c) => c.name);
     if (config.etcd.auth) {
@@ -113,7 +118,15 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   const { EndpointFailover } = await import('../ops/endpoint-failover.js');
   const etcdSettings: EtcdClientSettings = { endpoints, auth, defaultCallTimeoutMs: 5_000 };
   const etcd = new EndpointFailover(etcdSettings);
-  return { etcd, etcdSettings, clusters, nodeAddress, nodeSpecs, close: () => etcd.close() };
+  return {
+    etcd,
+    etcdSettings,
+    clusters,
+    nodeAddress,
+    nodeSpecs,
+    ...(configFile !== undefined ? { configFile } : {}),
+    close: () => etcd.close(),
+  };
 }
 
 export function singleCluster(target: ClusterTarget): string {

@@ -42,6 +42,16 @@ async function submitAndReport(opts: WaitOptions, request: IntentRequest): Promi
   }
 }
 
+async function dryRun(opts: WaitOptions, request: IntentRequest): Promise<void> {
+  const target = await openTarget(opts);
+  try {
+    const { printDryRun } = await import('./dry-run-command.js');
+    await printDryRun(target, singleCluster(target), request);
+  } finally {
+    target.close();
+  }
+}
+
 function intentCommand(name: string, description: string): Command {
   const command = new Command(name).description(description);
   return addTargetOptions(command)
@@ -75,10 +85,17 @@ export function intentCommands(): Command[] {
     'planned, lossless move of the writer (fence, catch up, promote)',
   )
     .option('--to <node>', 'target candidate (default: the best other candidate)')
+    .option(
+      '--dry-run',
+      'evaluate every gate against the live state and print the plan; change nothing',
+      false,
+    )
     .action(
-      action(async (opts: WaitOptions & { to?: string }) =>
-        submitAndReport(opts, { kind: 'switchover', target: opts.to }),
-      ),
+      action(async (opts: WaitOptions & { to?: string; dryRun: boolean }) => {
+        const request: IntentRequest = { kind: 'switchover', target: opts.to };
+        if (opts.dryRun) await dryRun(opts, request);
+        else await submitAndReport(opts, request);
+      }),
     );
 
   const failover = intentCommand(
@@ -91,14 +108,21 @@ export function intentCommands(): Command[] {
       'required: you accept that writes the old writer acknowledged may be lost',
       false,
     )
+    .option(
+      '--dry-run',
+      'evaluate every gate against the live state and print the plan; change nothing',
+      false,
+    )
     .action(
-      action(async (opts: WaitOptions & { to?: string; acceptDataLoss: boolean }) => {
+      action(async (opts: WaitOptions & { to?: string; acceptDataLoss: boolean; dryRun: boolean }) => {
         if (!opts.acceptDataLoss) {
           throw new LabError(
             'refusing a forced failover without --accept-data-loss (use `baton switchover` for a lossless move)',
           );
         }
-        await submitAndReport(opts, { kind: 'failover', target: opts.to, acceptDataLoss: true });
+        const request: IntentRequest = { kind: 'failover', target: opts.to, acceptDataLoss: true };
+        if (opts.dryRun) await dryRun(opts, request);
+        else await submitAndReport(opts, request);
       }),
     );
 

@@ -28,3 +28,4 @@ export * from './candidates.js';
 export * from './policy.js';
 export { recordStepOutcome, type OperationStart } from './operation-steps.js';
 export * from './decide.js';
+export * from './dry-run.js';

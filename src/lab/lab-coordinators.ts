@@ -11,7 +11,7 @@ import { netnsName, siteAddress } from './network.js';
 import { spawnDetached } from './processes.js';
 import { passwordFile } from './secrets.js';
 import { writeLabState, type LabState } from './lab-state.js';
-import { logPath } from './lab-layout.js';
+import { coordinatorConfigPath, logPath } from './lab-layout.js';
 import {
   LAB_CLUSTER,
   LAB_NODES,
@@ -36,9 +36,7 @@ export type FailoverPolicy = 'availability' | 'consistency';
  */
 export const COORDINATOR_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--optimize-for-size'];
 
-export function coordinatorConfigPath(dir: string, site: SiteName): string {
-  return path.join(dir, 'coordinators', `${site}.yaml`);
-}
+export { coordinatorConfigPath };
 
 /**
  * The config a real deployment would write, one per site: the coordinator reaches its own colo

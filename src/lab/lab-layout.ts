@@ -7,12 +7,18 @@ import {
   etcdPeerPort,
   haproxyPort,
   mysqlPort,
+  type SiteName,
 } from './topology.js';
 
 export const DEFAULT_LAB_DIR = '.baton-lab';
 
 export function resolveLabDir(dir: string | undefined): string {
   return path.resolve(dir ?? DEFAULT_LAB_DIR);
+}
+
+/** The config `lab up` writes for the coordinator of a site (what `baton run` reads). */
+export function coordinatorConfigPath(dir: string, site: SiteName): string {
+  return path.join(dir, 'coordinators', `${site}.yaml`);
 }
 
 export function logPath(dir: string, name: string): string {

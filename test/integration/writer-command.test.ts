@@ -109,6 +109,45 @@ describe('baton writer against the lab', () => {
     });
   });
 
+  test('switchover --dry-run evaluates the gates on the live state and changes nothing', async () => {
+    // Refused by a gate, with the gate's reason and exit 1.
+    const refused = await baton(['switchover', '--lab', lab.dir, '--to', 'a2', '--dry-run']);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stdout).toMatch(/gates: REFUSED \(intent-invalid\): a2 is not a candidate master/);
+
+    // Nothing else may write meanwhile: the coordinators are paused for the comparison (well
+    // within their lease and the watchdog's hold, so nothing is fenced when they resume).
+    const coordinators = (await lab.status()).processes.filter((p) => p.kind === 'coordinator');
+    const serversNow = async () =>
+      (await lab.status()).nodes.map((n) => ({
+        name: n.name,
+        readOnly: n.readOnly,
+        gtid: n.gtidCurrentPos,
+        io: n.replication?.ioRunning,
+        sql: n.replication?.sqlRunning,
+      }));
+    for (const c of coordinators) process.kill(c.pid, 'SIGSTOP');
+    let plan;
+    let revisions: number[];
+    let servers: Awaited<ReturnType<typeof serversNow>>[];
+    try {
+      const revisionBefore = (await clusterState()).revision;
+      const serversBefore = await serversNow();
+      plan = await baton(['switchover', '--lab', lab.dir, '--to', 'b1', '--dry-run']);
+      revisions = [revisionBefore, (await clusterState()).revision];
+      servers = [serversBefore, await serversNow()];
+    } finally {
+      for (const c of coordinators) process.kill(c.pid, 'SIGCONT');
+    }
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/gates: all passed; the leader would start switchover a1 → b1/);
+    expect(plan.stdout).toMatch(/^ {4}1\. fence a1: read_only=ON/m);
+    expect(plan.stdout).toMatch(/commit: writer b1 at epoch \d+ \(from a1 at \d+\)/);
+    expect(revisions[1]).toBe(revisions[0]);
+    expect(servers[1]).toEqual(servers[0]);
+    expect((await clusterState()).intents.filter((i) => i.kind === 'switchover')).toEqual([]);
+  });
+
   test('with bare --endpoints there is no node spec: host:port unknown, said on stderr', async () => {
     const endpoints = (await lab.status()).etcd.endpoints.join(',');
     const json = await baton(['writer', '--endpoints', endpoints, '--cluster', 'lab', '--json']);
