@@ -2,9 +2,8 @@
  * Acknowledged writes the final writer does not hold: what a client was told was stored and is
  * gone. Read from the final writer's own app.writes, by the client's id and sequence numbers.
  */
-import mysql from 'mysql2/promise';
 import type { LabStatus } from '../../src/lab/lab-status.js';
-import { withDeadline } from '../../test/integration/support/split-brain-sampler.js';
+import { withConnection } from '../../test/integration/support/data-check.js';
 import type { Ack } from '../../test/integration/support/write-client.js';
 import { measured, notMeasured, type Measure } from './measures.js';
 
@@ -12,28 +11,11 @@ export function missingSeqs(acks: readonly Ack[], held: ReadonlySet<number>): nu
   return acks.filter((a) => !held.has(a.seq)).map((a) => a.seq);
 }
 
-async function seqsOn(status: LabStatus, node: string, clientId: string): Promise<Set<number>> {
-  const spec = status.nodes.find((n) => n.name === node);
-  if (!spec) throw new Error(`no node ${node}`);
-  const conn = await withDeadline(
-    mysql.createConnection({
-      host: spec.host,
-      port: spec.port,
-      user: status.users.app.user,
-      password: status.users.app.password,
-      connectTimeout: 3_000,
-    }),
-    3_000,
-  );
-  try {
-    const [rows] = await withDeadline(
-      conn.query('SELECT seq FROM app.writes WHERE client = ?', [clientId]),
-      10_000,
-    );
+function seqsOn(status: LabStatus, node: string, clientId: string): Promise<Set<number>> {
+  return withConnection(status, node, async (conn) => {
+    const [rows] = await conn.query('SELECT seq FROM app.writes WHERE client = ?', [clientId]);
     return new Set((rows as { seq: number | string }[]).map((r) => Number(r.seq)));
-  } finally {
-    conn.destroy();
-  }
+  });
 }
 
 export async function lostAckedWrites(

@@ -106,7 +106,8 @@ export function holdsAll(a: ServerData, b: ServerData): boolean {
   return containsGtidSet(parseGtidSet(a.gtids, 'mariadb'), parseGtidSet(b.gtids, 'mariadb'));
 }
 
-async function withConnection<T>(
+/** `fn` on a fresh connection to `node` as the application's user, bounded; always closed. */
+export async function withConnection<T>(
   status: LabStatus,
   node: string,
   fn: (conn: mysql.Connection) => Promise<T>,
