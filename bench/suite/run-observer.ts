@@ -35,6 +35,8 @@ export interface FinishOptions {
   settle?: () => Promise<void>;
   extra?: Measures;
   notes?: string[];
+  /** When the measuring client stopped, if the scenario stopped it early (default: now). */
+  endAt?: number;
 }
 
 function decisionNote(decision: ReturnType<typeof firstFailoverDecision>, zeroAt: number): string[] {
@@ -83,7 +85,7 @@ export class RunObserver {
   async finish(options: FinishOptions): Promise<ScenarioResult> {
     const client = options.client ?? this.scenario.client;
     await client.stop();
-    const endAt = Date.now();
+    const endAt = options.endAt ?? Date.now();
     await this.scenario.client.stop();
     const violations = await this.scenario.sampler.stop();
     try {
