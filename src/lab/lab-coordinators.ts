@@ -25,16 +25,18 @@ import {
 export type FailoverPolicy = 'availability' | 'consistency';
 
 /**
- * The footprint flags production uses too (deploy/systemd/baton.service, README "Measured").
- * A coordinator allocates little but steadily; V8's default young generation (up to 16 MB per
- * semi-space) made an idle coordinator 109-123 MB RSS, 1 MB semi-spaces 87 MB (measured here).
- * Its JS is a little network glue, so V8's optimizing compiler (TurboFan) costs more than it
- * saves: its code pages and compile threads are 10+ MB, and without it (`--no-opt`, the
- * baseline compiler stays) plus `--optimize-for-size` an idle coordinator measured 74-75 MB at
- * the same CPU, side by side on the lab. `--lite-mode` (no JIT at all) gave 64-70 MB but about
- * 0.5 % of a core more CPU.
+ * V8 flags that shrink an idle one-cluster coordinator from 85-90 MB to about 70 MB RSS: 1 MB
+ * young-generation semi-spaces, no optimizing compiler (`--no-opt`, the baseline compiler
+ * stays), a heap tuned for size. Not the default any more: docs/scale.md measured their CPU,
+ * twice the CPU at 30 clusters (44 % of a core against 22 %) and a coordinator of 50 clusters
+ * starved into losing its sessions with them and not without (issue 13: a footprint goal is
+ * never met by slowing the product down). An operator with one or a few clusters per
+ * coordinator may still choose them (deploy/systemd/baton.service says how).
  */
-export const COORDINATOR_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--optimize-for-size'];
+export const FOOTPRINT_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--optimize-for-size'];
+
+/** What the lab starts coordinators with: what production ships, V8's defaults. */
+export const COORDINATOR_NODE_FLAGS: readonly string[] = [];
 
 export { coordinatorConfigPath };
 
