@@ -61,6 +61,6 @@ describe('dry run of an operator intent', () => {
     if (!verdict.accepted) throw new Error(`refused: ${verdict.reason} ${verdict.message}`);
     expect(verdict.journal).toMatchObject({ kind: 'failover', to: 'db-b1', fenceBestEffort: true });
     expect(verdict.steps[0]).toMatch(/^fence db-a1 \(best effort/);
-    expect(verdict.steps.join('\n')).toMatch(/lost: /);
+    expect(verdict.steps.join('\n')).toMatch(/lost, as planned now: /);
   });
 });
