@@ -154,8 +154,9 @@ function runStep(d: DecisionDraft, j: OperationJournal): OperationJournal | 'wai
         // writer that is merely cut off from us, alive and guarded, so we do not send one.
         const waiting = guardianYetToClose(d, j);
         if (waiting !== undefined) {
-          const recovered = writerRecovered(d, j);
-          if (recovered !== undefined) return fail(d, j, 'operation-aborted', recovered);
+          // A writer judged alive again before anything was done: the commit's premise check.
+          const stale = staleFailoverPremise(d, j);
+          if (stale) return fail(d, j, stale.reason, stale.message);
           if (timedOut) return fail(d, j, 'skipped-guardian-alive', waiting);
           d.note('info', 'skipped-guardian-alive', `${j.kind} ${j.id} waits: ${waiting}`, j.from);
           return 'wait';
@@ -723,14 +724,6 @@ function guardianYetToClose(d: DecisionDraft, j: OperationJournal): string | und
   const { guardian } = guardianOfNode(d.snapshot, j.from);
   if (!guardian?.sessionAlive) return undefined;
   return `guardian ${guardian.coordinator} is alive and has not yet closed ${j.from} at epoch ${j.previousEpoch}`;
-}
-
-/** An automatic failover whose writer answers again before anything was done: why to stop. */
-function writerRecovered(d: DecisionDraft, j: OperationJournal): string | undefined {
-  if (!j.automatic || j.reason !== 'writer-dead-quorum') return undefined;
-  const again = assessWriter(d.snapshot, d.now, d.config);
-  if (again.dead || again.guardianPending === true) return undefined;
-  return `writer ${j.from} no longer judged dead before anything was done: ${again.message}`;
 }
 
 function guardianFenceRecord(d: DecisionDraft, j: OperationJournal): boolean {

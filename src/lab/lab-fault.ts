@@ -129,7 +129,7 @@ export interface TimedFault {
   uncertaintyMs: number;
 }
 
-/** A blip's length: above 0, at most an hour (a longer "blip" is an outage, use the plain fault). */
+/** A timed fault's length (`--for`): above 0, at most an hour (longer is an outage, not a blip). */
 function parseBlipSeconds(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3_600)
@@ -292,9 +292,7 @@ export async function spikeFault(
   const factor = Number(options.factor);
   if (!Number.isFinite(factor) || factor < 1 || factor > 100)
     throw new LabError(`--factor must be a number from 1 to 100, got "${options.factor}"`);
-  const seconds = Number(options.seconds);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3_600)
-    throw new LabError(`--for must be a number of seconds above 0, at most 3600, got "${options.seconds}"`);
+  const seconds = parseBlipSeconds(options.seconds);
   requireWan(state);
   const applied = await applyWan(state, { kind: 'start', factor, durationMs: seconds * 1000 });
   const spike = applied.spike;
