@@ -105,40 +105,8 @@ export function timelineSpec(title: string, timeline: Timeline): vega.Spec {
         },
       },
       // A white halo under each label keeps it readable over the bars.
-      {
-        type: 'text',
-        from: { data: 'markers' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: 'at' },
-            dx: { value: 3 },
-            y: { value: 4 },
-            angle: { value: 90 },
-            baseline: { value: 'bottom' },
-            fontSize: { value: 10 },
-            fill: { value: 'white' },
-            stroke: { value: 'white' },
-            strokeWidth: { value: 3 },
-            text: { field: 'label' },
-          },
-        },
-      },
-      {
-        type: 'text',
-        from: { data: 'markers' },
-        encode: {
-          enter: {
-            x: { scale: 'x', field: 'at' },
-            dx: { value: 3 },
-            y: { value: 4 },
-            angle: { value: 90 },
-            baseline: { value: 'bottom' },
-            fontSize: { value: 10 },
-            fill: { scale: 'marker', field: 'kind' },
-            text: { field: 'label' },
-          },
-        },
-      },
+      markerLabels({ fill: { value: 'white' }, stroke: { value: 'white' }, strokeWidth: { value: 3 } }),
+      markerLabels({ fill: { scale: 'marker', field: 'kind' } }),
     ],
   };
 }
@@ -150,4 +118,24 @@ export async function renderTimelineSvg(title: string, timeline: Timeline): Prom
   } finally {
     view.finalize();
   }
+}
+
+/** The markers' labels, upright along each marker line, painted as `paint` says. */
+function markerLabels(paint: vega.TextEncodeEntry): vega.TextMark {
+  return {
+    type: 'text',
+    from: { data: 'markers' },
+    encode: {
+      enter: {
+        x: { scale: 'x', field: 'at' },
+        dx: { value: 3 },
+        y: { value: 4 },
+        angle: { value: 90 },
+        baseline: { value: 'bottom' },
+        fontSize: { value: 10 },
+        ...paint,
+        text: { field: 'label' },
+      },
+    },
+  };
 }
