@@ -68,7 +68,8 @@ export interface Session {
   validUntil(): MonoMs;
   /** Aborted as soon as validUntil() has passed or the lease was revoked/expired. */
   readonly signal: AbortSignal;
-  /** Revoke the lease (graceful shutdown). */
+  /** Revoke the lease (graceful shutdown); a lease shared by several cluster loops is revoked by
+   * the last of them to close it. */
   close(deadline: MonoMs): Promise<void>;
 }
 

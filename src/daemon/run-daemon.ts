@@ -143,7 +143,8 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     auth: etcdAuth,
     defaultCallTimeoutMs: derived.etcdCallTimeoutMs,
   };
-  const store = EtcdStore.connect(etcdSettings, systemClock, { logger: log });
+  // One lease for every cluster loop of this process (session-share.ts).
+  const store = EtcdStore.connect(etcdSettings, systemClock, { logger: log, shareSessions: true });
   const clusterViews: RoutedCluster[] = [];
   const hooksByCluster = new Map<string, ClusterHooks>();
   const metrics: BatonMetrics = new BatonMetrics(() => [...routing.views.values()]);

@@ -12,6 +12,7 @@
  * passes (timer), or etcd says the lease is gone, `signal` aborts. A dead session stays dead:
  * the owner builds a new one (and campaigns again), like etcd's Go `Session.Done()`.
  */
+import { setMaxListeners } from 'node:events';
 import * as etcd3 from 'etcd3';
 import type { MonoMs, Session } from '../coordinator/ports.js';
 import { keepaliveIntervalMs } from '../core/timings.js';
@@ -39,6 +40,8 @@ export class EtcdSession implements Session {
   private expiryTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Cluster loops sharing this lease (session-share.ts); the last to close revokes it. */
+  private holders = 1;
   /** Counts of keepalive attempts, for tests and metrics. */
   keepalivesAcknowledged = 0;
   keepalivesFailed = 0;
@@ -52,6 +55,9 @@ export class EtcdSession implements Session {
     private readonly log: Logger,
   ) {
     this.validUntilMs = proofSentAt + ttlMs - marginMs;
+    // Every cluster loop sharing the lease listens for its end, with an election or two each:
+    // hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, this.controller.signal);
     this.armExpiryTimer();
     this.scheduleKeepalive(proofSentAt);
   }
@@ -103,7 +109,16 @@ export class EtcdSession implements Session {
     return this.store.clock.now() < this.validUntil();
   }
 
+  /** One more holder (session-share.ts). */
+  retain(): this {
+    this.holders += 1;
+    return this;
+  }
+
+  /** Release one hold; the last one revokes the lease (graceful shutdown). */
   async close(deadline: MonoMs): Promise<void> {
+    this.holders = Math.max(0, this.holders - 1);
+    if (this.holders > 0 || this.closed) return;
     this.closed = true;
     this.end(new SessionExpiredError('session: closed'));
     try {

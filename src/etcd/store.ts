@@ -25,6 +25,7 @@ import { fromEtcdKv, prefixRangeEnd, toEtcdCompare, toEtcdOp } from './convert.j
 import { EtcdElection } from './election.js';
 import { toStoreError } from './errors.js';
 import { EtcdSession, type SessionOptions } from './session.js';
+import { SessionShare } from './session-share.js';
 import { ResyncingWatch } from './watch.js';
 
 export interface EtcdStoreOptions {
@@ -32,11 +33,17 @@ export interface EtcdStoreOptions {
   session?: SessionOptions;
   /** The client's member breakers, which measure each member's latency (see roundTripMs). */
   breakers?: HostBreakers;
+  /**
+   * createSession hands every caller the same live lease (per TTL) instead of a new one: what
+   * `baton run` wants for its many cluster loops (session-share.ts). Off, each call grants.
+   */
+  shareSessions?: boolean;
 }
 
 export class EtcdStore implements Store {
   private readonly log: Logger;
   private readonly parentLog: Logger;
+  private readonly sessionShare: SessionShare | undefined;
 
   constructor(
     readonly client: Etcd3,
@@ -45,6 +52,9 @@ export class EtcdStore implements Store {
   ) {
     this.parentLog = options.logger ?? silentLogger;
     this.log = this.parentLog.child({ component: 'etcd' });
+    this.sessionShare = options.shareSessions
+      ? new SessionShare(clock, (ttlMs, deadline) => this.grantSession(ttlMs, deadline))
+      : undefined;
   }
 
   /** What the daemon calls: build the client from config and wrap it. */
@@ -194,6 +204,12 @@ export class EtcdStore implements Store {
   }
 
   createSession(ttlMs: number, deadline: MonoMs): Promise<Session> {
+    return this.sessionShare
+      ? this.sessionShare.acquire(ttlMs, deadline)
+      : this.grantSession(ttlMs, deadline);
+  }
+
+  private grantSession(ttlMs: number, deadline: MonoMs): Promise<EtcdSession> {
     return EtcdSession.create(this, ttlMs, deadline, {
       ...this.options.session,
       // From the parent: pino repeats a key bound twice ("component" would appear twice).
