@@ -11,6 +11,7 @@ import {
   assessWriter,
   deriveTimings,
   stateReadDue,
+  storeCallTimeoutMs,
   type NodeObservation,
   recordStepOutcome,
   type Action,
@@ -35,6 +36,7 @@ import { betterPlacedLeader } from './leader-placement.js';
 import { LeaseDeadline } from './lease-deadline.js';
 import { linkTimeoutMs } from './link-deadline.js';
 import { Observer } from './observer.js';
+import type { ReportBatch } from './report-batch.js';
 import type { Clock, Database, Leadership, MonoMs, NodeShooter, Session, Store } from './ports.js';
 import { GuardianPublisher, ReportPublisher } from './publisher.js';
 import { StandInGuardian } from './stand-in-guardian.js';
@@ -80,6 +82,8 @@ export interface CoordinatorDeps {
   approver?: PromotionApprover;
   /** Each decision cycle's duration (metrics). */
   onCycleFinished?: (durationMs: number) => void;
+  /** The process's batch for report refreshes (report-batch.ts); without it each is a put. */
+  reportBatch?: ReportBatch;
 }
 
 export class Coordinator {
@@ -174,6 +178,15 @@ export class Coordinator {
       t.publishRefreshMs,
       () => this.storeTimeoutMs(),
       config.core.health.replicaSilenceMs,
+      deps.reportBatch
+        ? {
+            batch: deps.reportBatch,
+            stored: (report, modRevision) => {
+              if (modRevision > (this.lastPublished?.modRevision ?? 0))
+                this.lastPublished = { report, modRevision };
+            },
+          }
+        : undefined,
     );
     this.guardianPublisher = new GuardianPublisher(store, this.keys, clock, () => this.storeTimeoutMs());
     this.state = new ClusterStateStore(store, this.keys);
@@ -206,18 +219,9 @@ export class Coordinator {
     return this.deps.config.self.name;
   }
 
-  /**
-   * The deadline of one etcd call: the configured allowance plus what a call to our nearest
-   * healthy member measurably takes (a member across a WAN forwards to the raft leader, which
-   * replicates to another site: several one-way delays before the answer). Never more than a
-   * third of the session TTL: a call slower than a keepalive tick is of no use to a session.
-   */
+  /** The deadline of one etcd call (core/timings.ts storeCallTimeoutMs). */
   private storeTimeoutMs(): number {
-    const t = this.deps.config.timings;
-    return Math.max(
-      t.storeTimeoutMs,
-      Math.min(t.sessionTtlMs / 3, t.storeTimeoutMs + this.deps.store.roundTripMs()),
-    );
+    return storeCallTimeoutMs(this.deps.config.timings, this.deps.store.roundTripMs());
   }
 
   /** The writer record this coordinator last read (for agreement checks and status). */
@@ -542,7 +546,8 @@ export class Coordinator {
     const report = this.report(this.observer.observations());
     try {
       const revision = await this.publisher.publish(report, session);
-      if (revision !== undefined) this.lastPublished = { report, modRevision: revision };
+      if (revision !== undefined && revision > (this.lastPublished?.modRevision ?? 0))
+        this.lastPublished = { report, modRevision: revision };
     } catch (error) {
       this.log('publish-failed', { error: describe(error) });
     }

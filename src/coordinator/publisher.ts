@@ -10,6 +10,14 @@
 import type { ClusterKeys } from './keys.js';
 import type { Clock, Session, Store } from './ports.js';
 import { encode, type GuardianRecord, type PublishedReport } from './records.js';
+import type { ReportBatch } from './report-batch.js';
+
+/** Where refreshes go when the process batches them (report-batch.ts), and who hears they landed. */
+export interface RefreshBatching {
+  batch: ReportBatch;
+  /** A batched refresh was stored at this revision. */
+  stored(report: PublishedReport, revision: number): void;
+}
 
 export class ReportPublisher {
   private lastDigest: string | undefined;
@@ -25,6 +33,7 @@ export class ReportPublisher {
     private readonly storeTimeoutMs: () => number,
     /** HealthConfig.replicaSilenceMs: the bound the leader applies to receivedAgoMs. */
     private readonly replicaSilenceMs: number,
+    private readonly batching?: RefreshBatching,
   ) {}
 
   /** Whether a report is in the store under this lease (it disappears with the lease). */
@@ -32,21 +41,36 @@ export class ReportPublisher {
     return this.lastLease === leaseId;
   }
 
-  /** Returns the revision it wrote at, or undefined when nothing was due. A failed write is retried next cycle. */
+  /**
+   * Returns the revision it wrote at, or undefined when nothing was due or the refresh was handed
+   * to the batch (which reports its revision through RefreshBatching.stored). A failed write is
+   * retried next cycle.
+   */
   async publish(report: PublishedReport, session: Session): Promise<number | undefined> {
     const digest = decisionDigest(report, this.replicaSilenceMs);
     const now = this.clock.now();
-    const due =
-      digest !== this.lastDigest ||
-      session.leaseId !== this.lastLease ||
-      now - this.lastPublishedAt >= this.refreshMs;
-    if (!due) return undefined;
-    const revision = await this.store.put(
-      this.keys.observation(report.coordinator),
-      encode(report),
-      now + this.storeTimeoutMs(),
-      session.leaseId,
-    );
+    const changed = digest !== this.lastDigest || session.leaseId !== this.lastLease;
+    if (!changed && now - this.lastPublishedAt < this.refreshMs) return undefined;
+    const key = this.keys.observation(report.coordinator);
+    const value = encode(report);
+    if (!changed && this.batching) {
+      // Not awaited: a change found meanwhile must not queue behind a refresh (putNow drops it).
+      this.lastPublishedAt = now;
+      const { batch, stored } = this.batching;
+      batch.refresh(key, value, session.leaseId).then(
+        (revision) => {
+          if (revision !== undefined) stored(report, revision);
+        },
+        () => {
+          if (this.lastPublishedAt === now) this.lastPublishedAt = -Infinity;
+        },
+      );
+      return undefined;
+    }
+    const deadline = now + this.storeTimeoutMs();
+    const revision = this.batching
+      ? await this.batching.batch.putNow(key, value, deadline, session.leaseId)
+      : await this.store.put(key, value, deadline, session.leaseId);
     this.lastDigest = digest;
     this.lastLease = session.leaseId;
     this.lastPublishedAt = now;

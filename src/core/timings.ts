@@ -298,3 +298,16 @@ export function watchdogTimingProblem(t: TimingSettings): TimingProblem | undefi
 export function keepaliveIntervalMs(ttlMs: number): number {
   return Math.max(250, ttlMs / 8);
 }
+
+/**
+ * The deadline of one etcd call: the configured allowance plus what a call to our nearest
+ * healthy member measurably takes (a member across a WAN forwards to the raft leader, which
+ * replicates to another site: several one-way delays before the answer). Never more than a
+ * third of the session TTL: a call slower than a keepalive tick is of no use to a session.
+ */
+export function storeCallTimeoutMs(
+  t: { storeTimeoutMs: number; sessionTtlMs: number },
+  measuredRoundTripMs: number,
+): number {
+  return Math.max(t.storeTimeoutMs, Math.min(t.sessionTtlMs / 3, t.storeTimeoutMs + measuredRoundTripMs));
+}

@@ -1,11 +1,12 @@
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig, resolvePassword } from '../config/load-config.js';
 import { validateCoordinatorConfig } from '../coordinator/config.js';
-import { deriveTimings } from '../core/index.js';
+import { deriveTimings, storeCallTimeoutMs } from '../core/index.js';
 import { Coordinator } from '../coordinator/loop.js';
 import type { Database } from '../coordinator/ports.js';
 import type { EtcdClientSettings } from '../etcd/client.js';
 import { RaftLeaderKeeper } from '../etcd/raft-leader.js';
+import { ReportBatch } from '../coordinator/report-batch.js';
 import { EtcdStore } from '../etcd/store.js';
 import { createLogger, type Logger } from '../log.js';
 import { MysqlDatabase } from '../mysql/database.js';
@@ -145,6 +146,10 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   };
   // One lease for every cluster loop of this process (session-share.ts).
   const store = EtcdStore.connect(etcdSettings, systemClock, { logger: log, shareSessions: true });
+  // Every cluster's report refreshes in one txn per cycle interval (report-batch.ts).
+  const reportBatch = new ReportBatch(store, systemClock, file.timings.cycleIntervalMs, () =>
+    storeCallTimeoutMs(file.timings, store.roundTripMs()),
+  );
   const clusterViews: RoutedCluster[] = [];
   const hooksByCluster = new Map<string, ClusterHooks>();
   const metrics: BatonMetrics = new BatonMetrics(() => [...routing.views.values()]);
@@ -195,6 +200,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
       ...(shooter ? { shooter } : {}),
       log: loopLogger(clusterLog.child({ component: 'loop' })),
       onCycleFinished: (ms) => metrics.cycleFinished(config.cluster.name, ms),
+      reportBatch,
       ...(approver ? { approver } : {}),
     });
     hooksByCluster.set(
@@ -251,8 +257,10 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   const done = (async () => {
     try {
       await routing.start(file.http?.listen);
+      reportBatch.start();
       await Promise.all(coordinators.map((c) => c.run(controller.signal)));
     } finally {
+      reportBatch.stop();
       await routing.stop();
       await Promise.allSettled([...hooksByCluster.values()].map((h) => h.stop()));
       keeper?.stop();

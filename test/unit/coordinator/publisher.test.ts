@@ -3,6 +3,7 @@ import type { NodeObservation } from '../../../src/core/index.js';
 import { clusterKeys } from '../../../src/coordinator/keys.js';
 import type { Clock, Session } from '../../../src/coordinator/ports.js';
 import { ReportPublisher } from '../../../src/coordinator/publisher.js';
+import { ReportBatch } from '../../../src/coordinator/report-batch.js';
 import type { PublishedReport } from '../../../src/coordinator/records.js';
 import { ProcessGate } from '../../sim/process-gate.js';
 import { Prng } from '../../sim/prng.js';
@@ -95,5 +96,35 @@ describe('ReportPublisher', () => {
     expect(publisher.publishedUnder(second)).toBe(false);
     expect(await publisher.publish(report({}), session(second))).toBeDefined();
     expect(publisher.publishedUnder(second)).toBe(true);
+  });
+
+  it("hands an unchanged report's refresh to the process batch and puts a change at once", async () => {
+    const { sched, etcd, session } = setup();
+    const store = etcd.client('a', new ProcessGate(), 300);
+    const clock: Clock = {
+      now: () => sched.now(),
+      wallNow: () => sched.now(),
+      sleep: () => Promise.resolve(),
+    };
+    const batch = new ReportBatch(store, clock, 200, () => 500);
+    const stored: number[] = [];
+    const publisher = new ReportPublisher(store, clusterKeys('orders'), clock, 2000, () => 500, 1000, {
+      batch,
+      stored: (_report, revision) => stored.push(revision),
+    });
+    const s = session(etcd.grantLease(60_000));
+    const key = '/baton/orders/observations/a';
+    expect(await publisher.publish(report({}), s)).toBeDefined();
+    await sched.runUntil(2000);
+    expect(await publisher.publish(report({ executedGtids: '1-1-5' }), s)).toBeUndefined();
+    expect(JSON.parse(etcd.get(key)?.value ?? '{}').nodes[0].executedGtids).toBe('1-1-1');
+    // Queued once: the next call within the refresh period queues nothing more.
+    expect(await publisher.publish(report({ executedGtids: '1-1-6' }), s)).toBeUndefined();
+    await batch.flush();
+    await Promise.resolve();
+    expect(stored).toEqual([etcd.get(key)?.modRevision]);
+    expect(JSON.parse(etcd.get(key)?.value ?? '{}').nodes[0].executedGtids).toBe('1-1-5');
+    const changed = await publisher.publish(report({ readOnly: true }), s);
+    expect(changed).toBe(etcd.get(key)?.modRevision);
   });
 });
