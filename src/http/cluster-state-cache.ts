@@ -4,8 +4,11 @@ import { readClusterState, type ClusterState } from '../ops/cluster-state.js';
 
 /**
  * The cluster as `baton status --json` shows it, read in the background for the HTTP listener:
- * a request is answered from the last read and says how old it is, never by reading etcd while
- * the caller waits (a health check that hangs on etcd fails exactly when etcd is slow).
+ * a health check is answered from the last read and says how old it is, never by reading etcd
+ * while the caller waits (a health check that hangs on etcd fails exactly when etcd is slow).
+ * The background read leaves the history out: it is most of the prefix, read every second for
+ * every cluster whether or not anyone looks (docs/scale.md). Who wants it (`GET /clusters/<c>`,
+ * the web view) asks `withHistory`, read on demand and shared by the requests of one second.
  */
 export class ClusterStateCache {
   private latest: { state: ClusterState; readAt: MonoMs } | undefined;
@@ -13,6 +16,7 @@ export class ClusterStateCache {
   private reading = false;
   private lastError: string | undefined;
   private resolveFirst: ((state: ClusterState) => void) | undefined;
+  private full: { state: Promise<ClusterState>; startedAt: MonoMs } | undefined;
   /** Resolves with the first successful read (its revision is where history following starts). */
   readonly firstRead: Promise<ClusterState> = new Promise((resolve) => (this.resolveFirst = resolve));
 
@@ -40,12 +44,33 @@ export class ClusterStateCache {
     return this.latest;
   }
 
+  /**
+   * The whole state, history included, read now or by a request less than a refresh period
+   * ago; undefined with the reason when etcd does not answer in time.
+   */
+  async withHistory(): Promise<{ state: ClusterState; readAt: MonoMs } | { error: string }> {
+    const now = this.clock.now();
+    if (!this.full || now - this.full.startedAt >= this.refreshMs) {
+      const state = readClusterState(this.store, this.clock, this.cluster, this.timeoutMs);
+      state.catch(() => undefined);
+      this.full = { state, startedAt: now };
+    }
+    const { state, startedAt } = this.full;
+    try {
+      return { state: await state, readAt: startedAt };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+
   private async refresh(): Promise<void> {
     if (this.reading) return;
     this.reading = true;
     const startedAt = this.clock.now();
     try {
-      const state = await readClusterState(this.store, this.clock, this.cluster, this.timeoutMs);
+      const state = await readClusterState(this.store, this.clock, this.cluster, this.timeoutMs, {
+        history: false,
+      });
       this.latest = { state, readAt: startedAt };
       this.resolveFirst?.(state);
       this.resolveFirst = undefined;

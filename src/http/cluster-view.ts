@@ -105,14 +105,20 @@ export class ClusterView {
     };
   }
 
-  /** `baton status --json`'s shape, with how old it is and who answers. */
-  stateDocument(): Record<string, unknown> | undefined {
-    const current = this.cache.current();
-    if (!current) return undefined;
+  /**
+   * `baton status --json`'s shape, with how old it is and who answers. History comes from a read
+   * made for it; when etcd does not answer, the background state is served without history and
+   * says why (`historyError`).
+   */
+  async stateDocument(): Promise<Record<string, unknown> | undefined> {
+    const full = await this.cache.withHistory();
+    const answer = 'error' in full ? this.cache.current() : full;
+    if (!answer) return undefined;
     return {
-      ...current.state,
+      ...answer.state,
+      ...('error' in full ? { historyError: full.error } : {}),
       answeredBy: this.coordinator,
-      ageMs: Math.round(this.live().now - current.readAt),
+      ageMs: Math.round(this.live().now - answer.readAt),
     };
   }
 }

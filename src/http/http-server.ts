@@ -106,10 +106,12 @@ export function route(
   if (cluster === undefined) return json(400, { error: 'malformed cluster name' });
   const view = views.get(cluster);
   if (!view) return json(404, { error: `unknown cluster ${cluster}` });
-  if (parts.length === 2) {
-    const doc = view.stateDocument();
-    return doc ? json(200, doc) : json(503, { error: 'the cluster state has not been read yet' });
-  }
+  if (parts.length === 2)
+    return view
+      .stateDocument()
+      .then((doc) =>
+        doc ? json(200, doc) : json(503, { error: 'the cluster state has not been read yet' }),
+      );
   if (parts.length !== 5 || parts[2] !== 'nodes') return json(404, { error: 'not found' });
   const node = segment(parts[3] as string);
   if (node === undefined) return json(400, { error: 'malformed node name' });

@@ -1,5 +1,5 @@
-import type { Store } from '../coordinator/ports.js';
-import { clusterKeys } from '../coordinator/keys.js';
+import type { KeyValue, MonoMs, Store } from '../coordinator/ports.js';
+import { clusterKeys, type ClusterKeys } from '../coordinator/keys.js';
 import type { HistoryEntry, Intent, PinRecord, WriterRecord } from '../core/index.js';
 import type { Clock } from '../coordinator/ports.js';
 
@@ -34,14 +34,23 @@ function parse<T>(value: string | undefined): T | undefined {
   }
 }
 
+/**
+ * Reads the whole cluster prefix, or (`history: false`) everything but the history, which is by
+ * far its largest part (up to HISTORY_KEEP_COUNT entries) and not what a health check needs.
+ */
 export async function readClusterState(
   store: Store,
   clock: Clock,
   cluster: string,
   timeoutMs = 3_000,
+  options: { history?: boolean } = {},
 ): Promise<ClusterState> {
   const keys = clusterKeys(cluster);
-  const { kvs, revision } = await store.getPrefix(keys.root, clock.now() + timeoutMs);
+  const deadline = clock.now() + timeoutMs;
+  const { kvs, revision } =
+    options.history === false
+      ? await readAllButHistory(store, keys, deadline)
+      : await store.getPrefix(keys.root, deadline);
   const byKey = new Map(kvs.map((kv) => [kv.key, kv]));
   const leaderKv = kvs
     .filter((kv) => kv.key.startsWith(`${keys.leaderPrefix}/`))
@@ -75,4 +84,27 @@ export async function readClusterState(
       .map((kv) => parse<HistoryEntry>(kv.value))
       .filter((h): h is HistoryEntry => h !== undefined),
   };
+}
+
+async function readAllButHistory(
+  store: Store,
+  keys: ClusterKeys,
+  deadline: MonoMs,
+): Promise<{ kvs: KeyValue[]; revision: number }> {
+  const { results, revision } = await store.readAll(
+    [
+      { prefix: `${keys.leaderPrefix}/` },
+      { key: keys.writer },
+      { key: keys.pin },
+      { key: keys.cooldown },
+      { key: keys.operation },
+      { key: keys.quarantine },
+      { key: keys.replicas },
+      { prefix: keys.observationsPrefix },
+      { prefix: keys.guardiansPrefix },
+      { prefix: keys.intentsPrefix },
+    ],
+    deadline,
+  );
+  return { kvs: results.flat(), revision };
 }

@@ -24,7 +24,10 @@ const live: CoordinatorLiveState = {
   isLeader: true,
   lastCycleEndedAt: NOW - 150,
 };
-const cache = { current: () => undefined } as unknown as ClusterStateCache;
+const cache = {
+  current: () => undefined,
+  withHistory: () => Promise.resolve({ error: 'etcd: deadline exceeded' }),
+} as unknown as ClusterStateCache;
 const views = new Map([
   ['lab', new ClusterView('lab', 'w', { liveState: () => live }, cache, ['a1', 'b1'], 2_500, 4_000)],
 ]);
@@ -74,5 +77,50 @@ describe('route: what each path answers, from memory', () => {
       body: 'baton_is_leader 1\n',
       contentType: 'text/plain',
     });
+  });
+});
+
+describe('GET /clusters/<c>: the state with its history, read for the request', () => {
+  const state = { cluster: 'lab', revision: 9, observations: {}, guardians: {}, intents: [] };
+  function viewWith(cacheLike: Partial<ClusterStateCache>) {
+    const v = new ClusterView(
+      'lab',
+      'w',
+      { liveState: () => live },
+      cacheLike as ClusterStateCache,
+      ['a1', 'b1'],
+      2_500,
+      4_000,
+    );
+    return new Map([['lab', v]]);
+  }
+
+  it('answers the full read, history included, with its age', async () => {
+    const history = [{ event: 'promoted', node: 'a1', epoch: 2 }];
+    const reply = await route(
+      'GET',
+      new URL('/clusters/lab', 'http://baton'),
+      viewWith({
+        current: () => ({ state: { ...state, history: [] }, readAt: NOW - 900 }),
+        withHistory: () => Promise.resolve({ state: { ...state, history } as never, readAt: NOW - 40 }),
+      }),
+      metrics,
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ history, answeredBy: 'w', ageMs: 40 });
+  });
+
+  it('falls back to the background state without history, and says why, when etcd does not answer', async () => {
+    const reply = await route(
+      'GET',
+      new URL('/clusters/lab', 'http://baton'),
+      viewWith({
+        current: () => ({ state: { ...state, history: [] }, readAt: NOW - 900 }),
+        withHistory: () => Promise.resolve({ error: 'etcd: deadline exceeded' }),
+      }),
+      metrics,
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ historyError: 'etcd: deadline exceeded', ageMs: 900 });
   });
 });
