@@ -42,7 +42,7 @@ import { GuardianPublisher, ReportPublisher } from './publisher.js';
 import { StandInGuardian } from './stand-in-guardian.js';
 import { WatchdogStamps } from './watchdog-stamps.js';
 import { encode, type GuardianRecord, type PublishedReport } from './records.js';
-import { ClusterStateStore, HISTORY_KEEP_COUNT, type StoreView } from './state-store.js';
+import { ClusterStateStore, HISTORY_KEEP_COUNT, type RoutingFacts, type StoreView } from './state-store.js';
 
 /** An operation moves at most this many steps in one cycle (fence, catch-up, commit + open). */
 const MAX_DECISIONS_PER_CYCLE = 4;
@@ -61,6 +61,10 @@ export interface CoordinatorLiveState {
   writer?: { node: string; epoch: number };
   /** When the writer record was last read successfully (the last etcd contact of the loop). */
   writerReadAt?: MonoMs;
+  /** Quarantined nodes as of writerReadAt (undefined: not read, or unreadable). */
+  quarantined?: ReadonlySet<string>;
+  /** Whether the writer was pinned as of writerReadAt. */
+  pinned?: boolean;
   observations: ReadonlyMap<string, NodeObservation>;
   isLeader: boolean;
   lastCycleEndedAt?: MonoMs;
@@ -111,6 +115,8 @@ export class Coordinator {
   /** The last state read showed an operation or an intent in flight (or none succeeded yet). */
   private inFlight = true;
   private lastReadAt = -Infinity;
+  /** Quarantine and pin as of lastReadAt, for the health checks (liveState). */
+  private routingFacts: RoutingFacts | undefined;
   private lastCycleEndedAt = -Infinity;
   private lastHistoryPruneAt = -Infinity;
   private readonly localCandidates: string[];
@@ -247,6 +253,8 @@ export class Coordinator {
       leaseLeftMs: Number.isFinite(validUntil) ? Math.max(0, validUntil - now) : 0,
       ...(writer ? { writer: { node: writer.node, epoch: writer.epoch } } : {}),
       ...(Number.isFinite(this.lastReadAt) ? { writerReadAt: this.lastReadAt } : {}),
+      ...(this.routingFacts?.quarantined ? { quarantined: new Set(this.routingFacts.quarantined) } : {}),
+      ...(this.routingFacts ? { pinned: this.routingFacts.pinned } : {}),
       observations: new Map(this.observer.observations().map((o) => [o.node, o])),
       isLeader: this.isLeader(),
       ...(Number.isFinite(this.lastCycleEndedAt) ? { lastCycleEndedAt: this.lastCycleEndedAt } : {}),
@@ -457,9 +465,11 @@ export class Coordinator {
         const view = await this.state.read(deadline);
         if (view.unreadable.length > 0) this.log('unreadable-records', { problems: view.unreadable });
         result = { view, writer: view.writer, operation: view.operation };
+        this.routingFacts = { quarantined: Object.keys(view.quarantine), pinned: view.pin !== undefined };
       } else {
-        const { writer, operation } = await this.state.readWriter(deadline);
+        const { writer, operation, routing } = await this.state.readWriter(deadline);
         result = { writer, operation };
+        this.routingFacts = routing;
       }
       this.lastReadAt = startedAt;
       this.inFlight =

@@ -89,6 +89,23 @@ export function resolvedIntentsToPrune(resolved: readonly ResolvedIntent[], now:
   );
 }
 
+/**
+ * What the HTTP health checks need besides the writer record, read with it in the same call so
+ * that no background read per cluster is needed (docs/scale.md).
+ */
+export interface RoutingFacts {
+  /** Quarantined nodes; undefined when the record could not be read. */
+  quarantined?: string[];
+  pinned: boolean;
+}
+
+export interface WriterRead {
+  writer?: WriterRecord;
+  operation?: OperationJournal;
+  modRevision: number;
+  routing: RoutingFacts;
+}
+
 export class ClusterStateStore {
   /** modRevision and first time we saw it, per observer: receivedAt on the decide() timebase. */
   private readonly seen = new Map<string, { modRevision: number; receivedAt: number }>();
@@ -106,17 +123,31 @@ export class ClusterStateStore {
    * commit (sim seed 52189, when they were separate reads) took the hold for over and reopened
    * m-b after m-a@3 was committed.
    */
-  async readWriter(
-    deadline: MonoMs,
-  ): Promise<{ writer?: WriterRecord; operation?: OperationJournal; modRevision: number }> {
+  async readWriter(deadline: MonoMs): Promise<WriterRead> {
     const {
-      results: [[operationKv] = [], [writerKv] = []],
-    } = await this.store.readAll([{ key: this.keys.operation }, { key: this.keys.writer }], deadline);
-    const out: { writer?: WriterRecord; operation?: OperationJournal; modRevision: number } = {
+      results: [[operationKv] = [], [writerKv] = [], [quarantineKv] = [], [pinKv] = []],
+    } = await this.store.readAll(
+      [
+        { key: this.keys.operation },
+        { key: this.keys.writer },
+        { key: this.keys.quarantine },
+        { key: this.keys.pin },
+      ],
+      deadline,
+    );
+    const out: WriterRead = {
       modRevision: writerKv?.modRevision ?? 0,
+      routing: { pinned: pinKv !== undefined },
     };
     if (writerKv) out.writer = this.cached(writerKv, decodeWriter);
     if (operationKv) out.operation = this.cached(operationKv, decodeOperation);
+    // Riding along for the health checks (RoutingFacts); an unreadable record leaves them unknown,
+    // never fails the read the guardian opens writes on.
+    try {
+      out.routing.quarantined = Object.keys(quarantineKv ? this.cached(quarantineKv, decodeQuarantine) : {});
+    } catch {
+      // unknown: a replica check then answers no
+    }
     return out;
   }
 

@@ -2,21 +2,23 @@ import type { Clock, MonoMs, Store } from '../coordinator/ports.js';
 import type { Logger } from '../log.js';
 import { readClusterState, type ClusterState } from '../ops/cluster-state.js';
 
+type Answer = { state: ClusterState; readAt: MonoMs } | { error: string };
+
 /**
- * The cluster as `baton status --json` shows it, read in the background for the HTTP listener:
- * a health check is answered from the last read and says how old it is, never by reading etcd
- * while the caller waits (a health check that hangs on etcd fails exactly when etcd is slow).
- * The background read leaves the history out: it is most of the prefix, read every second for
- * every cluster whether or not anyone looks (docs/scale.md). Who wants it (`GET /clusters/<c>`,
- * the web view) asks `withHistory`, read on demand and shared by the requests of one second.
+ * The cluster as `baton status --json` shows it, read for the HTTP listener when someone asks:
+ * `GET /clusters/<c>` (history included) and a metrics scrape (every observer's verdicts), each
+ * read shared by the requests of one refresh period and bounded by the etcd call timeout. Health
+ * checks never wait on it: they answer from the decision loop's memory (ClusterView), which
+ * reads quarantine and pin with the writer record. Nothing is read in the background: a read of
+ * every cluster every second, whether or not anyone looked, was half of etcd's reads at scale
+ * (docs/scale.md). `firstRead` (retried until it succeeds) gives the revision watches start at.
  */
 export class ClusterStateCache {
   private latest: { state: ClusterState; readAt: MonoMs } | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reading = false;
+  private readonly inFlight = new Map<'summary' | 'full', { answer: Promise<Answer>; startedAt: MonoMs }>();
   private lastError: string | undefined;
+  private stopped = false;
   private resolveFirst: ((state: ClusterState) => void) | undefined;
-  private full: { state: Promise<ClusterState>; startedAt: MonoMs } | undefined;
   /** Resolves with the first successful read (its revision is where history following starts). */
   readonly firstRead: Promise<ClusterState> = new Promise((resolve) => (this.resolveFirst = resolve));
 
@@ -30,61 +32,61 @@ export class ClusterStateCache {
   ) {}
 
   start(): void {
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
-    this.timer.unref();
+    void (async () => {
+      while (!this.stopped) {
+        if (!('error' in (await this.summary()))) return;
+        await new Promise((resolve) => setTimeout(resolve, this.refreshMs).unref());
+      }
+    })();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopped = true;
   }
 
+  /** The last successful read of either kind. */
   current(): { state: ClusterState; readAt: MonoMs } | undefined {
     return this.latest;
   }
 
-  /**
-   * The whole state, history included, read now or by a request less than a refresh period
-   * ago; undefined with the reason when etcd does not answer in time.
-   */
-  async withHistory(): Promise<{ state: ClusterState; readAt: MonoMs } | { error: string }> {
-    const now = this.clock.now();
-    if (!this.full || now - this.full.startedAt >= this.refreshMs) {
-      const state = readClusterState(this.store, this.clock, this.cluster, this.timeoutMs);
-      state.catch(() => undefined);
-      this.full = { state, startedAt: now };
-    }
-    const { state, startedAt } = this.full;
-    try {
-      return { state: await state, readAt: startedAt };
-    } catch (error) {
-      return { error: (error as Error).message };
-    }
+  /** Everything but the history, read now or by a request less than a refresh period ago. */
+  summary(): Promise<Answer> {
+    return this.read('summary');
   }
 
-  private async refresh(): Promise<void> {
-    if (this.reading) return;
-    this.reading = true;
-    const startedAt = this.clock.now();
+  /** The whole state, history included, read now or by a request less than a refresh period ago. */
+  withHistory(): Promise<Answer> {
+    return this.read('full');
+  }
+
+  private read(kind: 'summary' | 'full'): Promise<Answer> {
+    const now = this.clock.now();
+    const previous = this.inFlight.get(kind);
+    if (previous && now - previous.startedAt < this.refreshMs) return previous.answer;
+    const answer = this.readNow(kind, now);
+    this.inFlight.set(kind, { answer, startedAt: now });
+    return answer;
+  }
+
+  private async readNow(kind: 'summary' | 'full', startedAt: MonoMs): Promise<Answer> {
     try {
       const state = await readClusterState(this.store, this.clock, this.cluster, this.timeoutMs, {
-        history: false,
+        history: kind === 'full',
       });
-      this.latest = { state, readAt: startedAt };
+      if (!this.latest || startedAt >= this.latest.readAt) this.latest = { state, readAt: startedAt };
       this.resolveFirst?.(state);
       this.resolveFirst = undefined;
       if (this.lastError !== undefined)
         this.log.info({ cluster: this.cluster }, 'cluster state readable again');
       this.lastError = undefined;
+      return { state, readAt: startedAt };
     } catch (error) {
       const message = (error as Error).message;
-      // Once per distinct failure: a refresh every second must not flood the log at 3 a.m.
+      // Once per distinct failure: scrapes and page loads must not flood the log at 3 a.m.
       if (message !== this.lastError)
         this.log.warn({ cluster: this.cluster, err: message }, 'cluster state read failed');
       this.lastError = message;
-    } finally {
-      this.reading = false;
+      return { error: message };
     }
   }
 }

@@ -10,8 +10,8 @@ export interface LiveStateSource {
 
 /**
  * One cluster as this coordinator sees it: the decision loop's live state (session, writer
- * record as last read, its own observations) and the cluster state read in the background
- * (quarantine, pin, every observer's report). Answers only from memory.
+ * record, quarantine and pin as last read, its own observations), and the cluster state read
+ * when asked (every observer's report, history). Health checks answer only from memory.
  */
 export class ClusterView {
   constructor(
@@ -57,22 +57,31 @@ export class ClusterView {
     return this.nodeNames.includes(node);
   }
 
-  /** The background read, when it is fresh enough to answer on. */
+  /** The last state read, when it is fresh enough to answer on. */
   private freshState(): ClusterState | undefined {
     const current = this.cache.current();
     if (!current) return undefined;
     return this.live().now - current.readAt <= this.freshForMs ? current.state : undefined;
   }
 
-  quarantined(): Set<string> | undefined {
-    const state = this.freshState();
-    if (!state) return undefined;
-    return new Set(Object.keys((state.quarantine as Record<string, unknown> | undefined) ?? {}));
+  /** Read by the loop with the writer record; undefined when that read is not fresh. */
+  quarantined(): ReadonlySet<string> | undefined {
+    const live = this.live();
+    return this.loopReadIsFresh(live) ? live.quarantined : undefined;
   }
 
   pinned(): boolean | undefined {
-    const state = this.freshState();
-    return state ? state.pin !== undefined : undefined;
+    const live = this.live();
+    return this.loopReadIsFresh(live) ? live.pinned : undefined;
+  }
+
+  private loopReadIsFresh(live: CoordinatorLiveState): boolean {
+    return live.writerReadAt !== undefined && live.now - live.writerReadAt <= this.freshForMs;
+  }
+
+  /** Brings the other observers' reports up to date (a metrics scrape, before reportedHealth). */
+  async refreshReports(): Promise<void> {
+    await this.cache.summary();
   }
 
   /** Each observer's latest verdict per node, from the reports in the store. */

@@ -154,10 +154,11 @@ export async function startHttpListener(
   log: Logger,
 ): Promise<HttpListener> {
   const { host, port } = parseListen(listen);
-  const metricsText = async () => ({
-    text: await metrics.registry.metrics(),
-    contentType: metrics.registry.contentType,
-  });
+  const metricsText = async () => {
+    // The per-observer verdicts come from the reports in etcd, read for the scrape (bounded).
+    await Promise.all([...views.values()].map((view) => view.refreshReports()));
+    return { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let reply: Reply;
     try {

@@ -8,7 +8,7 @@ import { followOwnHistory } from './history-follower.js';
 import { startHttpListener, type HttpListener } from './http-server.js';
 import type { BatonMetrics } from './metrics.js';
 
-/** How often the listener's background read of each cluster's state runs. */
+/** Requests within this long of a cluster-state read share it (ClusterStateCache). */
 const STATE_REFRESH_MS = 1_000;
 
 export interface RoutedCluster {

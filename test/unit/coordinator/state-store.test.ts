@@ -95,7 +95,7 @@ describe('ClusterStateStore', () => {
     await state.readWriter(1000);
     await state.read(1000);
     expect(calls).toEqual([
-      ['operation', 'writer'],
+      ['operation', 'writer', 'quarantine', 'pin'],
       [
         'operation',
         'writer',

@@ -52,3 +52,19 @@ describe('ClusterView: the writer the checks answer on', () => {
     expect(view.routingView().writer).toEqual({ node: 'b1', epoch: 1 });
   });
 });
+
+describe('ClusterView: quarantine and pin, read by the loop with the writer record', () => {
+  it('answers from the loop’s last read while it is fresh', () => {
+    const { view } = viewWith({ writerReadAt: 9_000, quarantined: new Set(['a2']), pinned: true });
+    expect(view.routingView().quarantined).toEqual(new Set(['a2']));
+    expect(view.pinned()).toBe(true);
+  });
+
+  it('knows nothing once that read is older than freshForMs, or when the record was unreadable', () => {
+    expect(
+      viewWith({ writerReadAt: 7_000, quarantined: new Set(['a2']), pinned: true }).view.quarantined(),
+    ).toBe(undefined);
+    expect(viewWith({ writerReadAt: 7_000, pinned: true }).view.pinned()).toBeUndefined();
+    expect(viewWith({ writerReadAt: 9_500, pinned: false }).view.quarantined()).toBeUndefined();
+  });
+});
