@@ -56,7 +56,11 @@ export function etcdClientOptions(
     grpcOptions: {
       'grpc.keepalive_time_ms': keepaliveTime,
       'grpc.keepalive_timeout_ms': settings.keepaliveTimeoutMs ?? 2000,
-      'grpc.keepalive_permit_without_calls': 1,
+      // Ping only while a call or stream is open (a watch is one): etcd enforces
+      // PermitWithoutStream=false, so a ping on an idle connection is a strike, and after two it
+      // answers GOAWAY "too many pings", dropping every stream on the connection (seen in every
+      // bench run before this). An idle connection needs no ping: every call has its deadline.
+      'grpc.keepalive_permit_without_calls': 0,
       // Reconnect quickly once a member comes back (defaults back off up to 120 s).
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 1000,

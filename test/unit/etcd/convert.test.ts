@@ -69,7 +69,8 @@ describe('etcd client options', () => {
     expect(options.hosts).toEqual(['http://a:2379', 'http://b:2379']);
     expect(options.grpcOptions?.['grpc.keepalive_time_ms']).toBeGreaterThanOrEqual(5000);
     expect(options.grpcOptions?.['grpc.keepalive_timeout_ms']).toBeGreaterThan(0);
-    expect(options.grpcOptions?.['grpc.keepalive_permit_without_calls']).toBe(1);
+    // etcd enforces PermitWithoutStream=false: a ping on an idle connection earns a GOAWAY.
+    expect(options.grpcOptions?.['grpc.keepalive_permit_without_calls']).toBe(0);
     const call =
       typeof options.defaultCallOptions === 'function'
         ? options.defaultCallOptions({ service: 'KV', method: 'range', isStream: false, params: {} })
