@@ -11,7 +11,7 @@
 import type { Compare, Election, KeyValue, Leadership, MonoMs, Op, TxnResult } from '../coordinator/ports.js';
 import type { Logger } from '../log.js';
 import { fromEtcdKv, leaseIdToHex, toEtcdCompare, toEtcdOp } from './convert.js';
-import { NotLeaderError, toStoreError } from './errors.js';
+import { NotLeaderError } from './errors.js';
 import type { EtcdSession } from './session.js';
 import type { EtcdStore } from './store.js';
 
@@ -104,7 +104,7 @@ export class EtcdElection implements Election {
       }
       return kv.createRevision;
     } catch (err) {
-      throw toStoreError(err, `campaign ${key}`);
+      throw this.store.convertError(err, `campaign ${key}`);
     }
   }
 
@@ -193,7 +193,7 @@ export class EtcdLeadership implements Leadership {
         this.store.callOptions(deadline),
       );
     } catch (err) {
-      throw toStoreError(err, `guarded txn by ${this.key}`);
+      throw this.store.convertError(err, `guarded txn by ${this.key}`);
     }
     const revision = Number(res.header.revision);
     if (res.succeeded) return { succeeded: true, revision };
@@ -216,7 +216,7 @@ export class EtcdLeadership implements Leadership {
         this.store.callOptions(deadline),
       );
     } catch (err) {
-      throw toStoreError(err, `resign ${this.key}`);
+      throw this.store.convertError(err, `resign ${this.key}`);
     }
   }
 

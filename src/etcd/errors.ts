@@ -23,7 +23,19 @@ export class StoreUnavailableError extends StoreError {
 /** Wrong user or password, or an auth token etcd no longer accepts. Retrying will not help. */
 export class StoreAuthError extends StoreError {
   override name = 'StoreAuthError';
-  readonly retryable = false;
+  readonly retryable: boolean = false;
+}
+
+/**
+ * etcd no longer accepts our auth token: it expired (simple tokens live --auth-token-ttl without
+ * use) or the auth store changed since it was issued ("revision of auth store is old", after any
+ * user or role change). A new token fixes it; the etcd3 client renews one only when a unary call
+ * fails with "invalid auth token", never for streams (watches, lease keepalives) nor for an old
+ * revision (verified in etcd3's connection-pool.js), so EtcdStore renews it (renewAuthToken).
+ */
+export class StaleAuthTokenError extends StoreAuthError {
+  override name = 'StaleAuthTokenError';
+  override readonly retryable = true;
 }
 
 /** The user's role does not cover the key (etcd role permissions are per prefix). */
@@ -102,7 +114,13 @@ export function toStoreError(err: unknown, what: string): Error {
   if (err instanceof etcd3.EtcdAuthenticationFailedError) {
     return new StoreAuthError(`${what}: etcd authentication failed: wrong user name or password`, options);
   }
-  if (err instanceof etcd3.EtcdInvalidAuthTokenError || err instanceof etcd3.GRPCUnauthenticatedError) {
+  if (
+    err instanceof etcd3.EtcdInvalidAuthTokenError ||
+    /invalid auth token|revision of auth store is old/.test(detail)
+  ) {
+    return new StaleAuthTokenError(`${what}: etcd no longer accepts our auth token (${detail})`, options);
+  }
+  if (err instanceof etcd3.GRPCUnauthenticatedError) {
     return new StoreAuthError(`${what}: etcd rejected our credentials (${detail})`, options);
   }
   if (err instanceof etcd3.EtcdPermissionDeniedError) {

@@ -18,7 +18,7 @@ import type { MonoMs, Session } from '../coordinator/ports.js';
 import { keepaliveIntervalMs } from '../core/timings.js';
 import { withDeadline } from '../deadline.js';
 import { silentLogger, type Logger } from '../log.js';
-import { LeaseLostError, SessionExpiredError, toStoreError } from './errors.js';
+import { LeaseLostError, SessionExpiredError } from './errors.js';
 import type { EtcdStore } from './store.js';
 
 /** Hedged keepalive attempts in flight at once: all of them landing on one hung member of
@@ -81,7 +81,7 @@ export class EtcdSession implements Session {
         store.callOptions(deadline),
       );
     } catch (err) {
-      throw toStoreError(err, 'lease grant');
+      throw store.convertError(err, 'lease grant');
     }
     // etcd may raise a TTL below its minimum; never assume more than both sides agree on.
     const effectiveTtlMs = Math.min(ttlSeconds, Number(granted.TTL)) * 1000;
@@ -124,7 +124,7 @@ export class EtcdSession implements Session {
     try {
       await this.store.client.leaseClient.leaseRevoke({ ID: this.leaseId }, this.store.callOptions(deadline));
     } catch (err) {
-      const converted = toStoreError(err, 'lease revoke');
+      const converted = this.store.convertError(err, 'lease revoke');
       if (!(converted instanceof LeaseLostError)) throw converted;
     }
   }
@@ -204,7 +204,7 @@ export class EtcdSession implements Session {
           (err: unknown) => {
             inFlight -= 1;
             if (finished) return;
-            const converted = toStoreError(err, 'lease keepalive');
+            const converted = this.store.convertError(err, 'lease keepalive');
             if (converted instanceof LeaseLostError) {
               this.end(converted);
               return finish();
@@ -293,7 +293,7 @@ export class EtcdSession implements Session {
         this.log.info('abandoned lease revoked');
         return;
       } catch (err) {
-        const converted = toStoreError(err, 'lease revoke');
+        const converted = this.store.convertError(err, 'lease revoke');
         if (converted instanceof LeaseLostError) return; // already gone at the server
         if (err instanceof etcd3.ClientClosedError) return; // the client was closed: shutting down
       }

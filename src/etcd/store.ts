@@ -23,7 +23,7 @@ import { createEtcdClient, memberBreakers, type EtcdClientSettings } from './cli
 import type { HostBreakers } from './fault-policy.js';
 import { fromEtcdKv, prefixRangeEnd, toEtcdCompare, toEtcdOp } from './convert.js';
 import { EtcdElection } from './election.js';
-import { toStoreError } from './errors.js';
+import { StaleAuthTokenError, toStoreError } from './errors.js';
 import { EtcdSession, type SessionOptions } from './session.js';
 import { SessionShare } from './session-share.js';
 import { ResyncingWatch } from './watch.js';
@@ -40,7 +40,22 @@ export interface EtcdStoreOptions {
   shareSessions?: boolean;
 }
 
+/** Renewals closer together than this are one (the login in flight serves every caller). */
+const TOKEN_RENEWAL_MIN_INTERVAL_MS = 250;
+
+/**
+ * What etcd3 (1.1.x) keeps behind fields its types hide: the cached token (connection-pool.js
+ * Authenticator) and the one watch stream all watches share (watch.js WatchManager).
+ */
+interface LibraryInternals {
+  pool: { authenticator: { invalidateMetadata(): void } };
+  watchManager?: { state: number; handleError(err: Error): void };
+}
+/** watch.js State.Connected. */
+const WATCH_STREAM_CONNECTED = 2;
+
 export class EtcdStore implements Store {
+  private lastTokenRenewalAt = -Infinity;
   private readonly log: Logger;
   private readonly parentLog: Logger;
   private readonly sessionShare: SessionShare | undefined;
@@ -63,6 +78,35 @@ export class EtcdStore implements Store {
     return new EtcdStore(createEtcdClient(settings, breakers), clock, { ...options, breakers });
   }
 
+  /**
+   * toStoreError, and when etcd no longer accepts our auth token, a new one for the next call or
+   * stream (StaleAuthTokenError: the library renews it only for unary calls failing with
+   * "invalid auth token"). Every error from this store's calls, sessions, watches and elections
+   * comes through here.
+   */
+  convertError(err: unknown, what: string): Error {
+    const converted = toStoreError(err, what);
+    if (converted instanceof StaleAuthTokenError) this.renewAuthToken(converted.message);
+    return converted;
+  }
+
+  /** Drops the cached token: the next call or stream authenticates again (one login for all). */
+  renewAuthToken(reason: string): void {
+    const now = this.clock.now();
+    // A burst of failures (every stream at once) is one renewal, not one login per error.
+    if (now - this.lastTokenRenewalAt < TOKEN_RENEWAL_MIN_INTERVAL_MS) return;
+    this.lastTokenRenewalAt = now;
+    this.log.warn({ reason }, 'etcd auth token no longer accepted: authenticating again');
+    const library = this.client as unknown as LibraryInternals;
+    library.pool.authenticator.invalidateMetadata();
+    // The watch stream keeps the token it was opened with, and every watch created on it is
+    // cancelled again: make the library open a new one (with a new token, then every watch
+    // resyncs). Its handleError is what it does itself when a stream fails (watch.js).
+    const watches = library.watchManager;
+    if (watches?.state === WATCH_STREAM_CONNECTED)
+      watches.handleError(new Error('etcd auth token renewed: reopening the watch stream'));
+  }
+
   roundTripMs(): number {
     return this.options.breakers?.preferredLatencyMs() ?? 0;
   }
@@ -78,7 +122,7 @@ export class EtcdStore implements Store {
       const kv = res.kvs[0];
       return kv ? fromEtcdKv(kv) : undefined;
     } catch (err) {
-      throw toStoreError(err, `get ${key}`);
+      throw this.convertError(err, `get ${key}`);
     }
   }
 
@@ -106,7 +150,7 @@ export class EtcdStore implements Store {
         count: Number(res.count),
       };
     } catch (err) {
-      throw toStoreError(err, `oldest keys under ${prefix}`);
+      throw this.convertError(err, `oldest keys under ${prefix}`);
     }
   }
 
@@ -123,7 +167,7 @@ export class EtcdStore implements Store {
       );
       return { kvs: res.kvs.map(fromEtcdKv), revision: Number(res.header.revision) };
     } catch (err) {
-      throw toStoreError(err, `get prefix ${prefix}`);
+      throw this.convertError(err, `get prefix ${prefix}`);
     }
   }
 
@@ -157,7 +201,10 @@ export class EtcdStore implements Store {
         revision: Number(res.header.revision),
       };
     } catch (err) {
-      throw toStoreError(err, `read ${reads.map((r) => ('key' in r ? r.key : `${r.prefix}*`)).join(', ')}`);
+      throw this.convertError(
+        err,
+        `read ${reads.map((r) => ('key' in r ? r.key : `${r.prefix}*`)).join(', ')}`,
+      );
     }
   }
 
@@ -169,7 +216,7 @@ export class EtcdStore implements Store {
       );
       return Number(res.header.revision);
     } catch (err) {
-      throw toStoreError(err, `put ${key}`);
+      throw this.convertError(err, `put ${key}`);
     }
   }
 
@@ -178,7 +225,7 @@ export class EtcdStore implements Store {
       const res = await this.client.kv.deleteRange({ key: Buffer.from(key) }, this.callOptions(deadline));
       return Number(res.header.revision);
     } catch (err) {
-      throw toStoreError(err, `delete ${key}`);
+      throw this.convertError(err, `delete ${key}`);
     }
   }
 
@@ -190,7 +237,7 @@ export class EtcdStore implements Store {
       );
       return { succeeded: res.succeeded, revision: Number(res.header.revision) };
     } catch (err) {
-      throw toStoreError(err, 'txn');
+      throw this.convertError(err, 'txn');
     }
   }
 

@@ -14,7 +14,7 @@ import type { Watcher } from 'etcd3';
 import type { KeyValue, Watch, WatchEvent } from '../coordinator/ports.js';
 import type { Logger } from '../log.js';
 import { fromEtcdKv } from './convert.js';
-import { CompactedError, toStoreError } from './errors.js';
+import { CompactedError } from './errors.js';
 import type { EtcdStore } from './store.js';
 
 const READ_TIMEOUT_MS = 2000;
@@ -61,7 +61,7 @@ export class ResyncingWatch implements Watch {
         for (const kv of seed.kvs) this.known.set(kv.key, kv);
       } catch (err) {
         if (this.closed) return;
-        const converted = toStoreError(err, `watch ${this.range}: seed read`);
+        const converted = this.store.convertError(err, `watch ${this.range}: seed read`);
         this.log.warn({ err: converted.message }, 'seed read failed; re-reading current state');
         await this.resync();
         return;
@@ -97,13 +97,16 @@ export class ResyncingWatch implements Watch {
       }
     });
     watcher.on('disconnected', (err) => {
-      this.log.warn({ err: err.message }, 'watch stream disconnected; will re-read after reconnect');
+      // Converted for its side effect too: a stale auth token is renewed before the library's
+      // reconnect, which would otherwise present the same rejected token for ever.
+      const converted = this.store.convertError(err, `watch ${this.range}`);
+      this.log.warn({ err: converted.message }, 'watch stream disconnected; will re-read after reconnect');
       this.needsResyncOnConnect = true;
     });
     // Always listen for errors: without a listener a cancelled watch dies silently.
     watcher.on('error', (err) => {
       if (watcher !== this.watcher) return;
-      const converted = toStoreError(err, `watch ${this.range}`);
+      const converted = this.store.convertError(err, `watch ${this.range}`);
       this.log.warn(
         { err: converted.message, compacted: converted instanceof CompactedError },
         'watch cancelled; re-reading and watching again',
@@ -160,7 +163,7 @@ export class ResyncingWatch implements Watch {
           if (!this.watcher) this.watchFrom(revision + 1);
           return;
         } catch (err) {
-          const converted = toStoreError(err, `watch ${this.range}: re-read`);
+          const converted = this.store.convertError(err, `watch ${this.range}: re-read`);
           this.log.warn({ err: converted.message, retryInMs: this.retryDelay }, 're-read failed');
           await new Promise((resolve) => setTimeout(resolve, this.retryDelay));
           this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay * 2);

@@ -4,6 +4,7 @@ import { DeadlineExceededError } from '../../../src/coordinator/ports.js';
 import {
   CompactedError,
   LeaseLostError,
+  StaleAuthTokenError,
   StoreAuthError,
   StorePermissionError,
   StoreRequestError,
@@ -24,7 +25,14 @@ describe('toStoreError', () => {
     ['circuit open', new HostCircuitOpenError('127.0.0.1:2379'), StoreUnavailableError, true],
     ['deadline', new etcd3.GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED'), DeadlineExceededError, true],
     ['bad password', new etcd3.EtcdAuthenticationFailedError('authentication failed'), StoreAuthError, false],
-    ['bad token', new etcd3.EtcdInvalidAuthTokenError('invalid auth token'), StoreAuthError, false],
+    ['expired token', new etcd3.EtcdInvalidAuthTokenError('invalid auth token'), StaleAuthTokenError, true],
+    [
+      'token from before an auth change',
+      new etcd3.EtcdError('etcdserver: revision of auth store is old'),
+      StaleAuthTokenError,
+      true,
+    ],
+    ['no credentials', new etcd3.GRPCUnauthenticatedError('16 UNAUTHENTICATED'), StoreAuthError, false],
     ['permission', new etcd3.EtcdPermissionDeniedError('permission denied'), StorePermissionError, false],
     ['lease gone', new etcd3.EtcdLeaseInvalidError('123'), LeaseLostError, false],
     [

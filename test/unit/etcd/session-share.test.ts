@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock as clock } from '../../../src/clock.js';
-import { StoreUnavailableError } from '../../../src/etcd/errors.js';
+import { StoreUnavailableError, toStoreError } from '../../../src/etcd/errors.js';
 import { EtcdSession } from '../../../src/etcd/session.js';
 import { GRANT_BACKOFF_MIN_MS, SessionShare } from '../../../src/etcd/session-share.js';
 import type { EtcdStore } from '../../../src/etcd/store.js';
@@ -46,6 +46,7 @@ class ScriptedLeaseService {
       clock,
       client: { leaseClient },
       callOptions: () => ({ deadline: new Date(Date.now() + 10_000) }),
+      convertError: toStoreError,
     } as unknown as EtcdStore;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock as clock } from '../../../src/clock.js';
-import { LeaseLostError, SessionExpiredError } from '../../../src/etcd/errors.js';
+import { LeaseLostError, SessionExpiredError, toStoreError } from '../../../src/etcd/errors.js';
 import { EtcdSession } from '../../../src/etcd/session.js';
 import type { EtcdStore } from '../../../src/etcd/store.js';
 
@@ -45,6 +45,7 @@ class ScriptedLeases {
       clock,
       client: { leaseClient },
       callOptions: () => ({ deadline: new Date(Date.now() + 10_000) }),
+      convertError: toStoreError,
     } as unknown as EtcdStore;
   }
 }
