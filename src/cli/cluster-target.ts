@@ -62,6 +62,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   let endpoints: string[];
   let clusters: string[];
   let auth: { username: string; password: string } | undefined;
+  let tls: EtcdClientSettings['tls'];
   let nodeAddress: ClusterTarget['nodeAddress'] = () => undefined;
   let nodeSpecs: ClusterTarget['nodeSpecs'] = () => [];
   let configFile: string | undefined;
@@ -86,7 +87,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
             role: n.role === 'master' ? ('candidate' as const) : ('replica' as const),
           }));
   } else if (options.config) {
-    const { loadConfig, resolvePassword } = await import('../config/load-config.js');
+    const { loadConfig, readEtcdTls, resolvePassword } = await import('../config/load-config.js');
     const config = loadConfig(options.config);
     configFile = options.config;
     endpoints = config.etcd.endpoints;
@@ -95,6 +96,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
       const password = resolvePassword(config.etcd.auth, 'etcd.auth', options.config) ?? '';
       auth = { username: config.etcd.auth.user, password };
     }
+    tls = readEtcdTls(config.etcd.tls, options.config);
     nodeAddress = (cluster, node) => {
       const spec = config.clusters.find((c) => c.name === cluster)?.nodes.find((n) => n.name === node);
       return spec ? { host: spec.host, port: spec.port } : undefined;
@@ -116,7 +118,12 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
   if (options.cluster) clusters = [options.cluster];
   if (clusters.length === 0) throw new LabError('which cluster? give --cluster NAME');
   const { EndpointFailover } = await import('../ops/endpoint-failover.js');
-  const etcdSettings: EtcdClientSettings = { endpoints, auth, defaultCallTimeoutMs: 5_000 };
+  const etcdSettings: EtcdClientSettings = {
+    endpoints,
+    auth,
+    ...(tls ? { tls } : {}),
+    defaultCallTimeoutMs: 5_000,
+  };
   const etcd = new EndpointFailover(etcdSettings);
   return {
     etcd,

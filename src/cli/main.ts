@@ -6,6 +6,14 @@ import { historyCommand, statusCommand } from './status-command.js';
 import { writerCommand } from './writer-command.js';
 import { intentCommands } from './intent-commands.js';
 
+// gRPC sets the TLS server name to the endpoint's IP when etcd is addressed by IP, and Node warns
+// about it on every TLS connection (DEP0123): noise in front of every error an operator reads.
+process.removeAllListeners('warning');
+process.on('warning', (warning: Error & { code?: string }) => {
+  if (warning.code !== 'DEP0123')
+    process.stderr.write(`baton: warning: ${warning.name}: ${warning.message}\n`);
+});
+
 const program = new Command();
 program
   .name('baton')

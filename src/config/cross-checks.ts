@@ -22,6 +22,8 @@ export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
 
   for (const p of timingProblems(t, { watchdog: false })) add(`timings.${p.field}`, p.message);
 
+  problems.push(...etcdTransportProblems(config.etcd));
+
   const coordinatorNames = config.coordinators.map((c) => c.name);
   for (const name of duplicates(coordinatorNames))
     add('coordinators', `duplicate coordinator name "${name}"`);
@@ -71,5 +73,35 @@ export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
         add(`${nodeAt}.colo`, `no coordinator runs in colo "${node.colo}" to guard this node`);
     });
   });
+  return problems;
+}
+
+/**
+ * etcd's transport: one scheme for all endpoints (the client cannot mix them), TLS settings only
+ * with https, and a password never over plain http, where anyone on the path reads it.
+ */
+export function etcdTransportProblems(etcd: BatonConfigFile['etcd']): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const schemes = new Set(etcd.endpoints.map((e) => e.slice(0, e.indexOf(':'))));
+  if (schemes.size > 1) {
+    problems.push({
+      path: 'etcd.endpoints',
+      message: 'mixes http:// and https:// endpoints: use https:// for every member (with etcd.tls)',
+    });
+    return problems;
+  }
+  const plain = schemes.has('http');
+  if (plain && etcd.auth)
+    problems.push({
+      path: 'etcd.auth',
+      message:
+        'a password over http:// is readable by anyone on the path: use https:// endpoints and etcd.tls',
+    });
+  if (plain && etcd.tls) problems.push({ path: 'etcd.tls', message: 'TLS settings need https:// endpoints' });
+  if (etcd.tls && (etcd.tls.certFile === undefined) !== (etcd.tls.keyFile === undefined))
+    problems.push({
+      path: etcd.tls.certFile === undefined ? 'etcd.tls.certFile' : 'etcd.tls.keyFile',
+      message: 'a client certificate needs its key, and a key its certificate: give both or neither',
+    });
   return problems;
 }

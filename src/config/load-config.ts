@@ -99,3 +99,47 @@ export function resolvePassword(
   }
   return undefined;
 }
+
+/** PEM contents for the etcd client (EtcdClientSettings.tls). */
+export interface EtcdTlsMaterial {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/;
+
+/**
+ * Reads `etcd.tls`'s files, each checked for what it must hold (a PEM certificate, a PEM private
+ * key), so a wrong file is refused at start with its path instead of surfacing as gRPC's
+ * "UNAVAILABLE" later. Undefined when the config has no `etcd.tls`.
+ */
+export function readEtcdTls(
+  tls: BatonConfigFile['etcd']['tls'],
+  configFile: string,
+): EtcdTlsMaterial | undefined {
+  if (!tls) return undefined;
+  const problems: ConfigProblem[] = [];
+  const read = (field: 'caFile' | 'certFile' | 'keyFile', pattern: RegExp, what: string) => {
+    const file = tls[field];
+    if (file === undefined) return undefined;
+    try {
+      const content = readFileSync(file);
+      if (!pattern.test(content.toString('latin1'))) {
+        problems.push({ path: `etcd.tls.${field}`, message: `${file} is not a PEM ${what}` });
+        return undefined;
+      }
+      return content;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      problems.push({ path: `etcd.tls.${field}`, message: `cannot read ${file}: ${code}` });
+      return undefined;
+    }
+  };
+  const ca = read('caFile', PEM_CERTIFICATE, 'certificate');
+  const cert = read('certFile', PEM_CERTIFICATE, 'certificate');
+  const key = read('keyFile', PEM_PRIVATE_KEY, 'private key');
+  if (problems.length > 0 || !ca) throw new ConfigError(configFile, problems);
+  return { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}

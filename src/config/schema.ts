@@ -131,6 +131,18 @@ export const configSchema = z
         endpoints: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected http(s)://host:port')).min(1),
         auth: credentials.optional(),
         /**
+         * TLS to etcd (endpoints must be https://): the CA that signed the members' certificates,
+         * and for `--client-cert-auth` a client certificate and its key (both or neither).
+         */
+        tls: z
+          .object({
+            caFile: z.string().min(1).max(4096),
+            certFile: z.string().min(1).max(4096).optional(),
+            keyFile: z.string().min(1).max(4096).optional(),
+          })
+          .strict()
+          .optional(),
+        /**
          * etcd member name (its --name) that should hold raft leadership: the witness site's.
          * The baton leader moves it there when it is elsewhere (see src/etcd/raft-leader.ts);
          * omitted, raft leadership is left to etcd.

@@ -1,5 +1,5 @@
 import { systemClock } from '../clock.js';
-import { ConfigError, loadConfig, resolvePassword } from '../config/load-config.js';
+import { ConfigError, loadConfig, readEtcdTls, resolvePassword } from '../config/load-config.js';
 import { validateCoordinatorConfig } from '../coordinator/config.js';
 import { deriveTimings, storeCallTimeoutMs } from '../core/index.js';
 import { Coordinator } from '../coordinator/loop.js';
@@ -139,9 +139,11 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   if (problems.length > 0) throw new ConfigError(configFile, problems);
 
   const derived = deriveTimings(file.timings);
+  const etcdTls = readEtcdTls(file.etcd.tls, configFile);
   const etcdSettings: EtcdClientSettings = {
     endpoints: file.etcd.endpoints,
     auth: etcdAuth,
+    ...(etcdTls ? { tls: etcdTls } : {}),
     defaultCallTimeoutMs: derived.etcdCallTimeoutMs,
   };
   // One lease for every cluster loop of this process (session-share.ts).

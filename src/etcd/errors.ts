@@ -95,10 +95,36 @@ const TLS_HINT =
   'certificate or http/https scheme also surfaces as "unavailable" in gRPC';
 
 /**
+ * What a TLS handshake failure means, from OpenSSL's and Node's words in gRPC's "unavailable"
+ * detail; undefined when the detail names no TLS failure. `clientCertificate`: whether we sent
+ * one (etcd answers both "none" and "not from a CA I trust" with the same alert).
+ */
+export function tlsFailure(detail: string, clientCertificate: boolean): string | undefined {
+  if (/alert bad certificate|certificate required|alert unknown ca|alert certificate unknown/i.test(detail))
+    return clientCertificate
+      ? 'etcd rejected our client certificate: etcd.tls.certFile is not signed by a CA etcd trusts (its --trusted-ca-file), or lacks the clientAuth usage'
+      : 'etcd requires a client certificate (--client-cert-auth): set etcd.tls.certFile and etcd.tls.keyFile';
+  if (
+    /unable to verify|self[- ]signed certificate|unable to get (local )?issuer|certificate verify failed/i.test(
+      detail,
+    )
+  )
+    return "etcd's server certificate is not signed by etcd.tls.caFile";
+  if (/altname|does not match certificate|Hostname\/IP does not match/i.test(detail))
+    return "etcd's server certificate does not name this endpoint's host (its subjectAltName)";
+  if (/wrong version number|http_request|packet length too long/i.test(detail))
+    return 'TLS to a plain-http etcd endpoint, or plain http to a TLS one: check http:// and https:// in etcd.endpoints';
+  if (/certificate has expired|certificate is not yet valid/i.test(detail))
+    return "a certificate is outside its validity period (etcd's or ours)";
+  return undefined;
+}
+
+/**
  * Convert anything thrown by etcd3 into a baton error. `what` names the operation for the
  * message ("get /baton/lab/writer"). Already-converted errors pass through unchanged.
+ * `clientCertificate`: whether the client sends one (for the TLS failure's wording).
  */
-export function toStoreError(err: unknown, what: string): Error {
+export function toStoreError(err: unknown, what: string, clientCertificate = false): Error {
   if (
     err instanceof StoreError ||
     err instanceof DeadlineExceededError ||
@@ -133,6 +159,8 @@ export function toStoreError(err: unknown, what: string): Error {
     return new LeaseLostError(`${what}: lease not found (expired or revoked)`, options);
   }
   if (err instanceof etcd3.GRPCUnavailableError || err instanceof etcd3.ClientClosedError) {
+    const tls = tlsFailure(detail, clientCertificate);
+    if (tls) return new StoreUnavailableError(`${what}: ${tls}`, options);
     return new StoreUnavailableError(`${what}: ${TLS_HINT} (${detail})`, options);
   }
   if (/compacted/i.test(detail)) {

@@ -38,6 +38,8 @@ export interface EtcdStoreOptions {
    * `baton run` wants for its many cluster loops (session-share.ts). Off, each call grants.
    */
   shareSessions?: boolean;
+  /** Whether the client presents a TLS certificate (for what a failed handshake means). */
+  clientCertificate?: boolean;
 }
 
 /** Renewals closer together than this are one (the login in flight serves every caller). */
@@ -75,7 +77,11 @@ export class EtcdStore implements Store {
   /** What the daemon calls: build the client from config and wrap it. */
   static connect(settings: EtcdClientSettings, clock: Clock, options: EtcdStoreOptions = {}): EtcdStore {
     const breakers = memberBreakers();
-    return new EtcdStore(createEtcdClient(settings, breakers), clock, { ...options, breakers });
+    return new EtcdStore(createEtcdClient(settings, breakers), clock, {
+      ...options,
+      breakers,
+      clientCertificate: settings.tls?.cert !== undefined,
+    });
   }
 
   /**
@@ -85,7 +91,7 @@ export class EtcdStore implements Store {
    * comes through here.
    */
   convertError(err: unknown, what: string): Error {
-    const converted = toStoreError(err, what);
+    const converted = toStoreError(err, what, this.options.clientCertificate === true);
     if (converted instanceof StaleAuthTokenError) this.renewAuthToken(converted.message);
     return converted;
   }

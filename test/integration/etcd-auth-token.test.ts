@@ -6,11 +6,6 @@
  * itself (StaleAuthTokenError). Without that, a coordinator whose token expired during an idle
  * spell, or whose operator added a user, lost its lease: its guardian fenced a healthy writer.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Etcd3, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock as clock } from '../../src/clock.js';
@@ -19,65 +14,21 @@ import { StaleAuthTokenError } from '../../src/etcd/errors.js';
 import type { EtcdSession } from '../../src/etcd/session.js';
 import { EtcdStore } from '../../src/etcd/store.js';
 import { createLogger } from '../../src/log.js';
+import { startStandaloneEtcd, type StandaloneEtcd } from './support/standalone-etcd.js';
 
 const soon = (ms = 3000): number => clock.now() + ms;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TOKEN_TTL_S = 2;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-let etcd: ChildProcess;
-let dir: string;
+let etcd: StandaloneEtcd;
 let endpoint: string;
-let etcdArgs: string[];
-
-function startEtcd(): void {
-  etcd = spawn('etcd', etcdArgs, { stdio: 'ignore' });
-}
-
-/** kill -9 and start again on the same data: leases survive, simple tokens (memory only) do not. */
-async function restartEtcd(): Promise<void> {
-  const exited = new Promise((resolve) => etcd.once('exit', resolve));
-  etcd.kill('SIGKILL');
-  await exited;
-  startEtcd();
-}
 const stores: EtcdStore[] = [];
 let admin: Etcd3;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'baton-etcd-auth-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  endpoint = `http://127.0.0.1:${clientPort}`;
-  etcdArgs = [
-    '--name=auth',
-    `--data-dir=${path.join(dir, 'data')}`,
-    `--listen-client-urls=${endpoint}`,
-    `--advertise-client-urls=${endpoint}`,
-    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-cluster=auth=http://127.0.0.1:${peerPort}`,
-    '--auth-token=simple',
-    `--auth-token-ttl=${TOKEN_TTL_S}`,
-    '--log-level=error',
-  ];
-  startEtcd();
+  etcd = await startStandaloneEtcd(['--auth-token=simple', `--auth-token-ttl=${TOKEN_TTL_S}`]);
+  endpoint = etcd.endpoint;
   admin = new Etcd3({ hosts: endpoint });
-  for (let i = 0; ; i++) {
-    try {
-      await admin.get('/ready').string();
-      break;
-    } catch (error) {
-      if (i > 50) throw error;
-      await sleep(100);
-    }
-  }
   await admin.user('root').create('root-pw');
   await admin.role('root').create();
   await admin.user('root').addRole('root');
@@ -93,8 +44,7 @@ beforeAll(async () => {
 afterAll(() => {
   for (const store of stores) store.close();
   admin?.close();
-  etcd?.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  etcd?.stop();
 });
 
 function coordinatorStore(): EtcdStore {
@@ -131,7 +81,7 @@ describe('a stale etcd auth token never costs the lease', () => {
         // Longer than a token lives with nothing but keepalives, then a restart (a rolling
         // upgrade): every token the member issued is gone, the lease is not.
         await sleep((TOKEN_TTL_S + 1) * 1000);
-        await restartEtcd();
+        await etcd.restart();
         await sleep(2_500);
         expect(session.signal.aborted).toBe(false);
         await putRenewing(store, `/baton/restart/k${round}`, String(round));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig, resolvePassword } from '../../../src/config/load-config.js';
+import { ConfigError, parseConfig, readEtcdTls, resolvePassword } from '../../../src/config/load-config.js';
 import { timingsSchema } from '../../../src/config/schema.js';
 import { coreTimings, DEFAULT_CORE_CONFIG, DEFAULT_TIMINGS, loopTimings } from '../../../src/core/index.js';
 import { toCoordinatorConfig } from '../../../src/daemon/coordinator-config.js';
@@ -194,5 +194,74 @@ describe('the shipped example', () => {
     const config = loadConfig(path.resolve(import.meta.dirname, '../../../deploy/baton.example.yaml'));
     expect(config.clusters[0]?.nodes).toHaveLength(4);
     expect(config.coordinators).toHaveLength(3);
+  });
+});
+
+describe('etcd transport', () => {
+  const withEtcd = (etcd: string) =>
+    VALID.replace('  endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379]', etcd);
+
+  test.each([
+    [
+      '  endpoints: [http://e1:2379, https://e2:2379]',
+      'etcd.endpoints: mixes http:// and https:// endpoints',
+    ],
+    [
+      '  endpoints: [http://e1:2379]\n  auth: { user: baton, passwordFile: /p }',
+      'etcd.auth: a password over http:// is readable by anyone on the path',
+    ],
+    [
+      '  endpoints: [http://e1:2379]\n  tls: { caFile: /ca.pem }',
+      'etcd.tls: TLS settings need https:// endpoints',
+    ],
+    [
+      '  endpoints: [https://e1:2379]\n  tls: { caFile: /ca.pem, certFile: /c.pem }',
+      'etcd.tls.keyFile: a client certificate needs its key',
+    ],
+    ['  endpoints: [https://e1:2379]\n  tls: { caFile: /ca.pem, pem: x }', 'etcd.tls: unknown field(s): pem'],
+  ])('%s is refused', (etcd, problem) => {
+    expect(problemsOf(withEtcd(etcd)).join('\n')).toContain(problem);
+  });
+
+  test('https with TLS and auth is accepted', () => {
+    expect(
+      problemsOf(
+        withEtcd(
+          '  endpoints: [https://e1:2379]\n  tls: { caFile: /ca.pem, certFile: /c.pem, keyFile: /k.pem }\n' +
+            '  auth: { user: baton, passwordFile: /p }',
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  test('TLS files must hold what they are for, and are named by path when they do not', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baton-tls-unit-'));
+    try {
+      const file = (name: string, text: string) => {
+        const p = path.join(dir, name);
+        writeFileSync(p, text, { mode: 0o600 });
+        return p;
+      };
+      const cert = file('c.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const key = file('k.pem', '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+      expect(readEtcdTls({ caFile: cert, certFile: cert, keyFile: key }, 'c.yaml')?.key).toBeDefined();
+      const problems = (() => {
+        try {
+          readEtcdTls({ caFile: key, certFile: cert, keyFile: cert }, 'c.yaml');
+        } catch (error) {
+          return (error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
+        }
+        return [];
+      })();
+      expect(problems).toEqual([
+        `etcd.tls.caFile: ${key} is not a PEM certificate`,
+        `etcd.tls.keyFile: ${cert} is not a PEM private key`,
+      ]);
+      expect(() => readEtcdTls({ caFile: path.join(dir, 'missing.pem') }, 'c.yaml')).toThrow(
+        /etcd\.tls\.caFile: cannot read .*missing\.pem: ENOENT/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

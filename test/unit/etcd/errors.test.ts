@@ -10,6 +10,7 @@ import {
   StoreRequestError,
   StoreUnavailableError,
   isRetryable,
+  tlsFailure,
   toStoreError,
 } from '../../../src/etcd/errors.js';
 import { HostCircuitOpenError } from '../../../src/etcd/fault-policy.js';
@@ -79,5 +80,23 @@ describe('NotLeaderError', () => {
     expect(err.message).toBe('election: not leader (/baton/lab/leader/1f is gone)');
     expect(isRetryable(err)).toBe(false);
     expect(toStoreError(err, 'x')).toBe(err);
+  });
+});
+
+describe('tlsFailure: what a failed handshake means', () => {
+  it.each([
+    ['SSL alert number 42 (alert bad certificate)', false, /requires a client certificate/],
+    ['SSL alert number 42 (alert bad certificate)', true, /rejected our client certificate/],
+    ['Error: unable to verify the first certificate', true, /not signed by etcd\.tls\.caFile/],
+    ['self-signed certificate in certificate chain', false, /not signed by etcd\.tls\.caFile/],
+    ["Hostname/IP does not match certificate's altnames", false, /does not name this endpoint/],
+    ['ssl3_get_record:wrong version number', false, /plain-http etcd endpoint/],
+    ['certificate has expired', true, /validity period/],
+  ])('%s (client certificate: %s)', (detail, clientCertificate, meaning) => {
+    expect(tlsFailure(detail, clientCertificate)).toMatch(meaning);
+  });
+
+  it('says nothing about TLS for an ordinary outage', () => {
+    expect(tlsFailure('No connection established. Last error: connect ECONNREFUSED', false)).toBeUndefined();
   });
 });
