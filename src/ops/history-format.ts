@@ -57,7 +57,7 @@ export function historyColumns(entry: StoredHistoryEntry, options: HistoryLineOp
   ];
 }
 
-const HEADER = ['TIME', 'EVENT', 'NODE', 'EPOCH', 'REASON', 'MESSAGE'];
+export const HISTORY_COLUMNS = ['TIME', 'EVENT', 'NODE', 'EPOCH', 'REASON', 'MESSAGE'];
 
 /** Aligned lines, the message column last and unpadded; with a header unless asked not to. */
 export function formatHistoryTable(
@@ -65,8 +65,8 @@ export function formatHistoryTable(
   options: HistoryLineOptions & { header?: boolean } = {},
 ): string[] {
   const rows = entries.map((e) => historyColumns(e, options));
-  const all = options.header === false ? rows : [HEADER, ...rows];
-  const widths = HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const all = options.header === false ? rows : [HISTORY_COLUMNS, ...rows];
+  const widths = HISTORY_COLUMNS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all.map((row) =>
     row
       .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] as number)))

@@ -51,9 +51,22 @@ export const SERVER_COLUMNS = [
 
 export type ServerState = 'up' | 'down' | 'quarantined' | 'broken replication' | 'unknown';
 
+export type ServerRole = 'writer' | 'standby master' | 'replica' | '-';
+
+/** Where a server replicates from, as its most informative observer saw it. */
+export interface ReplicationSource {
+  node: string;
+  /** Both threads running (a stopped or reconnecting IO thread is not). */
+  running: boolean;
+}
+
 export interface ServerRow {
-  cells: string[];
+  name: string;
+  role: ServerRole;
   state: ServerState;
+  /** Sources the observer resolved to a node (the web view's arrows); the FROM cell has them all. */
+  sources: ReplicationSource[];
+  cells: string[];
 }
 
 const GTID_WIDTH = 24;
@@ -61,8 +74,13 @@ const GTID_WIDTH = 24;
 export function serverRows(
   state: ClusterState,
   specs: readonly ServerSpec[],
-  options: { wide?: boolean } = {},
+  options: {
+    wide?: boolean;
+    /** The writer to mark, when the caller holds a newer record than `state` (the HTTP side's watch). */
+    writer?: string;
+  } = {},
 ): ServerRow[] {
+  const writer = options.writer ?? state.writer?.node;
   const byObserver = reportsByObserver(state);
   const observers = [...byObserver.keys()].sort();
   const reported = new Set([...byObserver.values()].flatMap((m) => [...m.keys()]));
@@ -77,14 +95,8 @@ export function serverRows(
     // The most informative view: one that reached the server.
     const best = views.find((v) => v.view.reachable === true)?.view ?? views[0]?.view;
     const upBy = views.filter((v) => v.view.health === 'up').map((v) => v.observer);
-    const role =
-      state.writer?.node === name
-        ? 'writer'
-        : spec?.role === 'candidate'
-          ? 'standby master'
-          : spec
-            ? 'replica'
-            : '-';
+    const role: ServerRole =
+      writer === name ? 'writer' : spec?.role === 'candidate' ? 'standby master' : spec ? 'replica' : '-';
     const serverState: ServerState =
       quarantine[name] !== undefined
         ? 'quarantined'
@@ -95,14 +107,19 @@ export function serverRows(
             : views.length > 0
               ? 'down'
               : 'unknown';
-    const sources = (best?.replication ?? [])
-      .map(
-        (ch) => `${ch.source ?? '?'}${ch.ioState === 'yes' && ch.sqlRunning !== false ? '' : ' (stopped)'}`,
-      )
-      .join(', ');
+    const channels = (best?.replication ?? []).map((ch) => ({
+      source: ch.source,
+      running: ch.ioState === 'yes' && ch.sqlRunning !== false,
+    }));
+    const sources = channels.map((ch) => `${ch.source ?? '?'}${ch.running ? '' : ' (stopped)'}`).join(', ');
     const gtid = best?.executedGtids ?? '';
     return {
+      name,
+      role,
       state: serverState,
+      sources: channels.flatMap((ch) =>
+        ch.source === undefined ? [] : [{ node: ch.source, running: ch.running }],
+      ),
       cells: [
         name,
         spec?.colo ?? '-',

@@ -84,6 +84,33 @@ describe('status: one row per server', () => {
     expect(cellsOf(troubled).b2?.[3]).toBe('broken replication');
   });
 
+  it('gives each row its name, role, state and resolved sources (the web view draws them)', () => {
+    const rows = serverRows(state(), SPECS);
+    expect(rows.map((r) => [r.name, r.role, r.state])).toEqual([
+      ['a1', 'writer', 'up'],
+      ['a2', 'replica', 'up'],
+      ['b1', 'standby master', 'up'],
+      ['b2', 'replica', 'up'],
+    ]);
+    expect(rows.find((r) => r.name === 'b2')?.sources).toEqual([{ node: 'b1', running: false }]);
+    expect(rows.find((r) => r.name === 'a2')?.sources).toEqual([{ node: 'a1', running: true }]);
+    // A source the observer could not name is in the FROM cell, but is no arrow.
+    const unnamed = state();
+    for (const report of Object.values(unnamed.observations) as { nodes: Record<string, unknown>[] }[])
+      report.nodes = report.nodes.map((n) =>
+        n.node === 'a2' ? { ...n, replication: [{ ioState: 'yes', sqlRunning: true }] } : n,
+      );
+    const a2 = serverRows(unnamed, SPECS).find((r) => r.name === 'a2');
+    expect([a2?.cells[6], a2?.sources]).toEqual(['?', []]);
+  });
+
+  it('marks the writer the caller names when it knows a newer record than the state', () => {
+    const rows = serverRows(state(), SPECS, { writer: 'b1' });
+    expect(rows.map((r) => r.role)).toEqual(['standby master', 'replica', 'writer', 'replica']);
+    // The writer's lag is not shown; b1's was 2.5 s as a standby.
+    expect(rows.find((r) => r.name === 'b1')?.cells[5]).toBe('-');
+  });
+
   it('without a spec, lists the reported servers and names only the writer', () => {
     const rows = serverRows(state(), []);
     expect(rows.map((r) => r.cells[0])).toEqual(['a1', 'a2', 'b1', 'b2']);
