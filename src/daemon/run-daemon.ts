@@ -21,6 +21,7 @@ import { ClusterHooks, reportHookRun } from '../hooks/cluster-hooks.js';
 import type { HistoryEntry } from '../core/index.js';
 import { HookPromotionApprover } from '../hooks/promotion-approver.js';
 import { RoutingService, type RoutedCluster } from '../http/routing-service.js';
+import { clusterLayout } from '../http/cluster-layout.js';
 
 /** The cluster's STONITH command as the loop's NodeShooter (none when not configured). */
 function fenceCommandShooter(cluster: ClusterConfig, log: Logger): NodeShooter | undefined {
@@ -211,7 +212,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
     );
     clusterViews.push({
       cluster: config.cluster.name,
-      nodes: config.cluster.nodes.map((n) => n.name),
+      layout: clusterLayout(clusterConfig),
       source: coordinator,
     });
     return coordinator;

@@ -1,6 +1,8 @@
 import type { CoordinatorLiveState } from '../coordinator/loop.js';
 import type { RoutingView } from '../core/routing.js';
 import type { ClusterState } from '../ops/cluster-state.js';
+import type { ClusterLayout } from './cluster-layout.js';
+import { buildClusterOverview, type ClusterOverview, type KnownWriter } from './cluster-overview.js';
 import type { ClusterStateCache } from './cluster-state-cache.js';
 
 /** What the HTTP listener needs of one cluster's coordinator: its memory, nothing it must fetch. */
@@ -19,14 +21,18 @@ export class ClusterView {
     readonly coordinator: string,
     private readonly source: LiveStateSource,
     private readonly cache: ClusterStateCache,
-    private readonly nodeNames: readonly string[],
+    /** The config's nodes, policy and budget. */
+    readonly layout: ClusterLayout,
     /** Older than this, a state read or observation does not count (RoutingView.freshForMs). */
     readonly freshForMs: number,
     /** The session TTL: a loop that has not run for this long is not alive. */
     readonly sessionTtlMs: number,
-  ) {}
+  ) {
+    this.nodeNames = layout.nodes.map((n) => n.name);
+  }
 
-  private watchedWriter: { node: string; epoch: number } | undefined;
+  private readonly nodeNames: readonly string[];
+  private watchedWriter: KnownWriter | undefined;
 
   live(): CoordinatorLiveState {
     return this.source.liveState();
@@ -37,16 +43,23 @@ export class ClusterView {
    * checks follow a writer change the moment it is committed instead of at the loop's next read.
    * The loop's reads still prove the record fresh: a watch that went quiet proves nothing.
    */
-  writerSeen(record: { node: string; epoch: number }): void {
+  writerSeen(record: { node: string; epoch: number; since?: unknown; reason?: unknown }): void {
     if (record.epoch > (this.watchedWriter?.epoch ?? -1))
-      this.watchedWriter = { node: record.node, epoch: record.epoch };
+      this.watchedWriter = {
+        node: record.node,
+        epoch: record.epoch,
+        // Kept for the web view's header; the checks use node and epoch only.
+        ...(typeof record.since === 'number' ? { since: record.since } : {}),
+        ...(typeof record.reason === 'string' ? { reason: record.reason } : {}),
+      };
   }
 
   /** The newest writer record this coordinator knows, from its loop or the watch. */
-  private newestWriter(live: CoordinatorLiveState): { node: string; epoch: number } | undefined {
+  private newestWriter(live: CoordinatorLiveState): KnownWriter | undefined {
     const watched = this.watchedWriter;
     if (!live.writer) return watched;
-    return watched && watched.epoch > live.writer.epoch ? watched : live.writer;
+    // At one epoch both name the same record; the watch's copy also has since and reason.
+    return watched && watched.epoch >= live.writer.epoch ? watched : live.writer;
   }
 
   nodes(): readonly string[] {
@@ -106,7 +119,7 @@ export class ClusterView {
     return {
       now: live.now,
       sessionValid: live.sessionValid,
-      ...(writer ? { writer } : {}),
+      ...(writer ? { writer: { node: writer.node, epoch: writer.epoch } } : {}),
       ...(live.writerReadAt !== undefined ? { writerReadAt: live.writerReadAt } : {}),
       freshForMs: this.freshForMs,
       observations: live.observations,
@@ -129,5 +142,30 @@ export class ClusterView {
       answeredBy: this.coordinator,
       ageMs: Math.round(this.live().now - answer.readAt),
     };
+  }
+
+  /**
+   * The cluster as the web view draws it (cluster-overview.ts), from a state read shared like
+   * stateDocument's (when etcd does not answer, the last one, saying why) and the newest writer
+   * record: the watch brings a writer change here the moment it is committed, up to a refresh
+   * period before a state read would.
+   */
+  async overview(wallNow: () => number, timeZone?: string): Promise<ClusterOverview | undefined> {
+    const full = await this.cache.withHistory();
+    const answer = 'error' in full ? this.cache.current() : full;
+    if (!answer) return undefined;
+    const live = this.live();
+    const writer = this.newestWriter(live);
+    return buildClusterOverview({
+      state: answer.state,
+      ...('error' in full ? { readError: full.error } : {}),
+      layout: this.layout,
+      ...(writer ? { writer } : {}),
+      coordinator: this.coordinator,
+      stateAgeMs: live.now - answer.readAt,
+      session: { valid: live.sessionValid, leaseLeftMs: live.leaseLeftMs, isLeader: live.isLeader },
+      wallNow: wallNow(),
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    });
   }
 }

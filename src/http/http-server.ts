@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { replicaCheck, writerCheck, type CheckResult, type RoutingView } from '../core/routing.js';
 import type { Logger } from '../log.js';
+import { isTimeZone } from './cluster-overview.js';
 import type { ClusterView } from './cluster-view.js';
 import type { BatonMetrics } from './metrics.js';
+import { WEB_PAGE_HEADERS, WEB_PAGE_HTML } from './web-page.js';
 
 /** Without `maxLagMs`, the replica check allows this much lag. */
 export const DEFAULT_REPLICA_MAX_LAG_MS = 10_000;
@@ -11,6 +13,7 @@ interface Reply {
   status: number;
   body: unknown;
   contentType?: string;
+  headers?: Readonly<Record<string, string>>;
 }
 
 function json(status: number, body: unknown): Reply {
@@ -49,22 +52,45 @@ function parseLagMs(raw: string | null): number | undefined | 'invalid' {
   return Number(raw);
 }
 
+/** `/clusters/<c>/overview[?tz=ZONE]`: the web view's data, its times in the browser's zone. */
+function overviewReply(view: ClusterView, url: URL, wallNow: () => number): Reply | Promise<Reply> {
+  const timeZone = url.searchParams.get('tz') ?? undefined;
+  if (timeZone !== undefined && !isTimeZone(timeZone))
+    return json(400, { error: `unknown time zone ${timeZone} (an IANA name such as Europe/Berlin)` });
+  return view
+    .overview(wallNow, timeZone)
+    .then((overview) =>
+      overview ? json(200, overview) : json(503, { error: 'the cluster state has not been read yet' }),
+    );
+}
+
 /**
  * The read-only HTTP listener: routes a request to an answer computed from memory (ClusterView),
  * so it never waits on etcd or MySQL. Every check answers 200 or 503 with a short JSON body
- * saying why; 404 for an unknown cluster or node; GET and HEAD only.
+ * saying why; 404 for an unknown cluster or node; GET and HEAD only. `/` is the web view
+ * (web-page.ts), which polls `/clusters` and `/clusters/<c>/overview`.
  */
 export function route(
   method: string,
   url: URL,
   views: ReadonlyMap<string, ClusterView>,
   metricsText: () => Promise<{ text: string; contentType: string }>,
+  wallNow: () => number = Date.now,
 ): Reply | Promise<Reply> {
   if (method !== 'GET' && method !== 'HEAD') return json(405, { error: 'only GET and HEAD' });
   const parts = url.pathname.split('/').filter((p) => p !== '');
   const all = [...views.values()];
+  if (parts.length === 0)
+    return {
+      status: 200,
+      body: WEB_PAGE_HTML,
+      contentType: 'text/html; charset=utf-8',
+      headers: WEB_PAGE_HEADERS,
+    };
   if (parts.length === 1) {
     switch (parts[0]) {
+      case 'clusters':
+        return json(200, { coordinator: all[0]?.coordinator ?? null, clusters: [...views.keys()].sort() });
       case 'health':
         return json(200, { ok: true, status: 'up' });
       case 'liveness': {
@@ -112,6 +138,7 @@ export function route(
       .then((doc) =>
         doc ? json(200, doc) : json(503, { error: 'the cluster state has not been read yet' }),
       );
+  if (parts.length === 3 && parts[2] === 'overview') return overviewReply(view, url, wallNow);
   if (parts.length !== 5 || parts[2] !== 'nodes') return json(404, { error: 'not found' });
   const node = segment(parts[3] as string);
   if (node === undefined) return json(400, { error: 'malformed node name' });
@@ -169,6 +196,7 @@ export async function startHttpListener(
     }
     const body = typeof reply.body === 'string' ? reply.body : `${JSON.stringify(reply.body)}\n`;
     res.writeHead(reply.status, {
+      ...reply.headers,
       'content-type': reply.contentType ?? 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
       'cache-control': 'no-store',

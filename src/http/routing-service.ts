@@ -2,6 +2,7 @@ import { clusterKeys } from '../coordinator/keys.js';
 import type { Clock, Store, Watch } from '../coordinator/ports.js';
 import type { StoredHistoryEntry } from '../coordinator/records.js';
 import type { Logger } from '../log.js';
+import type { ClusterLayout } from './cluster-layout.js';
 import { ClusterStateCache } from './cluster-state-cache.js';
 import { ClusterView, type LiveStateSource } from './cluster-view.js';
 import { followOwnHistory } from './history-follower.js';
@@ -13,7 +14,7 @@ const STATE_REFRESH_MS = 1_000;
 
 export interface RoutedCluster {
   cluster: string;
-  nodes: readonly string[];
+  layout: ClusterLayout;
   source: LiveStateSource;
 }
 
@@ -61,7 +62,7 @@ export class RoutingService {
           options.coordinator,
           c.source,
           cache,
-          c.nodes,
+          c.layout,
           options.freshForMs,
           options.sessionTtlMs,
         ),

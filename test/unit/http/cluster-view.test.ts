@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { CoordinatorLiveState } from '../../../src/coordinator/loop.js';
 import type { ClusterStateCache } from '../../../src/http/cluster-state-cache.js';
+import type { ClusterLayout } from '../../../src/http/cluster-layout.js';
 import { ClusterView } from '../../../src/http/cluster-view.js';
+
+const LAYOUT: ClusterLayout = {
+  nodes: [
+    { name: 'a1', colo: 'a', role: 'candidate' },
+    { name: 'b1', colo: 'b', role: 'candidate' },
+  ],
+  policy: 'availability',
+  failoverBudget: { count: 3, windowMs: 3_600_000 },
+};
 
 function viewWith(live: Partial<CoordinatorLiveState>): {
   view: ClusterView;
@@ -16,7 +26,7 @@ function viewWith(live: Partial<CoordinatorLiveState>): {
     ...live,
   };
   const cache = { current: () => undefined } as unknown as ClusterStateCache;
-  const view = new ClusterView('lab', 'a', { liveState: () => state }, cache, ['a1', 'b1'], 2_500, 4_000);
+  const view = new ClusterView('lab', 'a', { liveState: () => state }, cache, LAYOUT, 2_500, 4_000);
   return {
     view,
     set(writer) {

@@ -2,8 +2,19 @@ import { describe, expect, it } from 'vitest';
 import type { CoordinatorLiveState } from '../../../src/coordinator/loop.js';
 import type { NodeObservation } from '../../../src/core/observation.js';
 import type { ClusterStateCache } from '../../../src/http/cluster-state-cache.js';
+import type { ClusterState } from '../../../src/ops/cluster-state.js';
+import type { ClusterLayout } from '../../../src/http/cluster-layout.js';
 import { ClusterView } from '../../../src/http/cluster-view.js';
 import { route } from '../../../src/http/http-server.js';
+
+const LAYOUT: ClusterLayout = {
+  nodes: [
+    { name: 'a1', colo: 'a', role: 'candidate' },
+    { name: 'b1', colo: 'b', role: 'candidate' },
+  ],
+  policy: 'availability',
+  failoverBudget: { count: 3, windowMs: 3_600_000 },
+};
 
 const NOW = 50_000;
 
@@ -29,7 +40,7 @@ const cache = {
   withHistory: () => Promise.resolve({ error: 'etcd: deadline exceeded' }),
 } as unknown as ClusterStateCache;
 const views = new Map([
-  ['lab', new ClusterView('lab', 'w', { liveState: () => live }, cache, ['a1', 'b1'], 2_500, 4_000)],
+  ['lab', new ClusterView('lab', 'w', { liveState: () => live }, cache, LAYOUT, 2_500, 4_000)],
 ]);
 const metrics = () => Promise.resolve({ text: 'baton_is_leader 1\n', contentType: 'text/plain' });
 
@@ -53,6 +64,61 @@ describe('route: what each path answers, from memory', () => {
     { path: '/nowhere', status: 404 },
   ])('$path → $status', async ({ path, status }) => {
     expect((await ask(path)).status).toBe(status);
+  });
+
+  it('/ is the web view, under a policy that keeps it to its own origin', async () => {
+    const page = await ask('/');
+    expect(page.status).toBe(200);
+    expect(page.contentType).toBe('text/html; charset=utf-8');
+    expect(String(page.body)).toContain('<div id="topology">');
+    expect(page.headers?.['content-security-policy']).toContain("connect-src 'self'");
+  });
+
+  it('/clusters lists the clusters this coordinator serves', async () => {
+    expect((await ask('/clusters')).body).toEqual({ coordinator: 'w', clusters: ['lab'] });
+  });
+
+  it('/clusters/<c>/overview: 503 before the first read, 400 for an unknown time zone', async () => {
+    expect((await ask('/clusters/lab/overview')).status).toBe(503);
+    expect((await ask('/clusters/lab/overview?tz=Mars/Olympus')).status).toBe(400);
+  });
+
+  it('/clusters/<c>/overview draws the cluster from a state read, the writer from the watch', async () => {
+    const state: ClusterState = {
+      cluster: 'lab',
+      revision: 9,
+      writer: { node: 'a1', epoch: 2, since: 1_000, reason: 'bootstrap-writer' },
+      observations: {},
+      guardians: {},
+      intents: [],
+      history: [],
+    };
+    const overviewFrom = async (withHistory: () => Promise<unknown>) => {
+      const read = {
+        current: () => ({ state, readAt: NOW - 3_000 }),
+        withHistory,
+      } as unknown as ClusterStateCache;
+      const view = new ClusterView('lab', 'w', { liveState: () => live }, read, LAYOUT, 2_500, 4_000);
+      view.writerSeen({ node: 'b1', epoch: 3, since: 2_000, reason: 'switchover-requested' });
+      const url = new URL('/clusters/lab/overview?tz=UTC', 'http://baton');
+      return route('GET', url, new Map([['lab', view]]), metrics, () => 5_000);
+    };
+    const answer = await overviewFrom(() => Promise.resolve({ state, readAt: NOW - 40 }));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      answeredBy: 'w',
+      generatedAt: 5_000,
+      stateAgeMs: 40,
+      readError: null,
+      writer: { node: 'b1', epoch: 3, reason: 'switchover-requested' },
+      servers: [
+        { name: 'a1', role: 'standby master' },
+        { name: 'b1', role: 'writer' },
+      ],
+    });
+    // etcd does not answer: the last read, saying how old it is and why.
+    const older = await overviewFrom(() => Promise.resolve({ error: 'etcd: deadline exceeded' }));
+    expect(older.body).toMatchObject({ stateAgeMs: 3_000, readError: 'etcd: deadline exceeded' });
   });
 
   it('only GET and HEAD', async () => {
@@ -88,7 +154,7 @@ describe('GET /clusters/<c>: the state with its history, read for the request', 
       'w',
       { liveState: () => live },
       cacheLike as ClusterStateCache,
-      ['a1', 'b1'],
+      LAYOUT,
       2_500,
       4_000,
     );
