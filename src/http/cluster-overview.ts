@@ -25,8 +25,10 @@ import { topologyDiagram, type TopologyDiagram } from './topology-diagram.js';
 
 /** The timeline covers this much, ending now. */
 export const TIMELINE_WINDOW_MS = 3_600_000;
-/** The history table shows the newest entries, up to this many. */
-export const HISTORY_ROWS = 200;
+/** The history table shows the newest entries, up to this many (`baton history` has them all). */
+export const HISTORY_ROWS = 100;
+/** At most this many markers on the timeline (history-timeline.ts says which are kept). */
+export const TIMELINE_MARKERS = 300;
 
 /** A writer record as far as this coordinator knows it (the watch's newest may lack nothing, the loop's has no since/reason). */
 export interface KnownWriter {
@@ -234,7 +236,10 @@ export function buildClusterOverview(input: OverviewInput): ClusterOverview {
       colosOf(layout),
       rows.flatMap((row) => row.sources.map((s) => ({ from: s.node, to: row.name, running: s.running }))),
     ),
-    timeline: { ...window, markers: timelineMarkers(history, window, { timeZone }) },
+    timeline: {
+      ...window,
+      markers: timelineMarkers(history, window, { timeZone, limit: TIMELINE_MARKERS }),
+    },
     historyColumns: HISTORY_COLUMNS,
     history: history
       .slice(-HISTORY_ROWS)

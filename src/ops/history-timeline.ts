@@ -65,17 +65,36 @@ function label(entry: StoredHistoryEntry, kind: TimelineKind): string {
   }
 }
 
-/** The entries inside the window, oldest first, as markers. */
+/**
+ * The entries inside the window, oldest first, as markers. With `limit`, at most that many:
+ * every writer change, fence, skip and blip before any other entry, the newest first within
+ * each group (a strip a thousand pixels wide cannot show more apart anyway, and each marker's
+ * line costs the coordinator a formatting).
+ */
 export function timelineMarkers(
   entries: readonly StoredHistoryEntry[],
   window: TimelineWindow,
-  options: { timeZone?: string } = {},
+  options: { timeZone?: string; limit?: number } = {},
 ): TimelineMarker[] {
-  return entries
+  const inWindow = entries
     .filter((entry) => entryTime(entry) >= window.from && entryTime(entry) <= window.to)
-    .sort((x, y) => entryTime(x) - entryTime(y))
-    .map((entry) => {
-      const kind = timelineKind(entry);
-      return { at: entryTime(entry), kind, label: label(entry, kind), line: historyColumns(entry, options) };
-    });
+    .map((entry) => ({ entry, kind: timelineKind(entry) }));
+  const kept =
+    options.limit === undefined || inWindow.length <= options.limit
+      ? inWindow
+      : [...inWindow]
+          .sort(
+            (x, y) =>
+              Number(x.kind === 'other') - Number(y.kind === 'other') ||
+              entryTime(y.entry) - entryTime(x.entry),
+          )
+          .slice(0, options.limit);
+  return kept
+    .sort((x, y) => entryTime(x.entry) - entryTime(y.entry))
+    .map(({ entry, kind }) => ({
+      at: entryTime(entry),
+      kind,
+      label: label(entry, kind),
+      line: historyColumns(entry, { timeZone: options.timeZone }),
+    }));
 }

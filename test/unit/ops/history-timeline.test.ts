@@ -69,6 +69,22 @@ describe('history as timeline markers', () => {
     ]);
   });
 
+  it('with a limit, keeps the writer changes, fences, skips and blips first, the newest first', () => {
+    const at = (e: StoredHistoryEntry, minutesAgo: number) => ({ ...e, wallAt: NOW - minutesAgo * 60_000 });
+    const entries = [
+      at(failover, 50),
+      at(pin, 40),
+      at(guardianFence, 30),
+      at(skip, 20),
+      at({ ...pin, event: 'unpin', reason: 'unpin-requested' }, 1),
+    ];
+    const kept = (limit: number) =>
+      timelineMarkers(entries, { from: NOW - HOUR, to: NOW }, { limit }).map((m) => m.label);
+    expect(kept(2)).toEqual(['fence a1', 'skip: no-quorum']);
+    expect(kept(4)).toEqual(['a1→b1 e5', 'fence a1', 'skip: no-quorum', 'unpin']);
+    expect(kept(9)).toHaveLength(5);
+  });
+
   it('carries the entry’s readable line, in the zone asked for', () => {
     const [marker] = timelineMarkers([failover], { from: NOW - HOUR, to: NOW }, { timeZone: 'Asia/Tokyo' });
     expect(marker?.line).toEqual(historyColumns(failover, { timeZone: 'Asia/Tokyo' }));
