@@ -94,10 +94,13 @@ export const PAGE_SCRIPT = String.raw`
     return String(text).replace(/[^a-z0-9]+/gi, '-').toLowerCase();
   }
 
+  // What went wrong with a poll, and whether the coordinator answered at all.
   function describeFailure(error) {
-    if (error && error.name === 'TimeoutError') return 'no answer within ' + seconds(POLL_TIMEOUT_MS);
-    if (error && error.name === 'TypeError') return 'cannot reach the coordinator';
-    return (error && error.message) || String(error);
+    if (error && error.httpStatus) return { answered: true, text: error.message };
+    if (error && error.name === 'TimeoutError')
+      return { answered: false, text: 'no answer within ' + seconds(POLL_TIMEOUT_MS) };
+    if (error && error.name === 'TypeError') return { answered: false, text: 'cannot reach the coordinator' };
+    return { answered: false, text: (error && error.message) || String(error) };
   }
 
   function getJson(path) {
@@ -108,8 +111,10 @@ export const PAGE_SCRIPT = String.raw`
           return {};
         })
         .then(function (body) {
-          if (!res.ok) throw new Error('HTTP ' + res.status + (body && body.error ? ': ' + body.error : ''));
-          return body;
+          if (res.ok) return body;
+          var error = new Error('HTTP ' + res.status + (body && body.error ? ': ' + body.error : ''));
+          error.httpStatus = res.status;
+          throw error;
         });
     });
   }
@@ -186,10 +191,11 @@ export const PAGE_SCRIPT = String.raw`
     var freshness = 'live';
     var age = data ? now - view.receivedAt + data.stateAgeMs : Infinity;
     if (view.failure !== null) {
-      freshness = 'unreachable';
+      freshness = view.failure.answered ? 'failing' : 'unreachable';
       problem =
-        'Coordinator unreachable: ' + view.failure + ' (failing since ' + clockTime(view.failingSince, true) + '). ' +
-        (data ? 'Showing its last answer, ' + seconds(now - view.receivedAt) + ' old.' : 'Nothing to show yet.');
+        (view.failure.answered ? 'The coordinator answered ' : 'Coordinator unreachable: ') + view.failure.text +
+        ' (since ' + clockTime(view.failingSince, true) + '). ' +
+        (data ? 'Showing its last good answer, ' + seconds(now - view.receivedAt) + ' old.' : 'Nothing to show yet.');
     } else if (!data) {
       freshness = 'loading';
     } else if (age > STALE_MS) {

@@ -19,8 +19,8 @@ header h1 { font-size: 18px; margin: 0; }
 #cluster-name { font-weight: 600; font-size: 16px; }
 #freshness { color: var(--muted); margin-left: auto; }
 html[data-freshness='live'] #freshness::before { content: '● '; color: var(--writer); }
-html[data-freshness='stale'] #freshness::before, html[data-freshness='unreachable'] #freshness::before {
-  content: '● '; color: var(--down); }
+html[data-freshness='stale'] #freshness::before, html[data-freshness='unreachable'] #freshness::before,
+html[data-freshness='failing'] #freshness::before { content: '● '; color: var(--down); }
 #banner { margin: 0; padding: 10px 20px; background: var(--down-bg); color: #82071e; border-bottom: 2px solid var(--down);
   font-weight: 600; }
 main { padding: 4px 20px 30px; max-width: 1400px; }

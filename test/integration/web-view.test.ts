@@ -136,25 +136,47 @@ test('the web view marks the writer, follows a switchover within 2 s, and says w
   mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
-  // The coordinator stops answering (every poll refused): the banner says so, and goes again.
-  await page.route('**/clusters/**', (route) => route.abort('connectionrefused'));
-  await page.locator('#banner', { hasText: 'Coordinator unreachable' }).waitFor({ timeout: 4_000 });
-  expect(await page.locator('html').getAttribute('data-freshness')).toBe('unreachable');
-  // What it showed stays on screen.
-  expect(await writerInDiagram(page).getAttribute('data-node')).toBe(to);
-  await page.unroute('**/clusters/**');
-  await page.locator('#banner').waitFor({ state: 'hidden', timeout: 4_000 });
-  expect(await page.locator('html').getAttribute('data-freshness')).toBe('live');
-  // It answers, but from a state read 9 s old (as when it cannot reach etcd): stale, and said so.
-  await page.route('**/overview*', async (route) => {
-    const response = await route.fetch();
-    const body = (await response.json()) as { stateAgeMs: number };
-    await route.fulfill({ response, json: { ...body, stateAgeMs: 9_000 } });
-  });
-  await page.locator('#banner', { hasText: 'Data stale' }).waitFor({ timeout: 4_000 });
-  expect(await page.locator('html').getAttribute('data-freshness')).toBe('stale');
-  await page.unroute('**/overview*');
-  await page.locator('#banner').waitFor({ state: 'hidden', timeout: 4_000 });
+  // Three ways the data goes bad, each made by routing the page's polls in the browser: the
+  // banner says which, what the page showed stays on screen, and both recover with the data.
+  const troubles: {
+    what: string;
+    banner: string;
+    freshness: string;
+    answer: Parameters<Page['route']>[1];
+  }[] = [
+    {
+      what: 'the coordinator stops answering',
+      banner: 'Coordinator unreachable',
+      freshness: 'unreachable',
+      answer: (route) => route.abort('connectionrefused'),
+    },
+    {
+      what: 'it answers with an error',
+      banner: 'The coordinator answered HTTP 503: the cluster state has not been read yet',
+      freshness: 'failing',
+      answer: (route) =>
+        route.fulfill({ status: 503, json: { error: 'the cluster state has not been read yet' } }),
+    },
+    {
+      what: 'it answers from a state read 9 s old (as when it cannot reach etcd)',
+      banner: 'Data stale',
+      freshness: 'stale',
+      answer: async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as object;
+        await route.fulfill({ response, json: { ...body, stateAgeMs: 9_000 } });
+      },
+    },
+  ];
+  for (const trouble of troubles) {
+    await page.route('**/overview*', trouble.answer);
+    await page.locator('#banner', { hasText: trouble.banner }).waitFor({ timeout: 4_000 });
+    expect(await page.locator('html').getAttribute('data-freshness'), trouble.what).toBe(trouble.freshness);
+    expect(await writerInDiagram(page).getAttribute('data-node')).toBe(to);
+    await page.unroute('**/overview*');
+    await page.locator('#banner').waitFor({ state: 'hidden', timeout: 4_000 });
+    expect(await page.locator('html').getAttribute('data-freshness')).toBe('live');
+  }
 
   // Several clusters on one coordinator: a selector, and the page follows the choice (a second
   // cluster faked from this one's overview).
