@@ -1,9 +1,16 @@
 import type { CoordinatorLiveState } from '../coordinator/loop.js';
+import type { MonoMs } from '../coordinator/ports.js';
 import type { RoutingView } from '../core/routing.js';
 import type { ClusterState } from '../ops/cluster-state.js';
 import type { ClusterLayout } from './cluster-layout.js';
 import { buildClusterOverview, type ClusterOverview, type KnownWriter } from './cluster-overview.js';
 import type { ClusterStateCache } from './cluster-state-cache.js';
+
+/**
+ * The web view answers from a state read up to this old without waiting for the next one
+ * (ClusterView.overview): two of its one-second polls.
+ */
+export const OVERVIEW_READ_MAX_AGE_MS = 2_000;
 
 /** What the HTTP listener needs of one cluster's coordinator: its memory, nothing it must fetch. */
 export interface LiveStateSource {
@@ -144,25 +151,40 @@ export class ClusterView {
     };
   }
 
+  /** The last read with history the web view drew from (a metrics scrape's reads have none). */
+  private lastFullRead: { state: ClusterState; readAt: MonoMs } | undefined;
+
   /**
-   * The cluster as the web view draws it (cluster-overview.ts), from a state read shared like
-   * stateDocument's (when etcd does not answer, the last one, saying why) and the newest writer
-   * record: the watch brings a writer change here the moment it is committed, up to a refresh
-   * period before a state read would.
+   * The cluster as the web view draws it (cluster-overview.ts): the newest writer record (the
+   * watch brings a change here the moment it is committed) and a state read shared like
+   * stateDocument's. A page polls every second, so while the last read is younger than
+   * OVERVIEW_READ_MAX_AGE_MS it is answered at once and the next read runs for the next poll:
+   * the writer never waits on etcd. An older one waits for the read; when etcd does not answer,
+   * the last read says how old it is and why.
    */
   async overview(wallNow: () => number, timeZone?: string): Promise<ClusterOverview | undefined> {
-    const full = await this.cache.withHistory();
-    const answer = 'error' in full ? this.cache.current() : full;
-    if (!answer) return undefined;
+    const reading = this.cache.withHistory().then((answer) => {
+      if (!('error' in answer) && answer.readAt >= (this.lastFullRead?.readAt ?? -Infinity))
+        this.lastFullRead = answer;
+      return answer;
+    });
+    const last = this.lastFullRead;
+    let readError: string | undefined;
+    if (!last || this.live().now - last.readAt > OVERVIEW_READ_MAX_AGE_MS) {
+      const answer = await reading;
+      if ('error' in answer) readError = answer.error;
+    }
+    const shown = this.lastFullRead ?? this.cache.current();
+    if (!shown) return undefined;
     const live = this.live();
     const writer = this.newestWriter(live);
     return buildClusterOverview({
-      state: answer.state,
-      ...('error' in full ? { readError: full.error } : {}),
+      state: shown.state,
+      ...(readError !== undefined ? { readError } : {}),
       layout: this.layout,
       ...(writer ? { writer } : {}),
       coordinator: this.coordinator,
-      stateAgeMs: live.now - answer.readAt,
+      stateAgeMs: live.now - shown.readAt,
       session: { valid: live.sessionValid, leaseLeftMs: live.leaseLeftMs, isLeader: live.isLeader },
       wallNow: wallNow(),
       ...(timeZone !== undefined ? { timeZone } : {}),

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { CoordinatorLiveState } from '../../../src/coordinator/loop.js';
 import type { ClusterStateCache } from '../../../src/http/cluster-state-cache.js';
 import type { ClusterLayout } from '../../../src/http/cluster-layout.js';
-import { ClusterView } from '../../../src/http/cluster-view.js';
+import { ClusterView, OVERVIEW_READ_MAX_AGE_MS } from '../../../src/http/cluster-view.js';
+import type { ClusterState } from '../../../src/ops/cluster-state.js';
 
 const LAYOUT: ClusterLayout = {
   nodes: [
@@ -76,5 +77,85 @@ describe('ClusterView: quarantine and pin, read by the loop with the writer reco
     ).toBe(undefined);
     expect(viewWith({ writerReadAt: 7_000, pinned: true }).view.pinned()).toBeUndefined();
     expect(viewWith({ writerReadAt: 9_500, pinned: false }).view.quarantined()).toBeUndefined();
+  });
+});
+
+describe('ClusterView: the web view’s overview never makes the writer wait on etcd', () => {
+  type Answer = { state: ClusterState; readAt: number } | { error: string };
+  const stateWith = (writer: string, epoch: number): ClusterState => ({
+    cluster: 'lab',
+    revision: epoch,
+    writer: { node: writer, epoch, since: 0, reason: 'bootstrap-writer' },
+    observations: {},
+    guardians: {},
+    intents: [],
+    history: [],
+  });
+
+  /** A cache whose reads finish only when the test says so; `now` is the loop's clock. */
+  function setUp() {
+    let now = 10_000;
+    const pending: ((answer: Answer) => void)[] = [];
+    const cache = {
+      current: () => undefined,
+      withHistory: () => new Promise<Answer>((resolve) => pending.push(resolve)),
+    } as unknown as ClusterStateCache;
+    const live = () => ({
+      now,
+      sessionValid: true,
+      leaseLeftMs: 3_000,
+      observations: new Map(),
+      isLeader: false,
+    });
+    const view = new ClusterView('lab', 'a', { liveState: live }, cache, LAYOUT, 2_500, 4_000);
+    return {
+      view,
+      pending,
+      advance: (ms: number) => (now += ms),
+      now: () => now,
+    };
+  }
+
+  it('waits for the first read, then answers from the last one while the next runs', async () => {
+    const { view, pending, advance, now } = setUp();
+    const first = view.overview(() => 1);
+    pending.shift()?.({ state: stateWith('a1', 1), readAt: now() });
+    expect((await first)?.writer?.node).toBe('a1');
+    advance(1_000);
+    // The next read hangs (etcd is slow), and a switchover's commit reaches the watch.
+    view.writerSeen({ node: 'b1', epoch: 2, since: 5, reason: 'switchover-requested' });
+    const second = await view.overview(() => 2);
+    expect(pending).toHaveLength(1);
+    expect(second?.writer).toMatchObject({ node: 'b1', epoch: 2 });
+    expect(second?.stateAgeMs).toBe(1_000);
+    // The read lands: the poll after it draws from it.
+    pending.shift()?.({ state: stateWith('b1', 2), readAt: now() });
+    await Promise.resolve();
+    advance(500);
+    const third = await view.overview(() => 3);
+    expect([third?.revision, third?.stateAgeMs]).toEqual([2, 500]);
+  });
+
+  it('waits once the last read is too old, and says why it still shows it when etcd fails', async () => {
+    const { view, pending, advance, now } = setUp();
+    const first = view.overview(() => 1);
+    pending.shift()?.({ state: stateWith('a1', 1), readAt: now() });
+    await first;
+    advance(OVERVIEW_READ_MAX_AGE_MS + 1);
+    let answered = false;
+    const late = view
+      .overview(() => 2)
+      .then((o) => {
+        answered = true;
+        return o;
+      });
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    pending.shift()?.({ error: 'etcd: deadline exceeded' });
+    expect(await late).toMatchObject({
+      revision: 1,
+      stateAgeMs: OVERVIEW_READ_MAX_AGE_MS + 1,
+      readError: 'etcd: deadline exceeded',
+    });
   });
 });
