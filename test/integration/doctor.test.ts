@@ -266,16 +266,20 @@ describe('baton doctor on the lab', () => {
   );
 
   test('usage errors exit 2 with one line', async () => {
-    const neither = await baton(['doctor'], { ...process.env, BATON_CONFIG: '' });
+    // Three processes at once: each is mostly Node's start-up.
+    const [neither, unknownCluster, badOption] = await Promise.all([
+      baton(['doctor'], { ...process.env, BATON_CONFIG: '' }),
+      baton(['doctor', '--lab', lab.dir, '--cluster', 'nope']),
+      baton(['doctor', '--lab', lab.dir, '--bogus']),
+    ]);
     expect(neither.code).toBe(2);
     expect(neither.stderr).toBe(
       'baton: which deployment? give --config FILE (or BATON_CONFIG) or --lab [DIR]\n',
     );
-    const unknownCluster = await baton(['doctor', '--lab', lab.dir, '--cluster', 'nope']);
     expect(unknownCluster.code).toBe(2);
     expect(unknownCluster.stderr).toMatch(/^baton: no cluster nope in .*\(it has lab\)\n$/);
-    const badOption = await baton(['doctor', '--lab', lab.dir, '--bogus']);
     expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/^error: unknown option '--bogus'/);
   });
 
   test('finds what only a restart shows: option files without read_only or log_slave_updates; the raft leader moved', async () => {
