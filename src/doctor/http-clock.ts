@@ -20,6 +20,13 @@ export interface HttpClockOptions {
 
 export const DEFAULT_HTTP_CLOCK: HttpClockOptions = { spacingMs: 10, maxMs: 1_500, requestTimeoutMs: 1_000 };
 
+/** etcd's TLS material as the config gives it (etcd.tls): its CA, and our certificate if it asks. */
+export interface HttpClockTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 function dateOf(url: URL, agent: http.Agent, timeoutMs: number): Promise<number> {
   const get = url.protocol === 'https:' ? https.get : http.get;
   return new Promise((resolve, reject) => {
@@ -41,11 +48,15 @@ function dateOf(url: URL, agent: http.Agent, timeoutMs: number): Promise<number>
 export async function httpClockOffset(
   baseUrl: string,
   options: HttpClockOptions = DEFAULT_HTTP_CLOCK,
+  tls?: HttpClockTls,
 ): Promise<ClockOffset> {
   const url = new URL('/version', baseUrl);
-  const Agent = url.protocol === 'https:' ? https.Agent : http.Agent;
   // One kept-alive connection: a sample then costs one round trip, not a TCP handshake too.
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  // With --client-cert-auth etcd asks for our certificate on its HTTP endpoints as well.
+  const agent =
+    url.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 1, ...(tls ?? {}) })
+      : new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples: SecondSample[] = [];
   const started = Date.now();
   try {

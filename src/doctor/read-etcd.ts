@@ -9,7 +9,7 @@ import type { Clock } from '../coordinator/ports.js';
 import { toWallDeadline } from '../deadline.js';
 import { createEtcdClient, type EtcdClientSettings } from '../etcd/client.js';
 import { StoreAuthError, StorePermissionError, toStoreError } from '../etcd/errors.js';
-import { httpClockOffset } from './http-clock.js';
+import { DEFAULT_HTTP_CLOCK, httpClockOffset } from './http-clock.js';
 import type { EtcdFacts, EtcdMemberFacts } from './snapshot.js';
 
 export interface EtcdBudget {
@@ -33,6 +33,7 @@ function describe(error: unknown): string {
 
 interface MemberContext {
   client(url: string): Etcd3;
+  tls: EtcdClientSettings['tls'];
   callOptions(): { deadline: Date };
   budget: EtcdBudget;
   clock: Clock;
@@ -64,6 +65,7 @@ export async function readEtcd(
       return client;
     },
     callOptions: () => ({ deadline: toWallDeadline(clock, clock.now() + budget.callMs) }),
+    tls: settings.tls,
     budget,
     clock,
     probeKey,
@@ -163,7 +165,7 @@ async function measureMember({ facts, url }: Member, ctx: MemberContext): Promis
   })();
   const clock = (async () => {
     try {
-      facts.clock = await httpClockOffset(url);
+      facts.clock = await httpClockOffset(url, DEFAULT_HTTP_CLOCK, ctx.tls);
     } catch (error) {
       facts.clockError = describe(error);
     }
