@@ -40,6 +40,14 @@ function repointFix(server: ServerReading, source: NodeSpec, newChannel: boolean
   return `${sqlFix(d.stopReplication(), change, d.startReplication())}${credentials}`;
 }
 
+/** Stops and forgets a named channel. */
+function dropChannel(server: ServerReading, name: string): string[] {
+  const quoted = `'${name.replace(/'/g, "''")}'`;
+  return server.flavor === 'mariadb'
+    ? [`STOP SLAVE ${quoted}`, `RESET SLAVE ${quoted} ALL`]
+    : [`STOP REPLICA FOR CHANNEL ${quoted}`, `RESET REPLICA ALL FOR CHANNEL ${quoted}`];
+}
+
 function channelLabel(channel: ReplicaChannel): string {
   return channel.name ? ` (channel ${channel.name})` : '';
 }
@@ -137,7 +145,7 @@ export const replicationTopology = clusterCheck(
           severity: 'warning',
           node: spec.name,
           message: `${server.replication.length} replication channels: baton manages only one`,
-          fix: `remove the others: ${sqlFix(...server.replication.slice(1).map((c) => `RESET SLAVE '${c.name}' ALL`))}`,
+          fix: `remove the others: ${sqlFix(...server.replication.slice(1).flatMap((c) => dropChannel(server, c.name)))}`,
         });
       }
       const channel = server.replication[0];

@@ -133,6 +133,7 @@ export const netTimeout = clusterCheck(
           fix: settingFix(server.flavor, `SET GLOBAL ${variable} = 4`, `${variable} = 4`),
         });
       }
+      // Only MariaDB shows the heartbeat period in its replica status, hence its syntax below.
       for (const channel of server.replication) {
         const period = channel.heartbeatPeriodS;
         if (period === undefined || period === 0 || period < timeout) continue;

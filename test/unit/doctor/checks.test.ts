@@ -711,6 +711,14 @@ describe('fixes', () => {
     ]);
   });
 
+  it('drop an extra replication channel by name', () => {
+    const s = healthySnapshot();
+    server(s, 'a2').replication.push({ ...channel(s, 'a2'), name: 'extra' });
+    expect(fixesOf(s, 'replication.topology')).toEqual([
+      "remove the others: STOP SLAVE 'extra'; RESET SLAVE 'extra' ALL;",
+    ]);
+  });
+
   it('install a missing watchdog with a script the mysql client accepts', () => {
     const s = healthySnapshot();
     delete server(s, 'b1').watchdogEvent;
