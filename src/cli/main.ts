@@ -5,6 +5,7 @@ import { runCommand } from './run-command.js';
 import { historyCommand, statusCommand } from './status-command.js';
 import { writerCommand } from './writer-command.js';
 import { intentCommands } from './intent-commands.js';
+import { doctorCommand } from './doctor-command.js';
 
 // gRPC sets the TLS server name to the endpoint's IP when etcd is addressed by IP, and Node warns
 // about it on every TLS connection (DEP0123): noise in front of every error an operator reads.
@@ -25,5 +26,6 @@ program.addCommand(statusCommand());
 program.addCommand(writerCommand());
 for (const command of intentCommands()) program.addCommand(command);
 program.addCommand(historyCommand());
+program.addCommand(doctorCommand());
 program.addCommand(labCommand());
 await program.parseAsync(process.argv);

@@ -148,6 +148,12 @@ export const configSchema = z
          * omitted, raft leadership is left to etcd.
          */
         preferredLeader: name.optional(),
+        /**
+         * The site of each etcd member whose name does not say it (`baton doctor` checks that
+         * losing any one site keeps etcd's quorum): member name → site. A member named after a
+         * colo (`west`) or with one as a dash-separated part (`etcd-west`) needs no entry.
+         */
+        memberSites: z.record(name, name).optional(),
       })
       .strict(),
     /** The coordinator's MySQL user (see README for its grants). */
@@ -166,6 +172,15 @@ export const configSchema = z
           .string()
           .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8008'),
       })
+      .strict()
+      .optional(),
+    /**
+     * Read only by `baton doctor`: the application's MySQL accounts, which it logs in as to check
+     * that none can write through read_only (only an administrator can read another account's
+     * grants). The coordinator never uses them.
+     */
+    doctor: z
+      .object({ appUsers: z.array(credentials).default([]) })
       .strict()
       .optional(),
     log: z

@@ -36,9 +36,23 @@ export function watchdogInstallSql(flavor: Flavor, definer: string): string[] {
       `IF @@global.read_only = 0 AND EXISTS (SELECT 1 FROM ${HEARTBEAT_TABLE} ` +
       'WHERE server_id = @@global.server_id AND fence_after < UTC_TIMESTAMP(6)) ' +
       `THEN ${closeStatement(flavor)}; END IF; END`,
-    `ALTER EVENT ${WATCHDOG_EVENT} ENABLE`,
+    // ALTER EVENT makes whoever runs it the definer unless it names one (measured on 10.11.19:
+    // without this the lab's events ran as root@localhost), and the event must run as baton.
+    `ALTER DEFINER = ${definer} EVENT ${WATCHDOG_EVENT} ENABLE`,
     'SET GLOBAL event_scheduler = ON',
   ];
+}
+
+/**
+ * The same as a script for the mysql/mariadb command-line client: the event's body holds
+ * semicolons, so its CREATE goes between DELIMITER lines.
+ */
+export function watchdogInstallScript(flavor: Flavor, definer: string): string {
+  return watchdogInstallSql(flavor, definer)
+    .map((statement) =>
+      statement.startsWith('CREATE DEFINER') ? `DELIMITER //\n${statement} //\nDELIMITER ;` : `${statement};`,
+    )
+    .join('\n');
 }
 
 /** One row (or none): the event's status. Same text on MariaDB and MySQL. */

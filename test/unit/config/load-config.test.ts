@@ -188,6 +188,23 @@ describe('secrets', () => {
   });
 });
 
+describe('what only baton doctor reads', () => {
+  test('etcd.memberSites and doctor.appUsers are accepted, with secrets by reference only', () => {
+    const config = parseConfig(
+      VALID.replace(
+        'etcd:\n  endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379]',
+        'etcd:\n  endpoints: [http://127.0.0.1:2379, http://127.0.0.2:2379]\n  memberSites: { tiebreaker: w }',
+      ) + 'doctor:\n  appUsers:\n    - { user: app, passwordFile: /etc/baton/app.password }\n',
+      'test.yaml',
+    );
+    expect(config.etcd.memberSites).toEqual({ tiebreaker: 'w' });
+    expect(config.doctor?.appUsers).toEqual([{ user: 'app', passwordFile: '/etc/baton/app.password' }]);
+    expect(problemsOf(`${VALID}doctor:\n  appUsers:\n    - { user: app, password: secret }\n`)).toEqual([
+      'doctor.appUsers[0]: unknown field(s): password',
+    ]);
+  });
+});
+
 describe('the shipped example', () => {
   test('deploy/baton.example.yaml is a valid config', async () => {
     const { loadConfig } = await import('../../../src/config/load-config.js');

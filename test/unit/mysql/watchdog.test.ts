@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { heartbeatStamp } from '../../../src/mysql/heartbeat.js';
-import { watchdogInstallSql, watchdogState } from '../../../src/mysql/watchdog.js';
+import { watchdogInstallScript, watchdogInstallSql, watchdogState } from '../../../src/mysql/watchdog.js';
 
 describe('heartbeat stamp with a watchdog hold', () => {
   it('guarded: writes only on a writable server; the deadline only ever moves later', () => {
@@ -43,5 +43,21 @@ describe('watchdog event', () => {
     expect(watchdogInstallSql('mysql', "'baton'@'%'").join('\n')).toContain(
       'SET GLOBAL super_read_only = ON',
     );
+  });
+
+  it('keeps baton as the definer when it enables the event (ALTER EVENT makes its runner the definer)', () => {
+    expect(watchdogInstallSql('mariadb', "'baton'@'%'")).toContain(
+      "ALTER DEFINER = 'baton'@'%' EVENT baton.watchdog ENABLE",
+    );
+  });
+
+  it('as a script for the command-line client, the event body goes between DELIMITER lines', () => {
+    const lines = watchdogInstallScript('mariadb', "'baton'@'%'").split('\n');
+    expect(lines[0]).toBe('SET SESSION sql_log_bin = 0;');
+    const create = lines.findIndex((l) => l.startsWith('CREATE DEFINER'));
+    expect(lines[create - 1]).toBe('DELIMITER //');
+    expect(lines[create]).toMatch(/END IF; END \/\/$/);
+    expect(lines[create + 1]).toBe('DELIMITER ;');
+    expect(lines.at(-1)).toBe('SET GLOBAL event_scheduler = ON;');
   });
 });
