@@ -1,19 +1,37 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type BatonConfigFile, type Credentials } from './schema.js';
+import { configSchema, CONTROL_CHARACTERS, type BatonConfigFile, type Credentials } from './schema.js';
 import { crossCheck, type ConfigProblem } from './cross-checks.js';
+
+/** A config far larger than any real one (200 clusters take about 100 KB) is a mistake. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Problems listed in the error; a file wrong everywhere gets a count for the rest. */
+const MAX_PROBLEMS_LISTED = 30;
+/** A path or message longer than this is cut (a pasted blob as a key, say). */
+const MAX_PROBLEM_CHARS = 300;
+
+/** One line, bounded: what an operator's terminal and a log line can take. */
+export function oneLine(text: string, max = MAX_PROBLEM_CHARS): string {
+  const escaped = text.replace(new RegExp(CONTROL_CHARACTERS, 'g'), (c) => (c === '\n' ? '\\n' : ' '));
+  return escaped.length > max ? `${escaped.slice(0, max - 1)}…` : escaped;
+}
 
 /** Every problem in a config file, each with its path, so one edit fixes them all. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly problems: ConfigProblem[];
   constructor(
     readonly file: string,
-    readonly problems: ConfigProblem[],
+    problems: ConfigProblem[],
   ) {
-    super(
-      `invalid config ${file}:\n${problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n')}`,
-    );
+    const clean = problems.map((p) => ({ path: oneLine(p.path), message: oneLine(p.message) }));
+    const listed = clean
+      .slice(0, MAX_PROBLEMS_LISTED)
+      .map((p) => `  ${p.path || '(top level)'}: ${p.message}`);
+    if (clean.length > listed.length) listed.push(`  … and ${clean.length - listed.length} more`);
+    super(`invalid config ${oneLine(file)}:\n${listed.join('\n')}`);
+    this.problems = clean;
   }
 }
 
@@ -24,27 +42,60 @@ export function formatPath(path: readonly PropertyKey[]): string {
   );
 }
 
-function schemaProblems(error: z.ZodError): ConfigProblem[] {
+/** A key as written when it is a plain word, quoted (escaped, cut) when it is anything else. */
+function fieldName(key: string): string {
+  return /^[A-Za-z0-9_.-]{1,60}$/.test(key) ? key : JSON.stringify(oneLine(key, 60));
+}
+
+/** The value at `path` in what the YAML gave (undefined where it is missing). */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function schemaProblems(error: z.ZodError, raw: unknown): ConfigProblem[] {
   return error.issues.map((issue) => {
     let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
-    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'required';
+    if (issue.code === 'unrecognized_keys')
+      message = `unknown field(s): ${issue.keys.map(fieldName).join(', ')}`;
+    // A field's own message says what it expects; a missing one is simply required.
+    if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) message = 'required';
     return { path: formatPath(issue.path), message };
   });
 }
 
 export function parseConfig(text: string, file: string): BatonConfigFile {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0].line})` : '';
+  if (text.length > MAX_CONFIG_BYTES) {
     throw new ConfigError(file, [
-      { path: '', message: `not valid YAML${where}: ${(error as Error).message.split('\n')[0]}` },
+      { path: '', message: `${text.length} characters, more than a config may have (${MAX_CONFIG_BYTES})` },
     ]);
   }
+  let raw: unknown;
+  try {
+    // Nothing on stderr: what the parser would warn about is a problem in the error below.
+    const doc = parseDocument(text, { logLevel: 'error' });
+    // A warning is YAML the file's author did not mean either (an unresolved tag such as `!vault`).
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem) throw problem;
+    raw = doc.toJS();
+  } catch (error) {
+    // YAMLError for the syntax; others for what the parser refuses to build (too many aliases)
+    // or cannot (nesting deeper than the stack). The first line of the parser's message usually
+    // names line and column itself ("… at line 3, column 7:").
+    const first =
+      (error instanceof Error ? error.message : String(error)).split('\n')[0]?.replace(/:$/, '') ?? '';
+    const where =
+      error instanceof YAMLError && error.linePos && !/ at line \d/.test(first)
+        ? ` (line ${error.linePos[0].line})`
+        : '';
+    throw new ConfigError(file, [{ path: '', message: `not valid YAML${where}: ${first}` }]);
+  }
   const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) throw new ConfigError(file, schemaProblems(result.error));
+  if (!result.success) throw new ConfigError(file, schemaProblems(result.error, raw));
   const problems = crossCheck(result.data);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return result.data;
@@ -52,15 +103,26 @@ export function parseConfig(text: string, file: string): BatonConfigFile {
 
 export function loadConfig(file: string): BatonConfigFile {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    const { size } = fstatSync(fd);
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError(file, [
+        { path: '', message: `${size} bytes, more than a config may have (${MAX_CONFIG_BYTES})` },
+      ]);
+    }
+    text = readFileSync(fd, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(file, [
       {
         path: '',
         message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
       },
     ]);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return parseConfig(text, file);
 }

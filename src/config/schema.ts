@@ -7,9 +7,39 @@ import { DEFAULT_TIMINGS } from '../core/timings.js';
  * committed and nothing secret reaches argv or logs.
  */
 
+/*
+ * Every value is bounded (issue 15): a string by its length and characters, a list by its
+ * entries, a number by its range, and every object refuses keys it does not know. A config is
+ * written by hand, so a slip (a pasted blob, a key at the wrong depth) is named with its path at
+ * load instead of being carried into argv, logs or etcd. The bounds are far above any real value.
+ */
+
 const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a name of lowercase letters, digits, "-" or "_" (max 63)');
+
+/** C0 controls and DEL: a newline or an escape sequence in a value would forge log lines. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+const noControlCharacters = (s: string) => !CONTROL_CHARACTERS.test(s);
+const NO_CONTROL_CHARACTERS = 'expected no control characters (newline, tab, NUL...)';
+
+/** Free text of at most `max` characters, on one line (it ends up in argv, logs and errors). */
+const text = (max: number) =>
+  z
+    .string({ error: `expected a string of 1-${max} characters` })
+    .min(1, `expected a string of 1-${max} characters`)
+    .max(max, `expected a string of 1-${max} characters`)
+    .refine(noControlCharacters, NO_CONTROL_CHARACTERS);
+
+/** At most `max` entries. */
+const list = <T extends z.ZodType>(item: T, max: number) =>
+  z.array(item).max(max, `expected at most ${max} entries`);
+
+/** A file path, as the kernel bounds it (PATH_MAX). */
+const filePath = text(4096);
+/** One argv word of a hook or fence command, and how many a command may have. */
+const commandArgv = list(text(4096), 64).min(1, 'expected the program and its arguments');
 const port = z
   .number({ error: 'expected integer 1-65535' })
   .int('expected integer 1-65535')
@@ -24,20 +54,21 @@ const ms = (min: number, max: number) =>
 
 const secretSource = z
   .object({
-    passwordFile: z.string().min(1).optional(),
+    passwordFile: filePath.optional(),
     passwordEnv: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'expected an environment variable name (max 255)')
       .optional(),
   })
   .strict();
 
-const credentials = secretSource.extend({ user: z.string().min(1) }).strict();
+/** MariaDB allows user names of up to 80 characters; etcd has no limit of its own. */
+const credentials = secretSource.extend({ user: text(128) }).strict();
 
 /** One hook: argv run without a shell, killed (its whole process group) at its timeout. */
 export const hookSchema = z
   .object({
-    argv: z.array(z.string().min(1)).min(1),
+    argv: commandArgv,
     timeoutMs: ms(100, 600_000).default(5_000),
   })
   .strict();
@@ -48,7 +79,9 @@ export const nodeSchema = z
     name,
     colo: name,
     role: z.enum(['candidate', 'replica']),
-    host: z.string().min(1),
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9._:%-]{1,253}$/, 'expected a host name or IP address (max 253 characters)'),
     port,
     priority: z.number().int().min(0).max(1000).default(100),
     replicatesFrom: name.optional(),
@@ -73,7 +106,7 @@ export const clusterSchema = z
      * Exit 0 must mean the node can no longer take writes. Without it a hung writer is never
      * failed over automatically: it may resume writable.
      */
-    fenceCommand: z.array(z.string().min(1)).min(1).optional(),
+    fenceCommand: commandArgv.optional(),
     fenceCommandTimeoutMs: ms(100, 120_000).default(5_000),
     /**
      * Commands run when the writer moves (README "Hooks"): argv without a shell, data in BATON_*
@@ -95,7 +128,7 @@ export const clusterSchema = z
      * installed; needs a sessionTtlMs long enough for a once-a-second event.
      */
     watchdog: z.boolean().default(true),
-    nodes: z.array(nodeSchema).min(2, 'expected at least 2 nodes (two candidate masters)'),
+    nodes: list(nodeSchema, 64).min(2, 'expected at least 2 nodes (two candidate masters)'),
   })
   .strict();
 
@@ -125,10 +158,16 @@ export const timingsSchema = z
 export const configSchema = z
   .object({
     coordinator: z.object({ name, colo: name }).strict(),
-    coordinators: z.array(z.object({ name, colo: name }).strict()).min(1),
+    coordinators: list(z.object({ name, colo: name }).strict(), 32).min(1),
     etcd: z
       .object({
-        endpoints: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected http(s)://host:port')).min(1),
+        endpoints: list(
+          z
+            .string()
+            .regex(/^https?:\/\/[^/\s]{1,300}$/, 'expected http(s)://host:port (max 300 characters)')
+            .refine(noControlCharacters, NO_CONTROL_CHARACTERS),
+          32,
+        ).min(1),
         auth: credentials.optional(),
         /**
          * TLS to etcd (endpoints must be https://): the CA that signed the members' certificates,
@@ -136,9 +175,9 @@ export const configSchema = z
          */
         tls: z
           .object({
-            caFile: z.string().min(1).max(4096),
-            certFile: z.string().min(1).max(4096).optional(),
-            keyFile: z.string().min(1).max(4096).optional(),
+            caFile: filePath,
+            certFile: filePath.optional(),
+            keyFile: filePath.optional(),
           })
           .strict()
           .optional(),
@@ -160,7 +199,8 @@ export const configSchema = z
     mysql: credentials,
     /** Replication user written into CHANGE MASTER when repointing; omitted: keep the current one. */
     replication: credentials.optional(),
-    clusters: z.array(clusterSchema).min(1),
+    /** docs/scale.md measured up to 200 clusters per coordinator. */
+    clusters: list(clusterSchema, 1_000).min(1),
     timings: timingsSchema.default(() => timingsSchema.parse({})),
     /**
      * The read-only HTTP listener (health checks for HAProxy, /metrics, the cluster as JSON);
@@ -170,7 +210,9 @@ export const configSchema = z
       .object({
         listen: z
           .string()
-          .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8008'),
+          .max(300, 'expected host:port, e.g. 127.0.0.1:8008 (max 300 characters)')
+          .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8008')
+          .refine(noControlCharacters, NO_CONTROL_CHARACTERS),
       })
       .strict()
       .optional(),

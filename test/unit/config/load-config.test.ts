@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, parseConfig, readEtcdTls, resolvePassword } from '../../../src/config/load-config.js';
+import {
+  ConfigError,
+  loadConfig,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+  readEtcdTls,
+  resolvePassword,
+} from '../../../src/config/load-config.js';
 import { timingsSchema } from '../../../src/config/schema.js';
 import { coreTimings, DEFAULT_CORE_CONFIG, DEFAULT_TIMINGS, loopTimings } from '../../../src/core/index.js';
 import { toCoordinatorConfig } from '../../../src/daemon/coordinator-config.js';
@@ -134,6 +141,62 @@ describe('config loading', () => {
     const problems = problemsOf(text);
     expect(problems).toContain('clusters[0].nodes[2].port: expected integer 1-65535');
     expect(problems.some((p) => p.startsWith('clusters[0].policy:'))).toBe(true);
+  });
+
+  test('strings, lists and files are bounded, each refusal naming its field', () => {
+    const problems = problemsOf(
+      VALID.replace('host: db-a1', 'host: "db a1"')
+        .replace('user: baton', `user: ${'u'.repeat(200)}`)
+        .replace('policy: availability', `policy: availability\n    fenceCommand: ["/bin/stonith", "a\\nb"]`),
+    );
+    expect(problems).toEqual([
+      'mysql.user: expected a string of 1-128 characters',
+      'clusters[0].fenceCommand[1]: expected no control characters (newline, tab, NUL...)',
+      'clusters[0].nodes[0].host: expected a host name or IP address (max 253 characters)',
+    ]);
+    const endpoints = Array.from({ length: 33 }, (_, i) => `http://10.0.0.${i}:2379`).join(', ');
+    expect(problemsOf(VALID.replace(/endpoints: \[.*\]/, `endpoints: [${endpoints}]`))).toEqual([
+      'etcd.endpoints: expected at most 32 entries',
+    ]);
+  });
+
+  test('an unknown key that is not a plain word is quoted, escaped and cut', () => {
+    const key = `"${'k'.repeat(100)}\\nx"`;
+    expect(problemsOf(VALID.replace('mysql: { user: baton,', `mysql: { ${key}: 1, user: baton,`))).toEqual([
+      `mysql: unknown field(s): "${'k'.repeat(59)}…"`,
+    ]);
+  });
+
+  test('a file wrong everywhere lists 30 problems and counts the rest', () => {
+    const nodes = Array.from(
+      { length: 40 },
+      (_, i) => `      - { name: n${i}, colo: a, role: replica, host: h${i}, port: 0 }`,
+    );
+    const text = VALID.replace(/ {4}nodes:\n[\s\S]*$/, `    nodes:\n${nodes.join('\n')}\n`);
+    const error = (() => {
+      try {
+        parseConfig(text, 'x.yaml');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error?.problems).toHaveLength(40);
+    const lines = error?.message.split('\n') ?? [];
+    expect(lines).toHaveLength(32);
+    expect(lines[31]).toBe('  … and 10 more');
+  });
+
+  test('a file larger than any config is refused before it is parsed', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baton-config-'));
+    const file = path.join(dir, 'huge.yaml');
+    writeFileSync(file, `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    try {
+      expect(() => loadConfig(file)).toThrow(
+        `invalid config ${file}:\n  (top level): ${MAX_CONFIG_BYTES + 3} bytes, more than a config may have (${MAX_CONFIG_BYTES})`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the error message lists one problem per line', () => {
