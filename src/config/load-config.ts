@@ -127,9 +127,14 @@ export function loadConfig(file: string): BatonConfigFile {
   return parseConfig(text, file);
 }
 
+/** Longer than any password; a file this big was named by mistake. */
+const MAX_PASSWORD_FILE_BYTES = 64 * 1024;
+
 /**
  * Reads a password from the file or environment variable the config names. Trailing newlines
- * in password files are dropped (editors add them); nothing else is trimmed.
+ * in password files are dropped (editors add them); nothing else is trimmed. A password file
+ * must be a regular file that only its owner can read (0600 or 0400): one that its group or
+ * everybody can read has already leaked, and baton says so rather than use it.
  */
 export function resolvePassword(
   credentials: Credentials,
@@ -138,13 +143,30 @@ export function resolvePassword(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   if (credentials.passwordFile) {
+    const file = credentials.passwordFile;
+    const refuse = (message: string) =>
+      new ConfigError(configFile, [{ path: `${fieldPath}.passwordFile`, message }]);
+    let fd: number | undefined;
     try {
-      return readFileSync(credentials.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      fd = openSync(file, 'r');
+      // The mode of what was opened, not of what a path named a moment earlier.
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw refuse(`${file} is not a regular file`);
+      if ((stat.mode & 0o077) !== 0) {
+        const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+        throw refuse(
+          `${file} can be read by ${stat.mode & 0o007 ? 'every user' : 'its group'} (mode ${mode}); make it owner-only: chmod 600 ${file}`,
+        );
+      }
+      if (stat.size > MAX_PASSWORD_FILE_BYTES)
+        throw refuse(`${file} is ${stat.size} bytes, too large for a password`);
+      return readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new ConfigError(configFile, [
-        { path: `${fieldPath}.passwordFile`, message: `cannot read ${credentials.passwordFile}: ${code}` },
-      ]);
+      throw refuse(`cannot read ${file}: ${code}`);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
   if (credentials.passwordEnv) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Credentials {
@@ -22,6 +22,16 @@ export function passwordFile(dir: string, user: keyof LabUsers): string {
   return path.join(dir, 'secrets', `${user}.password`);
 }
 
+/**
+ * A new file, owner-only from its first byte. `mode` applies only when the file is created, so a
+ * file left by an earlier lab is removed first rather than rewritten with the mode it had (baton
+ * refuses a password file its group or others can read).
+ */
+function writeSecret(file: string, content: string): void {
+  rmSync(file, { force: true });
+  writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
+}
+
 export function createLabUsers(dir: string): LabUsers {
   const generate = () => randomBytes(18).toString('base64url');
   const users: LabUsers = {
@@ -29,12 +39,11 @@ export function createLabUsers(dir: string): LabUsers {
     baton: { user: 'baton', password: generate() },
     repl: { user: 'repl', password: generate() },
   };
-  writeFileSync(secretsFile(dir), JSON.stringify(users, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(secretsFile(dir), 0o600);
+  writeSecret(secretsFile(dir), JSON.stringify(users, null, 2) + '\n');
   mkdirSync(path.join(dir, 'secrets'), { recursive: true, mode: 0o700 });
-  for (const key of Object.keys(users) as (keyof LabUsers)[]) {
-    writeFileSync(passwordFile(dir, key), users[key].password, { mode: 0o600 });
-  }
+  chmodSync(path.join(dir, 'secrets'), 0o700);
+  for (const key of Object.keys(users) as (keyof LabUsers)[])
+    writeSecret(passwordFile(dir, key), users[key].password);
   return users;
 }
 

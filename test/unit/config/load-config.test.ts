@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -234,6 +234,37 @@ describe('secrets', () => {
     try {
       expect(resolvePassword({ user: 'baton', passwordFile: file }, 'mysql', 'c.yaml')).toBe(
         's3cret with space',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a password file its group or others can read is refused, with the fix', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baton-secret-'));
+    const file = path.join(dir, 'pw');
+    writeFileSync(file, 'hunter2\n');
+    const read = () => resolvePassword({ user: 'baton', passwordFile: file }, 'etcd.auth', 'c.yaml');
+    try {
+      chmodSync(file, 0o644);
+      expect(read).toThrow(
+        `invalid config c.yaml:\n  etcd.auth.passwordFile: ${file} can be read by every user (mode 0644); make it owner-only: chmod 600 ${file}`,
+      );
+      chmodSync(file, 0o640);
+      expect(read).toThrow(
+        `${file} can be read by its group (mode 0640); make it owner-only: chmod 600 ${file}`,
+      );
+      chmodSync(file, 0o604);
+      expect(read).toThrow(/can be read by every user \(mode 0604\)/);
+      for (const mode of [0o600, 0o400]) {
+        chmodSync(file, mode);
+        expect(read()).toBe('hunter2');
+      }
+      // The password never appears in the refusal.
+      chmodSync(file, 0o666);
+      expect(read).not.toThrow(/hunter2/);
+      expect(() => resolvePassword({ user: 'u', passwordFile: dir }, 'mysql', 'c.yaml')).toThrow(
+        `mysql.passwordFile: ${dir} is not a regular file`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
