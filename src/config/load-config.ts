@@ -1,21 +1,14 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, CONTROL_CHARACTERS, type BatonConfigFile, type Credentials } from './schema.js';
+import { formatPath, oneLine } from '../problem-text.js';
+import { configSchema, type BatonConfigFile, type Credentials } from './schema.js';
 import { crossCheck, type ConfigProblem } from './cross-checks.js';
 
 /** A config far larger than any real one (200 clusters take about 100 KB) is a mistake. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Problems listed in the error; a file wrong everywhere gets a count for the rest. */
 const MAX_PROBLEMS_LISTED = 30;
-/** A path or message longer than this is cut (a pasted blob as a key, say). */
-const MAX_PROBLEM_CHARS = 300;
-
-/** One line, bounded: what an operator's terminal and a log line can take. */
-export function oneLine(text: string, max = MAX_PROBLEM_CHARS): string {
-  const escaped = text.replace(new RegExp(CONTROL_CHARACTERS, 'g'), (c) => (c === '\n' ? '\\n' : ' '));
-  return escaped.length > max ? `${escaped.slice(0, max - 1)}…` : escaped;
-}
 
 /** Every problem in a config file, each with its path, so one edit fixes them all. */
 export class ConfigError extends Error {
@@ -33,13 +26,6 @@ export class ConfigError extends Error {
     super(`invalid config ${oneLine(file)}:\n${listed.join('\n')}`);
     this.problems = clean;
   }
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
-    '',
-  );
 }
 
 /** A key as written when it is a plain word, quoted (escaped, cut) when it is anything else. */

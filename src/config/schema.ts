@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TIMINGS } from '../core/timings.js';
+import { CONTROL_CHARACTERS } from '../problem-text.js';
 
 /**
  * The YAML file `baton run --config FILE` reads. Secrets are never values in this file: only
@@ -18,9 +19,6 @@ const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a name of lowercase letters, digits, "-" or "_" (max 63)');
 
-/** C0 controls and DEL: a newline or an escape sequence in a value would forge log lines. */
-// eslint-disable-next-line no-control-regex
-export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 const noControlCharacters = (s: string) => !CONTROL_CHARACTERS.test(s);
 const NO_CONTROL_CHARACTERS = 'expected no control characters (newline, tab, NUL...)';
 

@@ -10,7 +10,7 @@
 import { describe, expect, test } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, MAX_CONFIG_BYTES, parseConfig } from '../../../src/config/load-config.js';
-import { CONTROL_CHARACTERS } from '../../../src/config/schema.js';
+import { CONTROL_CHARACTERS } from '../../../src/problem-text.js';
 import { Prng } from '../../sim/prng.js';
 import {
   CANARY,
