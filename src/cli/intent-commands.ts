@@ -34,9 +34,9 @@ async function submitAndReport(opts: WaitOptions, request: IntentRequest): Promi
         `no leader finished intent ${intent.id} within ${opts.timeout} s (status: ${final?.status ?? 'unknown'}); it stays queued: check \`baton status\``,
       );
     }
-    if (final.status === 'failed')
-      throw new LabError(`${final.kind} failed: ${final.reason ?? 'no reason given'}`);
-    process.stdout.write(`${final.kind} done${final.reason ? `: ${final.reason}` : ''}\n`);
+    const answer = final.outcome ? `: ${final.outcome.message} (${final.outcome.reason})` : '';
+    if (final.status === 'failed') throw new LabError(`${final.kind} failed${answer || ': no reason given'}`);
+    process.stdout.write(`${final.kind} done${answer}\n`);
   } finally {
     target.close();
   }

@@ -23,6 +23,8 @@ import type { LeaseDeadline } from './lease-deadline.js';
 import type { Clock, Compare, Database, Leadership, Op } from './ports.js';
 import { linkTimeoutMs, warmLinkTimeoutMs } from './link-deadline.js';
 import { encode } from './records.js';
+import { MAX_INTENT_MESSAGE_CHARS } from './intent-record.js';
+import { oneLine } from '../problem-text.js';
 import type { WatchdogStamps } from './watchdog-stamps.js';
 
 export interface ActionOutcome {
@@ -329,8 +331,22 @@ export class ActionExecutor {
       case 'resolve-intent': {
         const intent = ctx.intents.find((i) => i.id === action.intentId);
         if (!intent) return;
+        // The answer goes with it, for the CLI waiting on it and for whoever reads it in etcd.
+        const answered =
+          action.status === 'done' || action.status === 'failed'
+            ? {
+                outcome: {
+                  reason: action.reason,
+                  message: oneLine(action.message, MAX_INTENT_MESSAGE_CHARS),
+                  at: this.clock.wallNow(),
+                },
+              }
+            : {};
         await this.guarded(ctx, `resolve intent ${action.intentId}`, [
-          { put: this.keys.intent(action.intentId), value: encode({ ...intent, status: action.status }) },
+          {
+            put: this.keys.intent(action.intentId),
+            value: encode({ ...intent, status: action.status, ...answered }),
+          },
         ]);
         return;
       }

@@ -17,6 +17,7 @@ import type {
   WriterHold,
   WriterRecord,
 } from '../core/index.js';
+import { readIntentRecord } from './intent-record.js';
 
 /**
  * The guardian's promise (core WriterHold, invariant 4): it will not reopen `node` at `epoch`,
@@ -118,12 +119,13 @@ export function decodeQuarantine(key: string, value: string): Record<string, Qua
   return parseObject(key, value) as unknown as Record<string, QuarantineRecord>;
 }
 
+/**
+ * Never throws: a value that is not a valid intent reads as an InvalidIntent, which the leader
+ * marks failed with its problems (intent-record.ts), rather than as unreadable, which it would
+ * skip and log every cycle for ever.
+ */
 export function decodeIntent(key: string, value: string): Intent {
-  const o = parseObject(key, value);
-  if (typeof o.id !== 'string' || typeof o.kind !== 'string' || typeof o.status !== 'string') {
-    throw new UnreadableRecordError(`${key}: intent needs id, kind and status`);
-  }
-  return o as unknown as Intent;
+  return readIntentRecord(key, value).intent;
 }
 
 export function decodeReport(key: string, value: string): PublishedReport {

@@ -62,11 +62,11 @@ export interface ResolvedIntent {
   key: string;
   modRevision: number;
   createRevision: number;
-  /** The CLI's wall-clock ms when it was submitted. */
+  /** Wall-clock ms it was submitted (the CLI's clock) or answered (the leader's), the later. */
   at: number;
 }
 
-/** Done and failed intents are kept this long (wall-clock ms since submission)... */
+/** Done and failed intents are kept this long (wall-clock ms since submission or answer)... */
 export const RESOLVED_INTENT_KEEP_MS = 60 * 60 * 1000;
 /** ...and at most this many of them (the newest), so the leader's per-cycle read stays small. */
 export const RESOLVED_INTENT_KEEP_COUNT = 20;
@@ -214,12 +214,12 @@ export class ClusterStateStore {
       if (!intent) continue;
       view.intents.push(intent);
       if (intent.status === 'done' || intent.status === 'failed') {
-        const at = typeof intent.at === 'number' ? intent.at : 0;
         resolvedIntents.push({
           key: kv.key,
           modRevision: kv.modRevision,
           createRevision: kv.createRevision,
-          at,
+          // Kept for a while after the answer too: an invalid intent may not say when it was asked.
+          at: Math.max(intent.at, intent.outcome?.at ?? 0),
         });
       }
     }

@@ -4,7 +4,17 @@
  * processed at most once even across leader changes.
  */
 
+import type { ReasonCode } from './reasons.js';
+
 export type IntentStatus = 'pending' | 'in-progress' | 'done' | 'failed';
+
+/** What the leader answered, stored with the intent when it marks it done or failed. */
+export interface IntentOutcome {
+  reason: ReasonCode;
+  message: string;
+  /** Wall-clock ms of the answer: a resolved intent is kept for a while after it. */
+  at: number;
+}
 
 interface IntentBase {
   id: string;
@@ -13,7 +23,9 @@ interface IntentBase {
   /** Wall-clock ms, informational. */
   at: number;
   status: IntentStatus;
+  /** The operator's own words (`--reason`), for history. */
   reason?: string;
+  outcome?: IntentOutcome;
 }
 
 /** Freeze the writer; with `node`, switch to that node first. */
@@ -45,4 +57,17 @@ export interface RejoinIntent extends IntentBase {
   node: string;
 }
 
-export type Intent = PinIntent | UnpinIntent | SwitchoverIntent | ForcedFailoverIntent | RejoinIntent;
+/**
+ * A value under intents/ that is not a request baton can act on (written by hand, or by another
+ * version): the wrong types, a field it does not know, not JSON. Rather than skip it every cycle,
+ * the leader marks it failed with `problem`, which names each bad field by its path.
+ */
+export interface InvalidIntent extends IntentBase {
+  kind: 'invalid';
+  problem: string;
+}
+
+/** What an operator can ask for. */
+export type OperatorIntent = PinIntent | UnpinIntent | SwitchoverIntent | ForcedFailoverIntent | RejoinIntent;
+
+export type Intent = OperatorIntent | InvalidIntent;

@@ -20,11 +20,24 @@ import { planForcedFailover } from './policy.js';
 import type { ReasonCode } from './reasons.js';
 import { rejoinActions } from './quarantine.js';
 
+/**
+ * Invalid intents marked failed per decision: each is an etcd write in the leader's cycle, and a
+ * flood of them (a script gone wrong) must not hold up the cycle its guardian duties share. The
+ * rest wait for the next cycles, which run at full pace while any intent is pending.
+ */
+export const MAX_INVALID_INTENTS_PER_DECISION = 10;
+
 export function processIntents(d: DecisionDraft): void {
   const pending = d.snapshot.intents
     .filter((i) => i.status === 'pending' || i.status === 'in-progress')
     .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+  let invalid = 0;
   for (const intent of pending) {
+    if (intent.kind === 'invalid') {
+      if (++invalid <= MAX_INVALID_INTENTS_PER_DECISION)
+        resolve(d, intent, 'failed', 'intent-invalid', `not a request baton can act on: ${intent.problem}`);
+      continue;
+    }
     if (intent.status === 'in-progress') {
       if (d.state.operation?.intentId !== intent.id) {
         resolve(

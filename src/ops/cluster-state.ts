@@ -1,5 +1,6 @@
 import type { KeyValue, MonoMs, Store } from '../coordinator/ports.js';
 import { clusterKeys, type ClusterKeys } from '../coordinator/keys.js';
+import { readIntentRecord } from '../coordinator/intent-record.js';
 import type { HistoryEntry, Intent, PinRecord, WriterRecord } from '../core/index.js';
 import type { Clock } from '../coordinator/ports.js';
 
@@ -77,9 +78,8 @@ export async function readClusterState(
     guardians: Object.fromEntries(
       under(keys.guardiansPrefix).map((kv) => [kv.key.slice(keys.guardiansPrefix.length), parse(kv.value)]),
     ),
-    intents: under(keys.intentsPrefix)
-      .map((kv) => parse<Intent>(kv.value))
-      .filter((i): i is Intent => i !== undefined),
+    // Checked as the leader checks them: a value put there by hand shows as an invalid intent.
+    intents: under(keys.intentsPrefix).map((kv) => readIntentRecord(kv.key, kv.value).intent),
     history: under(keys.historyPrefix)
       .map((kv) => parse<HistoryEntry>(kv.value))
       .filter((h): h is HistoryEntry => h !== undefined),

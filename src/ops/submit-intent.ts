@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { Clock, Store } from '../coordinator/ports.js';
 import { clusterKeys } from '../coordinator/keys.js';
-import type { Intent } from '../core/index.js';
+import type { Intent, OperatorIntent } from '../core/index.js';
+import { readIntentRecord } from '../coordinator/intent-record.js';
 
-/** Distributes Omit over the Intent union so each kind keeps its own fields. */
-export type IntentRequest = Intent extends infer I
-  ? I extends Intent
-    ? Omit<I, 'id' | 'by' | 'at' | 'status'>
+/** Distributes Omit over the operator's intents so each kind keeps its own fields. */
+export type IntentRequest = OperatorIntent extends infer I
+  ? I extends OperatorIntent
+    ? Omit<I, 'id' | 'by' | 'at' | 'status' | 'outcome'>
     : never
   : never;
 
@@ -60,5 +61,5 @@ export async function readIntent(
   timeoutMs = 1_500,
 ): Promise<Intent | undefined> {
   const kv = await store.get(clusterKeys(cluster).intent(id), clock.now() + timeoutMs);
-  return kv ? (JSON.parse(kv.value) as Intent) : undefined;
+  return kv ? readIntentRecord(kv.key, kv.value).intent : undefined;
 }

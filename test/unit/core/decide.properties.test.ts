@@ -77,7 +77,7 @@ function randomIntent(r: Prng, i: number): Intent {
     at: i,
     status: r.next() < 0.85 ? ('pending' as const) : ('in-progress' as const),
   };
-  switch (r.int(0, 4)) {
+  switch (r.int(0, 5)) {
     case 0:
       return { ...base, kind: 'pin', ...(r.next() < 0.5 ? { node: r.pick(CANDIDATES) } : {}) };
     case 1:
@@ -86,8 +86,14 @@ function randomIntent(r: Prng, i: number): Intent {
       return { ...base, kind: 'switchover', ...(r.next() < 0.5 ? { target: r.pick(NODES) } : {}) };
     case 3:
       return { ...base, kind: 'failover', acceptDataLoss: r.next() < 0.7 };
-    default:
+    case 4:
       return { ...base, kind: 'rejoin', node: r.pick(NODES) };
+    default:
+      return {
+        ...base,
+        kind: 'invalid',
+        problem: 'kind: expected kind pin, unpin, switchover, failover, rejoin',
+      };
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/core/decide.js';
+import { MAX_INVALID_INTENTS_PER_DECISION } from '../../../src/core/intents.js';
 import { recordStepOutcome } from '../../../src/core/operation-steps.js';
 import type { Intent } from '../../../src/core/intent.js';
 import type { ClusterSnapshot } from '../../../src/core/snapshot.js';
@@ -186,6 +187,12 @@ const rows: Row[] = [
     reason: 'rejoin-requested',
   },
   {
+    name: 'an invalid intent is failed with its problem, and nothing else happens',
+    intent: { ...base, id: 'x', kind: 'invalid', problem: 'target: expected a node name' },
+    actions: ['resolve-intent x failed'],
+    reason: 'intent-invalid',
+  },
+  {
     name: 'an intent left in progress without an operation is failed',
     intent: { ...base, id: 's', kind: 'switchover', status: 'in-progress' },
     actions: ['resolve-intent s failed'],
@@ -199,6 +206,53 @@ describe('decide: intents', () => {
     const d = decide(s, NOW, policy ? { ...CONFIG, policy } : CONFIG);
     expect(summary(d).filter((a) => !a.startsWith('wait-for-gtids'))).toEqual(actions);
     expect(reasons(d)).toContain(reason);
+  });
+
+  it('an invalid intent is answered with its problem; a resolved one is left alone', () => {
+    const problem = 'acceptDataLoss: expected true or false';
+    const d = decide(
+      snapshot({
+        intents: [
+          { ...base, id: 'x', kind: 'invalid', problem },
+          { ...base, id: 'y', kind: 'invalid', problem, status: 'failed' },
+        ],
+      }),
+      NOW,
+      CONFIG,
+    );
+    expect(d.actions.filter((a) => a.type === 'resolve-intent')).toEqual([
+      {
+        type: 'resolve-intent',
+        intentId: 'x',
+        status: 'failed',
+        reason: 'intent-invalid',
+        message: `not a request baton can act on: ${problem}`,
+      },
+    ]);
+    expect(d.state.operation).toBeUndefined();
+  });
+
+  it(`marks at most ${MAX_INVALID_INTENTS_PER_DECISION} invalid intents per decision, oldest first, and still acts on a valid one`, () => {
+    const invalid: Intent[] = Array.from({ length: MAX_INVALID_INTENTS_PER_DECISION + 5 }, (_, i) => ({
+      ...base,
+      id: `x${String(i).padStart(2, '0')}`,
+      at: i,
+      kind: 'invalid',
+      problem: '(top level): not JSON',
+    }));
+    const d = decide(
+      snapshot({ intents: [...invalid.reverse(), { ...base, id: 'p', kind: 'pin', at: 100 }] }),
+      NOW,
+      CONFIG,
+    );
+    const resolved = summary(d).filter((a) => a.startsWith('resolve-intent'));
+    expect(resolved).toEqual([
+      ...Array.from(
+        { length: MAX_INVALID_INTENTS_PER_DECISION },
+        (_, i) => `resolve-intent x${String(i).padStart(2, '0')} failed`,
+      ),
+      'resolve-intent p done',
+    ]);
   });
 
   it('pin state names the writer and who asked; unpin clears it and resets the failover budget', () => {
