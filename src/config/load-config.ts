@@ -114,13 +114,54 @@ export function loadConfig(file: string): BatonConfigFile {
 }
 
 /** Longer than any password; a file this big was named by mistake. */
-const MAX_PASSWORD_FILE_BYTES = 64 * 1024;
+/** Larger than any password or private key; a file this big was named by mistake. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/**
+ * The contents of a file that holds a secret (a password, a private key), or why it is refused:
+ * it must be a regular file (a FIFO would hang the start) that only its owner can read (0600 or
+ * 0400). One that its group or everybody can read has already leaked, and baton says so, with
+ * the fix, rather than use it. The mode checked is that of the file opened, not of whatever the
+ * path named a moment earlier.
+ */
+function readSecretFile(file: string): { content: Buffer } | { refused: string } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { refused: `${file} is not a regular file` };
+    if ((stat.mode & 0o077) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      const who = stat.mode & 0o007 ? 'every user' : 'its group';
+      return {
+        refused: `${file} can be read by ${who} (mode ${mode}); make it owner-only: chmod 600 ${file}`,
+      };
+    }
+    if (stat.size > MAX_SECRET_FILE_BYTES)
+      return { refused: `${file} is ${stat.size} bytes, too large for a secret` };
+    return { content: readFileSync(fd) };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { refused: `cannot read ${file}: ${code}` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function readPlainFile(file: string): { content: Buffer } | { refused: string } {
+  try {
+    return { content: readFileSync(file) };
+  } catch (error) {
+    return {
+      refused: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    };
+  }
+}
 
 /**
  * Reads a password from the file or environment variable the config names. Trailing newlines
  * in password files are dropped (editors add them); nothing else is trimmed. A password file
- * must be a regular file that only its owner can read (0600 or 0400): one that its group or
- * everybody can read has already leaked, and baton says so rather than use it.
+ * must be owner-only (readSecretFile).
  */
 export function resolvePassword(
   credentials: Credentials,
@@ -129,31 +170,10 @@ export function resolvePassword(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   if (credentials.passwordFile) {
-    const file = credentials.passwordFile;
-    const refuse = (message: string) =>
-      new ConfigError(configFile, [{ path: `${fieldPath}.passwordFile`, message }]);
-    let fd: number | undefined;
-    try {
-      fd = openSync(file, 'r');
-      // The mode of what was opened, not of what a path named a moment earlier.
-      const stat = fstatSync(fd);
-      if (!stat.isFile()) throw refuse(`${file} is not a regular file`);
-      if ((stat.mode & 0o077) !== 0) {
-        const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-        throw refuse(
-          `${file} can be read by ${stat.mode & 0o007 ? 'every user' : 'its group'} (mode ${mode}); make it owner-only: chmod 600 ${file}`,
-        );
-      }
-      if (stat.size > MAX_PASSWORD_FILE_BYTES)
-        throw refuse(`${file} is ${stat.size} bytes, too large for a password`);
-      return readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw refuse(`cannot read ${file}: ${code}`);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+    const read = readSecretFile(credentials.passwordFile);
+    if ('refused' in read)
+      throw new ConfigError(configFile, [{ path: `${fieldPath}.passwordFile`, message: read.refused }]);
+    return read.content.toString('utf8').replace(/\r?\n$/, '');
   }
   if (credentials.passwordEnv) {
     const value = env[credentials.passwordEnv];
@@ -194,18 +214,17 @@ export function readEtcdTls(
   const read = (field: 'caFile' | 'certFile' | 'keyFile', pattern: RegExp, what: string) => {
     const file = tls[field];
     if (file === undefined) return undefined;
-    try {
-      const content = readFileSync(file);
-      if (!pattern.test(content.toString('latin1'))) {
-        problems.push({ path: `etcd.tls.${field}`, message: `${file} is not a PEM ${what}` });
-        return undefined;
-      }
-      return content;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      problems.push({ path: `etcd.tls.${field}`, message: `cannot read ${file}: ${code}` });
+    // The private key is a secret like a password file, and held to the same mode.
+    const got = field === 'keyFile' ? readSecretFile(file) : readPlainFile(file);
+    if ('refused' in got) {
+      problems.push({ path: `etcd.tls.${field}`, message: got.refused });
       return undefined;
     }
+    if (!pattern.test(got.content.toString('latin1'))) {
+      problems.push({ path: `etcd.tls.${field}`, message: `${file} is not a PEM ${what}` });
+      return undefined;
+    }
+    return got.content;
   };
   const ca = read('caFile', PEM_CERTIFICATE, 'certificate');
   const cert = read('certFile', PEM_CERTIFICATE, 'certificate');

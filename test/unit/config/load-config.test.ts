@@ -271,6 +271,23 @@ describe('secrets', () => {
     }
   });
 
+  test("etcd's TLS private key is held to the same rule; the certificates are not secrets", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baton-secret-'));
+    const cert = path.join(dir, 'c.pem');
+    const key = path.join(dir, 'k.pem');
+    writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', { mode: 0o644 });
+    writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n', { mode: 0o640 });
+    try {
+      expect(() => readEtcdTls({ caFile: cert, certFile: cert, keyFile: key }, 'c.yaml')).toThrow(
+        `invalid config c.yaml:\n  etcd.tls.keyFile: ${key} can be read by its group (mode 0640); make it owner-only: chmod 600 ${key}`,
+      );
+      chmodSync(key, 0o400);
+      expect(readEtcdTls({ caFile: cert, certFile: cert, keyFile: key }, 'c.yaml')?.key).toBeDefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a missing file or variable is a config error naming the field', () => {
     expect(() => resolvePassword({ user: 'u', passwordFile: '/nonexistent/pw' }, 'mysql', 'c.yaml')).toThrow(
       /mysql\.passwordFile: cannot read \/nonexistent\/pw: ENOENT/,
