@@ -190,7 +190,23 @@ export const configSchema = z
          * losing any one site keeps etcd's quorum): member name → site. A member named after a
          * colo (`west`) or with one as a dash-separated part (`etcd-west`) needs no entry.
          */
-        memberSites: z.record(name, name).optional(),
+        memberSites: z
+          .preprocess(
+            (sites, ctx) => {
+              // zod's record skips a "__proto__" key without a word: refuse it like any bad name.
+              if (typeof sites === 'object' && sites !== null && Object.hasOwn(sites, '__proto__'))
+                ctx.addIssue({
+                  code: 'custom',
+                  message: 'expected member names, not "__proto__"',
+                  input: sites,
+                });
+              return sites;
+            },
+            z
+              .record(name, name)
+              .refine((sites) => Object.keys(sites).length <= 32, 'expected at most 32 entries'),
+          )
+          .optional(),
       })
       .strict(),
     /** The coordinator's MySQL user (see README for its grants). */
@@ -220,7 +236,7 @@ export const configSchema = z
      * grants). The coordinator never uses them.
      */
     doctor: z
-      .object({ appUsers: z.array(credentials).default([]) })
+      .object({ appUsers: list(credentials, 32).default([]) })
       .strict()
       .optional(),
     log: z

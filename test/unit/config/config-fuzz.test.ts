@@ -39,6 +39,7 @@ const FULL_CONFIG = {
       keyFile: '/etc/baton/etcd.key',
     },
     preferredLeader: 'etcd-witness',
+    memberSites: { 'etcd-1': 'east', 'etcd-2': 'west', 'etcd-3': 'witness' },
   },
   mysql: { user: 'baton', passwordEnv: 'BATON_MYSQL_PASSWORD' },
   replication: { user: 'repl', passwordFile: '/etc/baton/repl.password' },
@@ -86,6 +87,7 @@ const FULL_CONFIG = {
     upAfterSuccesses: 3,
   },
   http: { listen: '0.0.0.0:8008' },
+  doctor: { appUsers: [{ user: 'app', passwordFile: '/etc/baton/app.password' }] },
   log: { level: 'info' },
 };
 
