@@ -41,10 +41,10 @@ beforeAll(async () => {
   admin = new Etcd3({ hosts: endpoint, auth: { username: 'root', password: 'root-pw' } });
 }, 30_000);
 
-afterAll(() => {
+afterAll(async () => {
   for (const store of stores) store.close();
   admin?.close();
-  etcd?.stop();
+  await etcd?.stop();
 });
 
 function coordinatorStore(): EtcdStore {

@@ -38,8 +38,8 @@ beforeAll(async () => {
   );
 }, 30_000);
 
-afterAll(() => {
-  etcd?.stop();
+afterAll(async () => {
+  await etcd?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,17 +4,20 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** `count` distinct free ports: all held open at once, so the kernel cannot hand out one twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
-/** Resolves once something accepts connections on the port (10 s at most). */
-async function listening(port: number): Promise<void> {
+/** Resolves once something accepts connections on the port (10 s at most); fails at once if etcd exits. */
+async function listening(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`etcd exited (${child.exitCode ?? child.signalCode}) before listening: ${stderr()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => {
@@ -26,7 +29,7 @@ async function listening(port: number): Promise<void> {
     if (open) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`etcd did not listen on 127.0.0.1:${port} within 10 s`);
+  throw new Error(`etcd did not listen on 127.0.0.1:${port} within 10 s: ${stderr()}`);
 }
 
 /** One etcd member on loopback, outside the lab, for a test that needs etcd flags of its own. */
@@ -35,7 +38,8 @@ export interface StandaloneEtcd {
   dir: string;
   /** kill -9 and start again on the same data: leases survive, simple tokens do not. */
   restart(): Promise<void>;
-  stop(): void;
+  /** Kills etcd, waits for it to exit (its ports are free after), removes its data. */
+  stop(): Promise<void>;
 }
 
 /** `scheme` https serves clients over TLS (give the --cert-file etc. in `extraArgs`). */
@@ -44,7 +48,7 @@ export async function startStandaloneEtcd(
   scheme: 'http' | 'https' = 'http',
 ): Promise<StandaloneEtcd> {
   const dir = mkdtempSync(path.join(tmpdir(), 'baton-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
   const endpoint = `${scheme}://127.0.0.1:${clientPort}`;
   const args = [
     '--name=solo',
@@ -54,23 +58,38 @@ export async function startStandaloneEtcd(
     `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
     `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
     `--initial-cluster=solo=http://127.0.0.1:${peerPort}`,
-    '--log-level=error',
+    '--log-level=warn',
     ...extraArgs,
   ];
-  let child: ChildProcess = spawn('etcd', args, { stdio: 'ignore' });
-  await listening(clientPort);
+  let output = '';
+  const launch = (): ChildProcess => {
+    const started = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    started.stderr?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-2_000);
+    });
+    return started;
+  };
+  const lastWords = () => output.trim().split('\n').slice(-3).join(' | ') || '(no output)';
+  const exited = (c: ChildProcess) =>
+    c.exitCode !== null || c.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => c.once('exit', () => resolve()));
+  let child = launch();
+  await listening(clientPort, child, lastWords);
   return {
     endpoint,
     dir,
     async restart() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const gone = exited(child);
       child.kill('SIGKILL');
-      await exited;
-      child = spawn('etcd', args, { stdio: 'ignore' });
-      await listening(clientPort);
+      await gone;
+      child = launch();
+      await listening(clientPort, child, lastWords);
     },
-    stop() {
+    async stop() {
+      const gone = exited(child);
       child.kill('SIGKILL');
+      await gone;
       rmSync(dir, { recursive: true, force: true });
     },
   };
