@@ -41,6 +41,16 @@ function describeGrants(grants: readonly Grant[]): string {
 }
 
 /** One REVOKE per object and grantee: from the role a privilege came through, else the account. */
+/** Roles granted to an account whose own grants doctor could not read (app and baton alike). */
+function unreadRolesIssue(node: string, account: string, unreadRoles: readonly string[]): Issue {
+  return {
+    severity: 'warning',
+    node,
+    message: `${account} holds role(s) ${unreadRoles.join(', ')} whose privileges doctor could not read`,
+    fix: `check as an administrator: ${sqlFix(...unreadRoles.map((r) => `SHOW GRANTS FOR \`${r}\``))}`,
+  };
+}
+
 function revokes(grants: readonly Grant[], account: string): string[] {
   return [...grouped(grants).values()]
     .filter((g) => g.on !== 'other')
@@ -91,14 +101,7 @@ export const appCannotBypassReadOnly = clusterCheck(
             fix: sqlFix(...revokes(bypasses, account)),
           });
         }
-        if (unreadRoles.length > 0) {
-          issues.push({
-            severity: 'warning',
-            node: spec.name,
-            message: `${account} holds role(s) ${unreadRoles.join(', ')} whose privileges doctor could not read`,
-            fix: `check as an administrator: ${sqlFix(...unreadRoles.map((r) => `SHOW GRANTS FOR \`${r}\``))}`,
-          });
-        }
+        if (unreadRoles.length > 0) issues.push(unreadRolesIssue(spec.name, account, unreadRoles));
         return issues;
       }),
     );
@@ -157,14 +160,7 @@ export const batonGrants = clusterCheck(
           fix: sqlFix(`REVOKE GRANT OPTION ON *.* FROM ${who}`),
         });
       }
-      if (unreadRoles.length > 0) {
-        issues.push({
-          severity: 'warning',
-          node: spec.name,
-          message: `${account} holds role(s) ${unreadRoles.join(', ')} whose privileges doctor could not read`,
-          fix: `check as an administrator: ${sqlFix(...unreadRoles.map((r) => `SHOW GRANTS FOR \`${r}\``))}`,
-        });
-      }
+      if (unreadRoles.length > 0) issues.push(unreadRolesIssue(spec.name, account, unreadRoles));
       return issues;
     }),
 );
