@@ -23,44 +23,23 @@ export function makeTestCa(dir: string, name: string, serverIp: string): TestCa 
   const root = path.join(dir, name);
   mkdirSync(root, { recursive: true });
   const days = ['-days', '2'];
+  /** A new P-256 key, unencrypted, written to `keyFile`. */
+  const newKey = (keyFile: string) => [
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    keyFile,
+  ];
   openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-subj',
-      `/CN=${name} test CA`,
-      ...days,
-    ],
+    ['req', '-x509', ...newKey('ca.key'), '-out', 'ca.pem', '-subj', `/CN=${name} test CA`, ...days],
     root,
   );
   const issue = (who: string, subject: string, extensions: string) => {
     writeFileSync(path.join(root, `${who}.ext`), extensions);
-    openssl(
-      [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        `${who}.key`,
-        '-out',
-        `${who}.csr`,
-        '-subj',
-        subject,
-      ],
-      root,
-    );
+    openssl(['req', ...newKey(`${who}.key`), '-out', `${who}.csr`, '-subj', subject], root);
     openssl(
       [
         'x509',
