@@ -5,10 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock as clock } from '../../../src/clock.js';
-import { StoreUnavailableError, toStoreError } from '../../../src/etcd/errors.js';
+import { StoreUnavailableError } from '../../../src/etcd/errors.js';
 import { EtcdSession } from '../../../src/etcd/session.js';
 import { GRANT_BACKOFF_MIN_MS, SessionShare } from '../../../src/etcd/session-share.js';
 import type { EtcdStore } from '../../../src/etcd/store.js';
+import { fakeLeaseStore, keepaliveStream } from './fake-lease-store.js';
 
 class ScriptedLeaseService {
   grants = 0;
@@ -27,27 +28,9 @@ class ScriptedLeaseService {
         this.revoked.push(ID);
         return {};
       },
-      leaseKeepAlive: async () => {
-        const handlers = new Map<string, (arg?: unknown) => void>();
-        const stream = {
-          on(event: string, fn: (arg?: unknown) => void) {
-            handlers.set(event, fn);
-            return stream;
-          },
-          write() {
-            setTimeout(() => handlers.get('data')?.({ TTL: '4' }), 2);
-          },
-          end() {},
-        };
-        return stream;
-      },
+      leaseKeepAlive: async () => keepaliveStream(() => '4', 2),
     };
-    return {
-      clock,
-      client: { leaseClient },
-      callOptions: () => ({ deadline: new Date(Date.now() + 10_000) }),
-      convertError: toStoreError,
-    } as unknown as EtcdStore;
+    return fakeLeaseStore(leaseClient);
   }
 }
 

@@ -4,9 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock as clock } from '../../../src/clock.js';
-import { LeaseLostError, SessionExpiredError, toStoreError } from '../../../src/etcd/errors.js';
+import { LeaseLostError, SessionExpiredError } from '../../../src/etcd/errors.js';
 import { EtcdSession } from '../../../src/etcd/session.js';
 import type { EtcdStore } from '../../../src/etcd/store.js';
+import { fakeLeaseStore, keepaliveStream } from './fake-lease-store.js';
 
 type Reply = 'answer' | 'hang' | 'gone';
 
@@ -23,30 +24,12 @@ class ScriptedLeases {
         return {};
       },
       leaseKeepAlive: async () => {
-        const handlers = new Map<string, (arg?: unknown) => void>();
         const reply = this.script(this.sent.length);
         this.sent.push({ at: clock.now(), reply });
-        const stream = {
-          on(event: string, fn: (arg?: unknown) => void) {
-            handlers.set(event, fn);
-            return stream;
-          },
-          write() {
-            if (reply === 'hang') return;
-            setTimeout(() => handlers.get('data')?.({ TTL: reply === 'gone' ? '0' : '1' }), 5);
-          },
-          end() {},
-          cancel() {},
-        };
-        return stream;
+        return keepaliveStream(() => (reply === 'hang' ? 'hang' : reply === 'gone' ? '0' : '1'), 5);
       },
     };
-    return {
-      clock,
-      client: { leaseClient },
-      callOptions: () => ({ deadline: new Date(Date.now() + 10_000) }),
-      convertError: toStoreError,
-    } as unknown as EtcdStore;
+    return fakeLeaseStore(leaseClient);
   }
 }
 
