@@ -43,6 +43,8 @@ export class GuardianDuty {
   private hold: WriterHold | undefined;
   private unfenceable: { node: string; epoch: number } | undefined;
   private shotEpoch: number | undefined;
+  /** Until a session is first held: the end of the start-up grace (core guard()). */
+  private startupGraceUntil: number | undefined;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -56,7 +58,11 @@ export class GuardianDuty {
     /** Whether our own last probe found the node not running (ServerDownError). */
     private readonly knownDown: (node: string) => boolean,
     private readonly onEvent: (e: GuardianEvent) => void,
-  ) {}
+    /** How long a new process waits for its first session before fencing (one session TTL). */
+    startupGraceMs = 0,
+  ) {
+    this.startupGraceUntil = clock.now() + startupGraceMs;
+  }
 
   get localNodes(): string[] {
     return this.spec.nodes.filter((n) => n.colo === this.colo).map((n) => n.name);
@@ -130,6 +136,7 @@ export class GuardianDuty {
     mayOpen: boolean,
   ): Promise<void> {
     if (writer) this.lastWriter = writer;
+    if (this.lease.valid()) this.startupGraceUntil = undefined;
     // What we saw writable is remembered first: the self-fence fences it when the session ends,
     // even if we never read a writer record (sim seed 8815: a first read lost, then a site cut,
     // and the self-fence fenced nothing while the leader promoted elsewhere).
@@ -146,6 +153,7 @@ export class GuardianDuty {
       now: this.clock.now(),
       sessionValidUntil: this.lease.validUntil(),
     };
+    if (this.startupGraceUntil !== undefined) input.startupGraceUntil = this.startupGraceUntil;
     if (writer) input.writer = writer;
     else if (this.lastWriter) input.writer = this.lastWriter;
     if (operation) input.operation = operation;

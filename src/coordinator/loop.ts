@@ -176,6 +176,7 @@ export class Coordinator {
       { stamps: this.stamps, stampTimeoutMs },
       (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
+      t.sessionTtlMs,
     );
     this.publisher = new ReportPublisher(
       store,

@@ -36,6 +36,11 @@ export interface GuardianInput {
   now: MonoMs;
   /** Session.validUntil(): our own conservative lease deadline. */
   sessionValidUntil: MonoMs;
+  /**
+   * Set while this process has never held a session, until its first one has had a fair chance
+   * (one session TTL from start): see the rule in guard().
+   */
+  startupGraceUntil?: MonoMs;
 }
 
 export type GuardianAction =
@@ -67,6 +72,12 @@ export function guard(input: GuardianInput): GuardianDecision {
     const isWriter = writer?.node === node.name;
 
     if (!sessionValid) {
+      // A process that has not held a session yet has vouched for nothing and holds no lease that
+      // anyone waits on: to the others it is a coordinator that has not started, whose writer the
+      // watchdog or the leader's STONITH covers. Fencing a writable local node here, before a
+      // slow first login (TLS, etcd auth on a busy host) completes, closed the lab's open a1 and
+      // handed the writer role to b1. After one session TTL without a session, fence.
+      if (input.startupGraceUntil !== undefined && now < input.startupGraceUntil) continue;
       // Fence the writer even if our last probe says read-only: that probe may predate a reopen.
       if (isWriter || obs?.readOnly === false) {
         actions.push({

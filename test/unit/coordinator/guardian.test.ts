@@ -8,7 +8,7 @@ import { Scheduler } from '../../sim/scheduler.js';
 import { SimMysqlWorld, SimNetwork } from '../../sim/sim-mysql.js';
 import { CLUSTER } from '../../sim/world.js';
 
-function setup(validUntil: number) {
+function setup(validUntil: number, startupGraceMs?: number) {
   const sched = new Scheduler();
   const world = new SimMysqlWorld(sched, new SimNetwork(['a', 'b']), {
     changed: () => undefined,
@@ -47,6 +47,7 @@ function setup(validUntil: number) {
     { stamps: new WatchdogStamps(clock, lease, true), stampTimeoutMs: 100 },
     (n) => down.has(n),
     () => undefined,
+    startupGraceMs,
   );
   const observe = (): NodeObservation[] => [
     {
@@ -64,6 +65,26 @@ function setup(validUntil: number) {
 const writerA: WriterRecord = { node: 'm-a', epoch: 3, since: 0, reason: 'bootstrap-writer' };
 
 describe('GuardianDuty', () => {
+  it('leaves a writable local node open while its first session is pending, for one grace, then fences', async () => {
+    const { sched, ma, guardian, observe } = setup(-Infinity, 4_000);
+    ma.setReadOnly(false);
+    await guardian.enforce(undefined, undefined, observe(), false);
+    expect(ma.readOnly).toBe(false);
+    await sched.runUntil(sched.now() + 4_000);
+    await guardian.enforce(undefined, undefined, observe(), false);
+    expect(ma.readOnly).toBe(true);
+  });
+
+  it('has no start-up grace once it has held a session: a lost first session fences at once', async () => {
+    const { ma, guardian, observe, expire } = setup(10_000, 4_000);
+    ma.setReadOnly(false);
+    await guardian.enforce(undefined, undefined, observe(), false);
+    expect(ma.readOnly).toBe(false);
+    expire(0);
+    await guardian.enforce(undefined, undefined, observe(), false);
+    expect(ma.readOnly).toBe(true);
+  });
+
   it('opens the local writer only when allowed to (fresh record, visible report)', async () => {
     const { ma, guardian, observe } = setup(10_000);
     await guardian.enforce(writerA, undefined, observe(), false);

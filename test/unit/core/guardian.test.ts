@@ -93,6 +93,21 @@ describe('guard (colo guardian rule)', () => {
       out: ['fence db-a1 (guardian-session-invalid)'],
     },
     {
+      name: 'a new process before its first session, within the start-up grace: a writable node is left open',
+      in: input({ writer: undefined, sessionValidUntil: -Infinity, startupGraceUntil: NOW + 1 }),
+      out: [],
+    },
+    {
+      name: 'a new process before its first session, within the grace, the record names it: left open',
+      in: input({ sessionValidUntil: -Infinity, startupGraceUntil: NOW + 1 }),
+      out: [],
+    },
+    {
+      name: 'a new process still without a session once the grace is over: fence',
+      in: input({ writer: undefined, sessionValidUntil: -Infinity, startupGraceUntil: NOW }),
+      out: ['fence db-a1 (guardian-session-invalid)'],
+    },
+    {
       name: 'fenced by us at this epoch: hold, do not reopen',
       in: input({ fencedEpoch: 5, observations: withNodes(healthyNodes(), { 'db-a1': { readOnly: true } }) }),
       out: [],
