@@ -49,6 +49,26 @@ function share(service: ScriptedLeaseService): SessionShare {
 }
 
 describe('SessionShare', () => {
+  it('lets a slow first grant run for half a TTL past an impatient caller, and keeps it', async () => {
+    const service = new ScriptedLeaseService();
+    const store = service.store();
+    const grantDeadlines: number[] = [];
+    const s = new SessionShare(clock, async (ttlMs, deadline) => {
+      grantDeadlines.push(deadline - clock.now());
+      // A first call that logs in over TLS: slower than the caller waits.
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      const session = await EtcdSession.create(store, ttlMs, deadline);
+      opened.push(session);
+      return session;
+    });
+    await expect(s.acquire(4000, clock.now() + 20)).rejects.toThrow(/lease grant/);
+    expect(grantDeadlines[0]).toBeGreaterThan(1900);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const session = await s.acquire(4000, clock.now() + 20);
+    expect(service.grants).toBe(1);
+    expect(session.signal.aborted).toBe(false);
+  });
+
   it('gives 200 concurrent cluster loops one lease from one grant', async () => {
     const service = new ScriptedLeaseService();
     const s = share(service);
