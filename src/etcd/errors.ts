@@ -6,6 +6,7 @@
 import * as etcd3 from 'etcd3';
 import { NotLeaderError as LoopNotLeaderError } from '../coordinator/errors.js';
 import { DeadlineExceededError } from '../coordinator/ports.js';
+import { classifyTlsFailure } from '../tls-failure.js';
 
 export abstract class StoreError extends Error {
   abstract readonly retryable: boolean;
@@ -100,23 +101,22 @@ const TLS_HINT =
  * one (etcd answers both "none" and "not from a CA I trust" with the same alert).
  */
 export function tlsFailure(detail: string, clientCertificate: boolean): string | undefined {
-  if (/alert bad certificate|certificate required|alert unknown ca|alert certificate unknown/i.test(detail))
-    return clientCertificate
-      ? 'etcd rejected our client certificate: etcd.tls.certFile is not signed by a CA etcd trusts (its --trusted-ca-file), or lacks the clientAuth usage'
-      : 'etcd requires a client certificate (--client-cert-auth): set etcd.tls.certFile and etcd.tls.keyFile';
-  if (
-    /unable to verify|self[- ]signed certificate|unable to get (local )?issuer|certificate verify failed/i.test(
-      detail,
-    )
-  )
-    return "etcd's server certificate is not signed by etcd.tls.caFile";
-  if (/altname|does not match certificate|Hostname\/IP does not match/i.test(detail))
-    return "etcd's server certificate does not name this endpoint's host (its subjectAltName)";
-  if (/wrong version number|http_request|packet length too long/i.test(detail))
-    return 'TLS to a plain-http etcd endpoint, or plain http to a TLS one: check http:// and https:// in etcd.endpoints';
-  if (/certificate has expired|certificate is not yet valid/i.test(detail))
-    return "a certificate is outside its validity period (etcd's or ours)";
-  return undefined;
+  switch (classifyTlsFailure(detail)) {
+    case 'client-certificate-refused':
+      return clientCertificate
+        ? 'etcd rejected our client certificate: etcd.tls.certFile is not signed by a CA etcd trusts (its --trusted-ca-file), or lacks the clientAuth usage'
+        : 'etcd requires a client certificate (--client-cert-auth): set etcd.tls.certFile and etcd.tls.keyFile';
+    case 'server-not-trusted':
+      return "etcd's server certificate is not signed by etcd.tls.caFile";
+    case 'wrong-host':
+      return "etcd's server certificate does not name this endpoint's host (its subjectAltName)";
+    case 'not-tls':
+      return 'TLS to a plain-http etcd endpoint, or plain http to a TLS one: check http:// and https:// in etcd.endpoints';
+    case 'expired':
+      return "a certificate is outside its validity period (etcd's or ours)";
+    case undefined:
+      return undefined;
+  }
 }
 
 /**
