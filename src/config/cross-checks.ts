@@ -1,5 +1,5 @@
 import { timingProblems, watchdogTimingProblem } from '../core/timings.js';
-import type { BatonConfigFile } from './schema.js';
+import type { BatonConfigFile, TlsFiles } from './schema.js';
 
 export interface ConfigProblem {
   path: string;
@@ -46,6 +46,7 @@ export function crossCheck(config: BatonConfigFile): ConfigProblem[] {
     const at = `clusters[${ci}]`;
     const watchdogProblem = cluster.watchdog ? watchdogTimingProblem(t) : undefined;
     if (watchdogProblem) add(`${at}.watchdog`, `${watchdogProblem.message}; or set it to false`);
+    if (cluster.tls) problems.push(...clientCertificateProblems(cluster.tls, `${at}.tls`));
     const names = cluster.nodes.map((n) => n.name);
     for (const name of duplicates(names)) add(`${at}.nodes`, `duplicate node name "${name}"`);
     const candidates = cluster.nodes.filter((n) => n.role === 'candidate');
@@ -98,10 +99,17 @@ export function etcdTransportProblems(etcd: BatonConfigFile['etcd']): ConfigProb
         'a password over http:// is readable by anyone on the path: use https:// endpoints and etcd.tls',
     });
   if (plain && etcd.tls) problems.push({ path: 'etcd.tls', message: 'TLS settings need https:// endpoints' });
-  if (etcd.tls && (etcd.tls.certFile === undefined) !== (etcd.tls.keyFile === undefined))
-    problems.push({
-      path: etcd.tls.certFile === undefined ? 'etcd.tls.certFile' : 'etcd.tls.keyFile',
-      message: 'a client certificate needs its key, and a key its certificate: give both or neither',
-    });
+  if (etcd.tls) problems.push(...clientCertificateProblems(etcd.tls, 'etcd.tls'));
   return problems;
+}
+
+/** A client certificate without its key, or a key without its certificate (at `at`). */
+function clientCertificateProblems(tls: TlsFiles, at: string): ConfigProblem[] {
+  if ((tls.certFile === undefined) === (tls.keyFile === undefined)) return [];
+  return [
+    {
+      path: tls.certFile === undefined ? `${at}.certFile` : `${at}.keyFile`,
+      message: 'a client certificate needs its key, and a key its certificate: give both or neither',
+    },
+  ];
 }

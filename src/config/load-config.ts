@@ -2,7 +2,8 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, oneLine } from '../problem-text.js';
-import { configSchema, type BatonConfigFile, type Credentials } from './schema.js';
+import type { MysqlTls } from '../mysql/tls.js';
+import { configSchema, type BatonConfigFile, type Credentials, type TlsFiles } from './schema.js';
 import { crossCheck, type ConfigProblem } from './cross-checks.js';
 
 /** A config far larger than any real one (200 clusters take about 100 KB) is a mistake. */
@@ -190,8 +191,8 @@ export function resolvePassword(
   return undefined;
 }
 
-/** PEM contents for the etcd client (EtcdClientSettings.tls). */
-export interface EtcdTlsMaterial {
+/** PEM contents of a `tls` section (etcd's, or a cluster's for its MySQL servers). */
+export interface TlsMaterial {
   ca: Buffer;
   cert?: Buffer;
   key?: Buffer;
@@ -201,15 +202,11 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
 const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/;
 
 /**
- * Reads `etcd.tls`'s files, each checked for what it must hold (a PEM certificate, a PEM private
- * key), so a wrong file is refused at start with its path instead of surfacing as gRPC's
- * "UNAVAILABLE" later. Undefined when the config has no `etcd.tls`.
+ * Reads a `tls` section's files, each checked for what it must hold (a PEM certificate, a PEM
+ * private key), so a wrong file is refused at start with its path (`at`.caFile...) instead of
+ * surfacing as a failed handshake later.
  */
-export function readEtcdTls(
-  tls: BatonConfigFile['etcd']['tls'],
-  configFile: string,
-): EtcdTlsMaterial | undefined {
-  if (!tls) return undefined;
+function readTlsFiles(tls: TlsFiles, at: string, configFile: string): TlsMaterial {
   const problems: ConfigProblem[] = [];
   const read = (field: 'caFile' | 'certFile' | 'keyFile', pattern: RegExp, what: string) => {
     const file = tls[field];
@@ -217,11 +214,11 @@ export function readEtcdTls(
     // The private key is a secret like a password file, and held to the same mode.
     const got = field === 'keyFile' ? readSecretFile(file) : readPlainFile(file);
     if ('refused' in got) {
-      problems.push({ path: `etcd.tls.${field}`, message: got.refused });
+      problems.push({ path: `${at}.${field}`, message: got.refused });
       return undefined;
     }
     if (!pattern.test(got.content.toString('latin1'))) {
-      problems.push({ path: `etcd.tls.${field}`, message: `${file} is not a PEM ${what}` });
+      problems.push({ path: `${at}.${field}`, message: `${file} is not a PEM ${what}` });
       return undefined;
     }
     return got.content;
@@ -231,4 +228,26 @@ export function readEtcdTls(
   const key = read('keyFile', PEM_PRIVATE_KEY, 'private key');
   if (problems.length > 0 || !ca) throw new ConfigError(configFile, problems);
   return { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
+/** `etcd.tls`'s files for the etcd client (EtcdClientSettings.tls); undefined without it. */
+export function readEtcdTls(
+  tls: BatonConfigFile['etcd']['tls'],
+  configFile: string,
+): TlsMaterial | undefined {
+  return tls ? readTlsFiles(tls, 'etcd.tls', configFile) : undefined;
+}
+
+/**
+ * Each cluster's `tls` for its MySQL servers (MysqlEndpoint.tls), by cluster name; a cluster
+ * without it is absent (its connections are plaintext).
+ */
+export function readClusterTls(config: BatonConfigFile, configFile: string): Map<string, MysqlTls> {
+  const byCluster = new Map<string, MysqlTls>();
+  config.clusters.forEach((cluster, i) => {
+    if (!cluster.tls) return;
+    const material = readTlsFiles(cluster.tls, `clusters[${i}].tls`, configFile);
+    byCluster.set(cluster.name, { ...material, verifyIdentity: cluster.tls.verifyIdentity });
+  });
+  return byCluster;
 }

@@ -60,6 +60,18 @@ const secretSource = z
   })
   .strict();
 
+/**
+ * TLS files: the CA that signed the servers' certificates, and optionally a client certificate
+ * and its key (both or neither: cross-checks.ts). The key is a secret file (load-config.ts).
+ */
+const tlsFiles = z
+  .object({
+    caFile: filePath,
+    certFile: filePath.optional(),
+    keyFile: filePath.optional(),
+  })
+  .strict();
+
 /** MariaDB allows user names of up to 80 characters; etcd has no limit of its own. */
 const credentials = secretSource.extend({ user: text(128) }).strict();
 
@@ -126,6 +138,15 @@ export const clusterSchema = z
      * installed; needs a sessionTtlMs long enough for a once-a-second event.
      */
     watchdog: z.boolean().default(true),
+    /**
+     * TLS to this cluster's servers, for every connection baton makes to them: the server's
+     * certificate must chain to caFile (always), and with verifyIdentity (the default) also name
+     * the host baton connects to, as a DNS name or an IP address in its subjectAltName.
+     */
+    tls: tlsFiles
+      .extend({ verifyIdentity: z.boolean().default(true) })
+      .strict()
+      .optional(),
     nodes: list(nodeSchema, 64).min(2, 'expected at least 2 nodes (two candidate masters)'),
   })
   .strict();
@@ -171,14 +192,7 @@ export const configSchema = z
          * TLS to etcd (endpoints must be https://): the CA that signed the members' certificates,
          * and for `--client-cert-auth` a client certificate and its key (both or neither).
          */
-        tls: z
-          .object({
-            caFile: filePath,
-            certFile: filePath.optional(),
-            keyFile: filePath.optional(),
-          })
-          .strict()
-          .optional(),
+        tls: tlsFiles.optional(),
         /**
          * etcd member name (its --name) that should hold raft leadership: the witness site's.
          * The baton leader moves it there when it is elsewhere (see src/etcd/raft-leader.ts);
@@ -251,4 +265,5 @@ export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type Timings = z.infer<typeof timingsSchema>;
 export type Credentials = z.infer<typeof credentials>;
 export type HookConfig = z.infer<typeof hookSchema>;
+export type TlsFiles = z.infer<typeof tlsFiles>;
 export type HookName = keyof ClusterConfig['hooks'];

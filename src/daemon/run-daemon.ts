@@ -1,5 +1,11 @@
 import { systemClock } from '../clock.js';
-import { ConfigError, loadConfig, readEtcdTls, resolvePassword } from '../config/load-config.js';
+import {
+  ConfigError,
+  loadConfig,
+  readClusterTls,
+  readEtcdTls,
+  resolvePassword,
+} from '../config/load-config.js';
 import { validateCoordinatorConfig } from '../coordinator/config.js';
 import { deriveTimings, storeCallTimeoutMs } from '../core/index.js';
 import { Coordinator } from '../coordinator/loop.js';
@@ -141,6 +147,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
 
   const derived = deriveTimings(file.timings);
   const etcdTls = readEtcdTls(file.etcd.tls, configFile);
+  const mysqlTls = readClusterTls(file, configFile);
   const etcdSettings: EtcdClientSettings = {
     endpoints: file.etcd.endpoints,
     auth: etcdAuth,
@@ -160,6 +167,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
   const coordinators = configs.map((config, index) => {
     const clusterLog = log.child({ cluster: config.cluster.name, coordinator: config.self.name });
     const byNode = new Map<string, Database>();
+    const tls = mysqlTls.get(config.cluster.name);
     for (const node of config.cluster.nodes) {
       const database = new MysqlDatabase(
         {
@@ -168,6 +176,7 @@ export function startDaemon(configFile: string, logger?: Logger): DaemonHandle {
           port: node.port,
           user: file.mysql.user,
           password: mysqlPassword,
+          ...(tls ? { tls } : {}),
           // What the server may take per step; each step also gets the link's round trip.
           answerAllowanceMs: derived.mysqlAnswerAllowanceMs,
           ...(file.replication && replicationPassword !== undefined

@@ -12,6 +12,7 @@ import type { EtcdClientSettings } from '../etcd/client.js';
 import type { EndpointFailover } from '../ops/endpoint-failover.js';
 import { readClusterState } from '../ops/cluster-state.js';
 import { readEtcd } from './read-etcd.js';
+import type { MysqlTls } from '../mysql/tls.js';
 import { readServer, type ServerRead } from './read-server.js';
 import type { ClusterFacts, DoctorSnapshot, NodeSpec, ServerFacts } from './snapshot.js';
 
@@ -28,6 +29,8 @@ export interface GatherInputs {
   baton: Credential;
   /** The application accounts to log in as. */
   apps: readonly Credential[];
+  /** Each cluster's TLS to its servers (config/load-config.ts readClusterTls); absent: plaintext. */
+  tls: ReadonlyMap<string, MysqlTls>;
   etcdSettings: EtcdClientSettings;
   /** For the clusters' state (writer record, quarantine): each endpoint in turn. */
   etcd: EndpointFailover;
@@ -85,7 +88,10 @@ async function readCluster(inputs: GatherInputs, name: string): Promise<ClusterR
       ),
     Promise.all(
       nodes.map((n) =>
-        readServer({ host: n.host, port: n.port, baton: inputs.baton, apps: inputs.apps }, inputs.clock),
+        readServer(
+          { host: n.host, port: n.port, baton: inputs.baton, apps: inputs.apps, tls: inputs.tls.get(name) },
+          inputs.clock,
+        ),
       ),
     ),
   ]);

@@ -5,6 +5,7 @@
  */
 import { DeadlineExceededError, type Clock } from '../coordinator/ports.js';
 import { DeadlineConnection, type MysqlEndpoint } from '../mysql/connection.js';
+import type { MysqlTls } from '../mysql/tls.js';
 import { dialectFor, parseSemiSync, type Dialect } from '../mysql/dialect.js';
 import {
   doctorDialectFor,
@@ -152,6 +153,8 @@ export interface ServerTarget {
   port: number;
   baton: { user: string; password: string };
   apps: readonly { user: string; password: string }[];
+  /** The cluster's TLS, for every login here (baton's and the applications'). */
+  tls?: MysqlTls | undefined;
 }
 
 /**
@@ -176,7 +179,8 @@ export async function readServer(
     session = undefined;
   };
   try {
-    session = await open({ host: target.host, port: target.port, ...target.baton }, clock, budget);
+    const tls = target.tls ? { tls: target.tls } : {};
+    session = await open({ host: target.host, port: target.port, ...target.baton, ...tls }, clock, budget);
     const s = session;
     const [versionRow] = await s.query('SELECT VERSION() AS version', 'version');
     const version = String(versionRow?.version ?? '');
@@ -203,7 +207,9 @@ export async function readServer(
     if (event)
       reading.watchdogEvent = { status: String(event.status ?? ''), definer: String(event.definer ?? '') };
     reading.apps = await Promise.all(
-      target.apps.map((app) => readApp({ host: target.host, port: target.port, ...app }, dd, clock, budget)),
+      target.apps.map((app) =>
+        readApp({ host: target.host, port: target.port, ...app, ...tls }, dd, clock, budget),
+      ),
     );
     // Last on this connection: reading another role's grants switches the session's role.
     try {

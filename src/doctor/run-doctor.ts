@@ -7,7 +7,13 @@ import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { systemClock } from '../clock.js';
 import { openTarget } from '../cli/cluster-target.js';
-import { ConfigError, loadConfig, parseConfig, resolvePassword } from '../config/load-config.js';
+import {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  readClusterTls,
+  resolvePassword,
+} from '../config/load-config.js';
 import type { BatonConfigFile } from '../config/schema.js';
 import { coordinatorConfig } from '../lab/lab-coordinators.js';
 import { readLabState } from '../lab/lab-state.js';
@@ -75,8 +81,10 @@ export async function runDoctor(options: DoctorOptions, out: DoctorOutput): Prom
     let config;
     let baton: Credential;
     let apps: Credential[];
+    let tls;
     try {
       config = options.lab !== undefined ? labConfig(options.lab, configFile) : loadConfig(configFile);
+      tls = readClusterTls(config, configFile);
       baton = { user: config.mysql.user, password: resolvePassword(config.mysql, 'mysql', configFile) ?? '' };
       apps = (config.doctor?.appUsers ?? []).map((app, i) => ({
         user: app.user,
@@ -102,6 +110,7 @@ export async function runDoctor(options: DoctorOptions, out: DoctorOutput): Prom
       clusters: target.clusters,
       baton,
       apps,
+      tls,
       // The config's endpoints, in its order (the lab's target lists its members by site): the
       // timings are judged on the member the coordinators call first.
       etcdSettings: { ...target.etcdSettings, endpoints: config.etcd.endpoints },

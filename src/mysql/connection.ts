@@ -5,10 +5,12 @@
  * (`stream.destroy()`), which fails every pending command with PROTOCOL_CONNECTION_LOST.
  * A connection that hit a deadline or lost its socket is `broken` and never used again.
  */
+import type { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import { DeadlineExceededError, type Clock, type MonoMs } from '../coordinator/ports.js';
 import { remainingMs, withDeadline } from '../deadline.js';
-import { toDatabaseError } from './errors.js';
+import { DatabaseAuthError, ER, toDatabaseError, type ErrorContext } from './errors.js';
+import { hookTlsUpgrade, mysql2Ssl, PLAINTEXT_REFUSED, type MysqlTls } from './tls.js';
 
 export interface MysqlEndpoint {
   host: string;
@@ -16,7 +18,13 @@ export interface MysqlEndpoint {
   user: string;
   /** From a file or env by the caller; never from argv, never logged. */
   password: string;
-  ssl?: mysql.SslOptions;
+  /** The cluster's TLS settings (clusters[].tls); absent: plaintext. */
+  tls?: MysqlTls;
+}
+
+interface OpenOptions {
+  multipleStatements?: boolean;
+  stallMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -38,6 +46,8 @@ export class DeadlineConnection {
     private readonly clock: Clock,
     readonly label: string,
     readonly multipleStatements: boolean,
+    /** What errors may say of this connection (errors.ts). */
+    private readonly context: ErrorContext,
   ) {
     // Errors on an idle connection (server gone away) must not crash the process.
     core.on('error', () => {
@@ -62,7 +72,49 @@ export class DeadlineConnection {
     endpoint: MysqlEndpoint,
     clock: Clock,
     deadline: MonoMs,
-    { multipleStatements = false, stallMs }: { multipleStatements?: boolean; stallMs?: number } = {},
+    options: OpenOptions = {},
+  ): Promise<DeadlineConnection> {
+    try {
+      return await DeadlineConnection.connect(endpoint, clock, deadline, options);
+    } catch (err) {
+      // MariaDB answers a plaintext login to a REQUIRE SSL account exactly as a wrong password
+      // (1045, "Access denied ... (using password: YES)", measured on 10.11): only a TLS login
+      // tells them apart. It is tried without checking the certificate, as the plaintext login
+      // was, and only when the plaintext one was refused; it is closed at once.
+      if (
+        endpoint.tls ||
+        !(err instanceof DatabaseAuthError && err.errno === ER.ACCESS_DENIED) ||
+        !(await DeadlineConnection.loginNeedsTls(endpoint, clock, deadline))
+      )
+        throw err;
+      throw new DatabaseAuthError(`connect ${endpoint.host}:${endpoint.port}: ${PLAINTEXT_REFUSED}`, {
+        cause: err,
+        errno: err.errno,
+      });
+    }
+  }
+
+  /** Whether the login the server refused in plaintext succeeds over TLS (see open). */
+  private static async loginNeedsTls(
+    endpoint: MysqlEndpoint,
+    clock: Clock,
+    deadline: MonoMs,
+  ): Promise<boolean> {
+    try {
+      const conn = await DeadlineConnection.connect(endpoint, clock, deadline, {}, 'unverified-tls');
+      conn.destroy();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private static async connect(
+    endpoint: MysqlEndpoint,
+    clock: Clock,
+    deadline: MonoMs,
+    { multipleStatements = false, stallMs }: OpenOptions,
+    diagnosis?: 'unverified-tls',
   ): Promise<DeadlineConnection> {
     const label = `${endpoint.host}:${endpoint.port}`;
     const left = remainingMs(clock, deadline);
@@ -82,20 +134,24 @@ export class DeadlineConnection {
       multipleStatements,
       maxPreparedStatements: 1,
     };
-    if (endpoint.ssl) options.ssl = endpoint.ssl;
+    if (endpoint.tls) options.ssl = mysql2Ssl(endpoint.tls);
+    if (diagnosis === 'unverified-tls') options.ssl = { rejectUnauthorized: false };
     const core = mysql.createConnection(options);
     const connected = new Promise<void>((resolve, reject) => {
       core.once('connect', () => resolve());
       core.once('error', reject);
     });
-    const conn = new DeadlineConnection(core, clock, label, multipleStatements);
+    const context: ErrorContext = { host: endpoint.host };
+    const conn = new DeadlineConnection(core, clock, label, multipleStatements, context);
     const stall = stallMs === undefined ? undefined : watchProgress(core, stallMs, label);
     try {
+      if (endpoint.tls)
+        hookTlsUpgrade(core, endpoint.host, endpoint.tls.verifyIdentity, (socket) => stall?.follow(socket));
       const work = stall ? Promise.race([connected, stall.stalled]) : connected;
       await withDeadline(clock, deadline, `connect ${label}`, work, () => conn.destroy());
     } catch (err) {
       conn.destroy();
-      throw toDatabaseError(err, `connect ${label}`);
+      throw toDatabaseError(err, `connect ${label}`, context);
     } finally {
       stall?.stop();
     }
@@ -162,7 +218,7 @@ export class DeadlineConnection {
       // mysql2 attaches the interpolated statement as `sql`; with values it may hold a password
       // (CHANGE MASTER ... MASTER_PASSWORD), and the raw error travels on as our error's cause.
       if (values && typeof err === 'object' && err !== null) delete (err as { sql?: string }).sql;
-      const converted = toDatabaseError(err, `${what} on ${this.label}`);
+      const converted = toDatabaseError(err, `${what} on ${this.label}`, this.context);
       if ((err as { fatal?: boolean }).fatal) this.isBroken = true;
       throw converted;
     }
@@ -190,13 +246,16 @@ export class DeadlineConnection {
 /**
  * Rejects once the server has sent nothing for `stallMs` (TCP connect and every chunk received
  * restart the wait). mysql2 creates its socket in the constructor, so it can be watched at once.
+ * A TLS upgrade is a step of its own: mysql2 then reads only the TLS socket, which `follow`
+ * watches from there on (its handshake done, and each chunk after it).
  */
 function watchProgress(
   core: mysql.Connection,
   stallMs: number,
   label: string,
-): { stalled: Promise<never>; stop(): void } {
-  const stream = (core as unknown as { stream?: NodeJS.EventEmitter }).stream;
+): { stalled: Promise<never>; stop(): void; follow(socket: EventEmitter): void } {
+  const streams: EventEmitter[] = [];
+  const plain = (core as unknown as { stream?: EventEmitter }).stream;
   let timer: NodeJS.Timeout | undefined;
   let fail: (e: Error) => void = () => undefined;
   const stalled = new Promise<never>((_, reject) => {
@@ -210,15 +269,22 @@ function watchProgress(
       stallMs,
     );
   };
+  const watch = (stream: EventEmitter, events: string[]): void => {
+    for (const event of events) stream.on(event, restart);
+    streams.push(stream);
+  };
   restart();
-  stream?.on('connect', restart);
-  stream?.on('data', restart);
+  if (plain) watch(plain, ['connect', 'data']);
   return {
     stalled,
     stop() {
       clearTimeout(timer);
-      stream?.off('connect', restart);
-      stream?.off('data', restart);
+      for (const stream of streams)
+        for (const event of ['connect', 'secureConnect', 'data']) stream.off(event, restart);
+    },
+    follow(socket) {
+      restart();
+      watch(socket, ['secureConnect', 'data']);
     },
   };
 }

@@ -4,6 +4,7 @@
  * connection failures.
  */
 import { DeadlineExceededError, ServerDownError } from '../coordinator/ports.js';
+import { tlsFailureLine } from './tls.js';
 
 export abstract class DatabaseError extends Error {
   abstract readonly retryable: boolean;
@@ -30,6 +31,12 @@ export class DatabaseAuthError extends DatabaseError {
 /** The coordinator user lacks a privilege the operation needs (see FIELD-NOTES for grants). */
 export class DatabasePrivilegeError extends DatabaseError {
   override name = 'DatabasePrivilegeError';
+  readonly retryable = false;
+}
+
+/** A TLS upgrade failed: a certificate, a CA or a server's TLS setup is wrong (tls.ts). */
+export class DatabaseTlsError extends DatabaseError {
+  override name = 'DatabaseTlsError';
   readonly retryable = false;
 }
 
@@ -93,8 +100,14 @@ interface MysqlLikeError {
   fatal?: boolean;
 }
 
+/** What the connection knows of itself, for the error's wording. */
+export interface ErrorContext {
+  /** The host connected to (a TLS host check names it). */
+  host?: string;
+}
+
 /** Convert anything mysql2 threw; `what` names the operation ("probe a1"). */
-export function toDatabaseError(err: unknown, what: string): Error {
+export function toDatabaseError(err: unknown, what: string, context: ErrorContext = {}): Error {
   if (
     err instanceof DatabaseError ||
     err instanceof DeadlineExceededError ||
@@ -106,6 +119,8 @@ export function toDatabaseError(err: unknown, what: string): Error {
   const detail = e.message ?? String(err);
   const errno = typeof e.errno === 'number' && e.errno >= 1000 ? e.errno : undefined;
   const options = { cause: err, errno };
+  const tls = tlsFailureLine(e, context.host ?? 'the host');
+  if (tls) return new DatabaseTlsError(`${what}: ${tls}`, options);
   switch (errno) {
     case ER.ACCESS_DENIED:
     case ER.DBACCESS_DENIED:

@@ -3,15 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-/** `count` distinct free ports: all held open at once, so the kernel cannot hand out one twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => net.createServer());
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+import { freePorts } from './free-ports.js';
 
 /** Resolves once something accepts connections on the port (10 s at most); fails at once if etcd exits. */
 async function listening(port: number, child: ChildProcess, stderr: () => string): Promise<void> {

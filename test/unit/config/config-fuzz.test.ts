@@ -59,6 +59,12 @@ const FULL_CONFIG = {
         afterWriterChange: { argv: ['/usr/local/lib/baton/hooks/dns', '--zone', 'db.'] },
       },
       watchdog: true,
+      tls: {
+        caFile: '/etc/baton/mysql-ca.pem',
+        certFile: '/etc/baton/mysql-client.pem',
+        keyFile: '/etc/baton/mysql-client.key',
+        verifyIdentity: true,
+      },
       nodes: [
         { name: 'east1', colo: 'east', role: 'candidate', host: 'db-east1', port: 3306, priority: 100 },
         {

@@ -7,6 +7,7 @@ import {
   loadConfig,
   MAX_CONFIG_BYTES,
   parseConfig,
+  readClusterTls,
   readEtcdTls,
   resolvePassword,
 } from '../../../src/config/load-config.js';
@@ -388,6 +389,65 @@ describe('etcd transport', () => {
       expect(() => readEtcdTls({ caFile: path.join(dir, 'missing.pem') }, 'c.yaml')).toThrow(
         /etcd\.tls\.caFile: cannot read .*missing\.pem: ENOENT/,
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a cluster's MySQL TLS", () => {
+  const withTls = (tls: string) =>
+    VALID.replace('    policy: availability\n', `    policy: availability\n    tls: ${tls}\n`);
+
+  test('verifyIdentity is on unless turned off', () => {
+    expect(parseConfig(withTls('{ caFile: /ca.pem }'), 'c.yaml').clusters[0]?.tls).toEqual({
+      caFile: '/ca.pem',
+      verifyIdentity: true,
+    });
+    expect(
+      parseConfig(withTls('{ caFile: /ca.pem, verifyIdentity: false }'), 'c.yaml').clusters[0]?.tls
+        ?.verifyIdentity,
+    ).toBe(false);
+  });
+
+  test.each([
+    ['{ caFile: /ca.pem, certFile: /c.pem }', 'clusters[0].tls.keyFile: a client certificate needs its key'],
+    ['{ caFile: /ca.pem, keyFile: /k.pem }', 'clusters[0].tls.certFile: a client certificate needs its key'],
+    ['{ certFile: /c.pem, keyFile: /k.pem }', 'clusters[0].tls.caFile: required'],
+    ['{ caFile: /ca.pem, verifyIdentity: "no" }', 'clusters[0].tls.verifyIdentity: '],
+    [
+      '{ caFile: /ca.pem, rejectUnauthorized: false }',
+      'clusters[0].tls: unknown field(s): rejectUnauthorized',
+    ],
+  ])('%s is refused', (tls, problem) => {
+    expect(problemsOf(withTls(tls)).join('\n')).toContain(problem);
+  });
+
+  test("its files are read like etcd's: PEM checked, the key owner-only, each named by its path", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'baton-mysql-tls-unit-'));
+    try {
+      const cert = path.join(dir, 'c.pem');
+      const key = path.join(dir, 'k.pem');
+      writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', { mode: 0o644 });
+      writeFileSync(key, '-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n', {
+        mode: 0o644,
+      });
+      const config = parseConfig(
+        withTls(`{ caFile: ${cert}, certFile: ${cert}, keyFile: ${key}, verifyIdentity: false }`),
+        'c.yaml',
+      );
+      expect(() => readClusterTls(config, 'c.yaml')).toThrow(
+        `invalid config c.yaml:\n  clusters[0].tls.keyFile: ${key} can be read by every user (mode 0644); make it owner-only: chmod 600 ${key}`,
+      );
+      chmodSync(key, 0o600);
+      const tls = readClusterTls(config, 'c.yaml').get('orders');
+      expect(tls?.verifyIdentity).toBe(false);
+      expect(tls?.key?.toString()).toContain('PRIVATE KEY');
+      const wrong = parseConfig(withTls(`{ caFile: ${key} }`), 'c.yaml');
+      expect(() => readClusterTls(wrong, 'c.yaml')).toThrow(
+        `clusters[0].tls.caFile: ${key} is not a PEM certificate`,
+      );
+      expect(readClusterTls(parseConfig(VALID, 'c.yaml'), 'c.yaml').size).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

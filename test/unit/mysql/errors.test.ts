@@ -4,6 +4,7 @@ import {
   DatabaseAuthError,
   DatabasePrivilegeError,
   DatabaseQueryError,
+  DatabaseTlsError,
   DatabaseUnavailableError,
   isRetryableDatabaseError,
   toDatabaseError,
@@ -85,5 +86,36 @@ describe('toDatabaseError', () => {
     const err = new DeadlineExceededError('late');
     expect(toDatabaseError(err, 'x')).toBe(err);
     expect(isRetryableDatabaseError(err)).toBe(true);
+  });
+});
+
+describe('a failed TLS upgrade is one line naming the setting', () => {
+  it.each([
+    [
+      { code: 'HANDSHAKE_NO_SSL_SUPPORT', message: 'Server does not support secure connection' },
+      /does not offer TLS/,
+    ],
+    [
+      { code: 'HANDSHAKE_SSL_ERROR', message: 'self-signed certificate in certificate chain' },
+      /not signed by clusters\[\]\.tls\.caFile/,
+    ],
+    [
+      {
+        code: 'HANDSHAKE_SSL_ERROR',
+        message:
+          "Hostname/IP does not match certificate's altnames: IP: 10.0.0.9 is not in the cert's list: 10.0.0.1",
+      },
+      /does not name 10\.0\.0\.9 in its subjectAltName/,
+    ],
+    [
+      { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', message: 'ssl3_read_bytes:tlsv1 alert unknown ca' },
+      /refused our client certificate/,
+    ],
+    [{ code: 'HANDSHAKE_SSL_ERROR', message: 'certificate has expired' }, /outside its validity period/],
+  ])('%o', (raw, line) => {
+    const converted = toDatabaseError(raw, 'connect 10.0.0.9:3306', { host: '10.0.0.9' });
+    expect(converted).toBeInstanceOf(DatabaseTlsError);
+    expect(converted.message).toMatch(line);
+    expect(isRetryableDatabaseError(converted)).toBe(false);
   });
 });
