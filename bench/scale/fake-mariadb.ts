@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import mysql from 'mysql2';
+import { processlistSql } from '../../src/mysql/processlist.js';
 import {
   formatPosition,
   laterOf,
@@ -138,7 +139,7 @@ export class FakeMariadb {
   private readonly heartbeat = new Map<number, HeartbeatRow>();
   private listener: net.Server | undefined;
   private readonly sessions = new Map<number, ClientSession>();
-  /** Below 10: the server's own threads in SHOW PROCESSLIST. */
+  /** Below 10: the server's own threads in the process list. */
   private nextConnectionId = 10;
   /** read_only=OFF statements received, with when (performance.now()). */
   readonly opened: number[] = [];
@@ -256,9 +257,9 @@ export class FakeMariadb {
   private async execute(raw: string): Promise<Answer> {
     const statement = withoutStatementLimit(raw.trim());
     const upper = statement.toUpperCase();
+    if (statement === processlistSql) return this.processlist();
     if (upper.startsWith('SELECT ')) return this.select(statement);
     if (upper === 'SHOW ALL SLAVES STATUS') return this.slaveStatus();
-    if (upper === 'SHOW PROCESSLIST') return this.processlist();
     if (upper.startsWith('INSERT INTO BATON.HEARTBEAT ')) return this.stamp(statement);
     if (upper.startsWith('SET ')) return this.set(statement);
     if (upper === 'STOP SLAVE') {
@@ -325,6 +326,7 @@ export class FakeMariadb {
     const variable = /^@@global\.(\w+)$/i.exec(expression);
     if (variable) return this.globalVariable((variable[1] as string).toLowerCase());
     if (/^VERSION\(\)$/i.test(expression)) return FAKE_VERSION;
+    if (/^CURRENT_USER\(\)$/i.test(expression)) return 'baton@%';
     const subquery = /^\((SELECT [\s\S]*) FROM baton\.heartbeat\)$/i.exec(expression);
     if (subquery) {
       const inner = parseSelect(subquery[1] as string);

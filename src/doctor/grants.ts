@@ -9,6 +9,7 @@
  * gather step enables each granted role in turn and reads again.
  */
 import type { Flavor } from '../mysql/dialect.js';
+import { batonPrivileges } from '../mysql/privileges.js';
 
 /** One privilege on one object: `*.*`, `db.*`, `db.table`, or `other` (routines, PROXY). */
 export interface Grant {
@@ -146,36 +147,15 @@ export function holds(set: GrantSet, privilege: string, object = '*.*'): boolean
   );
 }
 
-/** What baton's account needs (README, FIELD-NOTES "coordinator grants"). */
+/** What baton's account needs (mysql/privileges.ts, verified on MariaDB 10.11). */
 export interface RequiredGrants {
   global: string[];
-  /** On baton's own schema: the heartbeat table, created and altered by baton when missing. */
+  /** On baton's own schema: the heartbeat table and the watchdog event. */
   batonSchema: string[];
 }
 
 export function requiredBatonGrants(flavor: Flavor): RequiredGrants {
-  return flavor === 'mariadb'
-    ? {
-        global: [
-          'READ_ONLY ADMIN',
-          'CONNECTION ADMIN',
-          'PROCESS',
-          'BINLOG MONITOR',
-          'SLAVE MONITOR',
-          'REPLICATION SLAVE ADMIN',
-        ],
-        batonSchema: ['SELECT', 'INSERT', 'UPDATE', 'CREATE', 'ALTER'],
-      }
-    : {
-        global: [
-          'SYSTEM_VARIABLES_ADMIN',
-          'CONNECTION_ADMIN',
-          'PROCESS',
-          'REPLICATION CLIENT',
-          'REPLICATION_SLAVE_ADMIN',
-        ],
-        batonSchema: ['SELECT', 'INSERT', 'UPDATE', 'CREATE', 'ALTER'],
-      };
+  return { global: batonPrivileges(flavor, '*.*'), batonSchema: batonPrivileges(flavor, 'baton.*') };
 }
 
 /** MariaDB before 10.11 let SUPER write through read_only (MDEV-29596 split them). */

@@ -56,6 +56,7 @@ import {
 import { startHaproxy } from './haproxy.js';
 import { writeFenceScript } from './fence-script.js';
 import { watchdogInstallSql } from '../mysql/watchdog.js';
+import { batonPrivileges } from '../mysql/privileges.js';
 
 export interface LabUpOptions {
   dir: string;
@@ -233,8 +234,9 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
   await Promise.all(LAB_NODES.map((node) => waitForMariadb(mariadbPaths(state.dir, node.name), 30_000)));
 }
 
-const BATON_GRANTS =
-  'READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN';
+/** baton's account holds what it needs and nothing more (mysql/privileges.ts). */
+const BATON_GRANTS = batonPrivileges('mariadb', '*.*').join(', ');
+const BATON_SCHEMA_GRANTS = batonPrivileges('mariadb', 'baton.*').join(', ');
 
 async function withRoot<T>(
   state: LabState,
@@ -260,7 +262,7 @@ async function bootstrapReplication(state: LabState, users: LabUsers): Promise<v
         await conn.query('GRANT REPLICATION SLAVE ON *.* TO ?@?', [users.repl.user, '%']);
         await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.baton.user, '%', users.baton.password]);
         await conn.query(`GRANT ${BATON_GRANTS} ON *.* TO ?@?`, [users.baton.user, '%']);
-        await conn.query('GRANT ALL ON baton.* TO ?@?', [users.baton.user, '%']);
+        await conn.query(`GRANT ${BATON_SCHEMA_GRANTS} ON baton.* TO ?@?`, [users.baton.user, '%']);
         await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.app.user, '%', users.app.password]);
         await conn.query('GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO ?@?', [users.app.user, '%']);
         // On every node, so whichever becomes the writer closes itself once nobody vouches for it.

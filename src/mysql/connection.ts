@@ -9,7 +9,8 @@ import type { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import { DeadlineExceededError, type Clock, type MonoMs } from '../coordinator/ports.js';
 import { remainingMs, withDeadline } from '../deadline.js';
-import { DatabaseAuthError, ER, toDatabaseError, type ErrorContext } from './errors.js';
+import type { Flavor } from './dialect.js';
+import { DatabaseAuthError, ER, privilegeLine, toDatabaseError, type ErrorContext } from './errors.js';
 import { hookTlsUpgrade, mysql2Ssl, PLAINTEXT_REFUSED, type MysqlTls } from './tls.js';
 
 export interface MysqlEndpoint {
@@ -141,7 +142,7 @@ export class DeadlineConnection {
       core.once('connect', () => resolve());
       core.once('error', reject);
     });
-    const context: ErrorContext = { host: endpoint.host };
+    const context: ErrorContext = { host: endpoint.host, user: endpoint.user };
     const conn = new DeadlineConnection(core, clock, label, multipleStatements, context);
     const stall = stallMs === undefined ? undefined : watchProgress(core, stallMs, label);
     try {
@@ -160,6 +161,17 @@ export class DeadlineConnection {
 
   get threadId(): number {
     return this.core.threadId;
+  }
+
+  /** The line for this connection's account lacking `privilege` on `on` (errors.ts). */
+  privilegeLine(privilege: string, on: string): string {
+    return privilegeLine(privilege, on, this.context);
+  }
+
+  /** What the caller learnt of the server and the login, for the wording of later errors. */
+  identified(account: string, flavor: Flavor): void {
+    this.context.account = account;
+    this.context.flavor = flavor;
   }
 
   get broken(): boolean {

@@ -37,7 +37,7 @@ import {
   type ReplicationSource,
   type Statement,
 } from './dialect.js';
-import { DatabaseQueryError, DatabaseUnavailableError, ER } from './errors.js';
+import { DatabasePrivilegeError, DatabaseQueryError, DatabaseUnavailableError, ER } from './errors.js';
 import {
   HEARTBEAT_TABLE,
   heartbeatAddWatchdogColumnSql,
@@ -46,7 +46,7 @@ import {
   heartbeatStamp,
   heartbeatWriteSql,
 } from './heartbeat.js';
-import { clientConnectionsToKill, type ProcessRow } from './processlist.js';
+import { clientConnectionsToKill, processlistSql, type ProcessRow } from './processlist.js';
 import { alignedSlavePos } from './truncated-tail.js';
 import { watchdogEventStatusSql, watchdogState } from './watchdog.js';
 
@@ -446,7 +446,17 @@ export class MysqlDatabase implements Database {
         await s.conn.query(heartbeatAddWatchdogColumnSql, deadline, 'heartbeat schema');
       } else {
         this.log.info(`creating ${HEARTBEAT_TABLE}`);
-        for (const ddl of heartbeatSchemaSql) await s.conn.query(ddl, deadline, 'heartbeat schema');
+        try {
+          for (const ddl of heartbeatSchemaSql)
+            await s.conn.query(ddl, deadline, 'create the heartbeat table');
+        } catch (err) {
+          // CREATE DATABASE without CREATE is refused as "Access denied ... to database 'baton'".
+          if (!(err instanceof DatabasePrivilegeError && err.errno === ER.DBACCESS_DENIED)) throw err;
+          throw new DatabasePrivilegeError(
+            `create the heartbeat table on ${s.conn.label}: ${s.conn.privilegeLine('CREATE', 'baton.*')}`,
+            { cause: err, errno: err.errno },
+          );
+        }
       }
     }
     await write();
@@ -552,12 +562,15 @@ export class MysqlDatabase implements Database {
     try {
       const [row] = await this.timedRoundTrip(() =>
         conn.query(
-          'SELECT VERSION() AS version, @@global.server_id AS serverId',
+          // The account, for the GRANT a missing privilege's error suggests.
+          'SELECT VERSION() AS version, @@global.server_id AS serverId, CURRENT_USER() AS account',
           deadline,
           'identify server',
         ),
       );
-      return { conn, dialect: dialectFor(String(row?.version ?? '')), serverId: Number(row?.serverId) };
+      const dialect = dialectFor(String(row?.version ?? ''));
+      conn.identified(String(row?.account ?? ''), dialect.flavor);
+      return { conn, dialect, serverId: Number(row?.serverId) };
     } catch (err) {
       conn.destroy();
       throw err;
@@ -599,7 +612,7 @@ export class MysqlDatabase implements Database {
   }
 
   private async killClients(s: Session, deadline: MonoMs, alsoProtect: number[] = []): Promise<number[]> {
-    const rows = await s.conn.query('SHOW PROCESSLIST', deadline, 'processlist');
+    const rows = await s.conn.query(processlistSql, deadline, 'list client connections');
     const processes: ProcessRow[] = rows.map((r) => ({
       id: Number(r.Id),
       user: String(r.User ?? ''),
@@ -611,7 +624,7 @@ export class MysqlDatabase implements Database {
     });
     for (const id of victims) {
       try {
-        await s.conn.query('KILL CONNECTION ?', deadline, 'kill client', [id]);
+        await s.conn.query('KILL CONNECTION ?', deadline, 'kill a client connection', [id]);
       } catch (err) {
         // Already gone between SHOW PROCESSLIST and KILL: that is what we wanted.
         if (!(err instanceof DatabaseQueryError && err.errno === ER.NO_SUCH_THREAD)) throw err;

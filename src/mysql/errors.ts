@@ -4,6 +4,7 @@
  * connection failures.
  */
 import { DeadlineExceededError, ServerDownError } from '../coordinator/ports.js';
+import type { Flavor } from './dialect.js';
 import { tlsFailureLine } from './tls.js';
 
 export abstract class DatabaseError extends Error {
@@ -28,7 +29,7 @@ export class DatabaseAuthError extends DatabaseError {
   readonly retryable = false;
 }
 
-/** The coordinator user lacks a privilege the operation needs (see FIELD-NOTES for grants). */
+/** The coordinator user lacks a privilege the operation needs (privileges.ts has the list). */
 export class DatabasePrivilegeError extends DatabaseError {
   override name = 'DatabasePrivilegeError';
   readonly retryable = false;
@@ -69,6 +70,8 @@ export const ER = {
   NO_SUCH_TABLE: 1146,
   BAD_FIELD: 1054,
   NO_SUCH_THREAD: 1094,
+  /** KILL of another account's thread without CONNECTION ADMIN: "You are not owner of thread". */
+  KILL_DENIED: 1095,
   LOCK_WAIT_TIMEOUT: 1205,
   OPTION_PREVENTS_STATEMENT: 1290,
   SERVER_SHUTDOWN: 1053,
@@ -104,6 +107,49 @@ interface MysqlLikeError {
 export interface ErrorContext {
   /** The host connected to (a TLS host check names it). */
   host?: string;
+  /** The login's user name, and once known its account (CURRENT_USER(): `baton@%`). */
+  user?: string;
+  account?: string;
+  flavor?: Flavor;
+}
+
+/** `'baton'@'%'` from CURRENT_USER()'s `baton@%`; else the user name alone (that is `@'%'`). */
+function grantee(context: ErrorContext): string {
+  const at = context.account?.lastIndexOf('@') ?? -1;
+  if (context.account && at > 0)
+    return `'${context.account.slice(0, at)}'@'${context.account.slice(at + 1)}'`;
+  return `'${context.user ?? 'baton'}'`;
+}
+
+/** The line for an account that lacks `privilege` on `on`, with the GRANT that fixes it. */
+export function privilegeLine(privilege: string, on: string, context: ErrorContext): string {
+  return `baton's MySQL account lacks ${privilege} on ${on}: GRANT ${privilege} ON ${on} TO ${grantee(context)}`;
+}
+
+/**
+ * The privilege a refusal names, and on what. MariaDB and MySQL name it in 1227 ("you need (at
+ * least one of) the SUPER, READ_ONLY ADMIN privilege(s)": never advise SUPER, the widest) and in
+ * 1142 ("UPDATE command denied ... for table `baton`.`heartbeat`"); 1095 names none, but only
+ * CONNECTION ADMIN lets an account kill another's connection. 1044 ("Access denied ... to
+ * database 'baton'") names no privilege: its caller knows what it was doing.
+ */
+export function missingPrivilege(
+  errno: number,
+  message: string,
+  flavor?: Flavor,
+): { privilege: string; on: string } | undefined {
+  if (errno === ER.SPECIFIC_ACCESS_DENIED) {
+    const names = /the (.+?) privilege/i.exec(message)?.[1]?.split(/\s*,\s*|\s+or\s+/) ?? [];
+    const narrow = names.filter((n) => n.trim() !== '' && n.toUpperCase() !== 'SUPER');
+    return narrow.length > 0 ? { privilege: narrow.join(' or '), on: '*.*' } : undefined;
+  }
+  if (errno === ER.TABLEACCESS_DENIED) {
+    const m = /^(\w+) command denied .* for table [`']?([^`'.]+)[`']?\./i.exec(message);
+    return m ? { privilege: (m[1] as string).toUpperCase(), on: `${m[2]}.*` } : undefined;
+  }
+  if (errno === ER.KILL_DENIED)
+    return { privilege: flavor === 'mysql' ? 'CONNECTION_ADMIN' : 'CONNECTION ADMIN', on: '*.*' };
+  return undefined;
 }
 
 /** Convert anything mysql2 threw; `what` names the operation ("probe a1"). */
@@ -123,11 +169,17 @@ export function toDatabaseError(err: unknown, what: string, context: ErrorContex
   if (tls) return new DatabaseTlsError(`${what}: ${tls}`, options);
   switch (errno) {
     case ER.ACCESS_DENIED:
-    case ER.DBACCESS_DENIED:
       return new DatabaseAuthError(`${what}: access denied (${detail})`, options);
     case ER.SPECIFIC_ACCESS_DENIED:
     case ER.TABLEACCESS_DENIED:
-      return new DatabasePrivilegeError(`${what}: missing privilege (${detail})`, options);
+    case ER.KILL_DENIED:
+    case ER.DBACCESS_DENIED: {
+      const missing = missingPrivilege(errno, detail, context.flavor);
+      const line = missing
+        ? privilegeLine(missing.privilege, missing.on, context)
+        : `missing privilege (${detail})`;
+      return new DatabasePrivilegeError(`${what}: ${line}`, options);
+    }
     case ER.TOO_MANY_CONNECTIONS:
     case ER.SERVER_SHUTDOWN:
       return new DatabaseUnavailableError(`${what}: ${detail}`, options);

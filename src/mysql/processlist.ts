@@ -43,3 +43,14 @@ export function clientConnectionsToKill(rows: readonly ProcessRow[], policy: Kil
     })
     .map((row) => row.id);
 }
+
+/**
+ * Every thread, as SHOW PROCESSLIST lists them, or an error naming PROCESS. Without PROCESS the
+ * list holds only the account's own threads, without a word, and a fence would kill nobody; the
+ * join with INNODB_TRX, which is refused without PROCESS (1227, naming it: MariaDB 10.11 and
+ * MySQL 8 alike), turns that into an error. The derived table is an aggregate, so it is always
+ * materialized, and it has exactly one row.
+ */
+export const processlistSql =
+  'SELECT p.ID AS Id, p.USER AS User, p.COMMAND AS Command FROM information_schema.PROCESSLIST AS p, ' +
+  '(SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX) AS needs_process_privilege';

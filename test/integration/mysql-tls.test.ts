@@ -17,6 +17,7 @@ import { readServer } from '../../src/doctor/read-server.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/lab/certificate-authority.js';
 import { DeadlineConnection, type MysqlEndpoint } from '../../src/mysql/connection.js';
 import { MysqlDatabase } from '../../src/mysql/database.js';
+import { batonPrivileges } from '../../src/mysql/privileges.js';
 import type { MysqlTls } from '../../src/mysql/tls.js';
 import { eventually } from './support/lab.js';
 import {
@@ -140,8 +141,8 @@ beforeAll(async () => {
       [
         'SET SESSION sql_log_bin = 0',
         `CREATE USER ${BATON.user}@'%' IDENTIFIED BY '${BATON.password}' ${require}`,
-        `GRANT READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR, REPLICATION SLAVE ADMIN ON *.* TO ${BATON.user}@'%'`,
-        `GRANT ALL ON baton.* TO ${BATON.user}@'%'`,
+        `GRANT ${batonPrivileges('mariadb', '*.*').join(', ')} ON *.* TO ${BATON.user}@'%'`,
+        `GRANT ${batonPrivileges('mariadb', 'baton.*').join(', ')} ON baton.* TO ${BATON.user}@'%'`,
         `CREATE USER ${REPL.user}@'%' IDENTIFIED BY '${REPL.password}' ${require}`,
         `GRANT REPLICATION SLAVE ON *.* TO ${REPL.user}@'%'`,
         'RESET MASTER',

@@ -140,8 +140,8 @@ export const batonGrants = clusterCheck(
         issues.push({
           severity: 'error',
           node: spec.name,
-          message: `${account} lacks ${review.missingOnSchema.join(', ')} on baton.* (its heartbeat table, which it creates when missing)`,
-          fix: sqlFix(`GRANT ALL ON \`baton\`.* TO ${who}`),
+          message: `${account} lacks ${review.missingOnSchema.join(', ')} on baton.* (its heartbeat table, which it creates when missing, and the watchdog event, which runs as it)`,
+          fix: sqlFix(`GRANT ${review.missingOnSchema.join(', ')} ON \`baton\`.* TO ${who}`),
         });
       }
       if (review.extra.length > 0) {

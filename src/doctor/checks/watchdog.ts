@@ -4,6 +4,7 @@
  * take writes and need neither.
  */
 import { watchdogInstallScript } from '../../mysql/watchdog.js';
+import { holds } from '../grants.js';
 import { configFix, settingFix, sqlFix } from '../finding.js';
 import { clusterCheck, readNodes, sqlAccount, type Issue } from './check.js';
 
@@ -24,6 +25,17 @@ export const watchdogEvent = clusterCheck(
     return readNodes(cluster, 'candidate').flatMap(({ spec, server }): Issue[] => {
       const definer = server.baton ? sqlAccount(server.baton.account) : "'baton'@'%'";
       const event = server.watchdogEvent;
+      // information_schema.EVENTS shows an account only the events of schemas it holds EVENT on.
+      if (!event && server.baton && !holds(server.baton.grants, 'EVENT', 'baton.watchdog')) {
+        return [
+          {
+            severity: 'error',
+            node: spec.name,
+            message: `${server.baton.account} lacks EVENT on baton.*: it cannot see the watchdog event, and the server refuses to run the event as it`,
+            fix: sqlFix(`GRANT EVENT ON \`baton\`.* TO ${definer}`),
+          },
+        ];
+      }
       if (!event) {
         return [
           {

@@ -317,7 +317,7 @@ const BROKEN: [string, (s: DoctorSnapshot) => void, Expected[]][] = [
     'baton without PROCESS',
     (s) =>
       batonGrantLines(s, 'a2', [
-        'GRANT BINLOG MONITOR, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO `baton`@`%`',
+        'GRANT CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO `baton`@`%`',
         'GRANT ALL PRIVILEGES ON `baton`.* TO `baton`@`%`',
       ]),
     [['users.baton-grants', 'error', 'a2']],
@@ -352,6 +352,20 @@ const BROKEN: [string, (s: DoctorSnapshot) => void, Expected[]][] = [
     [['watchdog.event', 'error', 'b1']],
   ],
   ['replicas need no event', (s) => delete server(s, 'b2').watchdogEvent, []],
+  [
+    'baton without EVENT on its schema cannot see the event (and the server will not run it)',
+    (s) => {
+      batonGrantLines(s, 'b1', [
+        BATON_GLOBAL,
+        'GRANT SELECT, INSERT, UPDATE, CREATE, ALTER ON `baton`.* TO `baton`@`%`',
+      ]);
+      delete server(s, 'b1').watchdogEvent;
+    },
+    [
+      ['users.baton-grants', 'error', 'b1'],
+      ['watchdog.event', 'error', 'b1'],
+    ],
+  ],
   [
     'an event that arrived through replication',
     (s) => (server(s, 'b1').watchdogEvent = { status: 'SLAVESIDE_DISABLED', definer: 'baton@%' }),
@@ -650,7 +664,7 @@ const BROKEN: [string, (s: DoctorSnapshot) => void, Expected[]][] = [
 ];
 
 const BATON_GLOBAL =
-  'GRANT PROCESS, BINLOG MONITOR, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO `baton`@`%`';
+  'GRANT PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO `baton`@`%`';
 
 describe.each(BROKEN)('%s', (_name, breakIt, expected) => {
   it('gives exactly the matching findings', () => {
@@ -695,12 +709,23 @@ describe('fixes', () => {
   it('grant what baton lacks, to the account the server matched', () => {
     const s = healthySnapshot();
     batonGrantLines(s, 'a2', [
-      'GRANT BINLOG MONITOR, READ_ONLY ADMIN, SLAVE MONITOR ON *.* TO `baton`@`%`',
+      'GRANT READ_ONLY ADMIN, SLAVE MONITOR ON *.* TO `baton`@`%`',
       'GRANT ALL PRIVILEGES ON `baton`.* TO `baton`@`%`',
     ]);
     expect(fixesOf(s, 'users.baton-grants')).toEqual([
       "GRANT CONNECTION ADMIN, PROCESS, REPLICATION SLAVE ADMIN ON *.* TO 'baton'@'%';",
     ]);
+  });
+
+  it('grant EVENT to see and run the watchdog event, not install it again', () => {
+    const s = healthySnapshot();
+    batonGrantLines(s, 'b1', [
+      BATON_GLOBAL,
+      'GRANT SELECT, INSERT, UPDATE, CREATE, ALTER ON `baton`.* TO `baton`@`%`',
+    ]);
+    delete server(s, 'b1').watchdogEvent;
+    expect(fixesOf(s, 'watchdog.event')).toEqual(["GRANT EVENT ON `baton`.* TO 'baton'@'%';"]);
+    expect(fixesOf(s, 'users.baton-grants')).toEqual(["GRANT EVENT ON `baton`.* TO 'baton'@'%';"]);
   });
 
   it('repoint with the statement baton itself would run', () => {

@@ -13,12 +13,14 @@ describe('parseShowGrants', () => {
     const baton = parseShowGrants(BATON_GRANT_LINES, 'mariadb');
     expect(baton.grants).toEqual([
       { privilege: 'PROCESS', on: '*.*' },
-      { privilege: 'BINLOG MONITOR', on: '*.*' },
       { privilege: 'CONNECTION ADMIN', on: '*.*' },
       { privilege: 'READ_ONLY ADMIN', on: '*.*' },
       { privilege: 'REPLICATION SLAVE ADMIN', on: '*.*' },
       { privilege: 'SLAVE MONITOR', on: '*.*' },
-      { privilege: 'ALL PRIVILEGES', on: 'baton.*' },
+      ...['SELECT', 'INSERT', 'UPDATE', 'CREATE', 'ALTER', 'EVENT'].map((privilege) => ({
+        privilege,
+        on: 'baton.*',
+      })),
     ]);
     expect(baton.withGrantOption).toBe(false);
     const app = parseShowGrants(APP_GRANT_LINES, 'mariadb');
@@ -156,11 +158,10 @@ describe('reviewBatonGrants', () => {
     expect(review.missing).toEqual([
       'READ_ONLY ADMIN',
       'CONNECTION ADMIN',
-      'BINLOG MONITOR',
       'SLAVE MONITOR',
       'REPLICATION SLAVE ADMIN',
     ]);
-    expect(review.missingOnSchema).toEqual(['UPDATE', 'CREATE', 'ALTER']);
+    expect(review.missingOnSchema).toEqual(['UPDATE', 'CREATE', 'ALTER', 'EVENT']);
     expect(review.extra.map((g) => `${g.privilege} ${g.on}`)).toEqual([
       'SUPER *.*',
       'SELECT *.*',

@@ -89,6 +89,57 @@ describe('toDatabaseError', () => {
   });
 });
 
+describe('a missing privilege is named, with the GRANT that fixes it', () => {
+  const context = { user: 'baton', account: 'baton@10.0.%', flavor: 'mariadb' as const };
+  it.each([
+    [
+      'MariaDB 1227 (SUPER is never advised)',
+      1227,
+      'Access denied; you need (at least one of) the SUPER, REPLICATION SLAVE ADMIN privilege(s) for this operation',
+      "baton's MySQL account lacks REPLICATION SLAVE ADMIN on *.*: GRANT REPLICATION SLAVE ADMIN ON *.* TO 'baton'@'10.0.%'",
+    ],
+    [
+      'MySQL 1227',
+      1227,
+      'Access denied; you need (at least one of) the SUPER or SYSTEM_VARIABLES_ADMIN privilege(s) for this operation',
+      "baton's MySQL account lacks SYSTEM_VARIABLES_ADMIN on *.*: GRANT SYSTEM_VARIABLES_ADMIN ON *.* TO 'baton'@'10.0.%'",
+    ],
+    [
+      '1142 on a table',
+      1142,
+      "UPDATE command denied to user 'baton'@'10.0.0.7' for table `baton`.`heartbeat`",
+      "baton's MySQL account lacks UPDATE on baton.*: GRANT UPDATE ON baton.* TO 'baton'@'10.0.%'",
+    ],
+    [
+      '1095 (names no privilege)',
+      1095,
+      'You are not owner of thread 55',
+      "baton's MySQL account lacks CONNECTION ADMIN on *.*: GRANT CONNECTION ADMIN ON *.* TO 'baton'@'10.0.%'",
+    ],
+  ])('%s', (_name, errno, message, line) => {
+    const converted = toDatabaseError({ errno, message }, 'fence a1', context);
+    expect(converted).toBeInstanceOf(DatabasePrivilegeError);
+    expect(converted.message).toBe(`fence a1: ${line}`);
+  });
+
+  it('without the account, the user name alone (the account at any host)', () => {
+    expect(
+      toDatabaseError({ errno: 1095, message: 'You are not owner of thread 5' }, 'x', { user: 'b' }).message,
+    ).toBe("x: baton's MySQL account lacks CONNECTION ADMIN on *.*: GRANT CONNECTION ADMIN ON *.* TO 'b'");
+    expect(
+      toDatabaseError({ errno: 1095, message: 'You are not owner of thread 5' }, 'x', { flavor: 'mysql' })
+        .message,
+    ).toContain('lacks CONNECTION_ADMIN on *.*');
+  });
+
+  it('a refusal it cannot read keeps the server text', () => {
+    expect(
+      toDatabaseError({ errno: 1044, message: "Access denied for user 'b'@'%' to database 'x'" }, 'y')
+        .message,
+    ).toBe("y: missing privilege (Access denied for user 'b'@'%' to database 'x')");
+  });
+});
+
 describe('a failed TLS upgrade is one line naming the setting', () => {
   it.each([
     [
