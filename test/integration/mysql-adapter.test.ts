@@ -213,6 +213,10 @@ describe('fence and open writes', () => {
   it('kills server-side a statement whose client deadline passed', async () => {
     await db('a1').writeHeartbeat(soon()); // the table exists
     // A coordinator-user connection (never killed by fence) holds a table lock read_only waits for.
+    // baton's account has no LOCK TABLES (it never locks): this test lends it, outside the binlog.
+    const lockTables = (verb: 'GRANT' | 'REVOKE', to: 'TO' | 'FROM') =>
+      asRoot(lab, 'a1', `SET SESSION sql_log_bin = 0; ${verb} LOCK TABLES ON baton.* ${to} 'baton'@'%'`);
+    await lockTables('GRANT', 'TO');
     const holder = await lab.connect('a1', 'baton');
     await query(holder, 'LOCK TABLES baton.heartbeat WRITE');
     try {
@@ -235,6 +239,7 @@ describe('fence and open writes', () => {
       expect(goneAfter).toBeLessThan(1000);
     } finally {
       holder.destroy();
+      await lockTables('REVOKE', 'FROM');
     }
     expect((await db('a1').probe(soon())).readOnly).toBe(false); // the fence did not happen
   });
