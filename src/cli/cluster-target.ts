@@ -2,10 +2,10 @@ import { Option, type Command } from 'commander';
 import type { EtcdClientSettings } from '../etcd/client.js';
 import type { EndpointFailover } from '../ops/endpoint-failover.js';
 import { readLabState } from '../lab/lab-state.js';
-import { etcdClientUrl } from '../lab/etcd-member.js';
+import { labEtcdAccess } from '../lab/lab-etcd-access.js';
 import { coordinatorConfigPath, resolveLabDir } from '../lab/lab-layout.js';
 import { siteAddress } from '../lab/network.js';
-import { LAB_CLUSTER, LAB_NODES, SITES, WITNESS_SITE, mysqlPort } from '../lab/topology.js';
+import { LAB_CLUSTER, LAB_NODES, WITNESS_SITE, mysqlPort } from '../lab/topology.js';
 import { LabError } from '../lab/errors.js';
 
 /** Where an operator command finds etcd and which cluster it means. */
@@ -70,7 +70,7 @@ export async function openTarget(options: TargetOptions): Promise<ClusterTarget>
     const dir = resolveLabDir(typeof options.lab === 'string' ? options.lab : undefined);
     const state = readLabState(dir);
     if (!state) throw new LabError(`no lab in ${dir} (start one with \`baton lab up\`)`);
-    endpoints = SITES.map((site) => etcdClientUrl(state.network, state.basePort, site));
+    ({ endpoints, auth, tls } = labEtcdAccess(state, 'operator'));
     clusters = [LAB_CLUSTER];
     configFile = coordinatorConfigPath(dir, WITNESS_SITE);
     nodeAddress = (cluster, node) => {

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ProcessFault } from '../lab/lab-fault.js';
 import { resolveLabDir } from '../lab/lab-layout.js';
 import { DEFAULT_BASE_PORT } from '../lab/topology.js';
-import { SITES } from '../lab/topology.js';
+
 import {
   DEFAULT_JITTER_PERCENT,
   DEFAULT_WAN_PROFILE,
@@ -29,6 +29,7 @@ interface LabUpCliOptions {
   haproxy: boolean;
   hooks?: string;
   sessionTtl?: number;
+  secure: boolean;
 }
 
 function parseJitterPercent(value: string): number {
@@ -92,6 +93,11 @@ export function labCommand(): Command {
       false,
     )
     .option(
+      '--secure',
+      'TLS and auth everywhere: a lab CA, etcd with client certificates, peer TLS and RBAC users, MariaDB with TLS required of baton and replication (README "Secure lab")',
+      false,
+    )
+    .option(
       '--haproxy',
       'start HAProxy: a write port that follows the writer and a read port over healthy replicas (checked against the coordinators)',
       false,
@@ -112,7 +118,7 @@ export function labCommand(): Command {
         const dir = resolveLabDir(opts.dir);
         const { labUp } = await import('../lab/lab-up.js');
         const { formatLabStatus, labStatus } = await import('../lab/lab-status.js');
-        const { etcdClientUrl } = await import('../lab/etcd-member.js');
+        const { labEtcdctlHint } = await import('../lab/lab-etcd-access.js');
         const { passwordFile } = await import('../lab/secrets.js');
         const result = await labUp({
           dir,
@@ -124,6 +130,7 @@ export function labCommand(): Command {
           policy: opts.policy,
           semiSync: opts.semiSync,
           haproxy: opts.haproxy,
+          secure: opts.secure,
           ...(opts.hooks !== undefined ? { hooksFile: path.resolve(opts.hooks) } : {}),
           ...(opts.sessionTtl !== undefined ? { sessionTtlMs: opts.sessionTtl } : {}),
           log: print,
@@ -141,12 +148,11 @@ export function labCommand(): Command {
         const status = await labStatus(dir);
         print(formatLabStatus(status));
         print('');
+        // Passwords through the environment: a command line is readable by every local user.
         print(
-          `app user:   mariadb -h ${status.nodes[0]?.host} -P ${status.nodes[0]?.port} -u app -p"$(cat ${passwordFile(dir, 'app')})" app`,
+          `app user:   MYSQL_PWD="$(cat ${passwordFile(dir, 'app')})" mariadb -h ${status.nodes[0]?.host} -P ${status.nodes[0]?.port} -u app app`,
         );
-        print(
-          `etcd:       etcdctl --endpoints=${SITES.map((s) => etcdClientUrl(result.state.network, result.state.basePort, s)).join(',')} get --prefix /baton/`,
-        );
+        print(`etcd:       ${labEtcdctlHint(result.state)} get --prefix /baton/`);
         print(`passwords:  ${dir}/secrets.json (mode 0600)`);
         print(`lab up in ${result.seconds.toFixed(1)} s; stop it with \`baton lab down --dir ${opts.dir}\``);
       }),

@@ -1,20 +1,43 @@
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { SITES, etcdClientPort, etcdPeerPort, type SiteName } from './topology.js';
 import { siteAddress, type LabNetwork } from './network.js';
 import { LabError } from './errors.js';
 import { executable } from './preflight.js';
 import { systemClock } from '../clock.js';
-import { createEtcdClient } from '../etcd/client.js';
+import { createEtcdClient, type EtcdClientSettings } from '../etcd/client.js';
 import { RaftLeaderKeeper } from '../etcd/raft-leader.js';
 import type { EtcdTimings } from './wan-profile.js';
+import { isSecureLab, labTlsFiles } from './lab-security.js';
+import type { LabState } from './lab-state.js';
 
-export function etcdClientUrl(net: LabNetwork, basePort: number, site: SiteName): string {
-  return `http://${siteAddress(net, site)}:${etcdClientPort(basePort, site)}`;
+export function etcdClientUrl(net: LabNetwork, basePort: number, site: SiteName, secure = false): string {
+  return `${secure ? 'https' : 'http'}://${siteAddress(net, site)}:${etcdClientPort(basePort, site)}`;
 }
 
-function peerUrl(net: LabNetwork, basePort: number, site: SiteName): string {
-  return `http://${siteAddress(net, site)}:${etcdPeerPort(basePort, site)}`;
+/** The lab's etcd client URLs, one per site, https in a secure lab. */
+export function labEtcdUrls(state: Pick<LabState, 'network' | 'basePort' | 'secure'>): string[] {
+  return SITES.map((site) => etcdClientUrl(state.network, state.basePort, site, isSecureLab(state)));
+}
+
+/** etcd's own flags for a secure lab: TLS on client and peer traffic, client certificates required. */
+export function etcdTlsFlags(labDir: string, site: SiteName): string[] {
+  const files = labTlsFiles(labDir);
+  return [
+    `--cert-file=${files.siteCertFile(site)}`,
+    `--key-file=${files.siteKeyFile(site)}`,
+    `--trusted-ca-file=${files.caFile}`,
+    '--client-cert-auth=true',
+    `--peer-cert-file=${files.siteCertFile(site)}`,
+    `--peer-key-file=${files.siteKeyFile(site)}`,
+    `--peer-trusted-ca-file=${files.caFile}`,
+    '--peer-client-cert-auth=true',
+  ];
+}
+
+function peerUrl(net: LabNetwork, basePort: number, site: SiteName, secure: boolean): string {
+  return `${secure ? 'https' : 'http'}://${siteAddress(net, site)}:${etcdPeerPort(basePort, site)}`;
 }
 
 /**
@@ -33,16 +56,20 @@ export function etcdArgv(
   labDir: string,
   token: string,
   timings: EtcdTimings,
+  secure = false,
 ): string[] {
-  const cluster = SITES.map((s) => `${s}=${peerUrl(net, basePort, s)}`).join(',');
+  const cluster = SITES.map((s) => `${s}=${peerUrl(net, basePort, s, secure)}`).join(',');
+  const clientUrl = etcdClientUrl(net, basePort, site, secure);
+  const ownPeerUrl = peerUrl(net, basePort, site, secure);
   return [
     executable('etcd'),
     `--name=${site}`,
     `--data-dir=${path.join(labDir, `etcd-${site}`)}`,
-    `--listen-client-urls=${etcdClientUrl(net, basePort, site)}`,
-    `--advertise-client-urls=${etcdClientUrl(net, basePort, site)}`,
-    `--listen-peer-urls=${peerUrl(net, basePort, site)}`,
-    `--initial-advertise-peer-urls=${peerUrl(net, basePort, site)}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${ownPeerUrl}`,
+    `--initial-advertise-peer-urls=${ownPeerUrl}`,
+    ...(secure ? etcdTlsFlags(labDir, site) : []),
     `--initial-cluster=${cluster}`,
     '--initial-cluster-state=new',
     `--initial-cluster-token=${token}`,
@@ -59,9 +86,14 @@ export function etcdArgv(
   ];
 }
 
-function getHealth(url: string, timeoutMs: number): Promise<boolean> {
+/** PEM contents for https: the CA to trust and the client certificate etcd may demand. */
+export type HealthTls = EtcdClientSettings['tls'];
+
+function getHealth(url: string, timeoutMs: number, tls: HealthTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(`${url}/health`, { timeout: timeoutMs }, (res) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const options = { timeout: timeoutMs, ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) };
+    const req = get(`${url}/health`, options, (res) => {
       let body = '';
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve(res.statusCode === 200 && body.includes('"true"')));
@@ -71,10 +103,10 @@ function getHealth(url: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
-export async function waitForEtcd(urls: string[], timeoutMs: number): Promise<void> {
+export async function waitForEtcd(urls: string[], timeoutMs: number, tls?: HealthTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const healthy = await Promise.all(urls.map((url) => getHealth(url, 500)));
+    const healthy = await Promise.all(urls.map((url) => getHealth(url, 500, tls)));
     if (healthy.every(Boolean)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -85,9 +117,14 @@ export async function waitForEtcd(urls: string[], timeoutMs: number): Promise<vo
  * Puts etcd's raft leader on `member` (the witness), where the coordinators' etcd.preferredLeader
  * keeps it, so that a lab's first fault does not depend on where etcd happened to elect.
  */
-export async function placeRaftLeader(urls: string[], member: SiteName, timeoutMs: number): Promise<void> {
-  const pool = createEtcdClient({ endpoints: urls });
-  const keeper = new RaftLeaderKeeper(pool, { endpoints: urls }, member, systemClock);
+export async function placeRaftLeader(
+  access: string[] | EtcdClientSettings,
+  member: SiteName,
+  timeoutMs: number,
+): Promise<void> {
+  const settings = Array.isArray(access) ? { endpoints: access } : access;
+  const pool = createEtcdClient(settings);
+  const keeper = new RaftLeaderKeeper(pool, settings, member, systemClock);
   const deadline = Date.now() + timeoutMs;
   let last = '';
   try {

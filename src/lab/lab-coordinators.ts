@@ -9,7 +9,8 @@ import { etcdClientUrl } from './etcd-member.js';
 import { fenceScriptPath } from './fence-script.js';
 import { netnsName, siteAddress } from './network.js';
 import { spawnDetached } from './processes.js';
-import { passwordFile } from './secrets.js';
+import { etcdPasswordFile, etcdUserName, passwordFile } from './secrets.js';
+import { isSecureLab, labTlsFiles } from './lab-security.js';
 import { writeLabState, type LabState } from './lab-state.js';
 import { coordinatorConfigPath, logPath } from './lab-layout.js';
 import {
@@ -53,13 +54,21 @@ export function coordinatorConfig(
   sessionTtlMs?: number,
 ): Record<string, unknown> {
   const net = state.network;
+  const secure = isSecureLab(state);
   const endpoints = [site, ...SITES.filter((s) => s !== site)].map((s) =>
-    etcdClientUrl(net, state.basePort, s),
+    etcdClientUrl(net, state.basePort, s, secure),
   );
+  const tlsFiles = labTlsFiles(state.dir);
+  const etcdSecurity = secure
+    ? {
+        tls: { caFile: tlsFiles.caFile, certFile: tlsFiles.clientCertFile, keyFile: tlsFiles.clientKeyFile },
+        auth: { user: etcdUserName('coordinator'), passwordFile: etcdPasswordFile(state.dir, 'coordinator') },
+      }
+    : {};
   return {
     coordinator: { name: site, colo: site },
     coordinators: SITES.map((s) => ({ name: s, colo: s })),
-    etcd: { endpoints, preferredLeader: WITNESS_SITE },
+    etcd: { endpoints, preferredLeader: WITNESS_SITE, ...etcdSecurity },
     ...(sessionTtlMs === undefined ? {} : { timings: { sessionTtlMs } }),
     http: { listen: `${siteAddress(net, site)}:${coordinatorHttpPort(state.basePort, site)}` },
     mysql: { user: 'baton', passwordFile: passwordFile(state.dir, 'baton') },
@@ -73,6 +82,8 @@ export function coordinatorConfig(
         fenceCommand: [fenceScriptPath(state.dir), '{node}'],
         fenceCommandTimeoutMs: 3_000,
         hooks,
+        // baton's account requires TLS in a secure lab; the servers' certificates name their sites.
+        ...(secure ? { tls: { caFile: tlsFiles.caFile, verifyIdentity: true } } : {}),
         nodes: LAB_NODES.map((node) => ({
           name: node.name,
           colo: node.site,

@@ -5,14 +5,15 @@
  * the writer even if baton (wrongly) moved it.
  */
 import { randomInt } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { clusterKeys } from '../coordinator/keys.js';
-import { etcdClientUrl } from './etcd-member.js';
+import { createEtcdClient } from '../etcd/client.js';
+import { labEtcdAccess } from './lab-etcd-access.js';
 import { LabError } from './errors.js';
 import { flapSchedule, type Blip, type BlipKind } from './flap-schedule.js';
 import { timedCut, timedStop, type TimedFault } from './lab-fault.js';
 import { readLabState } from './lab-state.js';
-import { findNode, LAB_CLUSTER, SITES } from './topology.js';
+import { findNode, LAB_CLUSTER } from './topology.js';
 
 export interface FlapOptions {
   minutes: string;
@@ -52,9 +53,9 @@ export async function flapFault(
     throw new LabError('flap cuts links, which needs the netns network (lab started as root)');
 
   const schedule = flapSchedule(seed, minutes * 60_000);
-  const etcd = new Etcd3({
-    hosts: SITES.map((site) => etcdClientUrl(state.network, state.basePort, site)),
-    defaultCallOptions: () => ({ deadline: Date.now() + WRITER_READ_DEADLINE_MS }),
+  const etcd = createEtcdClient({
+    ...labEtcdAccess(state, 'viewer'),
+    defaultCallTimeoutMs: WRITER_READ_DEADLINE_MS,
   });
   let interrupted = false;
   const onSignal = (): void => {

@@ -28,6 +28,8 @@ export interface LabState {
   semiSync?: boolean;
   /** `lab up --haproxy`: HAProxy routes writes to the writer and reads to healthy replicas. */
   haproxy?: boolean;
+  /** `lab up --secure`: TLS and auth everywhere (lab-security.ts). */
+  secure?: boolean;
   createdAt: string;
 }
 

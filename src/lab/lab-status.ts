@@ -15,6 +15,7 @@ import {
 import { processState, type ProcessState } from './processes.js';
 import { readLabUsers, type LabUsers } from './secrets.js';
 import { etcdClientUrl } from './etcd-member.js';
+import { isSecureLab, labMysqlSsl } from './lab-security.js';
 import { hostAddress, siteAddress } from './network.js';
 import {
   LAB_CLUSTER,
@@ -84,6 +85,8 @@ export interface LabStatus {
     state: ProcessState;
   }[];
   users: LabUsers;
+  /** A secure lab (`lab up --secure`): baton's and the replication user require TLS (labMysqlSsl). */
+  secure: boolean;
   /** `faults.delays` holds the `fault delay` overrides; `wan.links` what is in effect. */
   faults: LabState['faults'];
   wan: WanStatus;
@@ -143,7 +146,7 @@ export function wanStatus(state: LabState, now: number): WanStatus {
 
 const PROBE_DEADLINE_MS = 1_500;
 
-async function probeNode(host: string, port: number, users: LabUsers) {
+async function probeNode(host: string, port: number, users: LabUsers, ssl: ReturnType<typeof labMysqlSsl>) {
   let conn: mysql.Connection | undefined;
   const work = (async () => {
     conn = await mysql.createConnection({
@@ -152,6 +155,7 @@ async function probeNode(host: string, port: number, users: LabUsers) {
       user: users.baton.user,
       password: users.baton.password,
       connectTimeout: PROBE_DEADLINE_MS,
+      ...(ssl ? { ssl } : {}),
     });
     const [vars] = await conn.query('SELECT @@global.read_only AS ro, @@global.gtid_current_pos AS gtid');
     const [replica] = await conn.query('SHOW SLAVE STATUS');
@@ -198,7 +202,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
       };
       if (pstate !== 'running') return { ...base, readOnly: null, gtidCurrentPos: null, replication: null };
       try {
-        const { vars, replica } = await probeNode(base.host, base.port, users);
+        const { vars, replica } = await probeNode(base.host, base.port, users, labMysqlSsl(state));
         return {
           ...base,
           readOnly: vars ? vars.ro === 1 : null,
@@ -232,7 +236,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     return {
       name: `etcd-${site}`,
       site,
-      endpoint: etcdClientUrl(net, state.basePort, site),
+      endpoint: etcdClientUrl(net, state.basePort, site, isSecureLab(state)),
       pid: record?.pid ?? 0,
       alive: pstate !== 'dead',
       state: pstate,
@@ -264,6 +268,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
       };
     }),
     users,
+    secure: isSecureLab(state),
     faults: state.faults,
     wan: wanStatus(state, Date.now()),
     semiSync: state.semiSync === true,

@@ -16,7 +16,15 @@ import {
   type NetworkMode,
 } from './network.js';
 import { labWan, readLabState, writeLabState, type LabProcess, type LabState } from './lab-state.js';
-import { createLabUsers, type LabUsers } from './secrets.js';
+import { createLabEtcdPasswords, createLabUsers, type LabUsers } from './secrets.js';
+import {
+  createLabCertificates,
+  isSecureLab,
+  labEtcdTls,
+  labTlsFiles,
+  mariadbTlsConfigLines,
+} from './lab-security.js';
+import { setUpLabEtcdAuth } from './lab-etcd-auth.js';
 import {
   connectAsRoot,
   installMariadb,
@@ -25,7 +33,7 @@ import {
   waitForMariadb,
   writeMariadbConfig,
 } from './mariadb-instance.js';
-import { etcdArgv, etcdClientUrl, placeRaftLeader, waitForEtcd } from './etcd-member.js';
+import { etcdArgv, labEtcdUrls, placeRaftLeader, waitForEtcd } from './etcd-member.js';
 import { spawnDetached, processState } from './processes.js';
 import { labPorts, logPath } from './lab-layout.js';
 import { wanAppliedPath, wanConfigPath, writeWanConfig } from './wan-config.js';
@@ -77,6 +85,8 @@ export interface LabUpOptions {
   hooksFile?: string;
   /** `--session-ttl MS`: the coordinators' timings.sessionTtlMs (the blip/failover trade-off). */
   sessionTtlMs?: number;
+  /** `--secure`: TLS for etcd (clients and peers, client certificates) and MariaDB, etcd auth (lab-security.ts). */
+  secure?: boolean;
   log: (line: string) => void;
 }
 
@@ -134,6 +144,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     faults: { cut: [], delays: {} },
     wan: { profile, jitterPercent, etcd: etcdTimingsFor(profile, jitterPercent) },
     ...(options.semiSync ? { semiSync: true } : {}),
+    ...(options.secure ? { secure: true } : {}),
     createdAt: new Date().toISOString(),
   };
   if (options.coordinators) checkCoordinatorConfigs(state, options.policy, hooks, options.sessionTtlMs);
@@ -142,6 +153,10 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
 
   try {
     const users = createLabUsers(options.dir);
+    if (options.secure) {
+      createLabCertificates(options.dir, net);
+      createLabEtcdPasswords(options.dir);
+    }
     if (mode === 'netns') await startWan(state);
     await startServers(state, isRoot);
     await bootstrapReplication(state, users);
@@ -204,6 +219,7 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
         mysqlPort(state.basePort, node),
         isRoot,
         state.semiSync === true,
+        isSecureLab(state) ? mariadbTlsConfigLines(state.dir, node.site) : [],
       );
       await installMariadb(paths, isRoot);
     }),
@@ -212,7 +228,7 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
   const token = `baton-lab-${randomBytes(4).toString('hex')}`;
   for (const site of SITES) {
     const record = await spawnDetached({
-      argv: etcdArgv(net, state.basePort, site, state.dir, token, labWan(state).etcd),
+      argv: etcdArgv(net, state.basePort, site, state.dir, token, labWan(state).etcd, isSecureLab(state)),
       logFile: logPath(state.dir, `etcd-${site}`),
       netns: nsFor(site),
     });
@@ -228,9 +244,14 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
     recordProcess(state, { ...record, name: node.name, kind: 'mariadb', site: node.site });
   }
 
-  const etcdUrls = SITES.map((site) => etcdClientUrl(net, state.basePort, site));
-  await waitForEtcd(etcdUrls, 20_000);
-  await placeRaftLeader(etcdUrls, WITNESS_SITE, 10_000);
+  // Before auth is on (secure lab): etcd's own root does the first placement, then the setup.
+  const rootAccess = {
+    endpoints: labEtcdUrls(state),
+    ...(isSecureLab(state) ? { tls: labEtcdTls(state.dir) } : {}),
+  };
+  await waitForEtcd(rootAccess.endpoints, 20_000, rootAccess.tls);
+  await placeRaftLeader(rootAccess, WITNESS_SITE, 10_000);
+  if (isSecureLab(state)) await setUpLabEtcdAuth(state);
   await Promise.all(LAB_NODES.map((node) => waitForMariadb(mariadbPaths(state.dir, node.name), 30_000)));
 }
 
@@ -251,6 +272,16 @@ async function withRoot<T>(
   }
 }
 
+/**
+ * Replication over TLS, the source's certificate checked against the lab CA and its address.
+ * baton's own CHANGE MASTER later names only host, port and GTID mode, which MariaDB applies on
+ * top of these settings (DESIGN.md "TLS").
+ */
+function replicationTlsClause(conn: mysql.Connection, labDir: string): string {
+  const ca = conn.escape(labTlsFiles(labDir).caFile);
+  return `, MASTER_SSL=1, MASTER_SSL_CA=${ca}, MASTER_SSL_VERIFY_SERVER_CERT=1`;
+}
+
 async function bootstrapReplication(state: LabState, users: LabUsers): Promise<void> {
   // Users are created outside the binlog and every GTID position is cleared, so no server
   // starts with local transactions that gtid_strict_mode would later reject as out of order.
@@ -258,9 +289,19 @@ async function bootstrapReplication(state: LabState, users: LabUsers): Promise<v
     LAB_NODES.map((node) =>
       withRoot(state, node, async (conn) => {
         await conn.query('SET SESSION sql_log_bin=0');
-        await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.repl.user, '%', users.repl.password]);
+        // A secure lab's baton and replication accounts refuse any connection without TLS.
+        const requireTls = isSecureLab(state) ? ' REQUIRE SSL' : '';
+        await conn.query(`CREATE USER ?@? IDENTIFIED BY ?${requireTls}`, [
+          users.repl.user,
+          '%',
+          users.repl.password,
+        ]);
         await conn.query('GRANT REPLICATION SLAVE ON *.* TO ?@?', [users.repl.user, '%']);
-        await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.baton.user, '%', users.baton.password]);
+        await conn.query(`CREATE USER ?@? IDENTIFIED BY ?${requireTls}`, [
+          users.baton.user,
+          '%',
+          users.baton.password,
+        ]);
         await conn.query(`GRANT ${BATON_GRANTS} ON *.* TO ?@?`, [users.baton.user, '%']);
         await conn.query(`GRANT ${BATON_SCHEMA_GRANTS} ON baton.* TO ?@?`, [users.baton.user, '%']);
         await conn.query('CREATE USER ?@? IDENTIFIED BY ?', [users.app.user, '%', users.app.password]);
@@ -280,7 +321,8 @@ async function bootstrapReplication(state: LabState, users: LabUsers): Promise<v
     await withRoot(state, node, async (conn) => {
       await conn.query(
         'CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ' +
-          'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1',
+          'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1' +
+          (isSecureLab(state) ? replicationTlsClause(conn, state.dir) : ''),
         [
           siteAddress(state.network, source.site),
           mysqlPort(state.basePort, source),

@@ -65,6 +65,7 @@ export function writeMariadbConfig(
   port: number,
   runAsRoot: boolean,
   semiSync = false,
+  tlsLines: string[] = [],
 ): void {
   mkdirSync(paths.data, { recursive: true });
   mkdirSync(paths.tmp, { recursive: true });
@@ -100,6 +101,7 @@ export function writeMariadbConfig(
     'max_connections=200',
     'key_buffer_size=1M',
     ...(semiSync ? semiSyncConfig(node) : []),
+    ...tlsLines,
     '',
   ];
   writeFileSync(paths.config, lines.filter((l, i) => l !== '' || i === lines.length - 1).join('\n'));

@@ -51,3 +51,30 @@ export function readLabUsers(dir: string): LabUsers | undefined {
   if (!existsSync(secretsFile(dir))) return undefined;
   return JSON.parse(readFileSync(secretsFile(dir), 'utf8')) as LabUsers;
 }
+
+/**
+ * The etcd accounts of a secure lab (deploy/etcd/setup-rbac.sh makes them): root for the lab's
+ * own upkeep (moving raft leadership needs it), one for the coordinators, one for operators
+ * (the CLI writes intents) and a read-only viewer.
+ */
+export const LAB_ETCD_USERS = ['root', 'coordinator', 'operator', 'viewer'] as const;
+export type LabEtcdUser = (typeof LAB_ETCD_USERS)[number];
+
+/** The etcd user name of each account: setup-rbac.sh's defaults (`--name baton`). */
+export function etcdUserName(user: LabEtcdUser): string {
+  return user === 'root' ? 'root' : `baton-${user}`;
+}
+
+export function etcdPasswordFile(dir: string, user: LabEtcdUser): string {
+  return path.join(dir, 'secrets', `etcd-${user}.password`);
+}
+
+export function createLabEtcdPasswords(dir: string): void {
+  mkdirSync(path.join(dir, 'secrets'), { recursive: true, mode: 0o700 });
+  for (const user of LAB_ETCD_USERS)
+    writeSecret(etcdPasswordFile(dir, user), randomBytes(18).toString('base64url'));
+}
+
+export function readEtcdPassword(dir: string, user: LabEtcdUser): string {
+  return readFileSync(etcdPasswordFile(dir, user), 'utf8').trim();
+}

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { labMysqlSsl } from '../../../src/lab/lab-security.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,6 +109,8 @@ export async function startLab(
         password: credentials.password,
         database: user === 'app' ? 'app' : undefined,
         connectTimeout: 2_000,
+        // A secure lab's baton and repl accounts require TLS (the app account does not).
+        ...(user !== 'app' && status.secure ? { ssl: labMysqlSsl(status) } : {}),
       });
     },
   };

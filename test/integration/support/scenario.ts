@@ -46,9 +46,16 @@ export async function startScenario(
     hooksFile?: string;
     /** `lab up --session-ttl MS`. */
     sessionTtlMs?: number;
+    /**
+     * `lab up --secure` (TLS, etcd auth and RBAC). BATON_LAB_SECURE=1 runs every scenario that
+     * does not say otherwise on the secure lab.
+     */
+    secure?: boolean;
   } = {},
 ): Promise<Scenario> {
+  const secure = options.secure ?? process.env.BATON_LAB_SECURE === '1';
   const extraArgs = [
+    ...(secure ? ['--secure'] : []),
     ...(options.sessionTtlMs !== undefined ? ['--session-ttl', String(options.sessionTtlMs)] : []),
     ...(options.semiSync ? ['--semi-sync'] : []),
     ...(options.haproxy ? ['--haproxy'] : []),

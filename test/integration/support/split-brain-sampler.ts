@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { labMysqlSsl } from '../../../src/lab/lab-security.js';
 import type { LabStatus } from '../../../src/lab/lab-status.js';
 import { systemClock } from '../../../src/clock.js';
 import { withDeadline as projectWithDeadline } from '../../../src/deadline.js';
@@ -71,6 +72,7 @@ export class SplitBrainSampler {
             user: user.user,
             password: user.password,
             connectTimeout: QUERY_DEADLINE_MS,
+            ...(this.status.secure ? { ssl: labMysqlSsl(this.status) } : {}),
           }),
           QUERY_DEADLINE_MS,
         );
