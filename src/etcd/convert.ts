@@ -52,6 +52,24 @@ export function toEtcdOp(op: Op): IRequestOp {
   };
 }
 
+/**
+ * The keys of one call, for an error message: the key itself, or how many under their longest
+ * common folder ("3 keys under /baton/lab/"). A prefix read is its prefix with a "*".
+ */
+export function describeKeys(keys: readonly string[]): string {
+  const distinct = [...new Set(keys)];
+  if (distinct.length === 1) return distinct[0] as string;
+  if (distinct.length === 0) return 'no keys';
+  let common = distinct[0] as string;
+  for (const key of distinct) {
+    let i = 0;
+    while (i < common.length && i < key.length && common[i] === key[i]) i++;
+    common = common.slice(0, i);
+  }
+  const folder = common.slice(0, common.lastIndexOf('/') + 1);
+  return folder ? `${distinct.length} keys under ${folder}` : `${distinct.length} keys`;
+}
+
 /** Lease IDs travel as decimal strings; election keys carry them in hex like etcd's Go client. */
 export function leaseIdToHex(leaseId: string): string {
   return BigInt(leaseId).toString(16);

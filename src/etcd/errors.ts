@@ -119,12 +119,20 @@ export function tlsFailure(detail: string, clientCertificate: boolean): string |
   }
 }
 
+/** What the caller knows about its own client, for the wording of an error. */
+export interface ErrorContext {
+  /** Whether the client sends a TLS certificate (a failed handshake means a different mistake). */
+  clientCertificate?: boolean;
+  /** The etcd user it logs in as (config etcd.auth.user), named when etcd refuses it. */
+  user?: string;
+}
+
 /**
- * Convert anything thrown by etcd3 into a baton error. `what` names the operation for the
- * message ("get /baton/lab/writer"). Already-converted errors pass through unchanged.
- * `clientCertificate`: whether the client sends one (for the TLS failure's wording).
+ * Convert anything thrown by etcd3 into a baton error. `what` names the operation and its keys
+ * for the message ("get /baton/lab/writer"). Already-converted errors pass through unchanged.
  */
-export function toStoreError(err: unknown, what: string, clientCertificate = false): Error {
+export function toStoreError(err: unknown, what: string, context: ErrorContext = {}): Error {
+  const { clientCertificate = false, user } = context;
   if (
     err instanceof StoreError ||
     err instanceof DeadlineExceededError ||
@@ -138,7 +146,12 @@ export function toStoreError(err: unknown, what: string, clientCertificate = fal
     return new DeadlineExceededError(`${what}: etcd deadline exceeded (${detail})`, options);
   }
   if (err instanceof etcd3.EtcdAuthenticationFailedError) {
-    return new StoreAuthError(`${what}: etcd authentication failed: wrong user name or password`, options);
+    return new StoreAuthError(
+      user === undefined
+        ? `${what}: etcd authentication failed: wrong user name or password`
+        : `${what}: etcd authentication failed: wrong password for etcd user ${user}, or no such user`,
+      options,
+    );
   }
   if (
     err instanceof etcd3.EtcdInvalidAuthTokenError ||
@@ -151,7 +164,9 @@ export function toStoreError(err: unknown, what: string, clientCertificate = fal
   }
   if (err instanceof etcd3.EtcdPermissionDeniedError) {
     return new StorePermissionError(
-      `${what}: etcd permission denied: the user's role does not grant this key range`,
+      user === undefined
+        ? `${what}: etcd permission denied: the user's role does not grant this key range`
+        : `${what}: etcd permission denied: no role of etcd user ${user} grants this key range`,
       options,
     );
   }

@@ -21,7 +21,7 @@ import { toWallDeadline } from '../deadline.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createEtcdClient, memberBreakers, type EtcdClientSettings } from './client.js';
 import type { HostBreakers } from './fault-policy.js';
-import { fromEtcdKv, prefixRangeEnd, toEtcdCompare, toEtcdOp } from './convert.js';
+import { describeKeys, fromEtcdKv, prefixRangeEnd, toEtcdCompare, toEtcdOp } from './convert.js';
 import { EtcdElection } from './election.js';
 import { StaleAuthTokenError, toStoreError } from './errors.js';
 import { EtcdSession, type SessionOptions } from './session.js';
@@ -40,6 +40,8 @@ export interface EtcdStoreOptions {
   shareSessions?: boolean;
   /** Whether the client presents a TLS certificate (for what a failed handshake means). */
   clientCertificate?: boolean;
+  /** The etcd user the client logs in as, named when etcd refuses it. */
+  user?: string;
 }
 
 /** Renewals closer together than this are one (the login in flight serves every caller). */
@@ -81,6 +83,7 @@ export class EtcdStore implements Store {
       ...options,
       breakers,
       clientCertificate: settings.tls?.cert !== undefined,
+      ...(settings.auth ? { user: settings.auth.username } : {}),
     });
   }
 
@@ -91,7 +94,10 @@ export class EtcdStore implements Store {
    * comes through here.
    */
   convertError(err: unknown, what: string): Error {
-    const converted = toStoreError(err, what, this.options.clientCertificate === true);
+    const converted = toStoreError(err, what, {
+      clientCertificate: this.options.clientCertificate === true,
+      ...(this.options.user !== undefined ? { user: this.options.user } : {}),
+    });
     if (converted instanceof StaleAuthTokenError) this.renewAuthToken(converted.message);
     return converted;
   }
@@ -209,7 +215,7 @@ export class EtcdStore implements Store {
     } catch (err) {
       throw this.convertError(
         err,
-        `read ${reads.map((r) => ('key' in r ? r.key : `${r.prefix}*`)).join(', ')}`,
+        `read ${describeKeys(reads.map((r) => ('key' in r ? r.key : `${r.prefix}*`)))}`,
       );
     }
   }
@@ -243,7 +249,11 @@ export class EtcdStore implements Store {
       );
       return { succeeded: res.succeeded, revision: Number(res.header.revision) };
     } catch (err) {
-      throw this.convertError(err, 'txn');
+      const keys = [
+        ...compares.map((c) => c.key),
+        ...ops.map((op) => ('put' in op ? op.put : 'delete' in op ? op.delete : `${op.deletePrefix}*`)),
+      ];
+      throw this.convertError(err, `txn on ${describeKeys(keys)}`);
     }
   }
 

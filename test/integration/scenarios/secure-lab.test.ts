@@ -217,7 +217,7 @@ test('secure lab: a switchover and a kill -9 with TLS, etcd auth and RBAC; no pa
       hookDir,
       ['status'],
       (c) => (c.etcd.auth.passwordFile = wrongPasswordFile),
-      /etcd authentication failed: wrong user name or password/,
+      /etcd authentication failed: wrong password for etcd user baton-coordinator, or no such user/,
     ),
     // The viewer may read /baton/lab/ but not write an intent there.
     await refusedWith(

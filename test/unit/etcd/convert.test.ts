@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  describeKeys,
   fromEtcdKv,
   leaseIdToHex,
   prefixRangeEnd,
@@ -20,6 +21,16 @@ describe('etcd conversions', () => {
   it('computes the range end of a prefix', () => {
     expect(prefixRangeEnd('/baton/a/').toString()).toBe('/baton/a0');
     expect(prefixRangeEnd('ab')).toEqual(Buffer.from('ac'));
+  });
+
+  it('names the keys of a call for its error message', () => {
+    expect(describeKeys(['/baton/lab/intents/x'])).toBe('/baton/lab/intents/x');
+    expect(describeKeys(['/baton/lab/leader/1', '/baton/lab/leader/1'])).toBe('/baton/lab/leader/1');
+    expect(describeKeys(['/baton/lab/writer', '/baton/lab/observations/*', '/baton/lab/pin'])).toBe(
+      '3 keys under /baton/lab/',
+    );
+    expect(describeKeys(['/baton/lab/writer', '/baton/orders/writer'])).toBe('2 keys under /baton/');
+    expect(describeKeys(['a', 'b'])).toBe('2 keys');
   });
 
   it('writes lease ids in hex like etcd Go clients and etcdctl', () => {

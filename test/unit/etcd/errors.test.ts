@@ -60,6 +60,19 @@ describe('toStoreError', () => {
     expect(converted.message).toMatch(/TLS/);
   });
 
+  it('names the etcd user etcd refused, when the caller says which', () => {
+    const user = { user: 'baton-viewer' };
+    expect(
+      toStoreError(new etcd3.EtcdPermissionDeniedError('permission denied'), 'put /baton/lab/pin', user)
+        .message,
+    ).toBe(
+      'put /baton/lab/pin: etcd permission denied: no role of etcd user baton-viewer grants this key range',
+    );
+    expect(
+      toStoreError(new etcd3.EtcdAuthenticationFailedError('authentication failed'), 'get /k', user).message,
+    ).toBe('get /k: etcd authentication failed: wrong password for etcd user baton-viewer, or no such user');
+  });
+
   it('passes already converted errors through unchanged', () => {
     const err = new LeaseLostError('gone');
     expect(toStoreError(err, 'x')).toBe(err);
