@@ -56,6 +56,26 @@ function fenceCommandShooter(cluster: ClusterConfig, log: Logger): NodeShooter |
 const RAFT_LEADER_CHECK_MS = 5_000;
 /** Never move raft leadership more often than this: each move refreshes every lease. */
 const RAFT_LEADER_MIN_MOVE_GAP_MS = 30_000;
+/**
+ * After etcd refused a placement call for lack of permission, ask again this much later: a root
+ * role is granted by hand, not within seconds, and a refused call every 5 s for the life of the
+ * process buys nothing.
+ */
+const RAFT_LEADER_REFUSED_RECHECK_MS = 60_000;
+
+/** What a coordinator without etcd's root role gives up, and the ways out (DESIGN.md "etcd RBAC"). */
+function placementRefusal(keeper: RaftLeaderKeeper, refusal: string): { message: string; fix: string } {
+  const who = keeper.user === undefined ? 'our etcd user' : `etcd user ${keeper.user}`;
+  return {
+    message:
+      `etcd raft leader placement is off: ${refusal}; ` +
+      `raft leadership stays wherever etcd elects it, and a colo cut that takes it along fails over seconds later. ` +
+      'Nothing else baton does needs root. Asked again each minute; said again only if the answer changes',
+    fix:
+      `grant ${who} the root role (it can then write every key), or keep the raft leader on ${keeper.preferred} ` +
+      `as root by hand (etcdctl move-leader), or remove etcd.preferredLeader to accept the delay`,
+  };
+}
 
 /**
  * While this process leads a cluster, keep etcd's raft leader on the configured member (see
@@ -68,6 +88,7 @@ function keepRaftLeader(
   log: Logger,
 ): { stop(): void } {
   let lastMoveAt = -Infinity;
+  let refusedUntil = -Infinity;
   let lastSaid = '';
   let running = false;
   /** Logs `what` unless the last thing said had the same key (error texts carry timings). */
@@ -77,7 +98,8 @@ function keepRaftLeader(
     log[level]({ event: 'raft-leader', preferred: keeper.preferred, ...fields }, what);
   };
   const check = async (): Promise<void> => {
-    if (running || !mayMove() || systemClock.now() - lastMoveAt < RAFT_LEADER_MIN_MOVE_GAP_MS) return;
+    const now = systemClock.now();
+    if (running || !mayMove() || now - lastMoveAt < RAFT_LEADER_MIN_MOVE_GAP_MS || now < refusedUntil) return;
     running = true;
     try {
       const outcome = await keeper.ensure(systemClock.now() + timeoutMs);
@@ -88,6 +110,11 @@ function keepRaftLeader(
           { event: 'raft-leader', moved: true, from: outcome.from, to: outcome.to },
           `moved etcd raft leadership from ${outcome.from} to ${outcome.to}`,
         );
+      } else if (outcome.kind === 'not-permitted') {
+        // Off the decision loop and no session involved: the refusal costs placement, nothing else.
+        refusedUntil = systemClock.now() + RAFT_LEADER_REFUSED_RECHECK_MS;
+        const { message, fix } = placementRefusal(keeper, outcome.detail);
+        say(`not-permitted ${outcome.call}`, message, 'warn', { notPermitted: outcome.call, fix });
       } else if (outcome.kind === 'in-place') {
         say('in-place', `etcd raft leader is ${keeper.preferred}, as preferred`, 'info', { inPlace: true });
       } else {

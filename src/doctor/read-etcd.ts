@@ -2,7 +2,9 @@
  * Reads etcd for doctor: its members (through every configured endpoint, which also tells which
  * member each endpoint is), each member's status (whom it follows), round trips of a
  * linearizable read through it, and its host's clock. Every call has a deadline; nothing is
- * written. With etcd auth, the status call needs the root role: refused, it is recorded as such.
+ * written. With etcd auth, newer etcd releases keep the status call (and moving the leader, and
+ * in 3.5.28 the member list) to the root role: a refusal is recorded as such, and whether this
+ * user may move the leader is asked of a follower, which refuses before doing anything.
  */
 import type { Etcd3, IMember } from 'etcd3';
 import type { Clock } from '../coordinator/ports.js';
@@ -74,7 +76,13 @@ export async function readEtcd(
     for (const client of clients.values()) client.close();
     clients.clear();
   };
-  const facts: EtcdFacts = { endpoints: [...settings.endpoints], members: [], unreachable: [] };
+  const facts: EtcdFacts = {
+    endpoints: [...settings.endpoints],
+    members: [],
+    unreachable: [],
+    ...(settings.auth ? { user: settings.auth.username } : {}),
+  };
+  const context = settings.auth ? { user: settings.auth.username } : {};
   const answers = await Promise.allSettled(
     settings.endpoints.map((endpoint) => ctx.client(endpoint).cluster.memberList({}, ctx.callOptions())),
   );
@@ -84,19 +92,29 @@ export async function readEtcd(
   answers.forEach((answer, i) => {
     const endpoint = settings.endpoints[i] as string;
     if (answer.status === 'rejected') {
-      facts.unreachable.push({ endpoint, error: describe(toStoreError(answer.reason, 'member list')) });
+      const converted = toStoreError(answer.reason, 'member list', context);
+      // It answered: that it refuses this user the list is not an outage.
+      if (converted instanceof StorePermissionError) facts.membersDenied = true;
+      else facts.unreachable.push({ endpoint, error: describe(converted) });
       return;
     }
     endpointOf.set(answer.value.header.member_id, endpoint);
     listed ??= answer.value.members;
   });
   if (!listed) {
-    facts.membersError = 'no endpoint answered';
+    facts.membersError = facts.membersDenied
+      ? `etcd refused the member list to etcd user ${settings.auth?.username ?? '(none)'}: this etcd keeps it to the root role`
+      : 'no endpoint answered';
     return { facts, measure: async () => undefined, close };
   }
+  delete facts.membersDenied;
   const members = listed.map((member) => memberFacts(member, endpointOf.get(member.ID)));
   facts.members = members.map((m) => m.facts);
   await Promise.all(members.map((m) => readStatus(m, ctx)));
+  if (settings.auth) {
+    const permitted = await mayMoveLeader(members, ctx);
+    if (permitted !== undefined) facts.moveLeaderPermitted = permitted;
+  }
   return {
     facts,
     measure: async () => {
@@ -138,6 +156,26 @@ async function readStatus({ facts, url }: Member, ctx: MemberContext): Promise<v
     facts.statusError = describe(converted);
     if (converted instanceof StorePermissionError || converted instanceof StoreAuthError)
       facts.statusDenied = true;
+  }
+}
+
+/**
+ * Whether etcd lets this user move raft leadership, without moving it: MoveLeader, to itself, on
+ * a member whose status says it follows another. etcd checks the permission first (where it
+ * checks one) and then answers "not leader" before doing anything; a member that became leader
+ * meanwhile finds the transfer to itself a no-op. Undefined when no follower is known or the
+ * answer says neither.
+ */
+async function mayMoveLeader(members: readonly Member[], ctx: MemberContext): Promise<boolean | undefined> {
+  const follower = members.find((m) => m.url && m.facts.status && m.facts.status.leaderId !== m.facts.id);
+  if (!follower?.url) return undefined;
+  try {
+    await ctx.client(follower.url).maintenance.moveLeader({ targetID: follower.facts.id }, ctx.callOptions());
+    return true;
+  } catch (error) {
+    const converted = toStoreError(error, `MoveLeader on ${follower.facts.name}`);
+    if (converted instanceof StorePermissionError) return false;
+    return /not leader/.test(converted.message) ? true : undefined;
   }
 }
 

@@ -108,6 +108,16 @@ export interface EtcdFacts {
   members: EtcdMemberFacts[];
   /** Why the member list could not be read (then members is empty). */
   membersError?: string;
+  /** The etcd user doctor logs in as (config etcd.auth.user): the coordinators' own. */
+  user?: string;
+  /** etcd refused the member list for lack of permission (etcd 3.5.28 keeps it to root). */
+  membersDenied?: boolean;
+  /**
+   * Whether etcd lets this user move raft leadership: asked of a follower, which checks the
+   * permission first and then answers "not leader" without doing anything. Absent when not asked
+   * (no etcd auth, or no follower known).
+   */
+  moveLeaderPermitted?: boolean;
   /** Endpoints that did not answer at all. */
   unreachable: { endpoint: string; error: string }[];
 }

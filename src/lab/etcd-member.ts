@@ -129,13 +129,14 @@ export async function placeRaftLeader(
   let last = '';
   try {
     while (Date.now() < deadline) {
-      try {
-        const outcome = await keeper.ensure(systemClock.now() + 2000);
-        if (outcome.kind === 'in-place') return;
-        last = outcome.kind === 'skipped' ? outcome.detail : `moved from ${outcome.from}`;
-      } catch (error) {
-        last = (error as Error).message;
-      }
+      const outcome = await keeper
+        .ensure(systemClock.now() + 2000)
+        .catch((error: unknown) => ({ kind: 'failed' as const, detail: (error as Error).message }));
+      if (outcome.kind === 'in-place') return;
+      // Asking again will not grant it: the lab's etcd client must log in as root.
+      if (outcome.kind === 'not-permitted')
+        throw new LabError(`cannot move etcd raft leadership to ${member}: ${outcome.detail}`);
+      last = outcome.kind === 'moved' ? `moved from ${outcome.from}` : outcome.detail;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {

@@ -86,17 +86,39 @@ function witnessMember(deployment: DeploymentFacts, masterColos: ReadonlySet<str
   return candidates.length === 1 ? candidates[0]?.name : undefined;
 }
 
+/**
+ * The coordinators log in as the config's etcd user, as doctor does: what etcd refuses doctor, it
+ * refuses them. Placement is the one thing baton does that a prefix role cannot grant.
+ */
+function placementRefused(deployment: DeploymentFacts, preferred: string, call: string, now: string): Issue {
+  const user = deployment.etcd.user;
+  const who = user === undefined ? "the config's etcd user" : `etcd user ${user}`;
+  return {
+    severity: 'warning',
+    message:
+      `raft leader placement (etcd.preferredLeader: ${preferred}) needs etcd's root role here: etcd refused ${call} to ${who}, ` +
+      `so coordinators logging in as it cannot keep raft leadership on ${preferred}${now}; ` +
+      'a colo cut that takes the raft leader along then fails over seconds later. Nothing else baton does needs root',
+    fix:
+      `grant it: etcdctl user grant-role ${user ?? '<user>'} root (the user can then write every key, not only /baton/); ` +
+      `or move raft leadership to ${preferred} by hand, as root, after each etcd election (etcdctl move-leader); ` +
+      'or accept the delay: remove etcd.preferredLeader',
+  };
+}
+
 export const raftLeaderPlacement = deploymentCheck(
   'etcd.raft-leader',
   "etcd's raft leader is the member etcd.preferredLeader names (the witness's)",
   (deployment, clusters) => {
     const members = deployment.etcd.members;
+    const preferred = deployment.preferredLeader;
+    if (deployment.etcd.membersDenied && preferred !== undefined)
+      return [placementRefused(deployment, preferred, 'the member list', '')];
     if (members.length === 0) return [];
     const masterColos = new Set(
       clusters.flatMap((c) => c.nodes.filter((n) => n.role === 'candidate').map((n) => n.colo)),
     );
     const witness = witnessMember(deployment, masterColos);
-    const preferred = deployment.preferredLeader;
     const names = members.map((m) => m.name).join(', ');
     if (preferred === undefined) {
       return [
@@ -119,16 +141,20 @@ export const raftLeaderPlacement = deploymentCheck(
       ];
     }
     if (members.every((m) => !m.status)) {
-      const denied = members.some((m) => m.statusDenied);
+      if (members.some((m) => m.statusDenied))
+        return [
+          placementRefused(
+            deployment,
+            preferred,
+            "the members' status",
+            ' (nor can doctor tell where it is)',
+          ),
+        ];
       return [
         {
           severity: 'warning',
-          message: denied
-            ? "cannot tell where etcd's raft leader is: the members' status needs etcd's root role"
-            : "cannot tell where etcd's raft leader is: no member's status answered",
-          fix: denied
-            ? 'run doctor with an etcd account holding the root role (config etcd.auth)'
-            : 'see reach.etcd',
+          message: "cannot tell where etcd's raft leader is: no member's status answered",
+          fix: 'see reach.etcd',
         },
       ];
     }
@@ -143,17 +169,32 @@ export const raftLeaderPlacement = deploymentCheck(
         },
       ];
     }
-    if (leader.name === preferred) return [];
-    const issues: Issue[] = [
+    const refused = deployment.etcd.moveLeaderPermitted === false;
+    if (leader.name === preferred)
+      return refused
+        ? [
+            placementRefused(
+              deployment,
+              preferred,
+              'MoveLeader',
+              ' after the next etcd election (it is there now)',
+            ),
+          ]
+        : [];
+    const moveBack = `etcdctl${refused ? ' --user root' : ''} --endpoints=${leader.clientUrls[0] ?? '<leader URL>'} move-leader ${BigInt(target.id).toString(16)}`;
+    if (refused) {
+      const issue = placementRefused(deployment, preferred, 'MoveLeader', ` (it is on ${leader.name} now)`);
+      return [{ ...issue, fix: `now: ${moveBack}; for good: ${issue.fix}` }];
+    }
+    return [
       {
         severity: 'warning',
         message:
           `etcd's raft leader is ${leader.name}, not ${preferred}: losing ${leader.name}'s site renews every lease and delays that failover by seconds. ` +
-          'A leading coordinator moves it back within about 5 s when it can; if it stays, none leads, or etcd auth keeps it from moving leaders',
-        fix: `etcdctl --endpoints=${leader.clientUrls[0] ?? '<leader URL>'} move-leader ${BigInt(target.id).toString(16)}`,
+          'A leading coordinator moves it back within about 5 s when it can; if it stays, none leads, or none is steady',
+        fix: moveBack,
       },
     ];
-    return issues;
   },
 );
 

@@ -1,5 +1,5 @@
 /** Whether doctor could read what it checks: an unread server or etcd member is itself an error. */
-import { clusterCheck, deploymentCheck } from './check.js';
+import { clusterCheck, deploymentCheck, type Issue } from './check.js';
 
 export const mysqlReachable = clusterCheck(
   'reach.mysql',
@@ -24,17 +24,25 @@ export const etcdReachable = deploymentCheck(
   "every etcd endpoint and member answers, and each cluster's state is readable",
   (deployment, clusters) => {
     const etcd = deployment.etcd;
-    const issues = etcd.unreachable.map(({ endpoint, error }) => ({
+    const issues: Issue[] = etcd.unreachable.map(({ endpoint, error }) => ({
       severity: 'error' as const,
       message: `etcd endpoint ${endpoint} does not answer: ${error}`,
       fix: `start that member, or remove ${endpoint} from config etcd.endpoints`,
     }));
     if (etcd.membersError) {
-      issues.push({
-        severity: 'error',
-        message: `cannot list etcd's members: ${etcd.membersError}; the etcd checks are skipped`,
-        fix: 'make etcd reachable from this host (config etcd.endpoints, etcd.auth)',
-      });
+      issues.push(
+        etcd.membersDenied
+          ? {
+              severity: 'warning',
+              message: `cannot list etcd's members: ${etcd.membersError}; the checks of etcd's sites, raft leader and clocks are skipped`,
+              fix: 'run doctor once with an etcd account that holds the root role (config etcd.auth), or an etcd release that lets any user list members',
+            }
+          : {
+              severity: 'error',
+              message: `cannot list etcd's members: ${etcd.membersError}; the etcd checks are skipped`,
+              fix: 'make etcd reachable from this host (config etcd.endpoints, etcd.auth)',
+            },
+      );
     }
     for (const cluster of clusters) {
       if (cluster.stateError === undefined || etcd.membersError !== undefined) continue;

@@ -86,3 +86,89 @@ export async function startStandaloneEtcd(
     },
   };
 }
+
+/** One member of a loopback etcd cluster. */
+export interface EtcdClusterMember {
+  name: string;
+  /** Where the member itself listens for clients. */
+  listenUrl: string;
+  /** The client URL it advertises in the member list (its listenUrl unless told otherwise). */
+  clientUrl: string;
+}
+
+export interface EtcdCluster {
+  members: EtcdClusterMember[];
+  /** Kills every member, waits for them to exit, removes their data. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `names.length` etcd members on loopback, one raft group, with etcd's default timings (a
+ * shorter election timeout elects new leaders on a busy 2-core machine). `advertisedUrls[i]`, when given, is the client URL member i advertises in
+ * the member list instead of its own, so that clients which dial members from the list
+ * (raft-leader.ts) reach a proxy in front of it. Resolves once every member listens; a leader
+ * follows within a second.
+ */
+export async function startEtcdCluster(
+  names: string[],
+  extraArgs: string[] = [],
+  advertisedUrls?: string[],
+): Promise<EtcdCluster> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'baton-etcd-cluster-'));
+  const ports = await freePorts(2 * names.length);
+  const peer = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
+  const initialCluster = names.map((name, i) => `${name}=${peer(i)}`).join(',');
+  const children: ChildProcess[] = [];
+  const outputs = names.map(() => '');
+  const members = names.map((name, i): EtcdClusterMember => {
+    const listenUrl = `http://127.0.0.1:${ports[2 * i]}`;
+    return { name, listenUrl, clientUrl: advertisedUrls?.[i] ?? listenUrl };
+  });
+  members.forEach((member, i) => {
+    const child = spawn(
+      'etcd',
+      [
+        `--name=${member.name}`,
+        `--data-dir=${path.join(dir, member.name)}`,
+        `--listen-client-urls=${member.listenUrl}`,
+        `--advertise-client-urls=${member.clientUrl}`,
+        `--listen-peer-urls=${peer(i)}`,
+        `--initial-advertise-peer-urls=${peer(i)}`,
+        `--initial-cluster=${initialCluster}`,
+        '--log-level=warn',
+        ...extraArgs,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr?.on('data', (chunk: Buffer) => {
+      outputs[i] = ((outputs[i] ?? '') + chunk.toString()).slice(-2_000);
+    });
+    children.push(child);
+  });
+  const stop = async () => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(
+      members.map((member, i) =>
+        listening(Number(new URL(member.listenUrl).port), children[i] as ChildProcess, () =>
+          (outputs[i] ?? '').trim().split('\n').slice(-3).join(' | '),
+        ),
+      ),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { members, stop };
+}

@@ -567,6 +567,32 @@ const BROKEN: [string, (s: DoctorSnapshot) => void, Expected[]][] = [
     [['etcd.raft-leader', 'warning']],
   ],
   [
+    'the member list refused (etcd 3.5.28 without root): a warning, not an outage',
+    (s) => {
+      s.deployment.etcd.members = [];
+      s.deployment.etcd.membersDenied = true;
+      s.deployment.etcd.membersError = 'etcd refused the member list to etcd user baton-coordinator';
+    },
+    [
+      ['reach.etcd', 'warning'],
+      ['etcd.raft-leader', 'warning'],
+    ],
+  ],
+  [
+    'MoveLeader refused with the raft leader in place: the next election leaves it wherever it lands',
+    (s) => (s.deployment.etcd.moveLeaderPermitted = false),
+    [['etcd.raft-leader', 'warning']],
+  ],
+  ['MoveLeader permitted, raft leader in place', (s) => (s.deployment.etcd.moveLeaderPermitted = true), []],
+  [
+    'MoveLeader refused with the raft leader in a colo',
+    (s) => {
+      s.deployment.etcd.moveLeaderPermitted = false;
+      for (const m of s.deployment.etcd.members) if (m.status) m.status.leaderId = '1';
+    },
+    [['etcd.raft-leader', 'warning']],
+  ],
+  [
     'no raft leader',
     (s) => {
       for (const m of s.deployment.etcd.members) if (m.status) m.status.leaderId = '0';
@@ -761,6 +787,24 @@ describe('fixes', () => {
     expect(fixesOf(s, 'etcd.raft-leader')).toEqual([
       'etcdctl --endpoints=http://10.0.a.9:2379 move-leader 9c2321c15206e0d0',
     ]);
+  });
+
+  it('say that raft leader placement needs root, and the ways out, when etcd refuses MoveLeader', () => {
+    const s = healthySnapshot();
+    s.deployment.etcd.user = 'baton-coordinator';
+    s.deployment.etcd.moveLeaderPermitted = false;
+    for (const m of s.deployment.etcd.members) if (m.status) m.status.leaderId = '1';
+    const [finding] = runChecks(s)
+      .flatMap((r) => r.findings)
+      .filter((f) => f.check === 'etcd.raft-leader');
+    expect(finding?.message).toContain(
+      "raft leader placement (etcd.preferredLeader: w) needs etcd's root role here: etcd refused MoveLeader to etcd user baton-coordinator",
+    );
+    expect(finding?.fix).toMatch(
+      /^now: etcdctl --user root --endpoints=http:\/\/10\.0\.a\.9:2379 move-leader /,
+    );
+    expect(finding?.fix).toContain('etcdctl user grant-role baton-coordinator root');
+    expect(finding?.fix).toContain('remove etcd.preferredLeader');
   });
 
   it('suggest the witness member as preferred leader', () => {
