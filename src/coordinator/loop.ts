@@ -176,7 +176,9 @@ export class Coordinator {
       { stamps: this.stamps, stampTimeoutMs },
       (node) => this.observer.knownDown(node),
       (e) => this.onGuardianEvent(e),
-      t.sessionTtlMs,
+      // Two TTLs: a first session over TLS with an etcd login took over 4 s with both cores busy
+      // (secure lab), and a process without one is, to the others, one that has not started.
+      2 * t.sessionTtlMs,
     );
     this.publisher = new ReportPublisher(
       store,

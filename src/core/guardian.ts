@@ -38,7 +38,7 @@ export interface GuardianInput {
   sessionValidUntil: MonoMs;
   /**
    * Set while this process has never held a session, until its first one has had a fair chance
-   * (one session TTL from start): see the rule in guard().
+   * (two session TTLs from start: coordinator/loop.ts): see the rule in guard().
    */
   startupGraceUntil?: MonoMs;
 }
@@ -76,7 +76,7 @@ export function guard(input: GuardianInput): GuardianDecision {
       // anyone waits on: to the others it is a coordinator that has not started, whose writer the
       // watchdog or the leader's STONITH covers. Fencing a writable local node here, before a
       // slow first login (TLS, etcd auth on a busy host) completes, closed the lab's open a1 and
-      // handed the writer role to b1. After one session TTL without a session, fence.
+      // handed the writer role to b1. Once the grace is over without a session, fence.
       if (input.startupGraceUntil !== undefined && now < input.startupGraceUntil) continue;
       // Fence the writer even if our last probe says read-only: that probe may predate a reopen.
       if (isWriter || obs?.readOnly === false) {
