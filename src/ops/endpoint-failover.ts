@@ -55,7 +55,7 @@ export class EndpointFailover {
       if (refusal) return `${refusal} (${first.endpoint}; every endpoint refused us)`;
     }
     const messages = new Set(failures.map((f) => f.message));
-    if (messages.size === 1 && first)
+    if (messages.size === 1 && failures.length > 1 && first)
       return `no etcd endpoint answered (${failures.map((f) => f.endpoint).join(', ')}): ${first.message}`;
     return `no etcd endpoint answered: ${failures.map((f) => `${f.endpoint}: ${f.message}`).join('; ')}`;
   }
