@@ -6,13 +6,15 @@ import { LabError } from './errors.js';
 import { checkBinaries, checkPortsFree, findExecutable } from './preflight.js';
 import {
   reserveSubnet,
-  createNetwork,
+  createBridge,
+  createSites,
   installRedirects,
   netnsName,
   proxyAddress,
   siteAddress,
   wanRoutes,
   type LabNetwork,
+  type WanRoute,
   type NetworkMode,
 } from './network.js';
 import { labWan, readLabState, writeLabState, type LabProcess, type LabState } from './lab-state.js';
@@ -179,16 +181,26 @@ function recordProcess(state: LabState, process: LabProcess): void {
 
 async function startWan(state: LabState): Promise<void> {
   const net = state.network;
-  await createNetwork(
-    net,
-    labPorts(state.basePort).map((p) => p.port),
-  );
+  await createBridge(net);
   const routes = wanRoutes(net, state.basePort);
+  // The proxy listens on the bridge and starts (a Node process) while the sites are wired.
+  await settleAll([
+    createSites(
+      net,
+      labPorts(state.basePort).map((p) => p.port),
+    ),
+    startWanProxy(state, routes),
+  ]);
+  // Listening and carrying the profile's delays before any traffic is redirected to it.
+  await installRedirects(net, routes);
+}
+
+async function startWanProxy(state: LabState, routes: WanRoute[]): Promise<void> {
   const wan = labWan(state);
   rmSync(wanAppliedPath(state.dir), { force: true });
   writeWanConfig(wanConfigPath(state.dir), {
     routes,
-    sourceAddress: proxyAddress(net),
+    sourceAddress: proxyAddress(state.network),
     generation: 0,
     delays: profileDelays(wan.profile),
     jitterPercent: wan.jitterPercent,
@@ -200,9 +212,17 @@ async function startWan(state: LabState): Promise<void> {
     logFile: logPath(state.dir, 'wan-proxy'),
   });
   recordProcess(state, { ...record, name: 'wan-proxy', kind: 'wan-proxy' });
-  // Listening and carrying the profile's delays before any traffic is redirected to it.
   await waitForWanApplied(state.dir, 0, 10_000);
-  await installRedirects(net, routes);
+}
+
+/**
+ * Waits for every task, then throws the first failure: a failed start is cleaned up only once
+ * nothing is still spawning processes behind it.
+ */
+async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function startServers(state: LabState, isRoot: boolean): Promise<void> {

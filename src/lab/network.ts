@@ -151,80 +151,108 @@ async function ns(net: LabNetwork, site: SiteName, argv: string[]): Promise<stri
   return runOrThrow(['ip', 'netns', 'exec', netnsName(net, site), ...argv]);
 }
 
-/**
- * `listenPorts`: the lab servers' ports, reserved from ephemeral use inside every site's
- * namespace. The reservation scripts/setup makes is per namespace and does not reach them: an
- * outgoing connection in site b once took 33106, and b1 could not bind it ("Address already in
- * use", one `lab up` in 15 at intercontinental).
- */
-export async function createNetwork(net: LabNetwork, listenPorts: readonly number[]): Promise<void> {
+/** The bridge joining the sites, with the host's and the WAN proxy's addresses on it. */
+export async function createBridge(net: LabNetwork): Promise<void> {
   const bridge = bridgeName(net);
-  await runOrThrow(['ip', 'link', 'add', bridge, 'type', 'bridge']);
-  await runOrThrow(['ip', 'addr', 'add', `${hostAddress(net)}/24`, 'dev', bridge]);
-  await runOrThrow(['ip', 'addr', 'add', `${proxyAddress(net)}/24`, 'dev', bridge]);
-  await runOrThrow(['ip', 'link', 'set', bridge, 'up']);
-  for (const site of SITES) {
-    const name = netnsName(net, site);
-    await runOrThrow(['ip', 'netns', 'add', name]);
-    // Our subnet is reserved for us, so a leftover link by this name is an earlier lab's remains.
-    await runCommand(['ip', 'link', 'del', vethName(net, site)]);
-    await runOrThrow([
-      'ip',
-      'link',
-      'add',
-      vethName(net, site),
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'wan0',
-      'netns',
-      name,
-    ]);
-    await runOrThrow(['ip', 'link', 'set', vethName(net, site), 'master', bridge, 'up']);
-    await ns(net, site, ['ip', 'addr', 'add', `${siteAddress(net, site)}/24`, 'dev', 'wan0']);
-    await ns(net, site, ['ip', 'link', 'set', 'wan0', 'up']);
-    await ns(net, site, ['ip', 'link', 'set', 'lo', 'up']);
-    await ns(net, site, ['sysctl', '-q', '-w', `net.ipv4.ip_local_reserved_ports=${listenPorts.join(',')}`]);
-    // Cut rules live in their own chains so `heal` is a flush, never a guess at rule numbers.
-    await ns(net, site, ['iptables', '-N', 'BATON_CUT_IN']);
-    await ns(net, site, ['iptables', '-N', 'BATON_CUT_OUT']);
-    await ns(net, site, ['iptables', '-A', 'INPUT', '-i', 'wan0', '-j', 'BATON_CUT_IN']);
-    await ns(net, site, ['iptables', '-A', 'OUTPUT', '-o', 'wan0', '-j', 'BATON_CUT_OUT']);
-  }
+  await runOrThrow(
+    ['ip', '-batch', '-'],
+    30_000,
+    ipBatch([
+      `link add ${bridge} type bridge`,
+      `addr add ${hostAddress(net)}/24 dev ${bridge}`,
+      `addr add ${proxyAddress(net)}/24 dev ${bridge}`,
+      `link set ${bridge} up`,
+    ]),
+  );
+}
+
+/**
+ * Each site's namespace, joined to the bridge (createBridge first). `listenPorts`: the lab
+ * servers' ports, reserved from ephemeral use inside every site's namespace. The reservation
+ * scripts/setup makes is per namespace and does not reach them: an outgoing connection in site b
+ * once took 33106, and b1 could not bind it ("Address already in use", one `lab up` in 15 at
+ * intercontinental).
+ */
+export async function createSites(net: LabNetwork, listenPorts: readonly number[]): Promise<void> {
+  // One at a time: the first `ip netns add` on a machine sets up /run/netns, and two doing that
+  // at once could stack its mounts. Each is a few milliseconds.
+  for (const site of SITES) await runOrThrow(['ip', 'netns', 'add', netnsName(net, site)]);
+  // The rest of each site is its own, and a command costs about 20 ms of process start-up: the
+  // sites are wired side by side, each in a few batched commands.
+  await Promise.all(SITES.map((site) => wireSite(net, site, listenPorts)));
+}
+
+function ipBatch(commands: string[]): string {
+  return `${commands.join('\n')}\n`;
+}
+
+async function wireSite(net: LabNetwork, site: SiteName, listenPorts: readonly number[]): Promise<void> {
+  const name = netnsName(net, site);
+  // Our subnet is reserved for us, so a leftover link by this name is an earlier lab's remains.
+  await runCommand(['ip', 'link', 'del', vethName(net, site)]);
+  await runOrThrow(
+    ['ip', '-batch', '-'],
+    30_000,
+    ipBatch([
+      `link add ${vethName(net, site)} type veth peer name wan0 netns ${name}`,
+      `link set ${vethName(net, site)} master ${bridgeName(net)} up`,
+    ]),
+  );
+  await runOrThrow(
+    ['ip', '-n', name, '-batch', '-'],
+    30_000,
+    ipBatch([`addr add ${siteAddress(net, site)}/24 dev wan0`, 'link set wan0 up', 'link set lo up']),
+  );
+  await ns(net, site, ['sysctl', '-q', '-w', `net.ipv4.ip_local_reserved_ports=${listenPorts.join(',')}`]);
+  // Cut rules live in their own chains so `heal` is a flush, never a guess at rule numbers.
+  await runOrThrow(
+    ['ip', 'netns', 'exec', name, 'iptables-restore', '--noflush'],
+    10_000,
+    [
+      '*filter',
+      ':BATON_CUT_IN - [0:0]',
+      ':BATON_CUT_OUT - [0:0]',
+      '-A INPUT -i wan0 -j BATON_CUT_IN',
+      '-A OUTPUT -o wan0 -j BATON_CUT_OUT',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Sends every cross-site TCP connection through the WAN proxy (see wan-proxy.ts). */
 export async function installRedirects(net: LabNetwork, routes: WanRoute[]): Promise<void> {
-  for (const route of routes) {
-    await ns(net, route.from, [
-      'iptables',
-      '-t',
-      'nat',
-      '-A',
-      'OUTPUT',
-      '-p',
-      'tcp',
-      '-d',
-      route.targetHost,
-      '--dport',
-      String(route.targetPort),
-      '-j',
-      'DNAT',
-      '--to-destination',
-      `${route.listenHost}:${route.listenPort}`,
-    ]);
-  }
+  await Promise.all(
+    SITES.map((site) => {
+      const rules = routes
+        .filter((route) => route.from === site)
+        .map(
+          (route) =>
+            `-A OUTPUT -p tcp -d ${route.targetHost} --dport ${route.targetPort} ` +
+            `-j DNAT --to-destination ${route.listenHost}:${route.listenPort}`,
+        );
+      return runOrThrow(
+        ['ip', 'netns', 'exec', netnsName(net, site), 'iptables-restore', '--noflush'],
+        10_000,
+        ['*nat', ...rules, 'COMMIT', ''].join('\n'),
+      );
+    }),
+  );
 }
 
 export async function destroyNetwork(net: LabNetwork): Promise<void> {
-  for (const site of SITES) {
-    // Deleting a veth end removes the pair at once; a netns delete leaves its interfaces to a
-    // kernel work queue, and the next lab to take this subnet then met "btnNa: File exists".
-    await runCommand(['ip', 'link', 'del', vethName(net, site)]);
-    if (netnsExists(netnsName(net, site))) await runCommand(['ip', 'netns', 'del', netnsName(net, site)]);
-  }
-  await runCommand(['ip', 'link', 'del', bridgeName(net)]);
+  // Deleting a veth end removes the pair at once; a netns delete leaves its interfaces to a
+  // kernel work queue, and the next lab to take this subnet then met "btnNa: File exists".
+  // One batch (-force: go on past what is already gone), not a process per command.
+  const commands = SITES.flatMap((site) => [
+    `link del ${vethName(net, site)}`,
+    ...(netnsExists(netnsName(net, site)) ? [`netns del ${netnsName(net, site)}`] : []),
+  ]);
+  await runCommand(
+    ['ip', '-force', '-batch', '-'],
+    30_000,
+    ipBatch([...commands, `link del ${bridgeName(net)}`]),
+  );
 }
 
 /** When one namespace's rule change ran: it took effect at one instant inside this window. */
