@@ -55,6 +55,7 @@ import {
   findNode,
   mysqlPort,
   type LabNodeSpec,
+  type SiteName,
 } from './topology.js';
 import { stopLab } from './lab-down.js';
 import {
@@ -159,9 +160,22 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
       createLabCertificates(options.dir, net);
       createLabEtcdPasswords(options.dir);
     }
-    if (mode === 'netns') await startWan(state);
-    await startServers(state, isRoot);
-    await bootstrapReplication(state, users);
+    // etcd elects its leader while MariaDB's datadirs are initialized: the two halves share
+    // nothing until the coordinators start, and each waits only for what it needs.
+    const installed = installServers(state, isRoot);
+    const wan = mode === 'netns' ? startWan(state) : Promise.resolve();
+    await settleAll([
+      (async () => {
+        await wan;
+        await startEtcd(state);
+      })(),
+      (async () => {
+        await installed;
+        await wan;
+        await startMariadbs(state);
+        await bootstrapReplication(state, users);
+      })(),
+    ]);
     if (options.coordinators) await startCoordinators(state, options.policy, hooks, options.sessionTtlMs);
     if (options.haproxy) await startHaproxy(state);
     const seconds = (Date.now() - started) / 1000;
@@ -225,17 +239,18 @@ async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-async function startServers(state: LabState, isRoot: boolean): Promise<void> {
-  const net = state.network;
-  const nsFor = (site: (typeof SITES)[number]) => (net.mode === 'netns' ? netnsName(net, site) : undefined);
+function siteNetns(state: LabState, site: SiteName): string | undefined {
+  return state.network.mode === 'netns' ? netnsName(state.network, site) : undefined;
+}
 
+async function installServers(state: LabState, isRoot: boolean): Promise<void> {
   await Promise.all(
     LAB_NODES.map(async (node) => {
       const paths = mariadbPaths(state.dir, node.name);
       writeMariadbConfig(
         node,
         paths,
-        siteAddress(net, node.site),
+        siteAddress(state.network, node.site),
         mysqlPort(state.basePort, node),
         isRoot,
         state.semiSync === true,
@@ -244,26 +259,27 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
       await installMariadb(paths, isRoot);
     }),
   );
+}
 
+/** Spawns the members, waits for a healthy cluster and puts its raft leader on the witness. */
+async function startEtcd(state: LabState): Promise<void> {
   const token = `baton-lab-${randomBytes(4).toString('hex')}`;
   for (const site of SITES) {
     const record = await spawnDetached({
-      argv: etcdArgv(net, state.basePort, site, state.dir, token, labWan(state).etcd, isSecureLab(state)),
+      argv: etcdArgv(
+        state.network,
+        state.basePort,
+        site,
+        state.dir,
+        token,
+        labWan(state).etcd,
+        isSecureLab(state),
+      ),
       logFile: logPath(state.dir, `etcd-${site}`),
-      netns: nsFor(site),
+      netns: siteNetns(state, site),
     });
     recordProcess(state, { ...record, name: `etcd-${site}`, kind: 'etcd', site });
   }
-  for (const node of LAB_NODES) {
-    const paths = mariadbPaths(state.dir, node.name);
-    const record = await spawnDetached({
-      argv: mariadbdArgv(paths),
-      logFile: paths.log,
-      netns: nsFor(node.site),
-    });
-    recordProcess(state, { ...record, name: node.name, kind: 'mariadb', site: node.site });
-  }
-
   // Before auth is on (secure lab): etcd's own root does the first placement, then the setup.
   const rootAccess = {
     endpoints: labEtcdUrls(state),
@@ -272,6 +288,18 @@ async function startServers(state: LabState, isRoot: boolean): Promise<void> {
   await waitForEtcd(rootAccess.endpoints, 20_000, rootAccess.tls);
   await placeRaftLeader(rootAccess, WITNESS_SITE, 10_000);
   if (isSecureLab(state)) await setUpLabEtcdAuth(state);
+}
+
+async function startMariadbs(state: LabState): Promise<void> {
+  for (const node of LAB_NODES) {
+    const paths = mariadbPaths(state.dir, node.name);
+    const record = await spawnDetached({
+      argv: mariadbdArgv(paths),
+      logFile: paths.log,
+      netns: siteNetns(state, node.site),
+    });
+    recordProcess(state, { ...record, name: node.name, kind: 'mariadb', site: node.site });
+  }
   await Promise.all(LAB_NODES.map((node) => waitForMariadb(mariadbPaths(state.dir, node.name), 30_000)));
 }
 
@@ -336,23 +364,25 @@ async function bootstrapReplication(state: LabState, users: LabUsers): Promise<v
     ),
   );
 
-  for (const node of LAB_NODES) {
-    const source = findNode(node.source) as LabNodeSpec;
-    await withRoot(state, node, async (conn) => {
-      await conn.query(
-        'CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ' +
-          'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1' +
-          (isSecureLab(state) ? replicationTlsClause(conn, state.dir) : ''),
-        [
-          siteAddress(state.network, source.site),
-          mysqlPort(state.basePort, source),
-          users.repl.user,
-          users.repl.password,
-        ],
-      );
-      await conn.query('START SLAVE');
-    });
-  }
+  await Promise.all(
+    LAB_NODES.map((node) => {
+      const source = findNode(node.source) as LabNodeSpec;
+      return withRoot(state, node, async (conn) => {
+        await conn.query(
+          'CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ' +
+            'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=1' +
+            (isSecureLab(state) ? replicationTlsClause(conn, state.dir) : ''),
+          [
+            siteAddress(state.network, source.site),
+            mysqlPort(state.basePort, source),
+            users.repl.user,
+            users.repl.password,
+          ],
+        );
+        await conn.query('START SLAVE');
+      });
+    }),
+  );
 
   const writer = findNode(INITIAL_WRITER) as LabNodeSpec;
   await withRoot(state, writer, async (conn) => {
