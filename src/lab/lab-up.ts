@@ -29,12 +29,12 @@ import {
 import { setUpLabEtcdAuth } from './lab-etcd-auth.js';
 import {
   connectAsRoot,
-  installMariadb,
   mariadbPaths,
   mariadbdArgv,
   waitForMariadb,
   writeMariadbConfig,
 } from './mariadb-instance.js';
+import { initializeDatadirs } from './datadir-cache.js';
 import { etcdArgv, labEtcdUrls, placeRaftLeader, waitForEtcd } from './etcd-member.js';
 import { spawnDetached, processState } from './processes.js';
 import { labPorts, logPath } from './lab-layout.js';
@@ -244,21 +244,20 @@ function siteNetns(state: LabState, site: SiteName): string | undefined {
 }
 
 async function installServers(state: LabState, isRoot: boolean): Promise<void> {
-  await Promise.all(
-    LAB_NODES.map(async (node) => {
-      const paths = mariadbPaths(state.dir, node.name);
-      writeMariadbConfig(
-        node,
-        paths,
-        siteAddress(state.network, node.site),
-        mysqlPort(state.basePort, node),
-        isRoot,
-        state.semiSync === true,
-        isSecureLab(state) ? mariadbTlsConfigLines(state.dir, node.site) : [],
-      );
-      await installMariadb(paths, isRoot);
-    }),
-  );
+  const all = LAB_NODES.map((node) => {
+    const paths = mariadbPaths(state.dir, node.name);
+    writeMariadbConfig(
+      node,
+      paths,
+      siteAddress(state.network, node.site),
+      mysqlPort(state.basePort, node),
+      isRoot,
+      state.semiSync === true,
+      isSecureLab(state) ? mariadbTlsConfigLines(state.dir, node.site) : [],
+    );
+    return paths;
+  });
+  await initializeDatadirs(all, isRoot);
 }
 
 /** Spawns the members, waits for a healthy cluster and puts its raft leader on the witness. */

@@ -55,6 +55,39 @@ function semiSyncConfig(node: LabNodeSpec): string[] {
 }
 
 /**
+ * The storage options, the same on every server: a datadir is initialized with them (the redo
+ * log's size is fixed at install), which is why one initialized datadir serves every server
+ * (datadir-cache.ts).
+ */
+export const INSTALL_OPTIONS: readonly string[] = [
+  'innodb_buffer_pool_size=32M',
+  'innodb_log_file_size=16M',
+  'innodb_flush_log_at_trx_commit=2',
+  'performance_schema=OFF',
+  'key_buffer_size=1M',
+];
+
+function configText(lines: string[]): string {
+  return lines.filter((l, i) => l !== '' || i === lines.length - 1).join('\n');
+}
+
+/** What mariadb-install-db runs with: where to write, and the storage options. */
+export function writeInstallConfig(paths: MariadbPaths, runAsRoot: boolean): void {
+  mkdirSync(paths.data, { recursive: true });
+  mkdirSync(paths.tmp, { recursive: true });
+  const lines = [
+    '[mariadbd]',
+    runAsRoot ? 'user=root' : '',
+    `datadir=${paths.data}`,
+    `tmpdir=${paths.tmp}`,
+    `log-error=${paths.log}`,
+    ...INSTALL_OPTIONS,
+    '',
+  ];
+  writeFileSync(paths.config, configText(lines));
+}
+
+/**
  * read_only=ON is in every server's config, so a master restarted after a crash never takes
  * writes on its own: only the coordinator (or the lab's first bootstrap) opens one.
  */
@@ -93,18 +126,14 @@ export function writeMariadbConfig(
     'skip-name-resolve',
     // Replicas notice a hung source within seconds, not the default minute.
     'slave_net_timeout=4',
-    'innodb_buffer_pool_size=32M',
-    'innodb_log_file_size=16M',
-    'innodb_flush_log_at_trx_commit=2',
+    ...INSTALL_OPTIONS,
     'sync_binlog=0',
-    'performance_schema=OFF',
     'max_connections=200',
-    'key_buffer_size=1M',
     ...(semiSync ? semiSyncConfig(node) : []),
     ...tlsLines,
     '',
   ];
-  writeFileSync(paths.config, lines.filter((l, i) => l !== '' || i === lines.length - 1).join('\n'));
+  writeFileSync(paths.config, configText(lines));
 }
 
 export async function installMariadb(paths: MariadbPaths, runAsRoot: boolean): Promise<void> {
