@@ -39,12 +39,11 @@ import { etcdArgv, labEtcdUrls, placeRaftLeader, waitForEtcd } from './etcd-memb
 import { spawnDetached, processState } from './processes.js';
 import { labPorts, logPath } from './lab-layout.js';
 import { wanAppliedPath, wanConfigPath, writeWanConfig } from './wan-config.js';
-import { waitForWanApplied } from './wan-control.js';
+import { applyWan, waitForWanApplied } from './wan-control.js';
 import {
   DEFAULT_JITTER_PERCENT,
   DEFAULT_WAN_PROFILE,
   etcdTimingsFor,
-  profileDelays,
   type WanProfileName,
 } from './wan-profile.js';
 import {
@@ -176,6 +175,8 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
         await bootstrapReplication(state, users);
       })(),
     ]);
+    // The WAN gets its profile before anything baton runs sees it (see startWanProxy).
+    if (mode === 'netns') await applyWan(state, { kind: 'keep' });
     if (options.coordinators) await startCoordinators(state, options.policy, hooks, options.sessionTtlMs);
     if (options.haproxy) await startHaproxy(state);
     const seconds = (Date.now() - started) / 1000;
@@ -205,7 +206,7 @@ async function startWan(state: LabState): Promise<void> {
     ),
     startWanProxy(state, routes),
   ]);
-  // Listening and carrying the profile's delays before any traffic is redirected to it.
+  // The proxy listens before any traffic is redirected to it.
   await installRedirects(net, routes);
 }
 
@@ -216,7 +217,11 @@ async function startWanProxy(state: LabState, routes: WanRoute[]): Promise<void>
     routes,
     sourceAddress: proxyAddress(state.network),
     generation: 0,
-    delays: profileDelays(wan.profile),
+    // Built without delays: a replication connection's handshake alone is about eleven round
+    // trips (a second on continent), and etcd's election and first writes several more. The
+    // proxy applies delays per chunk, so once the profile is applied (before the coordinators
+    // start) every connection, old or new, has it.
+    delays: {},
     jitterPercent: wan.jitterPercent,
     spike: null,
   });
