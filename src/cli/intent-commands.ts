@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { systemClock } from '../clock.js';
 import type { Intent } from '../core/index.js';
-import { newIntent, putIntent, readIntent, type IntentRequest } from '../ops/submit-intent.js';
+import type { IntentRequest } from '../ops/submit-intent.js';
 import { LabError } from '../lab/errors.js';
 import { addTargetOptions, openTarget, singleCluster, type TargetOptions } from './cluster-target.js';
 import { action } from './user-error.js';
@@ -13,6 +13,7 @@ type WaitOptions = TargetOptions & { wait: boolean; timeout: number };
  * so an operator's request obeys the same fencing and epoch rules as an automatic failover.
  */
 async function submitAndReport(opts: WaitOptions, request: IntentRequest): Promise<void> {
+  const { newIntent, putIntent, readIntent } = await import('../ops/submit-intent.js');
   const target = await openTarget(opts);
   try {
     const cluster = singleCluster(target);

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from '../clock.js';
-import { readClusterState, type ClusterState } from '../ops/cluster-state.js';
+// The runtime part (with the intent schema's zod) is loaded by the commands that read the state.
+import type { ClusterState } from '../ops/cluster-state.js';
 import {
   filterHistory,
   formatHistoryTable,
@@ -138,6 +139,7 @@ export function statusCommand(): Command {
     .option('--watch', 'redraw every second, like watch(1); Ctrl-C to stop', false)
     .action(
       action(async (opts: TargetOptions & { json: boolean; wide: boolean; watch: boolean }) => {
+        const { readClusterState } = await import('../ops/cluster-state.js');
         const target = await openTarget(opts);
         const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
         const render = async (): Promise<string> => {
@@ -223,6 +225,7 @@ export function historyCommand(): Command {
     .action(
       action(
         async (opts: TargetOptions & { json: boolean; last?: number; since?: number; event?: string }) => {
+          const { readClusterState } = await import('../ops/cluster-state.js');
           const target = await openTarget(opts);
           try {
             for (const cluster of target.clusters) {

@@ -6,8 +6,7 @@ import { siteAddress, type LabNetwork } from './network.js';
 import { LabError } from './errors.js';
 import { executable } from './preflight.js';
 import { systemClock } from '../clock.js';
-import { createEtcdClient, type EtcdClientSettings } from '../etcd/client.js';
-import { RaftLeaderKeeper } from '../etcd/raft-leader.js';
+import type { EtcdClientSettings } from '../etcd/client.js';
 import type { EtcdTimings } from './wan-profile.js';
 import { isSecureLab, labTlsFiles } from './lab-security.js';
 import type { LabState } from './lab-state.js';
@@ -122,6 +121,12 @@ export async function placeRaftLeader(
   member: SiteName,
   timeoutMs: number,
 ): Promise<void> {
+  // Loaded here: every CLI command imports this module (for etcdClientUrl), and the etcd client
+  // (gRPC, and protobuf parsing etcd's .proto at load) is about half a second of CPU.
+  const [{ createEtcdClient }, { RaftLeaderKeeper }] = await Promise.all([
+    import('../etcd/client.js'),
+    import('../etcd/raft-leader.js'),
+  ]);
   const settings = Array.isArray(access) ? { endpoints: access } : access;
   const pool = createEtcdClient(settings);
   const keeper = new RaftLeaderKeeper(pool, settings, member, systemClock);
