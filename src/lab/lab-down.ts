@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { destroyNetwork, releaseSubnet } from './network.js';
 import { stopProcesses } from './processes.js';
@@ -35,15 +36,16 @@ export async function stopLab(state: LabState, options: StopOptions): Promise<vo
     await destroyNetwork(state.network);
     releaseSubnet(state.network, state.dir);
   }
-  if (!options.keep) removeLabFiles(state.dir);
+  if (!options.keep) await removeLabFiles(state.dir);
 }
 
-function removeLabFiles(dir: string): void {
+/**
+ * Side by side: a server's datadir, just written, took 0.2-0.6 s to remove on the shared machine,
+ * most of it waiting on the disk rather than the CPU, and there are four.
+ */
+async function removeLabFiles(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) {
-    if (LAB_ENTRIES.some((pattern) => pattern.test(entry))) {
-      rmSync(path.join(dir, entry), { recursive: true, force: true });
-    }
-  }
+  const ours = readdirSync(dir).filter((entry) => LAB_ENTRIES.some((pattern) => pattern.test(entry)));
+  await Promise.all(ours.map((entry) => rm(path.join(dir, entry), { recursive: true, force: true })));
   if (readdirSync(dir).length === 0) rmdirSync(dir);
 }
