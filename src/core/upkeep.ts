@@ -83,6 +83,9 @@ export function fenceStrayWriters(d: DecisionDraft): void {
  * see replicating from something else are repointed: a node with no channel was set up by hand
  * and is left alone.
  */
+/** MariaDB's and MySQL's error 1236: the source cannot serve the position the replica asked for. */
+const ER_MASTER_FATAL_READING_BINLOG = 1236;
+
 export function repointReplicas(d: DecisionDraft): void {
   const writer = d.snapshot.writer;
   if (!writer) return;
@@ -102,9 +105,16 @@ export function repointReplicas(d: DecisionDraft): void {
     const obs = bestObservation(d.live, node.name);
     const channel = obs?.replication?.[0];
     if (!obs?.reachable || !channel || channel.source === undefined) continue;
+    // Its source said it lacks what the replica asked for (1236): the replica is ahead of that
+    // source, not diverged. Seen when a returning ex-writer was still catching up from the new
+    // writer and its colo's replica, fed by the writer meanwhile, was sent back to it on an
+    // older probe of both (secure lab, CI): stopped on the error for good. Back to the writer,
+    // which holds everything; it returns to its source once the source holds what it has.
+    const refusedBySource = channel.error?.errno === ER_MASTER_FATAL_READING_BINLOG;
     const desired =
       node.role === 'replica' &&
       node.replicatesFrom !== undefined &&
+      !(refusedBySource && channel.source === node.replicatesFrom) &&
       usable(node.replicatesFrom, obs, channel.source)
         ? node.replicatesFrom
         : writer.node;

@@ -244,6 +244,27 @@ describe('decide: upkeep while the writer is healthy', () => {
       actions: ['repoint rep-b2->db-a1'],
       reason: 'replica-source-lost',
     },
+    {
+      name: 'a replica its configured source refused with 1236 (it is ahead of it): to the writer, not left stopped',
+      snap: seen(
+        withNodes(healthyNodes(), {
+          'rep-b2': {
+            replication: [
+              {
+                ...channel('db-b1', 'no'),
+                error: {
+                  thread: 'io' as const,
+                  errno: 1236,
+                  message: "GTID 1-1-101 not in the master's binlog",
+                },
+              },
+            ],
+          },
+        }),
+      ),
+      actions: ['repoint rep-b2->db-a1'],
+      reason: 'replica-source-lost',
+    },
   ])('$name', ({ snap, actions, reason }) => {
     const d = decide(snap, NOW, CONFIG);
     expect(summary(d)).toEqual(actions);
