@@ -21,3 +21,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
     '',
   );
 }
+
+/** The value at `path` in a parsed document (undefined where it is missing): "required" or not. */
+export function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseDocument, YAMLError } from 'yaml';
 import type { z } from 'zod';
-import { formatPath, oneLine } from '../problem-text.js';
+import { formatPath, oneLine, valueAt } from '../problem-text.js';
 import type { MysqlTls } from '../mysql/tls.js';
 import { configSchema, type BatonConfigFile, type Credentials, type TlsFiles } from './schema.js';
 import { crossCheck, type ConfigProblem } from './cross-checks.js';
@@ -32,16 +32,6 @@ export class ConfigError extends Error {
 /** A key as written when it is a plain word, quoted (escaped, cut) when it is anything else. */
 function fieldName(key: string): string {
   return /^[A-Za-z0-9_.-]{1,60}$/.test(key) ? key : JSON.stringify(oneLine(key, 60));
-}
-
-/** The value at `path` in what the YAML gave (undefined where it is missing). */
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let value = raw;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 function schemaProblems(error: z.ZodError, raw: unknown): ConfigProblem[] {

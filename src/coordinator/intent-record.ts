@@ -9,7 +9,7 @@
 
 import { z } from 'zod';
 import { REASON_CODES, type Intent, type InvalidIntent, type IntentStatus } from '../core/index.js';
-import { CONTROL_CHARACTERS, formatPath, oneLine } from '../problem-text.js';
+import { CONTROL_CHARACTERS, formatPath, oneLine, valueAt } from '../problem-text.js';
 
 /** Far above any intent the CLI writes (a few hundred bytes); checked before parsing. */
 export const MAX_INTENT_CHARS = 64 * 1024;
@@ -151,15 +151,6 @@ function problemOf(issue: z.core.$ZodIssue, raw: unknown): IntentProblem {
   if (issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(raw, issue.path) === undefined)
     return { path, message: 'required' };
   return { path, message: issue.message };
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let value = raw;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 /**
