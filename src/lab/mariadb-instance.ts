@@ -71,19 +71,16 @@ function configText(lines: string[]): string {
   return lines.filter((l, i) => l !== '' || i === lines.length - 1).join('\n');
 }
 
-/** What mariadb-install-db runs with: where to write, and the storage options. */
-export function writeInstallConfig(paths: MariadbPaths, runAsRoot: boolean): void {
+/** The section's head both configs share; makes the directories it names. */
+function serverSection(paths: MariadbPaths, runAsRoot: boolean): string[] {
   mkdirSync(paths.data, { recursive: true });
   mkdirSync(paths.tmp, { recursive: true });
-  const lines = [
-    '[mariadbd]',
-    runAsRoot ? 'user=root' : '',
-    `datadir=${paths.data}`,
-    `tmpdir=${paths.tmp}`,
-    `log-error=${paths.log}`,
-    ...INSTALL_OPTIONS,
-    '',
-  ];
+  return ['[mariadbd]', runAsRoot ? 'user=root' : '', `datadir=${paths.data}`, `tmpdir=${paths.tmp}`];
+}
+
+/** What mariadb-install-db runs with: where to write, and the storage options. */
+export function writeInstallConfig(paths: MariadbPaths, runAsRoot: boolean): void {
+  const lines = [...serverSection(paths, runAsRoot), `log-error=${paths.log}`, ...INSTALL_OPTIONS, ''];
   writeFileSync(paths.config, configText(lines));
 }
 
@@ -100,13 +97,8 @@ export function writeMariadbConfig(
   semiSync = false,
   tlsLines: string[] = [],
 ): void {
-  mkdirSync(paths.data, { recursive: true });
-  mkdirSync(paths.tmp, { recursive: true });
   const lines = [
-    '[mariadbd]',
-    runAsRoot ? 'user=root' : '',
-    `datadir=${paths.data}`,
-    `tmpdir=${paths.tmp}`,
+    ...serverSection(paths, runAsRoot),
     `socket=${paths.socket}`,
     `pid-file=${path.join(paths.root, 'mysqld.pid')}`,
     `log-error=${paths.log}`,
