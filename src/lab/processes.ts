@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Lab processes are started detached (they outlive the `baton lab up` command) and are
@@ -45,9 +45,9 @@ export async function spawnDetached(req: SpawnRequest): Promise<ProcessRecord> {
   }
 }
 
-function readStat(pid: number): string[] | undefined {
+function readStat(pid: number, task?: string): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces and parentheses: split after the last ')'.
     const afterName = stat.slice(stat.lastIndexOf(')') + 2);
     return afterName.split(' ');
@@ -68,8 +68,32 @@ export function processState(record: Pick<ProcessRecord, 'pid' | 'startTicks'>):
   if (record.startTicks && Number(fields[22 - 3]) !== record.startTicks) return 'dead';
   const state = fields[0];
   if (state === 'Z' || state === 'X') return 'dead';
-  if (state === 'T' || state === 't') return 'stopped';
+  if (isStoppedState(state) && everyThreadStopped(record.pid)) return 'stopped';
   return 'running';
+}
+
+function isStoppedState(state: string | undefined): boolean {
+  return state === 'T' || state === 't';
+}
+
+/**
+ * A SIGSTOP stops a multi-threaded process lazily: the thread that takes the signal stops, then
+ * tells the others, each stopping when it next runs. Until then a thread of mariadbd can still
+ * answer a query (seen on a loaded 2-core machine: a "hung" server answered SELECT 1). So a
+ * process is stopped only once every one of its threads is.
+ */
+function everyThreadStopped(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return tasks.every((task) => {
+    const fields = readStat(pid, task);
+    // A thread that exited between the listing and the read stops nothing.
+    return fields === undefined || isStoppedState(fields[0]);
+  });
 }
 
 export function signalProcess(record: ProcessRecord, signal: NodeJS.Signals): boolean {

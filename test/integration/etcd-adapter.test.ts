@@ -24,6 +24,7 @@ import { createLogger, type Logger } from '../../src/log.js';
 import type { EtcdSession } from '../../src/etcd/session.js';
 import type { ResyncingWatch } from '../../src/etcd/watch.js';
 import { startLab, type Lab } from './support/lab.js';
+import { stopProcess } from './support/signals.js';
 
 const clock = systemClock;
 const soon = (ms = 3000): number => clock.now() + ms;
@@ -85,8 +86,9 @@ function newStore(only?: string[], logger?: Logger): EtcdStore {
 }
 
 /** SIGSTOP/SIGCONT etcd members directly (not through the CLI) so the stall time is exact. */
-function signalMembers(signal: 'SIGSTOP' | 'SIGCONT', which: { pid: number }[]): void {
-  for (const member of which) process.kill(member.pid, signal);
+async function signalMembers(signal: 'SIGSTOP' | 'SIGCONT', which: { pid: number }[]): Promise<void> {
+  if (signal === 'SIGSTOP') await Promise.all(which.map((member) => stopProcess(member.pid)));
+  else for (const member of which) process.kill(member.pid, signal);
 }
 
 beforeAll(async () => {
@@ -122,7 +124,7 @@ describe('session', () => {
     const session = (await store.createSession(ttlMs, soon())) as EtcdSession;
     await until('a keepalive', () => session.keepalivesAcknowledged >= 1, 3000);
     await until('a fresh keepalive', () => session.keepalivesAcknowledged >= 2, 3000);
-    signalMembers('SIGSTOP', members);
+    await signalMembers('SIGSTOP', members);
     const stalledAt = clock.now();
     try {
       const abortedAt = await new Promise<number>((resolve) =>
@@ -136,7 +138,7 @@ describe('session', () => {
       expect(session.signal.reason).toBeInstanceOf(SessionExpiredError);
       expect(session.validUntil()).toBeLessThanOrEqual(abortedAt);
     } finally {
-      signalMembers('SIGCONT', members);
+      await signalMembers('SIGCONT', members);
     }
     // The same client recovers promptly once etcd answers again: a new session and a write.
     const resumedAt = clock.now();
@@ -174,7 +176,7 @@ describe('session', () => {
     );
     const follower = members[statuses.find((x) => !x.isLeader)!.i]!;
     const session = (await store.createSession(ttlMs, soon())) as EtcdSession;
-    signalMembers('SIGSTOP', [follower]);
+    await signalMembers('SIGSTOP', [follower]);
     try {
       // Sample how close the session came to expiring while a third of the keepalives hang.
       let closest = Infinity;
@@ -190,7 +192,7 @@ describe('session', () => {
           `${session.keepalivesFailed} failed; validity never below ${Math.round(closest)} ms`,
       );
     } finally {
-      signalMembers('SIGCONT', [follower]);
+      await signalMembers('SIGCONT', [follower]);
     }
     await session.close(soon());
   });

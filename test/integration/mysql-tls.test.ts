@@ -20,6 +20,7 @@ import { MysqlDatabase } from '../../src/mysql/database.js';
 import { batonPrivileges } from '../../src/mysql/privileges.js';
 import type { MysqlTls } from '../../src/mysql/tls.js';
 import { eventually } from './support/lab.js';
+import { stopProcess } from './support/signals.js';
 import {
   startStandaloneMariadbs,
   type StandaloneMariadb,
@@ -293,7 +294,7 @@ describe('MySQL over TLS', () => {
 
   it('gives up on a hung server at the deadline over TLS too (the TLS socket is destroyed)', async () => {
     const conn = await DeadlineConnection.open(endpoint('127.0.0.1', tlsServer.port, right), clock, soon());
-    process.kill(tlsServer.pid, 'SIGSTOP');
+    await stopProcess(tlsServer.pid);
     try {
       const started = clock.now();
       await expect(conn.query('SELECT 1', clock.now() + 500, 'hung')).rejects.toBeInstanceOf(

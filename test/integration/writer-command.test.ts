@@ -9,6 +9,7 @@ import { clusterKeys } from '../../src/coordinator/keys.js';
 import { LAB_CLUSTER } from '../../src/lab/topology.js';
 import { readClusterState, type ClusterState } from '../../src/ops/cluster-state.js';
 import { baton, eventually, isRoot, startLab, type Lab } from './support/lab.js';
+import { stopProcess } from './support/signals.js';
 
 const CLI = path.resolve(import.meta.dirname, '../../bin/baton.js');
 
@@ -126,7 +127,7 @@ describe('baton writer against the lab', () => {
         io: n.replication?.ioRunning,
         sql: n.replication?.sqlRunning,
       }));
-    for (const c of coordinators) process.kill(c.pid, 'SIGSTOP');
+    await Promise.all(coordinators.map((c) => stopProcess(c.pid)));
     let plan;
     let revisions: number[];
     let servers: Awaited<ReturnType<typeof serversNow>>[];
