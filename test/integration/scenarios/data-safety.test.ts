@@ -2,7 +2,7 @@ import { afterEach, expect, test } from 'vitest';
 import type { HistoryEntry } from '../../../src/core/index.js';
 import { formatGtidSet, parseGtidSet, subtractGtidSets } from '../../../src/core/gtid.js';
 import { asRoot, eventually } from '../support/lab.js';
-import { checkData, describeData, idsOn } from '../support/data-check.js';
+import { checkData, describeData, expectEveryServerJudged, idsOn } from '../support/data-check.js';
 import { ackedRowsMissingOn, killWriterUnderLoad } from '../support/kill-under-load.js';
 import { sleep, startScenario, type Scenario } from '../support/scenario.js';
 import { ConcurrentWriters } from '../support/writers.js';
@@ -86,7 +86,7 @@ test(
     await s.lab.fault('start', 'a1');
     const final = await checkData(await s.lab.status(), 'b1', await s.quarantineVerdicts(30_000));
     console.log(`[10.1] data after a1 returned:\n${describeData(final)}`);
-    for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
+    await expectEveryServerJudged(final, () => s.lab.status());
     expect(final.servers.find((x) => x.node === 'a2')?.matches).toBe(true);
     await s.finish();
   },
@@ -116,7 +116,7 @@ test(
     await s.lab.fault('start', 'a1');
     const final = await checkData(await s.lab.status(), 'b1', await s.quarantineVerdicts(30_000));
     console.log(`[10.2] data after a1 returned:\n${describeData(final)}`);
-    for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
+    await expectEveryServerJudged(final, () => s.lab.status());
     await s.finish();
   },
   LONG_MS,
@@ -191,7 +191,7 @@ test(
     expect(entries.some((h) => h.reason === 'replication-broken' && h.node === 'a2')).toBe(true);
     const final = await checkData(await s.lab.status(), 'a1', quarantinedNodes(await s.clusterState()));
     console.log(`[10.4] data:\n${describeData(final)}`);
-    for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
+    await expectEveryServerJudged(final, () => s.lab.status());
     expect(final.servers.find((x) => x.node === 'a2')?.quarantined).toBe(true);
     await s.finish();
   },

@@ -6,7 +6,7 @@ import { afterEach, expect, test } from 'vitest';
 import type { HistoryEntry } from '../../../src/core/index.js';
 import { hookDumps, SLOW_SLEEP_S, unexpectedVariables, writeTestHooks } from '../support/hook-scripts.js';
 import { asRoot, eventually } from '../support/lab.js';
-import { describeData } from '../support/data-check.js';
+import { describeData, expectEveryServerJudged } from '../support/data-check.js';
 import { acksByNonWriter, RoutedWriteClient } from '../support/routed-write-client.js';
 import { runSysbenchWriteOnly, prepareSysbenchTable, tableChecksum } from '../support/sysbench.js';
 import { followWriter } from '../support/writer-timeline.js';
@@ -202,7 +202,7 @@ test(
     await s.finish();
     const final = await judgedData(s, 'b1');
     console.log(`[12.1] data:\n${describeData(final)}`);
-    for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
+    await expectEveryServerJudged(final, () => s.lab.status());
   },
   LONG_MS,
 );
@@ -335,7 +335,7 @@ test(
     await s.finish();
     const final = await judgedData(s, 'a1');
     console.log(`[12.2] data:\n${describeData(final)}`);
-    for (const server of final.servers) expect(server.matches || server.quarantined, server.node).toBe(true);
+    await expectEveryServerJudged(final, () => s.lab.status());
   },
   LONG_MS,
 );

@@ -133,3 +133,26 @@ export async function withConnection<T>(
     conn.destroy();
   }
 }
+
+/**
+ * Every server matches the writer or is quarantined; otherwise fails with what a person needs to
+ * read the failure: every server's data and, for each one left behind, its replication state.
+ */
+export async function expectEveryServerJudged(
+  verdict: DataVerdict,
+  status: () => Promise<LabStatus>,
+): Promise<void> {
+  const unjudged = verdict.servers.filter((s) => !s.matches && !s.quarantined);
+  if (unjudged.length === 0) return;
+  const now = await status();
+  const replication = unjudged.map((s) => {
+    const node = now.nodes.find((n) => n.name === s.node);
+    return `${s.node}: state ${node?.state}, read_only ${String(node?.readOnly)}, gtid_current_pos ${String(
+      node?.gtidCurrentPos,
+    )}, replication ${JSON.stringify(node?.replication ?? null)}`;
+  });
+  throw new Error(
+    `${unjudged.map((s) => s.node).join(', ')} neither match ${verdict.writer.node} nor are quarantined\n` +
+      `${describeData(verdict)}\n${replication.join('\n')}`,
+  );
+}
