@@ -9,6 +9,7 @@ import {
   type StoredHistoryEntry,
 } from '../ops/history-format.js';
 import { formatServerTable, serverRows, type ServerSpec } from '../ops/server-table.js';
+import { oneLine } from '../problem-text.js';
 import { addTargetOptions, openTarget, type TargetOptions } from './cluster-target.js';
 import { action } from './user-error.js';
 
@@ -16,6 +17,15 @@ function age(wallMs: number | undefined): string {
   if (!wallMs) return '?';
   const seconds = Math.max(0, Math.round((Date.now() - wallMs) / 1000));
   return seconds < 120 ? `${seconds}s ago` : `${Math.round(seconds / 60)}m ago`;
+}
+
+/**
+ * One intent. An invalid one (a value put in etcd by hand) says what is wrong with it: without
+ * that an operator sees only "invalid" until the leader marks it failed.
+ */
+function intentLine(intent: ClusterState['intents'][number]): string {
+  const line = `${intent.kind} ${oneLine(intent.id, 80)} ${intent.status} by ${intent.by}`;
+  return intent.kind === 'invalid' ? `${line}: ${intent.problem}` : line;
 }
 
 /** Each probed node's watchdog state, as the observers last reported it (DESIGN.md "Watchdog"). */
@@ -106,8 +116,7 @@ export function formatClusterState(state: ClusterState, look: StatusLook = {}): 
       `  last failover: ${lastFailover.message} ${age((lastFailover as { wallAt?: number }).wallAt)}, lost: ${lastFailover.lostGtids || 'nothing'}`,
     );
   const pending = state.intents.filter((i) => i.status === 'pending' || i.status === 'in-progress');
-  for (const intent of pending)
-    lines.push(`  intent:    ${intent.kind} ${intent.id} ${intent.status} by ${intent.by}`);
+  for (const intent of pending) lines.push(`  intent:    ${intentLine(intent)}`);
   lines.push(`  observers: ${Object.keys(state.observations).join(', ') || 'none'}`);
   const watchdogs = watchdogStates(state);
   if (watchdogs.length > 0) lines.push(`  watchdog:  ${watchdogs.join(', ')}`);
