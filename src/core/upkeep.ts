@@ -124,12 +124,26 @@ export function repointReplicas(d: DecisionDraft): void {
     // without loss. Stopped on an error is broken (replica-health.ts), not ours to restart.
     const stoppedByUs =
       node.role === 'candidate' && channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
-    if (channel.source === desired && !stoppedByUs) continue;
+    // Refused (1236) by the source it should follow, which has since come to hold everything it
+    // has: MariaDB never retries after 1236, so it would stay stopped for good. Seen when a
+    // replica sent back to a returning master on an older probe of both was refused, and that
+    // master then became the writer by a switchover (secure lab, CI): its configured source and
+    // the writer one node. Retried once a report window after the refusal was recorded, so a
+    // source that keeps refusing (purged binlogs) is not hammered.
+    const refusedSince = d.state.replicas?.broken[node.name]?.since;
+    const retryRefused =
+      refusedBySource &&
+      channel.source === desired &&
+      refusedSince !== undefined &&
+      d.now - refusedSince >= d.config.reportFreshMs &&
+      aheadOf(d, desired, obs);
+    if (channel.source === desired && !stoppedByUs && !retryRefused) continue;
     // Not even to the writer when it lacks what the replica holds: the replica would stop at once
     // (error 1236). Such a server is diverged and goes to quarantine (replica-health.ts).
     if (desired === writer.node && !aheadOf(d, writer.node, obs)) continue;
-    const message =
-      channel.source === desired
+    const message = retryRefused
+      ? `${node.name}'s replication from ${desired} stopped on error 1236, and ${desired} now holds everything ${node.name} has; starting it again`
+      : channel.source === desired
         ? `${node.name}'s replication from ${desired} is stopped; starting it again`
         : `${node.name} replicates from ${channel.source}; should follow ${desired}`;
     d.act({ type: 'repoint', replica: node.name, source: desired, reason: 'replica-source-lost', message });

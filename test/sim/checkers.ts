@@ -354,8 +354,14 @@ export class Checkers {
       if (recent.length > 1) {
         return `${node.name} was repointed ${recent.length} times in the last ${SETTLE_WINDOW_MS} ms (at ${recent.join(', ')}), now to ${node.sourceName ?? 'nothing'}`;
       }
-      if (node.name === writerName || quarantine[node.name] !== undefined || broken[node.name] !== undefined)
-        continue;
+      if (node.name === writerName || quarantine[node.name] !== undefined) continue;
+      // Refused by its source (1236) while the writer holds everything it has: a passing race
+      // (sent to a source on an older probe of both), not a broken server. Being recorded broken
+      // does not excuse it: upkeep must start it again (secure lab, CI of 146fc6b).
+      const writer = this.world.node(writerName);
+      if (node.ioError?.errno === 1236 && writer && node.positionMissingOn(writer) === undefined)
+        return `${node.name} stays stopped on error 1236 from ${node.sourceName ?? 'nothing'} although the writer ${writerName} holds everything it has`;
+      if (broken[node.name] !== undefined) continue;
       if (node.ioState !== 'yes' || !node.sqlRunning) {
         return `${node.name} does not replicate (source ${node.sourceName ?? 'none'}, io ${node.ioState}, sql ${node.sqlRunning ? 'running' : 'stopped'}), and is neither quarantined nor recorded broken`;
       }

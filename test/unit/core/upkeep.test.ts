@@ -271,6 +271,49 @@ describe('decide: upkeep while the writer is healthy', () => {
     expect(reasons(d)).toContain(reason);
   });
 
+  it('a replica the writer (its configured source) refused with 1236 is started again once the writer holds all it has', () => {
+    const refused = {
+      ...channel('db-a1', 'no'),
+      error: {
+        thread: 'io' as const,
+        errno: 1236,
+        message: "connecting slave requested to start from GTID 2-2-20, which is not in the master's binlog",
+      },
+    };
+    // Reports received just before each decision, so the observers stay live.
+    const at = (when: number, writerHas: string, over: Partial<ClusterSnapshot> = {}) =>
+      snapshot({
+        reports: ['coord-a', 'coord-b', 'coord-w'].map((c) =>
+          report(c, nodes(writerHas), { receivedAt: when - 100 }),
+        ),
+        ...over,
+      });
+    const nodes = (writerHas: string) =>
+      withNodes(healthyNodes(), {
+        'db-a1': { executedGtids: writerHas },
+        'db-b1': { executedGtids: writerHas },
+        'rep-a2': { executedGtids: '1-1-100,2-2-20', replication: [refused] },
+      });
+    // First sight of the refusal: recorded, not retried within the report window.
+    const first = decide(at(NOW, '1-1-100,2-2-20'), NOW, CONFIG);
+    expect(summary(first)).toEqual([]);
+    expect(first.state.replicas?.broken['rep-a2']?.errno).toBe(1236);
+    const early = NOW + CONFIG.reportFreshMs - 1;
+    expect(
+      summary(decide(at(early, '1-1-100,2-2-20', { replicas: first.state.replicas }), early, CONFIG)),
+    ).toEqual([]);
+    // A window later the writer holds everything rep-a2 has: started again.
+    const later = NOW + CONFIG.reportFreshMs;
+    const retried = decide(at(later, '1-1-100,2-2-20', { replicas: first.state.replicas }), later, CONFIG);
+    expect(summary(retried)).toEqual(['repoint rep-a2->db-a1']);
+    expect(retried.events.find((e) => e.reason === 'replica-source-lost')?.message).toContain(
+      'stopped on error 1236, and db-a1 now holds everything rep-a2 has',
+    );
+    // A writer that lacks what the replica has is not asked again (divergence, quarantine).
+    const lacking = decide(at(later, '1-1-100,2-2-15', { replicas: first.state.replicas }), later, CONFIG);
+    expect(summary(lacking)).toEqual([]);
+  });
+
   it('a fenced writer whose guardian is gone is replaced after one report window (consistency: its final GTIDs are known)', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
     // Reports received a second before each decision, so the observers stay live.
