@@ -165,8 +165,12 @@ const onlyWhitespace = /\s+/g;
 
 /**
  * The thread that stopped on an error, if any: the SQL thread first (the data diverged), then an
- * IO thread that gave up (not one reconnecting: 'Connecting' is a source that is away). The
- * column names are the same in MariaDB 10.11 and MySQL 8 for these four.
+ * IO thread that gave up (not one reconnecting: 'Connecting' is a source that is away). An IO
+ * thread that gives up leaves the SQL thread running; with both stopped and no SQL error, a STOP
+ * SLAVE stopped them, and the IO error is the last one it saw while reconnecting, which the server
+ * keeps (seen in the secure lab: b1 isolated from its dead old writer by a failover kept "error
+ * reconnecting to master", read as broken, and was never started again). The column names are
+ * the same in MariaDB 10.11 and MySQL 8 for these four.
  */
 function stoppedOnError(
   status: ReplicationStatus,
@@ -180,7 +184,7 @@ function stoppedOnError(
   if (!status.sqlRunning && sql !== undefined && sql > 0)
     return { thread: 'sql', errno: sql, message: str(row[sqlError]) };
   const io = num(row[ioErrno]);
-  if (status.ioRunning === 'no' && io !== undefined && io > 0)
+  if (status.ioRunning === 'no' && status.sqlRunning && io !== undefined && io > 0)
     return { thread: 'io', errno: io, message: str(row[ioError]) };
   return undefined;
 }

@@ -368,6 +368,41 @@ describe('replication control', () => {
   });
 });
 
+describe('replication errors', () => {
+  it('a channel stopped while reconnecting is stopped, not broken, though the server keeps the IO error', async () => {
+    const a1 = node('a1');
+    const b1 = node('b1');
+    // Nothing listens one port below a1's: the IO thread reconnects with error 2003.
+    await db('b2').repoint({ host: a1.host, port: a1.port - 1 }, soon());
+    try {
+      const reconnecting = await eventually(
+        async () => {
+          const channel = (await db('b2').probe(soon())).replication[0];
+          return channel?.lastError ? channel : undefined;
+        },
+        10_000,
+        'b2 reconnecting with an error',
+      );
+      expect(reconnecting.ioRunning).toBe('connecting');
+      expect(reconnecting.error).toBeUndefined();
+      await db('b2').stopReplication(soon());
+      const stopped = (await db('b2').probe(soon())).replication[0];
+      // MariaDB keeps the reconnect error after STOP SLAVE: reading it as "stopped on an error"
+      // left a channel baton had stopped itself for ever stopped (secure lab).
+      expect(stopped).toMatchObject({ ioRunning: 'no', sqlRunning: false });
+      expect(stopped?.lastError).toMatch(/connect/i);
+      expect(stopped?.error).toBeUndefined();
+    } finally {
+      await db('b2').repoint({ host: b1.host, port: b1.port }, soon());
+    }
+    await eventually(
+      async () => ((await db('b2').probe(soon())).replication[0]?.ioRunning === 'yes' ? true : undefined),
+      10_000,
+      'b2 back on b1',
+    );
+  });
+});
+
 describe('a crash-truncated tail (truncated-tail.ts)', () => {
   it("moves a master's gtid_slave_pos back to its binlog in its own domain before it replicates again", async () => {
     // b1 writes in its own domain 2 (as a writer would), then its slave position is pushed past

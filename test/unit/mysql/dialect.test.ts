@@ -135,6 +135,17 @@ describe('MariaDB SQL', () => {
       error: undefined,
     },
     {
+      name: 'stopped on purpose while reconnecting (STOP SLAVE keeps the IO error): not broken',
+      row: {
+        Slave_IO_Running: 'No',
+        Slave_SQL_Running: 'No',
+        Last_IO_Errno: 2013,
+        Last_IO_Error: "error reconnecting to master 'repl@198.18.199.1:33006'",
+        Last_SQL_Errno: 0,
+      },
+      error: undefined,
+    },
+    {
       name: 'stopped on purpose (STOP SLAVE, no error): not broken',
       row: { Slave_IO_Running: 'No', Slave_SQL_Running: 'No', Last_IO_Errno: 0, Last_SQL_Errno: 0 },
       error: undefined,
