@@ -31,6 +31,7 @@ import {
   fenceStrayWriters,
   reopenFencedWriter,
   repointReplicas,
+  restoreWriterFeed,
   writerFencedWithoutGuardian,
 } from './upkeep.js';
 
@@ -89,6 +90,7 @@ export function decide(snapshot: ClusterSnapshot, now: number, config: CoreConfi
   trackDivergence(d);
   fenceStrayWriters(d);
   repointReplicas(d);
+  restoreWriterFeed(d);
   return d.finish();
 }
 

@@ -5,7 +5,7 @@
  */
 
 import type { DecisionDraft } from './draft.js';
-import { containsGtidSet, filterGtidKeys, parseGtidSet } from './gtid.js';
+import { containsGtidSet, errantTransactions, filterGtidKeys, isEmptyGtidSet, parseGtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
 import type { NodeObservation } from './observation.js';
 import { guardianOfNode } from './snapshot.js';
@@ -169,4 +169,41 @@ function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation, ign
     parseGtidSet(served, flavor),
     ignoreKey === undefined ? held : filterGtidKeys(held, (key) => key !== ignoreKey),
   );
+}
+
+/**
+ * The writer replicates from its standby co-master again once that co-master is back in the
+ * topology, if its channel was stopped (not broken) and nothing brought it back: a rejoin's
+ * second repoint is dropped when its first fails (executor: a failed step stops the steps after
+ * it; seen in the secure lab, where the returning a1's repoint ran out of time), and nothing
+ * else restarts the writer's own channel. Only from a co-master that is not quarantined, not down,
+ * and holds nothing the writer lacks: restarting the feed from a diverged one would copy its
+ * errant transactions into the writer (such a one goes to quarantine, replica-health.ts).
+ */
+export function restoreWriterFeed(d: DecisionDraft): void {
+  const writer = d.snapshot.writer;
+  if (!writer) return;
+  const writerObs = bestObservation(d.live, writer.node);
+  const channel = writerObs?.replication?.[0];
+  const source = channel?.source;
+  if (!writerObs?.reachable || !channel || source === undefined || source === writer.node) return;
+  const stopped = channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
+  const spec = d.snapshot.spec.nodes.find((n) => n.name === source);
+  if (!stopped || spec?.role !== 'candidate' || d.state.quarantine[source]) return;
+  if (d.actions.some((a) => a.type === 'repoint' && a.replica === writer.node)) return;
+  const sourceObs = bestObservation(d.live, source);
+  if (!sourceObs?.reachable || sourceObs.health !== 'up' || downByQuorum(d.snapshot, d.live, source)) return;
+  if (sourceObs.executedGtids === undefined || writerObs.executedGtids === undefined) return;
+  const flavor = d.snapshot.spec.flavor;
+  const errant = errantTransactions(
+    { executed: parseGtidSet(sourceObs.executedGtids, flavor) },
+    {
+      executed: parseGtidSet(writerObs.executedGtids, flavor),
+      retrieved: parseGtidSet(writerObs.retrievedGtids ?? '', flavor),
+    },
+  );
+  if (!isEmptyGtidSet(errant)) return;
+  const message = `${writer.node}'s replication from co-master ${source} is stopped; starting it again`;
+  d.act({ type: 'repoint', replica: writer.node, source, reason: 'replica-source-lost', message });
+  d.note('info', 'replica-source-lost', message, writer.node);
 }

@@ -314,6 +314,44 @@ describe('decide: upkeep while the writer is healthy', () => {
     expect(summary(lacking)).toEqual([]);
   });
 
+  it.each([
+    {
+      name: 'clean and stopped: started again',
+      b1: {},
+      over: {},
+      error: false,
+      actions: ['repoint db-a1->db-b1'],
+    },
+    {
+      name: 'the co-master is quarantined: left stopped',
+      b1: {},
+      over: {
+        quarantine: {
+          'db-b1': { node: 'db-b1', since: NOW - 1000, epoch: 5, status: 'errant' } as QuarantineRecord,
+        },
+      },
+      error: false,
+      actions: [],
+    },
+    {
+      name: 'the co-master holds what the writer lacks: left stopped (no errant copy into the writer)',
+      b1: { executedGtids: '1-1-100,2-2-5' },
+      over: {},
+      error: false,
+      actions: [],
+    },
+    { name: 'stopped on an error: broken, left to an operator', b1: {}, over: {}, error: true, actions: [] },
+  ])("the writer's stopped channel from its standby co-master: $name", ({ b1, over, error, actions }) => {
+    const stopped = {
+      ...channel('db-b1', 'no'),
+      sqlRunning: false,
+      ...(error ? { error: { thread: 'sql' as const, errno: 1062, message: 'Duplicate entry' } } : {}),
+    };
+    const nodes = withNodes(healthyNodes(), { 'db-a1': { replication: [stopped] }, 'db-b1': b1 });
+    const d = decide(seen(nodes, over), NOW, CONFIG);
+    expect(summary(d).filter((a) => a.startsWith('repoint db-a1'))).toEqual(actions);
+  });
+
   it('a fenced writer whose guardian is gone is replaced after one report window (consistency: its final GTIDs are known)', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
     // Reports received a second before each decision, so the observers stay live.
