@@ -1,9 +1,11 @@
 import { afterEach, expect, test } from 'vitest';
 import { asRoot, eventually } from '../support/lab.js';
-import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import { keepLabLogs, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
-afterEach(async () => {
+afterEach(async (context) => {
+  if (scenario && context.task.result?.state === 'fail')
+    console.log(`[returning writer] logs kept in ${keepLabLogs(scenario.lab)}`);
   await scenario?.lab.down();
   scenario = undefined;
 });
@@ -81,11 +83,15 @@ test('8b. writer killed without errant transactions: it rejoins as standby with 
       const nodes = (await scenario!.lab.status()).nodes;
       const a1 = nodes.find((n) => n.name === 'a1');
       const b1 = nodes.find((n) => n.name === 'b1');
-      return a1?.readOnly === true &&
+      if (
+        a1?.readOnly === true &&
         a1.replication?.ioRunning === 'Yes' &&
         b1?.replication?.ioRunning === 'Yes'
-        ? true
-        : undefined;
+      )
+        return true;
+      throw new Error(
+        `a1 read_only ${String(a1?.readOnly)} ${JSON.stringify(a1?.replication)}; b1 ${JSON.stringify(b1?.replication)}`,
+      );
     },
     30_000,
     'a1 standby and circular replication restored',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -11,7 +11,14 @@ import { readLabState } from '../../../src/lab/lab-state.js';
 import { hookDumps, writeTestHooks } from '../support/hook-scripts.js';
 import { baton, eventually } from '../support/lab.js';
 import { expectEveryServerJudged } from '../support/data-check.js';
-import { judgedData, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import {
+  judgedData,
+  keepLabLogs,
+  printOutages,
+  sleep,
+  startScenario,
+  type Scenario,
+} from '../support/scenario.js';
 import {
   filesUnder,
   labCanaries,
@@ -37,10 +44,7 @@ afterEach(async (context) => {
   scanner?.stop();
   scanner = undefined;
   if (scenario && context.task.result?.state === 'fail') {
-    // Keep what the lab logged, for the next person to read the failure.
-    const kept = mkdtempSync(path.join(tmpdir(), 'baton-secure-failed-'));
-    cpSync(path.join(scenario.lab.dir, 'logs'), kept, { recursive: true });
-    console.log(`[secure lab] logs kept in ${kept}`);
+    console.log(`[secure lab] logs kept in ${keepLabLogs(scenario.lab)}`);
   }
   await scenario?.lab.down();
   scenario = undefined;

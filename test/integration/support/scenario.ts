@@ -117,17 +117,22 @@ export async function startScenario(
     // The caller never gets a handle on a scenario that failed to start: clean up here.
     await client?.stop();
     await sampler?.stop();
-    // Keep what the lab logged, for the next person to read the failure.
-    const kept = mkdtempSync(path.join(tmpdir(), 'baton-scenario-failed-'));
-    try {
-      cpSync(path.join(lab.dir, 'logs'), kept, { recursive: true });
-    } catch {
-      // no logs to keep
-    }
+    const kept = keepLabLogs(lab);
     await lab.down().catch(() => undefined);
     throw new Error(`${(error as Error).message} (lab logs kept in ${kept})`, { cause: error });
   }
   return scenarioHandle(lab, sampler, client, clusterState, waitForWriter);
+}
+
+/** Keeps what the lab logged, for the next person to read a failure; returns where. */
+export function keepLabLogs(lab: Lab): string {
+  const kept = mkdtempSync(path.join(tmpdir(), 'baton-scenario-failed-'));
+  try {
+    cpSync(path.join(lab.dir, 'logs'), kept, { recursive: true });
+  } catch {
+    // no logs to keep
+  }
+  return kept;
 }
 
 function scenarioHandle(
