@@ -1,15 +1,32 @@
-import { afterEach, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect, test } from 'vitest';
 import { eventually, raftLeaderName } from '../support/lab.js';
-import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import { continueScenario, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
+/**
+ * No test here changes the writer, so they share one lab: each after the first starts once
+ * continueScenario has restarted what the last one killed and verified the lab is where a fresh
+ * one starts (about 8 s of lab start-up and bootstrap saved per test). A test that fails leaves
+ * its lab to no one: the next starts a fresh one.
+ */
 let scenario: Scenario | undefined;
+let passed = false;
+const scenarioForTest = async (): Promise<Scenario> =>
+  scenario ? continueScenario(scenario) : startScenario();
+beforeEach(() => {
+  passed = false;
+});
 afterEach(async () => {
+  if (passed) return;
+  await scenario?.lab.down();
+  scenario = undefined;
+});
+afterAll(async () => {
   await scenario?.lab.down();
   scenario = undefined;
 });
 
 test('3. kill -9 of the leader coordinator: another leads within about one TTL, the writer stays', async () => {
-  scenario = await startScenario();
+  scenario = await scenarioForTest();
   const before = await scenario.clusterState();
   const leader = before.leader?.coordinator as string;
   expect(leader).toBeTruthy();
@@ -31,10 +48,11 @@ test('3. kill -9 of the leader coordinator: another leads within about one TTL, 
   const { outages } = await scenario.finish();
   printOutages('leader killed', outages);
   expect(outages).toEqual([]);
+  passed = true;
 });
 
 test("9. kill -9 of only the writer colo's coordinator: no failover, writes continue", async () => {
-  scenario = await startScenario();
+  scenario = await scenarioForTest();
   const before = await scenario.clusterState();
   await scenario.lab.fault('kill', 'coord-a');
   // Longer than the session TTL, so the dead guardian's lease has expired.
@@ -49,10 +67,11 @@ test("9. kill -9 of only the writer colo's coordinator: no failover, writes cont
   const { outages } = await scenario.finish();
   printOutages('writer colo coordinator killed', outages);
   expect(outages).toEqual([]);
+  passed = true;
 });
 
 test("9b. SIGTERM of the writer colo's coordinator: its lease is released at once, the writer stays open", async () => {
-  scenario = await startScenario();
+  scenario = await scenarioForTest();
   const before = await scenario.clusterState();
   expect(Object.keys(before.observations)).toContain('a');
   const coordA = (await scenario.lab.status()).processes.find((p) => p.name === 'coord-a');
@@ -77,10 +96,11 @@ test("9b. SIGTERM of the writer colo's coordinator: its lease is released at onc
   const { outages } = await scenario.finish();
   printOutages('writer colo coordinator stopped', outages);
   expect(outages).toEqual([]);
+  passed = true;
 });
 
 test('4. kill of one site etcd member: no failover, no writer change', async () => {
-  scenario = await startScenario();
+  scenario = await scenarioForTest();
   const before = await scenario.clusterState();
   await scenario.lab.fault('kill', 'etcd-a');
   await sleep(8_000);
@@ -89,10 +109,11 @@ test('4. kill of one site etcd member: no failover, no writer change', async () 
   expect(after.writer?.epoch).toBe(before.writer?.epoch);
   const { outages } = await scenario.finish();
   printOutages('etcd member killed', outages);
+  passed = true;
 });
 
 test("4b. kill of etcd's raft leader (the witness member): no failover; once it is back, the coordinators move raft leadership back to it", async () => {
-  scenario = await startScenario();
+  scenario = await scenarioForTest();
   const before = await scenario.clusterState();
   expect(await raftLeaderName(scenario.lab)).toBe('w');
   await scenario.lab.fault('kill', 'etcd-w');
@@ -112,4 +133,5 @@ test("4b. kill of etcd's raft leader (the witness member): no failover; once it 
   console.log(`[raft leader] back on w ${Date.now() - backAt} ms after etcd-w restarted (was on ${interim})`);
   const { outages } = await scenario.finish();
   printOutages('etcd raft leader killed', outages);
+  passed = true;
 });

@@ -7,7 +7,7 @@ import { openTarget } from '../../../src/cli/cluster-target.js';
 import { systemClock } from '../../../src/clock.js';
 import { LAB_CLUSTER } from '../../../src/lab/topology.js';
 import { readClusterState } from '../../../src/ops/cluster-state.js';
-import { eventually, startLab, type Lab } from './lab.js';
+import { eventually, raftLeaderName, startLab, type Lab } from './lab.js';
 import { SplitBrainSampler } from './split-brain-sampler.js';
 import { WriteClient, type Outage } from './write-client.js';
 import { checkData, type DataVerdict } from './data-check.js';
@@ -89,15 +89,119 @@ export async function startScenario(
       timeoutMs,
       `${node} to be the writer`,
     );
-  let sampler: SplitBrainSampler | undefined;
-  let client: WriteClient | undefined;
   const bootStartedAt = Date.now();
-  try {
+  return settleScenario(lab, clusterState, waitForWriter, async () => {
     // Bootstrap is not what scenarios measure; it has taken over 30 s a few times under load
     // (not reproduced in 10 tries on an idle machine), so it gets a minute and says when it is slow.
     await waitForWriter('a1', 60_000);
     const bootMs = Date.now() - bootStartedAt;
     if (bootMs > 15_000) console.log(`[scenario] a1 became the writer only ${bootMs} ms after lab up`);
+  });
+}
+
+/**
+ * The next test of a file on the lab the previous test used (its finish() already ran): what
+ * that test killed or stopped runs again, and the test starts only once the lab is verifiably
+ * where a fresh one starts: every process running; every server answering and replicating
+ * without error; a1 the one writable node and the writer in etcd; every coordinator ready (its
+ * /readiness, answered by the process running now: session held, state and observations
+ * fresh); the raft leader on w; a report and a guardian from every coordinator; no pin, no
+ * failover counted, no cooldown or open skip, no operation, quarantine, watched replica or open
+ * intent; a leader outside colo a. Then a new sampler and write client and their baseline, as
+ * startScenario gives. A lab that does not get there within 30 s fails the test (its logs kept):
+ * a lab that cannot be put back is a finding, not a reason to start another. History and epochs
+ * carry on from the previous test: assertions on them are relative to the test's own start.
+ */
+export async function continueScenario(previous: Scenario): Promise<Scenario> {
+  await previous.client.stop();
+  await previous.sampler.stop();
+  const { lab, clusterState, waitForWriter } = previous;
+  const startedAt = Date.now();
+  return settleScenario(lab, clusterState, waitForWriter, async () => {
+    for (const p of (await lab.status()).processes) {
+      if (p.state === 'stopped') await lab.fault('cont', p.name);
+      else if (!p.alive) await lab.fault('start', p.name);
+    }
+    await eventually(
+      async () => {
+        const problem = await differenceFromFreshLab(lab, clusterState);
+        if (problem) throw new Error(problem);
+        return true;
+      },
+      30_000,
+      'the lab to be back where a fresh one starts',
+    );
+    console.log(
+      `[scenario] the shared lab was back where a fresh one starts in ${Date.now() - startedAt} ms`,
+    );
+  });
+}
+
+/** Why the lab is not (yet) as a fresh scenario lab is once a1 is the writer; undefined if it is. */
+async function differenceFromFreshLab(
+  lab: Lab,
+  clusterState: () => Promise<ClusterState>,
+): Promise<string | undefined> {
+  const status = await lab.status();
+  const notRunning = status.processes.filter((p) => p.state !== 'running').map((p) => `${p.name} ${p.state}`);
+  if (notRunning.length > 0) return `not running: ${notRunning.join(', ')}`;
+  for (const node of status.nodes) {
+    if (node.readOnly === null) return `${node.name} does not answer (${node.error ?? 'no reply'})`;
+    const r = node.replication;
+    if (r && (r.ioRunning !== 'Yes' || r.sqlRunning !== 'Yes' || r.lastError !== ''))
+      return `${node.name} replication io ${r.ioRunning} sql ${r.sqlRunning} ${r.lastError}`;
+  }
+  if (status.writable.join() !== 'a1') return `writable: [${status.writable.join(', ')}]`;
+  // Answered by the process running now (a restarted one included): session held, state and
+  // observations fresh.
+  for (const c of status.coordinators) {
+    const res = await fetch(`${c.http}/readiness`, { signal: AbortSignal.timeout(2_000) });
+    if (res.status !== 200) return `coordinator ${c.name} not ready: ${await res.text()}`;
+  }
+  const raftLeader = await raftLeaderName(lab);
+  if (raftLeader !== 'w') return `etcd raft leader ${raftLeader ?? 'unknown'}`;
+  const state = await clusterState();
+  if (state.writer?.node !== 'a1') return `writer record ${state.writer?.node ?? 'none'}`;
+  for (const [what, record] of Object.entries({
+    observations: state.observations,
+    guardians: state.guardians,
+  })) {
+    const missing = ['a', 'b', 'w'].filter((c) => !(c in record));
+    if (missing.length > 0) return `no ${what} from ${missing.join(', ')}`;
+  }
+  // The cooldown key holds all of the anti-flap state; a fresh lab whose bootstrap waited once
+  // has it with nothing in it: no failover counted, no cooldown, no skip still open.
+  const antiFlap = state.cooldown as
+    { failoverTimes?: unknown[]; cooldownUntil?: number; lastSkip?: unknown } | undefined;
+  if (antiFlap && (antiFlap.failoverTimes?.length || antiFlap.cooldownUntil || antiFlap.lastSkip))
+    return `anti-flap state left over: ${JSON.stringify(antiFlap)}`;
+  const left = Object.entries({
+    pin: state.pin,
+    operation: state.operation,
+    quarantine: state.quarantine,
+    replicas: state.replicas,
+  }).filter(([, value]) => value !== undefined);
+  if (left.length > 0) return `left over: ${left.map(([key]) => key).join(', ')}`;
+  const open = state.intents.filter((i) => i.status === 'pending' || i.status === 'in-progress');
+  if (open.length > 0) return `open intents: ${open.map((i) => i.kind).join(', ')}`;
+  return undefined;
+}
+
+/**
+ * What every scenario starts from, once `ready` has a1 as the writer: a leader outside the
+ * writer's colo, then the outside split-brain sampler and the write client with a baseline of
+ * acknowledged writes.
+ */
+async function settleScenario(
+  lab: Lab,
+  clusterState: () => Promise<ClusterState>,
+  waitForWriter: (node: string, timeoutMs: number) => Promise<ClusterState>,
+  ready: () => Promise<void>,
+): Promise<Scenario> {
+  let sampler: SplitBrainSampler | undefined;
+  let client: WriteClient | undefined;
+  try {
+    await ready();
     // Steady state: the leader runs outside the writer's colo (coordinator/leader-placement.ts).
     await eventually(
       async () => {
