@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
 import { labStatus, type LabStatus } from '../../../src/lab/lab-status.js';
 import { readLabState } from '../../../src/lab/lab-state.js';
+import { labEtcdAccess } from '../../../src/lab/lab-etcd-access.js';
 import { netnsName } from '../../../src/lab/network.js';
 import type { SiteName } from '../../../src/lab/topology.js';
 import type { ProbeResult, ProbeSpec } from './site-probe.js';
@@ -168,12 +169,25 @@ export function faultEffectiveAt(output: string): number {
 
 /**
  * The etcd raft leader's member name, asked of each running member in turn (a test may have
- * killed or stopped some), each with a 1 s deadline.
+ * killed or stopped some), each with a 1 s deadline. A secure lab's maintenance calls need
+ * etcd's root and the lab's client certificate.
  */
 export async function raftLeaderName(lab: Lab): Promise<string | undefined> {
+  const state = readLabState(lab.dir);
+  const access = state ? labEtcdAccess(state, 'root') : undefined;
   for (const member of (await lab.status()).etcd.members.filter((m) => m.state === 'running')) {
     const client = new Etcd3({
       hosts: member.endpoint,
+      ...(access?.tls
+        ? {
+            credentials: {
+              rootCertificate: access.tls.ca,
+              privateKey: access.tls.key,
+              certChain: access.tls.cert,
+            },
+          }
+        : {}),
+      ...(access?.auth ? { auth: access.auth } : {}),
       defaultCallOptions: () => ({ deadline: Date.now() + 1000 }),
     });
     try {
