@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { LabError } from './errors.js';
 import {
+  installArgs,
   installMariadb,
   writeInstallConfig,
   INSTALL_OPTIONS,
@@ -19,11 +20,12 @@ import { executable } from './preflight.js';
  * side on two cores, against 0.2 s to copy one. So one is initialized per MariaDB build and
  * kept in the user's cache directory, and each server gets a copy.
  *
- * The key is everything the result depends on: the install's arguments and options, running as
- * root or not, and the identity (path, size, mtime) of mariadbd and mariadb-install-db, which a
- * package upgrade changes (the SQL scripts the install runs come in the same package). An entry
- * is built in a private directory and renamed into place whole, so a lab never copies a partial
- * one, and two labs building at once both succeed (the second rename loses and is discarded).
+ * The key is everything the result depends on: the install's arguments (running as root among
+ * them) and options, and the identity (path, size, mtime) of mariadbd and mariadb-install-db,
+ * which a package upgrade changes (the SQL scripts the install runs come in the same package).
+ * An entry is built in a private directory and renamed into place whole, so a lab never copies a
+ * partial one, and two labs building at once both succeed (the second rename loses and is
+ * discarded).
  */
 const LAYOUT = 1;
 
@@ -44,7 +46,7 @@ function binaryIdentity(name: string): { path: string; size: number; mtimeMs: nu
 export function datadirCacheKey(runAsRoot: boolean): string {
   const inputs = {
     layout: LAYOUT,
-    runAsRoot,
+    args: installArgs(runAsRoot),
     options: INSTALL_OPTIONS,
     binaries: [binaryIdentity('mariadbd'), binaryIdentity('mariadb-install-db')],
   };

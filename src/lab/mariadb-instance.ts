@@ -128,14 +128,21 @@ export function writeMariadbConfig(
   writeFileSync(paths.config, configText(lines));
 }
 
+/** mariadb-install-db's arguments after `--defaults-file` (the datadir cache's key holds them). */
+export function installArgs(runAsRoot: boolean): string[] {
+  return [
+    '--auth-root-authentication-method=normal',
+    '--skip-test-db',
+    ...(runAsRoot ? ['--user=root'] : []),
+  ];
+}
+
 export async function installMariadb(paths: MariadbPaths, runAsRoot: boolean): Promise<void> {
   const argv = [
     executable('mariadb-install-db'),
     `--defaults-file=${paths.config}`,
-    '--auth-root-authentication-method=normal',
-    '--skip-test-db',
+    ...installArgs(runAsRoot),
   ];
-  if (runAsRoot) argv.push('--user=root');
   const result = await runCommand(argv, 60_000);
   if (result.code !== 0) {
     throw new LabError(
