@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +40,8 @@ const LAYOUT = 1;
 
 /** Entries being built are left alone this long; older ones are from a start that died. */
 const BUILDING_GRACE_MS = 10 * 60_000;
+/** Another build's entry unused this long is pruned. */
+const UNUSED_ENTRY_MS = 24 * 60 * 60_000;
 
 export function datadirCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
@@ -64,7 +75,10 @@ export async function initializeDatadirs(targets: MariadbPaths[], runAsRoot: boo
 async function cachedDatadir(root: string, runAsRoot: boolean): Promise<string> {
   const key = datadirCacheKey(runAsRoot);
   const entry = path.join(root, key);
-  if (existsSync(path.join(entry, 'data'))) return path.join(entry, 'data');
+  if (existsSync(path.join(entry, 'data'))) {
+    markUsed(entry);
+    return path.join(entry, 'data');
+  }
 
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -104,13 +118,29 @@ function templatePaths(dir: string): MariadbPaths {
   };
 }
 
-/** Entries of other MariaDB builds, and builds that died, are of no further use. */
+/** An entry's mtime says when a lab last used it (pruneOthers keeps what another checkout uses). */
+function markUsed(entry: string): void {
+  try {
+    const now = new Date();
+    utimesSync(entry, now, now);
+  } catch {
+    // Pruned by another lab this instant: its copy below fails and says so.
+  }
+}
+
+/**
+ * Entries of other MariaDB builds, and builds that died, are of no further use once nobody has
+ * used them for a while. Not at once: two checkouts of different versions (a different key)
+ * share the cache, and one pruning the other's entry while that one copied from it failed a lab
+ * (seen when a helper's lab ran beside a CI run).
+ */
 function pruneOthers(root: string, key: string): void {
   for (const name of readdirSync(root)) {
     if (name === key) continue;
     const entry = path.join(root, name);
     try {
-      if (name.startsWith('building-') && Date.now() - statSync(entry).mtimeMs < BUILDING_GRACE_MS) continue;
+      const grace = name.startsWith('building-') ? BUILDING_GRACE_MS : UNUSED_ENTRY_MS;
+      if (Date.now() - statSync(entry).mtimeMs < grace) continue;
       rmSync(entry, { recursive: true, force: true });
     } catch {
       // Gone already (another lab pruned it).

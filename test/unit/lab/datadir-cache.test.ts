@@ -6,6 +6,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,15 +92,26 @@ describe('the initialized MariaDB datadir cache', () => {
     await initializeDatadirs(emptyDatadirs('lab2', ['a1']), false);
     expect(installs()).toBe(1);
 
-    // A package upgrade changes the binaries: a new entry, and the old one is pruned.
+    // A package upgrade changes the binaries: a new entry. The old one stays while it may still
+    // be in use (another checkout's key), and goes once unused for a day.
     const oldKey = datadirCacheKey(false);
     writeFakeBinaries('10.11.20-upgraded');
-    expect(datadirCacheKey(false)).not.toBe(oldKey);
+    const newKey = datadirCacheKey(false);
+    expect(newKey).not.toBe(oldKey);
     const upgraded = emptyDatadirs('lab3', ['a1']);
     await initializeDatadirs(upgraded, false);
     expect(installs()).toBe(2);
     expect(readFileSync(path.join(upgraded[0]!.data, 'system-tables'), 'utf8')).toBe('10.11.20-upgraded\n');
-    expect(readdirSync(datadirCacheRoot())).toEqual([datadirCacheKey(false)]);
+    expect(readdirSync(datadirCacheRoot()).sort()).toEqual([newKey, oldKey].sort());
+
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60_000);
+    utimesSync(path.join(datadirCacheRoot(), oldKey), dayAgo, dayAgo);
+    utimesSync(path.join(datadirCacheRoot(), newKey), dayAgo, dayAgo);
+    // Using an entry marks it used: a lab of the new build keeps it.
+    await initializeDatadirs(emptyDatadirs('lab4', ['a1']), false);
+    writeFakeBinaries('10.11.21');
+    await initializeDatadirs(emptyDatadirs('lab5', ['a1']), false);
+    expect(readdirSync(datadirCacheRoot()).sort()).toEqual([newKey, datadirCacheKey(false)].sort());
   });
 
   test('running as root is part of the key (the install then writes user=root)', () => {
