@@ -1,12 +1,23 @@
 import { afterAll, afterEach, beforeEach, expect, test } from 'vitest';
 import { eventually, raftLeaderName } from '../support/lab.js';
-import { continueScenario, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import {
+  continueScenario,
+  keepLabLogs,
+  printOutages,
+  sleep,
+  startScenario,
+  type Scenario,
+} from '../support/scenario.js';
 
 /**
  * No test here changes the writer, so they share one lab: each after the first starts once
  * continueScenario has restarted what the last one killed and verified the lab is where a fresh
  * one starts (about 8 s of lab start-up and bootstrap saved per test). A test that fails leaves
- * its lab to no one: the next starts a fresh one.
+ * its lab to no one: the next starts a fresh one. The kill of colo a's etcd member goes last:
+ * 4b right after it fenced a1 once (a writer reopen at a new epoch), most likely because coord-a's
+ * etcd connection had moved to w, the member 4b kills, and no check of the lab sees where a
+ * client is connected. A guardian whose own etcd member is the raft leader and dies is not a
+ * case a fresh lab tests (DESIGN known limits).
  */
 let scenario: Scenario | undefined;
 let passed = false;
@@ -15,8 +26,10 @@ const scenarioForTest = async (): Promise<Scenario> =>
 beforeEach(() => {
   passed = false;
 });
-afterEach(async () => {
+afterEach(async (context) => {
   if (passed) return;
+  if (scenario && context.task.result?.state === 'fail')
+    console.log(`[coordinator faults] logs kept in ${keepLabLogs(scenario.lab)}`);
   await scenario?.lab.down();
   scenario = undefined;
 });
@@ -99,19 +112,6 @@ test("9b. SIGTERM of the writer colo's coordinator: its lease is released at onc
   passed = true;
 });
 
-test('4. kill of one site etcd member: no failover, no writer change', async () => {
-  scenario = await scenarioForTest();
-  const before = await scenario.clusterState();
-  await scenario.lab.fault('kill', 'etcd-a');
-  await sleep(8_000);
-  const after = await scenario.clusterState();
-  expect(after.writer?.node).toBe('a1');
-  expect(after.writer?.epoch).toBe(before.writer?.epoch);
-  const { outages } = await scenario.finish();
-  printOutages('etcd member killed', outages);
-  passed = true;
-});
-
 test("4b. kill of etcd's raft leader (the witness member): no failover; once it is back, the coordinators move raft leadership back to it", async () => {
   scenario = await scenarioForTest();
   const before = await scenario.clusterState();
@@ -133,5 +133,18 @@ test("4b. kill of etcd's raft leader (the witness member): no failover; once it 
   console.log(`[raft leader] back on w ${Date.now() - backAt} ms after etcd-w restarted (was on ${interim})`);
   const { outages } = await scenario.finish();
   printOutages('etcd raft leader killed', outages);
+  passed = true;
+});
+
+test('4. kill of one site etcd member: no failover, no writer change', async () => {
+  scenario = await scenarioForTest();
+  const before = await scenario.clusterState();
+  await scenario.lab.fault('kill', 'etcd-a');
+  await sleep(8_000);
+  const after = await scenario.clusterState();
+  expect(after.writer?.node).toBe('a1');
+  expect(after.writer?.epoch).toBe(before.writer?.epoch);
+  const { outages } = await scenario.finish();
+  printOutages('etcd member killed', outages);
   passed = true;
 });
