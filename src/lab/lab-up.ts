@@ -200,9 +200,12 @@ async function startWan(state: LabState): Promise<void> {
   const routes = wanRoutes(net, state.basePort);
   // The proxy listens on the bridge and starts (a Node process) while the sites are wired.
   await settleAll([
+    // Every port the lab may listen on, whether or not this start runs coordinators or HAProxy:
+    // a site's outgoing connections otherwise take them as ephemeral ports (a coordinator once
+    // failed to listen with EADDRINUSE on its site address, its port held by a connection).
     createSites(
       net,
-      labPorts(state.basePort).map((p) => p.port),
+      labPorts(state.basePort, { coordinators: true, haproxy: true }).map((p) => p.port),
     ),
     startWanProxy(state, routes),
   ]);

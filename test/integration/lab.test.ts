@@ -3,6 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import type mysql from 'mysql2/promise';
+import { labPorts } from '../../src/lab/lab-layout.js';
+import { readLabState } from '../../src/lab/lab-state.js';
+import { netnsName } from '../../src/lab/network.js';
+import { SITES } from '../../src/lab/topology.js';
 import { eventually, faultEffectiveAt, isRoot, raftLeaderName, startLab, type Lab } from './support/lab.js';
 
 function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -153,6 +157,36 @@ describe('baton lab', () => {
       'b2 back',
     );
   });
+
+  test.runIf(isRoot())(
+    "each site keeps the lab's ports out of its ephemeral range, coordinators' included",
+    async () => {
+      const state = readLabState(lab.dir);
+      if (!state) throw new Error(`no lab in ${lab.dir}`);
+      for (const site of SITES) {
+        const { stdout } = await run('ip', [
+          'netns',
+          'exec',
+          netnsName(state.network, site),
+          'sysctl',
+          '-n',
+          'net.ipv4.ip_local_reserved_ports',
+        ]);
+        // The kernel prints consecutive ports as ranges: "33006-33008,33079-33080,...".
+        const ranges = stdout
+          .trim()
+          .split(',')
+          .map((part) => part.split('-').map(Number))
+          .map(([from, to]) => [from as number, to ?? (from as number)] as const);
+        const reserved = (port: number) => ranges.some(([from, to]) => port >= from && port <= to);
+        const wanted = labPorts(state.basePort, { coordinators: true, haproxy: true }).map((p) => p.port);
+        expect(
+          wanted.filter((port) => !reserved(port)),
+          site,
+        ).toEqual([]);
+      }
+    },
+  );
 
   test("etcd's raft leader is the witness member w (where the coordinators keep it)", async () => {
     expect(await raftLeaderName(lab)).toBe('w');
