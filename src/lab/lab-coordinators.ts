@@ -8,7 +8,7 @@ import { LabError } from './errors.js';
 import { etcdClientUrl } from './etcd-member.js';
 import { fenceScriptPath } from './fence-script.js';
 import { netnsName, siteAddress } from './network.js';
-import { spawnDetached } from './processes.js';
+import { processState, spawnDetached, type ProcessRecord } from './processes.js';
 import { etcdPasswordFile, etcdUserName, passwordFile } from './secrets.js';
 import { isSecureLab, labTlsFiles } from './lab-security.js';
 import { writeLabState, type LabState } from './lab-state.js';
@@ -165,5 +165,43 @@ export async function startCoordinators(
     });
     state.processes[`coord-${site}`] = { ...record, name: `coord-${site}`, kind: 'coordinator', site };
     writeLabState(state);
+  }
+  await Promise.all(
+    SITES.map((site) =>
+      waitUntilListening(
+        state.processes[`coord-${site}`] as ProcessRecord,
+        `coord-${site}`,
+        `http://${siteAddress(state.network, site)}:${coordinatorHttpPort(state.basePort, site)}/health`,
+      ),
+    ),
+  );
+}
+
+/** How long a coordinator may take to answer on its HTTP listener (a Node start on a busy host). */
+const LISTEN_TIMEOUT_MS = 20_000;
+
+/**
+ * A coordinator that cannot start (its port taken, a bad config) exits at once: `lab up` says
+ * so with the line it printed, instead of leaving a lab that never gets a writer.
+ */
+async function waitUntilListening(record: ProcessRecord, name: string, url: string): Promise<void> {
+  const deadline = Date.now() + LISTEN_TIMEOUT_MS;
+  for (;;) {
+    if (processState(record) === 'dead') {
+      const lines = readFileSync(record.log, 'utf8').trim().split('\n');
+      throw new LabError(
+        `${name} exited at start: ${lines.at(-1) ?? '(nothing logged)'} (log: ${record.log})`,
+      );
+    }
+    const answered = await fetch(url, { signal: AbortSignal.timeout(500) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (answered) return;
+    if (Date.now() > deadline)
+      throw new LabError(
+        `${name} did not answer on ${url} within ${LISTEN_TIMEOUT_MS / 1000} s (log: ${record.log})`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
