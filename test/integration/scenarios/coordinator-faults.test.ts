@@ -14,10 +14,9 @@ import {
  * continueScenario has restarted what the last one killed and verified the lab is where a fresh
  * one starts (about 8 s of lab start-up and bootstrap saved per test). A test that fails leaves
  * its lab to no one: the next starts a fresh one. The kill of colo a's etcd member goes last:
- * 4b right after it fenced a1 once (a writer reopen at a new epoch), most likely because coord-a's
- * etcd connection had moved to w, the member 4b kills, and no check of the lab sees where a
- * client is connected. A guardian whose own etcd member is the raft leader and dies is not a
- * case a fresh lab tests (DESIGN known limits).
+ * 4b a second after it fenced a1 once (a writer reopen at a new epoch), a double fault (a member
+ * just restarted, then the raft leader killed) that no fresh lab tests and that the check of the
+ * lab cannot see (DESIGN known limits).
  */
 let scenario: Scenario | undefined;
 let passed = false;
