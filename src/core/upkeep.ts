@@ -176,9 +176,10 @@ function aheadOf(d: DecisionDraft, source: string, replica: NodeObservation, ign
  * topology, if its channel was stopped (not broken) and nothing brought it back: a rejoin's
  * second repoint is dropped when its first fails (executor: a failed step stops the steps after
  * it; seen in the secure lab, where the returning a1's repoint ran out of time), and nothing
- * else restarts the writer's own channel. Only from a co-master that is not quarantined, not down,
- * and holds nothing the writer lacks: restarting the feed from a diverged one would copy its
- * errant transactions into the writer (such a one goes to quarantine, replica-health.ts).
+ * else restarts the writer's own channel; nor, after a refusal (1236), does MariaDB. Only from a
+ * co-master that is not quarantined, not down, and holds nothing the writer lacks: restarting
+ * the feed from a diverged one would copy its errant transactions into the writer (such a one
+ * goes to quarantine, replica-health.ts).
  */
 export function restoreWriterFeed(d: DecisionDraft): void {
   const writer = d.snapshot.writer;
@@ -188,8 +189,18 @@ export function restoreWriterFeed(d: DecisionDraft): void {
   const source = channel?.source;
   if (!writerObs?.reachable || !channel || source === undefined || source === writer.node) return;
   const stopped = channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
+  // Refused (1236) by a co-master that lacked what the writer asked for, a crash-truncated tail
+  // it had not fetched back yet (truncated-tail.ts): retried as a refused replica is
+  // (repointReplicas), once its binlog holds the writer's history outside the writer's own
+  // domain (the writer asks from its slave position, which leaves its own writes out).
+  const refusedSince = d.state.replicas?.broken[writer.node]?.since;
+  const refused =
+    channel.error?.errno === ER_MASTER_FATAL_READING_BINLOG &&
+    refusedSince !== undefined &&
+    d.now - refusedSince >= d.config.reportFreshMs &&
+    aheadOf(d, source, writerObs, writerObs.gtidSource);
   const spec = d.snapshot.spec.nodes.find((n) => n.name === source);
-  if (!stopped || spec?.role !== 'candidate' || d.state.quarantine[source]) return;
+  if (!(stopped || refused) || spec?.role !== 'candidate' || d.state.quarantine[source]) return;
   if (d.actions.some((a) => a.type === 'repoint' && a.replica === writer.node)) return;
   const sourceObs = bestObservation(d.live, source);
   if (!sourceObs?.reachable || sourceObs.health !== 'up' || downByQuorum(d.snapshot, d.live, source)) return;
@@ -203,7 +214,9 @@ export function restoreWriterFeed(d: DecisionDraft): void {
     },
   );
   if (!isEmptyGtidSet(errant)) return;
-  const message = `${writer.node}'s replication from co-master ${source} is stopped; starting it again`;
+  const message = refused
+    ? `${writer.node}'s replication from co-master ${source} stopped on error 1236, and ${source} now holds what ${writer.node} asks for; starting it again`
+    : `${writer.node}'s replication from co-master ${source} is stopped; starting it again`;
   d.act({ type: 'repoint', replica: writer.node, source, reason: 'replica-source-lost', message });
   d.note('info', 'replica-source-lost', message, writer.node);
 }

@@ -352,6 +352,37 @@ describe('decide: upkeep while the writer is healthy', () => {
     expect(summary(d).filter((a) => a.startsWith('repoint db-a1'))).toEqual(actions);
   });
 
+  it("the writer's channel refused (1236) by its co-master is started again once the co-master's binlog holds what the writer asks for", () => {
+    const refused = {
+      ...channel('db-b1', 'no'),
+      error: { thread: 'io' as const, errno: 1236, message: "GTID 1-1-100 not in the master's binlog" },
+    };
+    // db-a1 writes in domain 1 (its own: left out of what it asks for) and holds 2-2-7 from db-b1.
+    const at = (when: number, b1Binlog: string, over: Partial<ClusterSnapshot> = {}) =>
+      snapshot({
+        reports: ['coord-a', 'coord-b', 'coord-w'].map((c) =>
+          report(
+            c,
+            withNodes(healthyNodes(), {
+              'db-a1': { executedGtids: '1-1-100,2-2-7', gtidSource: '1', replication: [refused] },
+              'db-b1': { executedGtids: '1-1-90,2-2-7', binlogGtids: b1Binlog, gtidSource: '2' },
+            }),
+            { receivedAt: when - 100 },
+          ),
+        ),
+        ...over,
+      });
+    const first = decide(at(NOW, '1-1-90,2-2-5'), NOW, CONFIG);
+    expect(summary(first).filter((a) => a.startsWith('repoint db-a1'))).toEqual([]);
+    const later = NOW + CONFIG.reportFreshMs;
+    // Its binlog still lacks 2-2-6..7 (a truncated tail not fetched back yet): not yet.
+    const lacking = decide(at(later, '1-1-90,2-2-5', { replicas: first.state.replicas }), later, CONFIG);
+    expect(summary(lacking).filter((a) => a.startsWith('repoint db-a1'))).toEqual([]);
+    // Fetched back: db-a1's own domain 1 is ahead on db-b1's side only by db-a1's own writes.
+    const ready = decide(at(later, '1-1-90,2-2-7', { replicas: first.state.replicas }), later, CONFIG);
+    expect(summary(ready).filter((a) => a.startsWith('repoint db-a1'))).toEqual(['repoint db-a1->db-b1']);
+  });
+
   it('a fenced writer whose guardian is gone is replaced after one report window (consistency: its final GTIDs are known)', () => {
     const nodes = withNodes(healthyNodes(), { 'db-a1': { readOnly: true } });
     // Reports received a second before each decision, so the observers stay live.
