@@ -1,8 +1,10 @@
 import { afterEach, expect, test } from 'vitest';
-import { printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import { keepLabLogs, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
-afterEach(async () => {
+afterEach(async (context) => {
+  if (scenario && context.task.result?.state === 'fail')
+    console.log(`[writer hung] logs kept in ${keepLabLogs(scenario.lab)}`);
   await scenario?.lab.down();
   scenario = undefined;
 });
@@ -38,5 +40,8 @@ test('2. SIGSTOP of the writer: a stall shorter than the failover decision -> no
   expect(status.writable).toEqual(['b1']);
   const { outages } = await scenario.finish();
   printOutages('writer hung', outages);
-  expect(outages.filter((o) => o.ms > 1_000 && o.firstAckAfter > stoppedAt)).toHaveLength(1);
+  expect(
+    outages.filter((o) => o.ms > 1_000 && o.firstAckAfter > stoppedAt),
+    JSON.stringify({ stoppedAt, outages }),
+  ).toHaveLength(1);
 });
