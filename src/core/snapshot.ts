@@ -118,6 +118,8 @@ export interface BrokenReplication {
   errno: number;
   message: string;
   since: number;
+  /** When upkeep last started it again after its source refused it (1236): one try per window. */
+  retriedAt?: number;
 }
 
 /**

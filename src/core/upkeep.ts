@@ -128,14 +128,11 @@ export function repointReplicas(d: DecisionDraft): void {
     // has: MariaDB never retries after 1236, so it would stay stopped for good. Seen when a
     // replica sent back to a returning master on an older probe of both was refused, and that
     // master then became the writer by a switchover (secure lab, CI): its configured source and
-    // the writer one node. Retried once a report window after the refusal was recorded, so a
-    // source that keeps refusing (purged binlogs) is not hammered.
-    const refusedSince = d.state.replicas?.broken[node.name]?.since;
+    // the writer one node.
     const retryRefused =
       refusedBySource &&
       channel.source === desired &&
-      refusedSince !== undefined &&
-      d.now - refusedSince >= d.config.reportFreshMs &&
+      refusalRetryDue(d, node.name) &&
       aheadOf(d, desired, obs);
     if (channel.source === desired && !stoppedByUs && !retryRefused) continue;
     // Not even to the writer when it lacks what the replica holds: the replica would stop at once
@@ -148,7 +145,26 @@ export function repointReplicas(d: DecisionDraft): void {
         : `${node.name} replicates from ${channel.source}; should follow ${desired}`;
     d.act({ type: 'repoint', replica: node.name, source: desired, reason: 'replica-source-lost', message });
     d.note('info', 'replica-source-lost', message, node.name);
+    if (retryRefused) noteRefusalRetry(d, node.name);
   }
+}
+
+/**
+ * A refused channel (1236) is started again at most once per report window: the first a window
+ * after the refusal was recorded, then a window after each try. A source that keeps refusing
+ * although it seems to hold everything (purged binlogs) is not hammered every cycle: the error
+ * record, with its `since`, stays the same while each try fails the same way.
+ */
+function refusalRetryDue(d: DecisionDraft, node: string): boolean {
+  const record = d.state.replicas?.broken[node];
+  return record !== undefined && d.now - (record.retriedAt ?? record.since) >= d.config.reportFreshMs;
+}
+
+function noteRefusalRetry(d: DecisionDraft, node: string): void {
+  const health = d.state.replicas;
+  const record = health?.broken[node];
+  if (!health || !record) return;
+  d.setReplicas({ ...health, broken: { ...health.broken, [node]: { ...record, retriedAt: d.now } } });
 }
 
 /**
@@ -193,11 +209,9 @@ export function restoreWriterFeed(d: DecisionDraft): void {
   // it had not fetched back yet (truncated-tail.ts): retried as a refused replica is
   // (repointReplicas), once its binlog holds the writer's history outside the writer's own
   // domain (the writer asks from its slave position, which leaves its own writes out).
-  const refusedSince = d.state.replicas?.broken[writer.node]?.since;
   const refused =
     channel.error?.errno === ER_MASTER_FATAL_READING_BINLOG &&
-    refusedSince !== undefined &&
-    d.now - refusedSince >= d.config.reportFreshMs &&
+    refusalRetryDue(d, writer.node) &&
     aheadOf(d, source, writerObs, writerObs.gtidSource);
   const spec = d.snapshot.spec.nodes.find((n) => n.name === source);
   if (!(stopped || refused) || spec?.role !== 'candidate' || d.state.quarantine[source]) return;
@@ -219,4 +233,5 @@ export function restoreWriterFeed(d: DecisionDraft): void {
     : `${writer.node}'s replication from co-master ${source} is stopped; starting it again`;
   d.act({ type: 'repoint', replica: writer.node, source, reason: 'replica-source-lost', message });
   d.note('info', 'replica-source-lost', message, writer.node);
+  if (refused) noteRefusalRetry(d, writer.node);
 }

@@ -309,6 +309,13 @@ describe('decide: upkeep while the writer is healthy', () => {
     expect(retried.events.find((e) => e.reason === 'replica-source-lost')?.message).toContain(
       'stopped on error 1236, and db-a1 now holds everything rep-a2 has',
     );
+    // Refused again (the source still cannot serve it, e.g. purged binlogs): one try per window.
+    const soon = later + CONFIG.reportFreshMs - 1;
+    expect(retried.state.replicas?.broken['rep-a2']?.retriedAt).toBe(later);
+    const again = (when: number) =>
+      decide(at(when, '1-1-100,2-2-20', { replicas: retried.state.replicas }), when, CONFIG);
+    expect(summary(again(soon))).toEqual([]);
+    expect(summary(again(later + CONFIG.reportFreshMs))).toEqual(['repoint rep-a2->db-a1']);
     // A writer that lacks what the replica has is not asked again (divergence, quarantine).
     const lacking = decide(at(later, '1-1-100,2-2-15', { replicas: first.state.replicas }), later, CONFIG);
     expect(summary(lacking)).toEqual([]);
