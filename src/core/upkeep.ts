@@ -7,7 +7,7 @@
 import type { DecisionDraft } from './draft.js';
 import { containsGtidSet, errantTransactions, filterGtidKeys, isEmptyGtidSet, parseGtidSet } from './gtid.js';
 import { bestObservation, downByQuorum } from './health.js';
-import type { NodeObservation } from './observation.js';
+import type { NodeObservation, ReplicationObservation } from './observation.js';
 import { guardianOfNode } from './snapshot.js';
 import { masterHistoryKeys, mastersHistory } from './survivors.js';
 
@@ -76,6 +76,14 @@ export function fenceStrayWriters(d: DecisionDraft): void {
   }
 }
 
+/** MariaDB's and MySQL's error 1236: the source cannot serve the position the replica asked for. */
+const ER_MASTER_FATAL_READING_BINLOG = 1236;
+
+/** Both threads stopped by a STOP SLAVE, not by an error of their own (dialect.ts). */
+function stoppedWithoutError(channel: ReplicationObservation): boolean {
+  return channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
+}
+
 /**
  * Replicas follow their configured source while it is a healthy, non-quarantined node that has
  * executed everything the replica has (GTID auto-positioning refuses a source that is behind
@@ -83,9 +91,6 @@ export function fenceStrayWriters(d: DecisionDraft): void {
  * see replicating from something else are repointed: a node with no channel was set up by hand
  * and is left alone.
  */
-/** MariaDB's and MySQL's error 1236: the source cannot serve the position the replica asked for. */
-const ER_MASTER_FATAL_READING_BINLOG = 1236;
-
 export function repointReplicas(d: DecisionDraft): void {
   const writer = d.snapshot.writer;
   if (!writer) return;
@@ -122,8 +127,7 @@ export function repointReplicas(d: DecisionDraft): void {
     // later change restarted, e.g. a switchover back to that writer (sim seed 3951): nothing
     // else would ever start it again, and a standby that does not replicate cannot take over
     // without loss. Stopped on an error is broken (replica-health.ts), not ours to restart.
-    const stoppedByUs =
-      node.role === 'candidate' && channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
+    const stoppedByUs = node.role === 'candidate' && stoppedWithoutError(channel);
     // Refused (1236) by the source it should follow, which has since come to hold everything it
     // has: MariaDB never retries after 1236, so it would stay stopped for good. Seen when a
     // replica sent back to a returning master on an older probe of both was refused, and that
@@ -204,7 +208,7 @@ export function restoreWriterFeed(d: DecisionDraft): void {
   const channel = writerObs?.replication?.[0];
   const source = channel?.source;
   if (!writerObs?.reachable || !channel || source === undefined || source === writer.node) return;
-  const stopped = channel.ioState === 'no' && !channel.sqlRunning && !channel.error;
+  const stopped = stoppedWithoutError(channel);
   // Refused (1236) by a co-master that lacked what the writer asked for, a crash-truncated tail
   // it had not fetched back yet (truncated-tail.ts): retried as a refused replica is
   // (repointReplicas), once its binlog holds the writer's history outside the writer's own
