@@ -1,13 +1,7 @@
 import { LabError } from './errors.js';
 import { labWan, readLabState, writeLabState, type LabState } from './lab-state.js';
 import { netnsName, setCutSites, wanRoutes } from './network.js';
-import {
-  processState,
-  signalProcess,
-  spawnDetached,
-  type ProcessRecord,
-  type ProcessState,
-} from './processes.js';
+import { processState, signalUntil, spawnDetached } from './processes.js';
 import { isSiteName, type SiteName } from './topology.js';
 import { applyWan, readApplied } from './wan-control.js';
 import {
@@ -95,23 +89,6 @@ export async function timedStop(
       (interrupted ? ' (interrupted: ended early)' : ''),
   );
   return fault;
-}
-
-/** Sends the signal and waits until the process is in the state it causes; returns when it was sent. */
-async function signalUntil(
-  record: ProcessRecord,
-  signal: NodeJS.Signals,
-  wanted: ProcessState,
-  target: string,
-): Promise<number> {
-  const at = Date.now();
-  signalProcess(record, signal);
-  const deadline = Date.now() + 5_000;
-  while (processState(record) !== wanted) {
-    if (Date.now() > deadline) throw new LabError(`${target} did not become ${wanted} within 5 s`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  return at;
 }
 
 function iso(epochMs: number): string {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { LabError } from './errors.js';
 
 /**
  * Lab processes are started detached (they outlive the `baton lab up` command) and are
@@ -96,7 +97,10 @@ function everyThreadStopped(pid: number): boolean {
   });
 }
 
-export function signalProcess(record: ProcessRecord, signal: NodeJS.Signals): boolean {
+export function signalProcess(
+  record: Pick<ProcessRecord, 'pid' | 'startTicks'>,
+  signal: NodeJS.Signals,
+): boolean {
   if (processState(record) === 'dead') return false;
   try {
     process.kill(record.pid, signal);
@@ -104,6 +108,26 @@ export function signalProcess(record: ProcessRecord, signal: NodeJS.Signals): bo
   } catch {
     return false;
   }
+}
+
+/**
+ * Sends the signal and waits until the process is in the state it causes (`target` names it in
+ * the error); returns when it was sent.
+ */
+export async function signalUntil(
+  record: Pick<ProcessRecord, 'pid' | 'startTicks'>,
+  signal: NodeJS.Signals,
+  wanted: ProcessState,
+  target: string,
+): Promise<number> {
+  const at = Date.now();
+  signalProcess(record, signal);
+  const deadline = Date.now() + 5_000;
+  while (processState(record) !== wanted) {
+    if (Date.now() > deadline) throw new LabError(`${target} did not become ${wanted} within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return at;
 }
 
 /** Sends signal, then SIGKILL after graceMs, and resolves once every process is gone. */
