@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
 import { labStatus, type LabStatus } from '../../../src/lab/lab-status.js';
 import { readLabState } from '../../../src/lab/lab-state.js';
+import { etcdClientOptions } from '../../../src/etcd/client.js';
 import { labEtcdAccess } from '../../../src/lab/lab-etcd-access.js';
 import { netnsName } from '../../../src/lab/network.js';
 import type { SiteName } from '../../../src/lab/topology.js';
@@ -174,20 +175,14 @@ export function faultEffectiveAt(output: string): number {
  */
 export async function raftLeaderName(lab: Lab): Promise<string | undefined> {
   const state = readLabState(lab.dir);
-  const access = state ? labEtcdAccess(state, 'root') : undefined;
+  // The product's own mapping of TLS files and password to etcd3's options; not its client,
+  // whose retries would stretch the 1 s deadline on a member that does not answer.
+  const { credentials, auth } = state ? etcdClientOptions(labEtcdAccess(state, 'root')) : {};
   for (const member of (await lab.status()).etcd.members.filter((m) => m.state === 'running')) {
     const client = new Etcd3({
       hosts: member.endpoint,
-      ...(access?.tls
-        ? {
-            credentials: {
-              rootCertificate: access.tls.ca,
-              privateKey: access.tls.key,
-              certChain: access.tls.cert,
-            },
-          }
-        : {}),
-      ...(access?.auth ? { auth: access.auth } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(auth ? { auth } : {}),
       defaultCallOptions: () => ({ deadline: Date.now() + 1000 }),
     });
     try {
