@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeEach, expect, test } from 'vitest';
+import { afterAll, afterEach, expect, test } from 'vitest';
 import { eventually, raftLeaderName } from '../support/lab.js';
 import {
   continueScenario,
-  keepLabLogs,
+  keepLogsIfFailed,
   printOutages,
   sleep,
   startScenario,
@@ -19,16 +19,10 @@ import {
  * lab cannot see (DESIGN known limits).
  */
 let scenario: Scenario | undefined;
-let passed = false;
 const scenarioForTest = async (): Promise<Scenario> =>
   scenario ? continueScenario(scenario) : startScenario();
-beforeEach(() => {
-  passed = false;
-});
 afterEach(async (context) => {
-  if (passed) return;
-  if (scenario && context.task.result?.state === 'fail')
-    console.log(`[coordinator faults] logs kept in ${keepLabLogs(scenario.lab)}`);
+  if (!keepLogsIfFailed(scenario, context, 'coordinator faults')) return;
   await scenario?.lab.down();
   scenario = undefined;
 });
@@ -60,7 +54,6 @@ test('3. kill -9 of the leader coordinator: another leads within about one TTL, 
   const { outages } = await scenario.finish();
   printOutages('leader killed', outages);
   expect(outages).toEqual([]);
-  passed = true;
 });
 
 test("9. kill -9 of only the writer colo's coordinator: no failover, writes continue", async () => {
@@ -79,7 +72,6 @@ test("9. kill -9 of only the writer colo's coordinator: no failover, writes cont
   const { outages } = await scenario.finish();
   printOutages('writer colo coordinator killed', outages);
   expect(outages).toEqual([]);
-  passed = true;
 });
 
 test("9b. SIGTERM of the writer colo's coordinator: its lease is released at once, the writer stays open", async () => {
@@ -108,7 +100,6 @@ test("9b. SIGTERM of the writer colo's coordinator: its lease is released at onc
   const { outages } = await scenario.finish();
   printOutages('writer colo coordinator stopped', outages);
   expect(outages).toEqual([]);
-  passed = true;
 });
 
 test("4b. kill of etcd's raft leader (the witness member): no failover; once it is back, the coordinators move raft leadership back to it", async () => {
@@ -132,7 +123,6 @@ test("4b. kill of etcd's raft leader (the witness member): no failover; once it 
   console.log(`[raft leader] back on w ${Date.now() - backAt} ms after etcd-w restarted (was on ${interim})`);
   const { outages } = await scenario.finish();
   printOutages('etcd raft leader killed', outages);
-  passed = true;
 });
 
 test('4. kill of one site etcd member: no failover, no writer change', async () => {
@@ -145,5 +135,4 @@ test('4. kill of one site etcd member: no failover, no writer change', async () 
   expect(after.writer?.epoch).toBe(before.writer?.epoch);
   const { outages } = await scenario.finish();
   printOutages('etcd member killed', outages);
-  passed = true;
 });

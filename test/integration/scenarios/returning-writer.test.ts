@@ -1,11 +1,10 @@
 import { afterEach, expect, test } from 'vitest';
 import { asRoot, eventually } from '../support/lab.js';
-import { keepLabLogs, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import { keepLogsIfFailed, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
 afterEach(async (context) => {
-  if (scenario && context.task.result?.state === 'fail')
-    console.log(`[returning writer] logs kept in ${keepLabLogs(scenario.lab)}`);
+  keepLogsIfFailed(scenario, context, 'returning writer');
   await scenario?.lab.down();
   scenario = undefined;
 });

@@ -13,7 +13,7 @@ import { baton, eventually } from '../support/lab.js';
 import { expectEveryServerJudged } from '../support/data-check.js';
 import {
   judgedData,
-  keepLabLogs,
+  keepLogsIfFailed,
   printOutages,
   sleep,
   startScenario,
@@ -43,9 +43,7 @@ let hookDir: string | undefined;
 afterEach(async (context) => {
   scanner?.stop();
   scanner = undefined;
-  if (scenario && context.task.result?.state === 'fail') {
-    console.log(`[secure lab] logs kept in ${keepLabLogs(scenario.lab)}`);
-  }
+  keepLogsIfFailed(scenario, context, 'secure lab');
   await scenario?.lab.down();
   scenario = undefined;
   if (hookDir) rmSync(hookDir, { recursive: true, force: true });

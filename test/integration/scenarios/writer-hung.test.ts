@@ -1,10 +1,9 @@
 import { afterEach, expect, test } from 'vitest';
-import { keepLabLogs, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
+import { keepLogsIfFailed, printOutages, sleep, startScenario, type Scenario } from '../support/scenario.js';
 
 let scenario: Scenario | undefined;
 afterEach(async (context) => {
-  if (scenario && context.task.result?.state === 'fail')
-    console.log(`[writer hung] logs kept in ${keepLabLogs(scenario.lab)}`);
+  keepLogsIfFailed(scenario, context, 'writer hung');
   await scenario?.lab.down();
   scenario = undefined;
 });

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'vitest';
 import type { HistoryEntry, ReasonCode } from '../../../src/core/index.js';
 import type { ClusterState } from '../../../src/ops/cluster-state.js';
 import { openTarget } from '../../../src/cli/cluster-target.js';
@@ -226,6 +227,16 @@ async function settleScenario(
     throw new Error(`${(error as Error).message} (lab logs kept in ${kept})`, { cause: error });
   }
   return scenarioHandle(lab, sampler, client, clusterState, waitForWriter);
+}
+
+/**
+ * In an afterEach: whether the test failed; if it did, its lab's logs are kept and where is
+ * printed (`tag` names the file), before the caller takes the lab down.
+ */
+export function keepLogsIfFailed(scenario: Scenario | undefined, context: TestContext, tag: string): boolean {
+  const failed = context.task.result?.state === 'fail';
+  if (failed && scenario) console.log(`[${tag}] logs kept in ${keepLabLogs(scenario.lab)}`);
+  return failed;
 }
 
 /** Keeps what the lab logged, for the next person to read a failure; returns where. */
