@@ -13,10 +13,7 @@ import {
  * No test here changes the writer, so they share one lab: each after the first starts once
  * continueScenario has restarted what the last one killed and verified the lab is where a fresh
  * one starts (about 8 s of lab start-up and bootstrap saved per test). A test that fails leaves
- * its lab to no one: the next starts a fresh one. The kill of colo a's etcd member goes last:
- * 4b a second after it fenced a1 once (a writer reopen at a new epoch), a double fault (a member
- * just restarted, then the raft leader killed) that no fresh lab tests and that the check of the
- * lab cannot see (DESIGN known limits).
+ * its lab to no one: the next starts a fresh one.
  */
 let scenario: Scenario | undefined;
 const scenarioForTest = async (): Promise<Scenario> =>
@@ -110,7 +107,15 @@ test("4b. kill of etcd's raft leader (the witness member): no failover; once it 
   await sleep(6_000);
   const after = await scenario.clusterState();
   expect(after.writer?.node).toBe('a1');
-  expect(after.writer?.epoch).toBe(before.writer?.epoch);
+  // No failover. The election that follows can outlast the guardian's proof of its lease (one
+  // took about 4 s in CI, split votes between the two members left at 900 ms election timeouts):
+  // then colo a's guardian must fence a1, and the leader reopens the same a1 at a new epoch.
+  if (after.writer?.epoch !== before.writer?.epoch) {
+    console.log(
+      `[raft leader] the election outlasted a's lease: a1 fenced and reopened at epoch ${after.writer?.epoch}`,
+    );
+    expect(after.writer?.reason).toBe('writer-reopen');
+  }
   const interim = await raftLeaderName(scenario.lab);
   expect(['a', 'b']).toContain(interim);
   await scenario.lab.fault('start', 'etcd-w');
